@@ -1,0 +1,72 @@
+/**
+ * The shared HTTP client contract. One implementation over undici (`undici-http-client.ts`) serves
+ * every real channel: keep-alive pools per origin, timeouts, retries on a named set, network
+ * failures classified into standard codes, every call recorded with secrets redacted.
+ */
+
+/** One HTTP request from a channel. */
+export interface HttpRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** Absolute URL. */
+  url: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+  /**
+   * True when repeating the request cannot do harm (queries, or creates carrying the same
+   * merchant order number / idempotency key). Only idempotent requests are retried.
+   */
+  idempotent: boolean;
+  /** Contract operation or wire method, for the event log and messages. */
+  operation: string;
+  /** Order number the call concerns, for the event log. */
+  orderNo?: string;
+  refundNo?: string;
+  /** Overrides the client's default timeouts for this call, ms. */
+  timeoutMs?: number;
+  /** Maximum attempts for this call (default from the client; 1 disables retries). */
+  maxAttempts?: number;
+}
+
+/** A response, body unparsed. */
+export interface HttpResponse {
+  status: number;
+  /** Header names lowercased. */
+  headers: Record<string, string>;
+  body: Buffer;
+  /** Wall time of the whole call, retries included, ms. */
+  durationMs: number;
+  /** How many attempts were made. */
+  attempts: number;
+}
+
+/** The client every channel uses. */
+export interface HttpClient {
+  /**
+   * Sends a request. Resolves with any HTTP status the retry policy did not retry (the channel
+   * maps 4xx/5xx bodies to its own errors). Rejects with a PayError: TIMEOUT, CHANNEL_ERROR
+   * (dns, refused, reset), or RATE_LIMITED/SYSTEM_ERROR when retries on 429/5xx ran out.
+   */
+  request(req: HttpRequest): Promise<HttpResponse>;
+  /** Closes pooled connections. */
+  close(): Promise<void>;
+}
+
+/** Options for creating the client. */
+export interface HttpClientOptions {
+  /** TCP connect timeout, ms (default 5,000). */
+  connectTimeoutMs?: number;
+  /** Time to response headers, ms (default 15,000). */
+  headersTimeoutMs?: number;
+  /** Time between body chunks, ms (default 30,000). */
+  bodyTimeoutMs?: number;
+  /** Attempts for idempotent requests (default 3). */
+  maxAttempts?: number;
+  /** Base backoff, ms (default 200; exponential with full jitter). */
+  backoffMs?: number;
+  /** Keep-alive connections per origin (default 64). */
+  connections?: number;
+  /** Environment for HTTPS_PROXY / HTTP_PROXY / NO_PROXY. */
+  env?: Record<string, string | undefined>;
+  /** Receives a record of every call (the registry wires it to the event log). */
+  onCall?: (record: import('./contract.js').ChannelCallRecord) => void;
+}

@@ -1,0 +1,259 @@
+/**
+ * The command-line program: flags and help only. Each action lazy-imports its command module, so
+ * start-up loads commander and nothing else; a command is a plain async function whose result a
+ * presenter turns into output.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import type { Context, GlobalOptions } from './commands/context.js';
+import type { Presentation } from './output/render.js';
+
+let exitCode = 0;
+
+function packageVersion(): string {
+  // dist/src/cli.js and src/cli.ts sit at different depths below package.json.
+  for (const rel of ['../../package.json', '../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'pay-cli' && pkg.version) return pkg.version;
+    } catch {
+      /* try the next */
+    }
+  }
+  return '0.0.0';
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** Runs a command body with a context, prints its result, and records the exit status. */
+async function execute(cmd: Command, body: (ctx: Context) => Promise<Presentation>): Promise<void> {
+  const globals = cmd.optsWithGlobals() as GlobalOptions;
+  const { createContext } = await import('./commands/context.js');
+  const ctx = createContext(globals);
+  try {
+    const presentation = await body(ctx);
+    const { print } = await import('./output/render.js');
+    print(presentation, ctx);
+    exitCode = presentation.exitCode ?? 0;
+  } catch (err) {
+    const { reportError } = await import('./output/errors.js');
+    exitCode = reportError(err, ctx);
+  } finally {
+    await ctx.close();
+  }
+}
+
+/** Builds the program (exported for tests and the help snapshot). */
+export function buildProgram(): Command {
+  const program = new Command('pay')
+    .description('Payment operations from the command line: create, query, refund and pay out through a channel; verify callbacks; reconcile bills; load-test channels.')
+    .version(packageVersion(), '-V, --version', 'print the version')
+    .option('--db <path>', 'order store (SQLite file); else $PAY_DB, else the XDG data dir')
+    .option('--config <file>', 'config file; else $PAY_CONFIG, else ./pay.config.json, else the XDG config dir')
+    .option('--profile <name>', 'named set of channel settings (e.g. sandbox, live); else $PAY_PROFILE')
+    .option('--json', 'one JSON document on stdout, nothing else there')
+    .option('--no-color', 'no colours (also NO_COLOR)')
+    .option('-q, --quiet', 'print nothing but errors')
+    .option('-v, --verbose', 'diagnostics on stderr')
+    .showHelpAfterError('(run with --help for usage and examples)')
+    .configureHelp({ sortSubcommands: false })
+    .exitOverride();
+
+  program.addHelpText(
+    'after',
+    `
+Exit status: 0 success, 1 a negative answer (payment failed, signature invalid,
+discrepancies, threshold breached), 2 usage/config/input error, 3 channel or network error.
+
+Start here:
+  $ pay demo                                              guided tour on the mock channel
+  $ pay create --channel mock --amount 12.34 --currency CNY
+  $ pay orders list`,
+  );
+
+  program
+    .command('create')
+    .description('create a collection (pay-in) order at a channel')
+    .option('--channel <id>', 'channel id (mock, alipay, wechatpay, stripe, paypal, unionpay) or path to a channel module')
+    .option('--amount <decimal>', 'amount as a decimal in the currency (12.34; JPY 1200)')
+    .option('--currency <ISO>', 'ISO 4217 currency code (CNY, USD, JPY...)')
+    .option('--subject <text>', 'what is being paid for (shown to the payer)')
+    .option('--order-no <no>', 'merchant order number (6-32 letters/digits); reusing one never charges twice')
+    .option('--method <method>', 'payment method of the channel (see pay channels list --json)')
+    .option('--notify-url <url>', 'where the channel sends its async notification')
+    .option('--return-url <url>', 'where the payer returns after paying (page methods)')
+    .option('--extra <key=value>', 'channel-specific field, repeatable', collect)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ pay create --channel mock --amount 12.34 --currency CNY --subject "Coffee"
+  $ pay create --channel mock --amount 1500 --currency JPY --order-no SHOP20261123001 --json`,
+    )
+    .action(async (opts, cmd: Command) =>
+      execute(cmd, async (ctx) => {
+        const m = await import('./commands/create.js');
+        return m.presentCreate(await m.create(opts, ctx));
+      }),
+    );
+
+  program
+    .command('query')
+    .description("ask the channel for an order's state (or a refund's) and update the order book")
+    .argument('<order-no>', 'merchant order, payout or refund number')
+    .option('--local', 'read the order book only; do not call the channel')
+    .addHelpText('after', '\nExamples:\n  $ pay query P20261123055601123ABCDEFGHJKMN\n  $ pay query P20261123055601123ABCDEFGHJKMN --local --json')
+    .action(async (orderNo: string, opts, cmd: Command) =>
+      execute(cmd, async (ctx) => {
+        const m = await import('./commands/query.js');
+        return m.presentQuery(await m.query(orderNo, opts, ctx));
+      }),
+    );
+
+  program
+    .command('refund')
+    .description('refund a paid order, fully or in part')
+    .argument('<order-no>', 'merchant order number')
+    .option('--amount <decimal>', 'amount to refund (default: everything left)')
+    .option('--reason <text>', 'reason shown to the payer')
+    .option('--refund-no <no>', 'refund number (6-32 letters/digits); reusing one never refunds twice')
+    .option('--notify-url <url>', 'where the channel sends the refund notification')
+    .addHelpText('after', '\nExamples:\n  $ pay refund P20261123055601123ABCDEFGHJKMN --amount 2.00 --reason "damaged"\n  $ pay refund P20261123055601123ABCDEFGHJKMN            # the rest')
+    .action(async (orderNo: string, opts, cmd: Command) =>
+      execute(cmd, async (ctx) => {
+        const m = await import('./commands/refund.js');
+        return m.presentRefund(await m.refund(orderNo, opts, ctx));
+      }),
+    );
+
+  program
+    .command('payout')
+    .description('pay out to an account')
+    .option('--channel <id>', 'channel id or path to a channel module')
+    .option('--amount <decimal>', 'amount as a decimal in the currency')
+    .option('--currency <ISO>', 'ISO 4217 currency code')
+    .option('--to <account>', 'destination account (login id, openid, card, email, destination id)')
+    .option('--name <name>', "account holder's name, where the channel checks it")
+    .option('--order-no <no>', 'payout number (6-32 letters/digits); reusing one never pays twice')
+    .option('--remark <text>', 'remark shown to the payee')
+    .addHelpText('after', '\nExamples:\n  $ pay payout --channel mock --amount 100.00 --currency CNY --to supplier-001 --name "Zhang San"')
+    .action(async (opts, cmd: Command) =>
+      execute(cmd, async (ctx) => {
+        const m = await import('./commands/payout.js');
+        return m.presentPayout(await m.payout(opts, ctx));
+      }),
+    );
+
+  program
+    .command('balance')
+    .description('account balance at a channel')
+    .option('--channel <id>', 'channel id or path to a channel module')
+    .addHelpText('after', '\nExamples:\n  $ pay balance --channel mock --json')
+    .action(async (opts, cmd: Command) =>
+      execute(cmd, async (ctx) => {
+        const m = await import('./commands/balance.js');
+        return m.presentBalance(await m.balance(opts, ctx));
+      }),
+    );
+
+  const orders = program.command('orders').description('the local order book');
+  orders
+    .command('list')
+    .description('list orders, newest first')
+    .option('--channel <id>', 'only this channel')
+    .addOption(new Option('--status <status>', 'only this status').choices(['created', 'pending', 'succeeded', 'failed', 'closed', 'refunded']))
+    .addOption(new Option('--kind <kind>', 'only collects or payouts').choices(['collect', 'payout']))
+    .option('--since <time>', 'created at or after (ISO 8601 or unix seconds)')
+    .option('--until <time>', 'created before (ISO 8601 or unix seconds)')
+    .option('--limit <n>', 'at most n orders (default 50)')
+    .addHelpText('after', '\nExamples:\n  $ pay orders list --status pending\n  $ pay orders list --channel mock --since 2026-11-01 --json')
+    .action(async (opts, cmd: Command) =>
+      execute(cmd, async (ctx) => {
+        const m = await import('./commands/orders.js');
+        return m.presentList(await m.listOrders(opts, ctx));
+      }),
+    );
+  orders
+    .command('show')
+    .description('one order with its refunds and event history')
+    .argument('<order-no>', 'merchant order or payout number')
+    .action(async (orderNo: string, _opts, cmd: Command) =>
+      execute(cmd, async (ctx) => {
+        const m = await import('./commands/orders.js');
+        return m.presentShow(await m.showOrder(orderNo, ctx));
+      }),
+    );
+
+  const channels = program.command('channels').description('channels pay can speak to');
+  channels
+    .command('list')
+    .description('every channel with its capabilities')
+    .action(async (_opts, cmd: Command) =>
+      execute(cmd, async (ctx) => {
+        const m = await import('./commands/channels.js');
+        return m.presentList(await m.listChannels(ctx));
+      }),
+    );
+  channels
+    .command('check')
+    .description("validate a channel's config and, where it can, reach it (all configured channels by default)")
+    .argument('[id]', 'channel id or path')
+    .addHelpText('after', '\nExamples:\n  $ pay channels check\n  $ pay channels check alipay --profile sandbox')
+    .action(async (id: string | undefined, _opts, cmd: Command) =>
+      execute(cmd, async (ctx) => {
+        const m = await import('./commands/channels.js');
+        return m.presentCheck(await m.checkChannels(id, ctx));
+      }),
+    );
+
+  program
+    .command('demo')
+    .description('guided tour: a whole payment lifecycle on local channels, no credentials needed')
+    .addHelpText('after', '\nExamples:\n  $ pay demo\n  $ pay demo --db /tmp/demo.db && pay orders list --db /tmp/demo.db')
+    .action(async (_opts, cmd: Command) =>
+      execute(cmd, async (ctx) => {
+        const m = await import('./commands/demo.js');
+        return m.presentDemo(await m.demo(ctx));
+      }),
+    );
+
+  const config = program.command('config').description('configuration file');
+  config
+    .command('init')
+    .description('write a starter pay.config.json (secrets as env: references)')
+    .option('--channel <id>', 'add a skeleton for this channel, repeatable', collect)
+    .option('--force', 'overwrite an existing file')
+    .action(async (opts, cmd: Command) =>
+      execute(cmd, async (ctx) => {
+        const m = await import('./commands/config.js');
+        return m.presentInit(await m.configInit(opts, (cmd.optsWithGlobals() as GlobalOptions).config, ctx));
+      }),
+    );
+  config
+    .command('show')
+    .description('the effective configuration, secrets masked')
+    .action(async (_opts, cmd: Command) =>
+      execute(cmd, async (ctx) => {
+        const m = await import('./commands/config.js');
+        return m.presentShow(await m.configShow(ctx));
+      }),
+    );
+
+  return program;
+}
+
+/** Entry point: parses argv, runs the command, returns the exit status. */
+export async function main(argv: string[]): Promise<number> {
+  exitCode = 0;
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version are successes; anything else commander rejects is a usage error.
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2;
+    }
+    throw err;
+  }
+  return exitCode;
+}

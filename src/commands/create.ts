@@ -1,0 +1,162 @@
+/**
+ * `pay create`: a collection order. The order row is written before the channel is called, so a
+ * crash or timeout leaves an order that `pay query` resolves; an existing `--order-no` returns the
+ * existing order instead of charging twice (an order whose create never got an answer is retried
+ * with the same number, which channels treat as the same order).
+ */
+import { invalid } from '../core/errors.js';
+import { generateId, validateOrderNo } from '../core/ids.js';
+import { normalizeCurrency, parseAmount } from '../core/money.js';
+import type { Order } from '../core/order.js';
+import type { CollectPayload } from '../channel/contract.js';
+import type { Presentation } from '../output/render.js';
+import { money, orderFields, orderJson } from '../output/views.js';
+import type { Context } from './context.js';
+import { isDefinitiveRejection, withOrderContext } from './lifecycle.js';
+import { required } from './prompt.js';
+
+export interface CreateOptions {
+  channel?: string;
+  amount?: string;
+  currency?: string;
+  subject?: string;
+  orderNo?: string;
+  method?: string;
+  notifyUrl?: string;
+  returnUrl?: string;
+  /** `key=value` pairs passed to the channel. */
+  extra?: string[];
+}
+
+export interface CreateResult {
+  order: Order;
+  /** True when the order number existed and no new charge was made. */
+  existing: boolean;
+  /** What the payer needs (QR payload, redirect URL...). */
+  payload?: CollectPayload;
+}
+
+/** Parses `key=value` flags. */
+export function parseExtra(pairs: string[] | undefined): Record<string, string> | undefined {
+  if (!pairs?.length) return undefined;
+  const out: Record<string, string> = {};
+  for (const p of pairs) {
+    const eq = p.indexOf('=');
+    if (eq <= 0) throw invalid(`--extra "${p}" is not key=value`);
+    out[p.slice(0, eq)] = p.slice(eq + 1);
+  }
+  return out;
+}
+
+/** Reads amount and currency from options (asking on a TTY), exactly. */
+export async function amountAndCurrency(ctx: Context, opts: { amount?: string; currency?: string }): Promise<{ amountMinor: number; currency: string }> {
+  const currency = normalizeCurrency(
+    await required(ctx, opts.currency, { flag: '--currency', message: 'Currency (ISO 4217, e.g. CNY):', validate: (v) => tryOr(() => normalizeCurrency(v)) }),
+  );
+  const amount = await required(ctx, opts.amount, {
+    flag: '--amount',
+    message: `Amount in ${currency} (a decimal, e.g. 12.34):`,
+    validate: (v) => tryOr(() => parseAmount(v, currency)),
+  });
+  return { amountMinor: parseAmount(amount, currency), currency };
+}
+
+function tryOr(fn: () => unknown): string | true {
+  try {
+    fn();
+    return true;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+/** Creates a collection order. */
+export async function create(opts: CreateOptions, ctx: Context): Promise<CreateResult> {
+  const channelRef = await required(ctx, opts.channel, { flag: '--channel', message: 'Channel:', choices: ['mock', 'alipay', 'wechatpay', 'stripe', 'paypal', 'unionpay'] });
+  const { amountMinor, currency } = await amountAndCurrency(ctx, opts);
+  const orderNo = opts.orderNo ? validateOrderNo(opts.orderNo) : generateId('payment');
+  const extra = parseExtra(opts.extra);
+
+  // Config is validated (inside channel()) before anything is written or sent.
+  const ch = await ctx.channel(channelRef);
+  const collect = ch.adapter.collect?.bind(ch.adapter);
+  if (!collect) throw invalid(`channel ${ch.module.id} cannot collect payments`);
+  const methods = ch.module.description.methods;
+  if (opts.method && methods && !methods.includes(opts.method)) {
+    throw invalid(`channel ${ch.module.id} has no method "${opts.method}"`, { hint: `Methods: ${methods.join(', ')}.` });
+  }
+  const method = opts.method ?? methods?.[0];
+  const subject = opts.subject ?? `Order ${orderNo}`;
+
+  const store = await ctx.store();
+  const { order, created } = await store.createOrder({
+    orderNo,
+    kind: 'collect',
+    channel: ch.module.id,
+    amountMinor,
+    currency,
+    subject,
+    method,
+  });
+  if (!created) {
+    if (order.kind !== 'collect' || order.channel !== ch.module.id || order.amountMinor !== amountMinor || order.currency !== currency) {
+      throw invalid(`order number ${orderNo} is already used by a different order (${order.kind}, ${order.channel}, ${money(order.amountMinor, order.currency)})`, {
+        hint: 'Leave out --order-no to get a fresh number.',
+      });
+    }
+    // Only an order whose create never got an answer is sent again (same number: no double charge).
+    if (order.status !== 'created') return { order, existing: true, payload: order.payload as CollectPayload | undefined };
+    ctx.debug(`order ${orderNo} exists without a channel answer; sending the create again with the same number`);
+  }
+
+  try {
+    const result = await collect({
+      orderNo,
+      amountMinor,
+      currency,
+      subject,
+      method,
+      notifyUrl: opts.notifyUrl,
+      returnUrl: opts.returnUrl,
+      extra,
+    });
+    const updated = await store.updateOrder(
+      orderNo,
+      {
+        status: result.status,
+        channelTradeNo: result.channelTradeNo,
+        payload: result.payload,
+        paidAt: result.paidAt,
+        failureCode: result.failure?.code,
+        failureMessage: result.failure?.message,
+      },
+      { source: 'channel.collect' },
+    );
+    return { order: updated.value, existing: !created, payload: result.payload };
+  } catch (err) {
+    const definitive = isDefinitiveRejection(err);
+    if (definitive) {
+      await store.updateOrder(orderNo, { status: 'failed', failureCode: err.providerCode ?? err.code, failureMessage: err.message }, { source: 'channel.collect' });
+    }
+    throw withOrderContext(err, orderNo, 'order', definitive);
+  }
+}
+
+/** Human and JSON output of create. */
+export function presentCreate(r: CreateResult): Presentation {
+  const blocks: Presentation['blocks'] = [];
+  if (r.existing) blocks.push({ kind: 'text', tone: 'warn', text: `Order ${r.order.orderNo} already exists; no new charge was made.` });
+  blocks.push({ kind: 'fields', fields: orderFields(r.order) });
+  const p = r.payload;
+  if (p?.qrCode) blocks.push({ kind: 'fields', title: 'For the payer', fields: [['QR payload', p.qrCode]] });
+  if (p?.redirectUrl) blocks.push({ kind: 'fields', title: 'For the payer', fields: [['pay at', p.redirectUrl]] });
+  if (p?.clientSecret) blocks.push({ kind: 'fields', title: 'For the payer', fields: [['client secret', p.clientSecret]] });
+  if (r.order.status === 'pending' || r.order.status === 'created') {
+    blocks.push({ kind: 'text', tone: 'dim', text: `Next: pay query ${r.order.orderNo}` });
+  }
+  return {
+    json: { ...orderJson(r.order), existing: r.existing },
+    blocks,
+    exitCode: r.order.status === 'failed' || r.order.status === 'closed' ? 1 : 0,
+  };
+}

@@ -1,0 +1,84 @@
+/**
+ * Steps shared by the payment commands: applying a channel's answer to the store, and deciding
+ * what a failed channel call means for an order that is already written.
+ */
+import { isPayError, PayError } from '../core/errors.js';
+import type { Order, Refund } from '../core/order.js';
+import type { OrderRef, OrderState, RefundRef, RefundState } from '../channel/contract.js';
+import type { Store, UpdateResult } from '../store/store.js';
+
+/**
+ * True when a channel error is a final "no" for the order (it can never succeed as asked), so
+ * the order is marked failed. Anything else (timeout, network, rate limit, credentials) leaves the
+ * order as it is: the outcome is unknown or the call can be retried with the same number.
+ */
+export function isDefinitiveRejection(err: unknown): err is PayError {
+  return isPayError(err) && (err.code === 'INVALID_REQUEST' || err.code === 'INSUFFICIENT_BALANCE');
+}
+
+/** Re-throws a channel error with the order number and what to do next attached. */
+export function withOrderContext(err: unknown, orderNo: string, what: 'order' | 'refund' | 'payout', definitive: boolean): PayError {
+  if (!isPayError(err)) return new PayError('SYSTEM_ERROR', (err as Error)?.message ?? String(err), { cause: err, details: { [`${what}No`]: orderNo } });
+  const hint = definitive
+    ? `${what} ${orderNo} is recorded as failed.${err.hint ? ` ${err.hint}` : ''}`
+    : `${what} ${orderNo} is recorded; its outcome at the channel is unknown. Run \`pay query ${orderNo}\` to resolve it, or retry with the same number${what === 'refund' ? ' (--refund-no)' : ' (--order-no)'}.`;
+  return new PayError(err.code, err.message, {
+    hint,
+    providerCode: err.providerCode,
+    providerMessage: err.providerMessage,
+    httpStatus: err.httpStatus,
+    requestId: err.requestId,
+    channel: err.channel,
+    details: { ...(err.details ?? {}), [`${what}No`]: orderNo },
+    cause: err,
+    exitCode: err.exitCode,
+  });
+}
+
+/** The channel reference of a stored order. */
+export function orderRef(o: Order): OrderRef {
+  return { orderNo: o.orderNo, channelTradeNo: o.channelTradeNo, amountMinor: o.amountMinor, currency: o.currency, method: o.method, createdAt: o.createdAt };
+}
+
+/** The channel reference of a stored refund. */
+export function refundRef(r: Refund, order: Order): RefundRef {
+  return {
+    orderNo: r.orderNo,
+    refundNo: r.refundNo,
+    channelTradeNo: order.channelTradeNo,
+    channelRefundNo: r.channelRefundNo,
+    amountMinor: r.amountMinor,
+    totalMinor: order.amountMinor,
+    currency: r.currency,
+  };
+}
+
+/** Applies an order state reported by the channel. */
+export function applyOrderState(store: Store, orderNo: string, state: OrderState, source: string): Promise<UpdateResult<Order>> {
+  return store.updateOrder(
+    orderNo,
+    {
+      status: state.status,
+      channelTradeNo: state.channelTradeNo,
+      paidAt: state.paidAt,
+      failureCode: state.failure?.code,
+      failureMessage: state.failure?.message,
+    },
+    { source, detail: state.providerStatus ? { providerStatus: state.providerStatus } : undefined },
+  );
+}
+
+/** Applies a refund state reported by the channel. */
+export function applyRefundState(store: Store, refundNo: string, state: RefundState, source: string): Promise<UpdateResult<Refund>> {
+  return store.updateRefund(
+    refundNo,
+    {
+      status: state.status,
+      channelRefundNo: state.channelRefundNo,
+      refundedAt: state.refundedAt,
+      failureCode: state.failure?.code,
+      failureMessage: state.failure?.message,
+    },
+    { source, detail: state.providerStatus ? { providerStatus: state.providerStatus } : undefined },
+  );
+}

@@ -1,0 +1,90 @@
+/**
+ * Versioned schema migrations. Append only: a released migration is never edited; a change is a
+ * new entry with the next version. Each runs in its own IMMEDIATE transaction and is recorded in
+ * `schema_migrations`, so several processes opening a new file at once migrate it exactly once.
+ */
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'orders, refunds, events, callbacks',
+    sql: `
+      CREATE TABLE orders (
+        order_no         TEXT PRIMARY KEY,
+        kind             TEXT NOT NULL CHECK (kind IN ('collect', 'payout')),
+        channel          TEXT NOT NULL,
+        status           TEXT NOT NULL CHECK (status IN ('created', 'pending', 'succeeded', 'failed', 'closed', 'refunded')),
+        amount_minor     INTEGER NOT NULL CHECK (amount_minor > 0),
+        currency         TEXT NOT NULL CHECK (length(currency) = 3),
+        refunded_minor   INTEGER NOT NULL DEFAULT 0 CHECK (refunded_minor >= 0 AND refunded_minor <= amount_minor),
+        subject          TEXT,
+        method           TEXT,
+        payee            TEXT,
+        payee_name       TEXT,
+        channel_trade_no TEXT,
+        failure_code     TEXT,
+        failure_message  TEXT,
+        payload          TEXT,
+        source           TEXT NOT NULL DEFAULT 'cli',
+        created_at       TEXT NOT NULL,
+        updated_at       TEXT NOT NULL,
+        paid_at          TEXT
+      );
+      CREATE INDEX orders_created ON orders (created_at);
+      CREATE INDEX orders_channel_created ON orders (channel, created_at);
+      CREATE INDEX orders_channel_paid ON orders (channel, paid_at) WHERE paid_at IS NOT NULL;
+      CREATE INDEX orders_channel_trade ON orders (channel, channel_trade_no) WHERE channel_trade_no IS NOT NULL;
+
+      CREATE TABLE refunds (
+        refund_no         TEXT PRIMARY KEY,
+        order_no          TEXT NOT NULL REFERENCES orders (order_no),
+        channel           TEXT NOT NULL,
+        status            TEXT NOT NULL CHECK (status IN ('created', 'pending', 'succeeded', 'failed')),
+        amount_minor      INTEGER NOT NULL CHECK (amount_minor > 0),
+        currency          TEXT NOT NULL,
+        reason            TEXT,
+        channel_refund_no TEXT,
+        failure_code      TEXT,
+        failure_message   TEXT,
+        created_at        TEXT NOT NULL,
+        updated_at        TEXT NOT NULL,
+        refunded_at       TEXT
+      );
+      CREATE INDEX refunds_order ON refunds (order_no);
+      CREATE INDEX refunds_channel_refunded ON refunds (channel, refunded_at) WHERE refunded_at IS NOT NULL;
+
+      CREATE TABLE events (
+        id        INTEGER PRIMARY KEY AUTOINCREMENT,
+        at        TEXT NOT NULL,
+        type      TEXT NOT NULL,
+        channel   TEXT,
+        order_no  TEXT,
+        refund_no TEXT,
+        data      TEXT NOT NULL DEFAULT '{}'
+      );
+      CREATE INDEX events_order ON events (order_no, id) WHERE order_no IS NOT NULL;
+      CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
+        BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+      CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
+        BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+
+      CREATE TABLE callbacks (
+        channel     TEXT NOT NULL,
+        dedup_key   TEXT NOT NULL,
+        event_type  TEXT NOT NULL,
+        order_no    TEXT,
+        refund_no   TEXT,
+        body_sha256 TEXT NOT NULL,
+        outcome     TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        PRIMARY KEY (channel, dedup_key)
+      );
+    `,
+  },
+];

@@ -1,0 +1,170 @@
+/**
+ * The order store contract. Async so that a server database (PostgreSQL, for teams sharing one
+ * order book) can implement it later without touching commands. The SQLite implementation is
+ * `sqlite-store.ts`.
+ *
+ * Every state change goes through the core state machine inside one transaction and writes an
+ * event; the event log is append-only.
+ */
+import type { Order, OrderKind, OrderStatus, Refund, RefundStatus } from '../core/order.js';
+
+/** A new order, written before its channel call. */
+export interface NewOrder {
+  orderNo: string;
+  kind: OrderKind;
+  channel: string;
+  amountMinor: number;
+  currency: string;
+  subject?: string;
+  method?: string;
+  payee?: string;
+  payeeName?: string;
+  /** Default `cli`. */
+  source?: string;
+  /** Initial status (default `created`; imports bring their own). */
+  status?: OrderStatus;
+  channelTradeNo?: string;
+  /** ISO UTC; defaults to now. */
+  createdAt?: string;
+  paidAt?: string;
+  refundedMinor?: number;
+}
+
+/** Fields a channel answer may change. `status` goes through the state machine. */
+export interface OrderPatch {
+  status?: OrderStatus;
+  channelTradeNo?: string;
+  payload?: Record<string, unknown>;
+  failureCode?: string;
+  failureMessage?: string;
+  paidAt?: string;
+}
+
+/** A new refund. */
+export interface NewRefund {
+  refundNo: string;
+  orderNo: string;
+  amountMinor: number;
+  reason?: string;
+  createdAt?: string;
+}
+
+/** Fields a channel answer may change on a refund. */
+export interface RefundPatch {
+  status?: RefundStatus;
+  channelRefundNo?: string;
+  failureCode?: string;
+  failureMessage?: string;
+  refundedAt?: string;
+}
+
+/** Why something changed, for the event log. */
+export interface EventCause {
+  /** `cli`, `channel.query`, `callback`, `import`... */
+  source: string;
+  /** Free-form detail (redacted before writing). */
+  detail?: Record<string, unknown>;
+}
+
+/** An event-log entry as stored. */
+export interface StoredEvent {
+  id: number;
+  /** ISO UTC. */
+  at: string;
+  /** `order.created`, `order.status`, `refund.created`, `refund.status`, `channel.call`, `callback.*`... */
+  type: string;
+  channel?: string;
+  orderNo?: string;
+  refundNo?: string;
+  data: Record<string, unknown>;
+}
+
+/** A new event-log entry (redacted by the store before it is written). */
+export interface NewEvent {
+  type: string;
+  channel?: string;
+  orderNo?: string;
+  refundNo?: string;
+  data?: Record<string, unknown>;
+  /** ISO UTC; defaults to now. */
+  at?: string;
+}
+
+/** Result of an order or refund update. */
+export interface UpdateResult<T> {
+  value: T;
+  /** True when anything changed. */
+  changed: boolean;
+  /** Set when a reported status was not applied (state machine refused it). */
+  ignored?: string;
+}
+
+/** Filter for listing orders. */
+export interface OrderFilter {
+  channel?: string;
+  status?: OrderStatus;
+  kind?: OrderKind;
+  /** ISO UTC, inclusive, on createdAt. */
+  since?: string;
+  /** ISO UTC, exclusive, on createdAt. */
+  until?: string;
+  limit?: number;
+  offset?: number;
+}
+
+/** A verified callback, recorded once per dedup key. */
+export interface CallbackRecord {
+  channel: string;
+  dedupKey: string;
+  eventType: string;
+  orderNo?: string;
+  refundNo?: string;
+  /** sha256 hex of the raw body. */
+  bodySha256: string;
+  /** What applying it did (`paid`, `refunded`, `unchanged`, `rejected: ...`). */
+  outcome: string;
+  receivedAt?: string;
+}
+
+/** The store. */
+export interface Store {
+  /** Path or URL of the database, for messages. */
+  readonly location: string;
+
+  /**
+   * Inserts an order. When the order number exists, returns the existing order with
+   * `created: false` and changes nothing (callers compare and decide).
+   */
+  createOrder(input: NewOrder, cause?: EventCause): Promise<{ order: Order; created: boolean }>;
+  getOrder(orderNo: string): Promise<Order | undefined>;
+  /** Finds an order by the channel's trade number. */
+  findOrderByChannelTradeNo(channel: string, channelTradeNo: string): Promise<Order | undefined>;
+  listOrders(filter?: OrderFilter): Promise<Order[]>;
+  countOrders(filter?: OrderFilter): Promise<number>;
+  /** Applies a channel answer through the state machine; writes `order.status` when it moves. */
+  updateOrder(orderNo: string, patch: OrderPatch, cause: EventCause): Promise<UpdateResult<Order>>;
+
+  /**
+   * Inserts a refund after checking, in the same transaction, that the order is paid and the
+   * amount fits what is left (in-flight refunds count). Throws INVALID_REQUEST otherwise, writing
+   * nothing. An existing refund number returns the existing refund with `created: false`.
+   */
+  createRefund(input: NewRefund, cause?: EventCause): Promise<{ refund: Refund; created: boolean }>;
+  getRefund(refundNo: string): Promise<Refund | undefined>;
+  listRefunds(orderNo: string): Promise<Refund[]>;
+  /** Applies a refund answer; keeps the order's refunded total and status in step. */
+  updateRefund(refundNo: string, patch: RefundPatch, cause: EventCause): Promise<UpdateResult<Refund>>;
+
+  /** Appends to the event log. */
+  appendEvent(event: NewEvent): Promise<void>;
+  /** Events, oldest first. */
+  listEvents(filter?: { orderNo?: string; type?: string; limit?: number }): Promise<StoredEvent[]>;
+
+  /**
+   * Records a callback once. Returns false (and writes nothing) when its dedup key was seen
+   * before, so a replayed callback changes nothing.
+   */
+  recordCallback(record: CallbackRecord): Promise<{ recorded: boolean; previous?: CallbackRecord }>;
+
+  close(): Promise<void>;
+}
