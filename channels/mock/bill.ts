@@ -12,7 +12,7 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import type { BillReader, BillRow, BillSource, ReadBillOptions } from '../../src/channel/contract.js';
+import type { BillReader, BillRow, BillSource, ReadBillOptions, WriteBillOptions } from '../../src/channel/contract.js';
 import { invalid } from '../../src/core/errors.js';
 import { formatAmount, normalizeCurrency, parseAmount } from '../../src/core/money.js';
 import { businessDayRange, isoUtc } from '../../src/core/time.js';
@@ -20,36 +20,65 @@ import { isPaid, type MockState } from './state.js';
 
 const COLUMNS = ['time', 'order_no', 'trade_no', 'kind', 'refund_no', 'amount', 'fee', 'currency', 'status'] as const;
 
-/** Writes the bill for `date` (UTC day) from the mock's books to `path`; returns the row count. */
-export async function writeMockBill(state: MockState, date: string, path: string): Promise<number> {
-  const { start, end } = businessDayRange(date, 'UTC');
+/** Writes `rows` as a mock bill for `date` (the format above). */
+export async function writeMockBillRows(path: string, rows: Iterable<BillRow>, options: WriteBillOptions): Promise<number> {
   const out = createWriteStream(path);
   const write = async (line: string) => {
     if (!out.write(`${line}\n`)) await once(out, 'drain');
   };
   await write('# pay mock bill');
-  await write(`# date: ${date}`);
+  await write(`# date: ${options.date}`);
   await write('# time zone: UTC');
   await write(COLUMNS.join(','));
-  let rows = 0;
+  let count = 0;
+  for (const r of rows) {
+    await write(
+      [r.time, r.orderNo ?? '', r.channelTradeNo ?? '', r.kind, r.refundNo ?? '', formatAmount(r.amountMinor, r.currency), formatAmount(r.feeMinor, r.currency), r.currency, r.status ?? ''].join(','),
+    );
+    count++;
+  }
+  await write(`# rows: ${count}`);
+  out.end();
+  await once(out, 'finish');
+  return count;
+}
+
+/** Writes the bill for `date` (UTC day) from the mock's books to `path`; returns the row count. */
+export async function writeMockBill(state: MockState, date: string, path: string): Promise<number> {
+  const { start, end } = businessDayRange(date, 'UTC');
+  const rows: BillRow[] = [];
   // Only trades that settled as paid and refunds that settled appear: a bill lists money moved.
   for (const t of state.tradesSettledBetween(start, end)) {
     if (t.kind === 'collect' && !isPaid(t, end)) continue;
     if (t.kind === 'payout' && t.outcome !== 'succeeded') continue;
     const sign = t.kind === 'collect' ? 1 : -1;
-    await write(
-      [isoUtc(t.settleMs), t.orderNo, t.tradeNo, t.kind === 'collect' ? 'payment' : 'payout', '', formatAmount(sign * t.amountMinor, t.currency), formatAmount(t.feeMinor, t.currency), t.currency, 'succeeded'].join(','),
-    );
-    rows++;
+    rows.push({
+      line: 0,
+      time: isoUtc(t.settleMs),
+      orderNo: t.orderNo,
+      channelTradeNo: t.tradeNo,
+      kind: t.kind === 'collect' ? 'payment' : 'payout',
+      amountMinor: sign * t.amountMinor,
+      feeMinor: t.feeMinor,
+      currency: t.currency,
+      status: 'succeeded',
+    });
   }
   for (const r of state.refundsSettledBetween(start, end)) {
-    await write([isoUtc(r.settleMs), r.orderNo, r.refundTradeNo, 'refund', r.refundNo, formatAmount(-r.amountMinor, r.currency), formatAmount(0, r.currency), r.currency, 'succeeded'].join(','));
-    rows++;
+    rows.push({
+      line: 0,
+      time: isoUtc(r.settleMs),
+      orderNo: r.orderNo,
+      channelTradeNo: r.refundTradeNo,
+      kind: 'refund',
+      refundNo: r.refundNo,
+      amountMinor: -r.amountMinor,
+      feeMinor: 0,
+      currency: r.currency,
+      status: 'succeeded',
+    });
   }
-  await write(`# rows: ${rows}`);
-  out.end();
-  await once(out, 'finish');
-  return rows;
+  return writeMockBillRows(path, rows, { date });
 }
 
 function damaged(path: string, line: number, message: string) {
@@ -130,4 +159,9 @@ export async function* readMockBill(source: BillSource, options: ReadBillOptions
   if (footer !== rows) throw damaged(source.path, lineNo, `footer says ${footer} rows, the file has ${rows}`);
 }
 
-export const mockBills: BillReader = { read: readMockBill };
+export const mockBills: BillReader = {
+  read: readMockBill,
+  write: async (path, rows, options) => {
+    await writeMockBillRows(path, rows, options);
+  },
+};

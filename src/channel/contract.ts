@@ -363,10 +363,26 @@ export interface ReadBillOptions {
   merchantId?: string;
 }
 
-/** Bill parsing usable without API credentials. */
+/** Options for writing a statement in a channel's real format. */
+export interface WriteBillOptions {
+  /** Business day the bill covers (YYYY-MM-DD, in the channel's time zone). */
+  date: string;
+  /** Merchant id printed in the file, where the format has one. */
+  merchantId?: string;
+  /** Format variant (`zip`, `csv`, `gzip`, `ALL`, `REFUND`...), where a channel has several. */
+  variant?: string;
+}
+
+/** Bill parsing usable without API credentials (and, for simulators and tests, writing). */
 export interface BillReader {
   /** Streams normalised rows; throws PayError INVALID_REQUEST (exit 2) for a damaged file. */
   read(source: BillSource, options: ReadBillOptions): AsyncIterable<BillRow>;
+  /**
+   * Writes `rows` as a statement file in the channel's real format (footer totals included), so
+   * simulators and tests produce exactly what the provider would. Rows use the signs of
+   * {@link BillRow}.
+   */
+  write?(path: string, rows: BillRow[], options: WriteBillOptions): Promise<void>;
 }
 
 /** A downloaded bill on disk. */
