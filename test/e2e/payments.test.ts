@@ -96,6 +96,39 @@ describe('payment lifecycle on the mock channel', () => {
   });
 });
 
+describe('an order is written before its channel call', () => {
+  it('a timeout leaves a created order that a later query resolves (exit 3, nothing lost)', async () => {
+    const config = join(tmp.dir, 'faults.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        channels: { mock: { settleAfterMs: 0 } },
+        profiles: { timeout: { channels: { mock: { scenario: 'TIMEOUT', scenarioOps: ['collect'] } } }, limited: { channels: { mock: { scenario: 'RATE_LIMITED' } } } },
+      }),
+    );
+    const fenv = { ...env, PAY_CONFIG: config };
+    const t = await runPayJson(['create', '--channel', 'mock', '--amount', '3.00', '--currency', 'CNY', '--profile', 'timeout'], { env: fenv });
+    expect(t.code).toBe(3);
+    expect(t.json.error).toMatchObject({ code: 'TIMEOUT' });
+    expect(t.json.error.hint).toMatch(/pay query/);
+    const orderNo = t.json.error.details.orderNo;
+    expect((await runPayJson(['query', orderNo, '--local'], { env: fenv })).json.status).toBe('created');
+    const resolved = await runPayJson(['query', orderNo], { env: fenv });
+    expect(resolved.json.status).toBe('succeeded');
+
+    // Rate limited: nothing reached the channel; the same number can be sent again.
+    const l = await runPayJson(['create', '--channel', 'mock', '--amount', '4.00', '--currency', 'CNY', '--profile', 'limited'], { env: fenv });
+    expect(l.code).toBe(3);
+    expect(l.json.error.code).toBe('RATE_LIMITED');
+    const limitedNo = l.json.error.details.orderNo;
+    const notThere = await runPayJson(['query', limitedNo], { env: fenv });
+    expect(notThere.json).toMatchObject({ status: 'created', notAtChannel: true });
+    const retry = await runPayJson(['create', '--channel', 'mock', '--amount', '4.00', '--currency', 'CNY', '--order-no', limitedNo], { env: fenv });
+    expect(retry.code).toBe(0);
+    expect(retry.json).toMatchObject({ orderNo: limitedNo, status: 'succeeded', existing: true });
+  });
+});
+
 describe('bad input is refused with exit 2 and nothing written', () => {
   it.each([
     [['--amount', '1.234', '--currency', 'CNY'], /3 decimal places, but CNY has 2/],
