@@ -535,6 +535,21 @@ export class SqliteStore implements Store {
     });
   }
 
+  async getCallback(channel: string, dedupKey: string): Promise<CallbackRecord | undefined> {
+    const r = this.prepare('SELECT * FROM callbacks WHERE channel = ? AND dedup_key = ?').get(channel, dedupKey) as Row | undefined;
+    if (!r) return undefined;
+    return {
+      channel: r.channel as string,
+      dedupKey: r.dedup_key as string,
+      eventType: r.event_type as string,
+      orderNo: (r.order_no as string) ?? undefined,
+      refundNo: (r.refund_no as string) ?? undefined,
+      bodySha256: r.body_sha256 as string,
+      outcome: r.outcome as string,
+      receivedAt: r.received_at as string,
+    };
+  }
+
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }

@@ -165,6 +165,8 @@ export interface Store {
    * before, so a replayed callback changes nothing.
    */
   recordCallback(record: CallbackRecord): Promise<{ recorded: boolean; previous?: CallbackRecord }>;
+  /** The callback recorded under a dedup key, if any (`pay verify --apply` reports replays). */
+  getCallback(channel: string, dedupKey: string): Promise<CallbackRecord | undefined>;
 
   close(): Promise<void>;
 }
