@@ -25,6 +25,18 @@ export interface HttpRequest {
   timeoutMs?: number;
   /** Maximum attempts for this call (default from the client; 1 disables retries). */
   maxAttempts?: number;
+  /**
+   * Budget for the whole call, retries and waits included, ms (default from the client). No
+   * attempt or backoff starts once it has passed.
+   */
+  deadlineMs?: number;
+  /** Aborts the call (a load test stopping, a user pressing Ctrl-C). */
+  signal?: AbortSignal;
+  /**
+   * Streams a 2xx body to this file instead of memory (bill downloads); the response's `body` is
+   * then empty. Other statuses are buffered as usual so the channel can read the error.
+   */
+  saveTo?: string;
 }
 
 /** A response, body unparsed. */
@@ -65,6 +77,10 @@ export interface HttpClientOptions {
   backoffMs?: number;
   /** Keep-alive connections per origin (default 64). */
   connections?: number;
+  /** Budget for a whole call, retries included, ms (default 60,000). */
+  deadlineMs?: number;
+  /** Longest `Retry-After` the client waits for, ms (default 30,000); a longer one ends the retries. */
+  maxRetryAfterMs?: number;
   /** Environment for HTTPS_PROXY / HTTP_PROXY / NO_PROXY. */
   env?: Record<string, string | undefined>;
   /** Receives a record of every call (the registry wires it to the event log). */

@@ -5,11 +5,13 @@
  */
 import type { Writable } from 'node:stream';
 import { loadConfig, resolveDbPath, type LoadedConfig } from '../core/config.js';
+import { PayError } from '../core/errors.js';
 import { redact, redactText } from '../core/redact.js';
 import { systemClock, type Clock } from '../core/time.js';
 import type { OpenedChannel } from '../channel/registry.js';
 import type { HttpClient } from '../channel/http-client.js';
-import type { Store } from '../store/store.js';
+import type { UndiciHttpClient } from '../channel/undici-http-client.js';
+import type { NewEvent, Store } from '../store/store.js';
 
 /** Global options (DESIGN.md, "Command-line contract"). */
 export interface GlobalOptions {
@@ -67,6 +69,42 @@ export interface Context {
   close(): Promise<void>;
 }
 
+/** Reads a positive integer from the environment (`PAY_HTTP_*` tuning), else undefined. */
+function envInt(env: Record<string, string | undefined>, name: string): number | undefined {
+  const v = env[name];
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new PayError('CONFIG_ERROR', `${name} must be a positive whole number (got "${v.slice(0, 20)}")`);
+  return n;
+}
+
+/**
+ * The default HTTP client: undici, loaded on first use, one per context. `PAY_HTTP_TIMEOUT_MS`
+ * (response headers and body), `PAY_HTTP_CONNECT_TIMEOUT_MS` and `PAY_HTTP_MAX_ATTEMPTS` tune it;
+ * every call goes to the event log as `http.call` (redacted by the client and the store).
+ */
+async function defaultHttpClient(
+  env: Record<string, string | undefined>,
+  debug: (message: string) => void,
+  append: (event: NewEvent) => Promise<void>,
+): Promise<HttpClient> {
+  const timeout = envInt(env, 'PAY_HTTP_TIMEOUT_MS');
+  const { createHttpClient } = await import('../channel/undici-http-client.js');
+  return createHttpClient({
+    env,
+    headersTimeoutMs: timeout,
+    bodyTimeoutMs: timeout,
+    connectTimeoutMs: envInt(env, 'PAY_HTTP_CONNECT_TIMEOUT_MS'),
+    maxAttempts: envInt(env, 'PAY_HTTP_MAX_ATTEMPTS'),
+    onCall: (record) => {
+      const { channel, orderNo, refundNo, ...data } = record as typeof record & { channel?: string };
+      const req = data.request as { method?: string; url?: string } | undefined;
+      debug(`${req?.method ?? ''} ${req?.url ?? ''} -> ${data.error ? data.error.code : data.httpStatus} in ${Math.round(data.durationMs)} ms (${data.attempts ?? 1} attempt${data.attempts === 1 ? '' : 's'})`);
+      append({ type: 'http.call', channel, orderNo, refundNo, data: data as Record<string, unknown> }).catch((err) => debug(`could not record HTTP call: ${(err as Error).message}`));
+    },
+  });
+}
+
 /** Builds a context. Cheap: opens nothing. */
 export function createContext(options: ContextOptions = {}): Context {
   const env = options.env ?? process.env;
@@ -86,6 +124,7 @@ export function createContext(options: ContextOptions = {}): Context {
   let store: Promise<Store> | undefined;
   const channels: OpenedChannel[] = [];
   let http: Promise<HttpClient> | undefined;
+  const httpViews = new Map<string, HttpClient>();
 
   const debug = (message: string) => {
     if (verbose) stderr.write(`pay: ${redactText(message)}\n`);
@@ -116,7 +155,7 @@ export function createContext(options: ContextOptions = {}): Context {
       return store;
     },
     async channel(ref: string, overrides?: Record<string, unknown>) {
-      const { openChannel } = await import('../channel/registry.js');
+      const { openChannel, isPathRef } = await import('../channel/registry.js');
       const s = await ctx.store();
       const opened = await openChannel(ref, {
         config: ctx.config(),
@@ -128,10 +167,14 @@ export function createContext(options: ContextOptions = {}): Context {
         debug,
         overrides,
         http: () => {
-          http ??= options.http
-            ? options.http()
-            : Promise.reject(new Error('no HTTP client available in this build'));
-          return http;
+          http ??= options.http ? options.http() : defaultHttpClient(env, debug, (e) => s.appendEvent(e));
+          // Built-in ids tag the client's errors and records with the channel; paths stay untagged.
+          return http.then((c) => {
+            if (isPathRef(ref) || !('forChannel' in c)) return c;
+            let view = httpViews.get(ref);
+            if (!view) httpViews.set(ref, (view = (c as UndiciHttpClient).forChannel(ref)));
+            return view;
+          });
         },
         record: (entry) => {
           const { channel, orderNo, refundNo, ...data } = entry;
