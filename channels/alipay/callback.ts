@@ -1,0 +1,391 @@
+/**
+ * Alipay callbacks, checked offline: the async notify (form POST, `trade_status_sync` and the
+ * fund-transfer `alipay.fund.trans.order.changed`), the return URL a payer comes back with
+ * (GET query string), and a saved synchronous gateway answer (`{"..._response":{...},"sign":...}`).
+ *
+ * Notify and return URL: form-decoded once, `sign` dropped, sorted, `k=v&...`, in the message's
+ * charset (the `charset` field; GBK happens), verified without `sign_type` and then with it.
+ * Certificate mode: `alipay_cert_sn`, when sent, must name the configured Alipay certificate.
+ * Alipay expects the plain-text reply `success`; anything else makes it retry (25 h schedule).
+ */
+import { createHash, type KeyObject } from 'node:crypto';
+import { TextDecoder } from 'node:util';
+import type { CallbackEvent, CallbackHandler, CallbackVerdict, HttpReply, RawRequest, VerdictReason, VerifyOptions } from '../../src/channel/contract.js';
+import { configError } from '../../src/core/errors.js';
+import { isKnownCurrency, parseAmount } from '../../src/core/money.js';
+import type { OrderStatus, RefundStatus } from '../../src/core/order.js';
+import { isoUtc, wallTimeToUtc } from '../../src/core/time.js';
+import { certSn } from './cert.js';
+import {
+  encodeForm,
+  extractResponse,
+  fieldsOf,
+  isSignType,
+  loadPublicKey,
+  parseForm,
+  signContent,
+  signedBytes,
+  verifyFields,
+  verifyContent,
+  type AlipaySignType,
+  type Encoder,
+  type FormField,
+} from './signature.js';
+
+/** What Alipay must read to stop retrying. */
+export const SUCCESS_REPLY: HttpReply = { status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'success' };
+/** Anything but `success` makes Alipay retry; `fail` is what its samples print. */
+export const FAILURE_REPLY: HttpReply = { status: 200, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'fail' };
+/** A saved synchronous answer or return URL expects no reply. */
+const NO_REPLY: HttpReply = { status: 200, headers: {}, body: '' };
+
+/** Alipay's wall-clock times are Beijing time. */
+export const ALIPAY_TIME_ZONE = 'Asia/Shanghai';
+
+/** Maps `trade_status` onto pay's order states. */
+export function tradeStatus(s: string | undefined): OrderStatus | undefined {
+  switch (s) {
+    case 'WAIT_BUYER_PAY':
+      return 'pending';
+    case 'TRADE_SUCCESS':
+    case 'TRADE_FINISHED':
+      return 'succeeded';
+    case 'TRADE_CLOSED':
+      return 'closed';
+    default:
+      return undefined;
+  }
+}
+
+/** Beijing wall time (`2019-08-15 15:56:24`) to ISO UTC; undefined when absent or unreadable. */
+export function alipayTimeToIso(text: string | undefined): string | undefined {
+  if (!text) return undefined;
+  try {
+    return isoUtc(wallTimeToUtc(text, ALIPAY_TIME_ZONE));
+  } catch {
+    return undefined;
+  }
+}
+
+/** A decoder for a message charset (UTF-8, GBK/GB2312/GB18030). */
+export function decoderFor(charset: string): TextDecoder {
+  const c = charset.toLowerCase();
+  // GB2312 and GBK messages decode correctly as GB18030, their superset.
+  if (c === 'gbk' || c === 'gb2312' || c === 'gb18030') return new TextDecoder('gb18030');
+  return new TextDecoder('utf-8');
+}
+
+/** An encoder for a charset; GBK loads iconv-lite on first use (kept off the start-up path). */
+export async function encoderFor(charset: string): Promise<Encoder> {
+  const c = charset.toLowerCase();
+  if (c === 'utf-8' || c === 'utf8') return (t) => Buffer.from(t, 'utf8');
+  const iconv = (await import('iconv-lite')).default;
+  return (t) => iconv.encode(t, c === 'gb2312' ? 'gbk' : c);
+}
+
+function headerCharset(headers: Record<string, string>): string | undefined {
+  return /charset=([\w-]+)/i.exec(headers['content-type'] ?? '')?.[1];
+}
+
+/** Options for {@link buildNotify}. */
+export interface BuildNotifyOptions {
+  /** Message charset (default utf-8); its encoder must be passed for anything else. */
+  charset?: string;
+  encode?: Encoder;
+  signType?: AlipaySignType;
+  /** Sign with `sign_type` in the signed string (fund notifies) instead of without (trade). */
+  signTypeSigned?: boolean;
+  /** Request target the notify is posted to. */
+  target?: string;
+}
+
+/**
+ * Signs notify fields and returns the raw request Alipay would POST (the signer the simulator
+ * and tests use). `params` must not hold `sign`; `charset`, `sign_type` are filled in when absent.
+ */
+export function buildNotify(params: Record<string, string>, key: KeyObject, options: BuildNotifyOptions = {}): RawRequest {
+  const charset = options.charset ?? params.charset ?? 'utf-8';
+  const signType = options.signType ?? (isSignType(params.sign_type) ? params.sign_type : 'RSA2');
+  const all: Record<string, string> = { ...params, charset: params.charset ?? charset, sign_type: params.sign_type ?? signType };
+  const fields = fieldsOf(all, options.encode);
+  const sign = signContent(signedBytes(fields, options.signTypeSigned ?? false), key, signType);
+  fields.push({ key: 'sign', value: Buffer.from(sign, 'latin1') });
+  return {
+    method: 'POST',
+    target: options.target ?? '/notify/alipay',
+    headers: {
+      'content-type': `application/x-www-form-urlencoded; charset=${charset}`,
+      // Alipay's notifier identifies itself like this.
+      'user-agent': 'Mozilla/4.0',
+    },
+    body: Buffer.from(encodeForm(fields), 'latin1'),
+  };
+}
+
+/** Signs a return-URL query string the way Alipay does (without `sign_type`). */
+export function buildReturnQuery(params: Record<string, string>, key: KeyObject, signType: AlipaySignType = 'RSA2'): string {
+  const all = { ...params, sign_type: params.sign_type ?? signType };
+  const fields = fieldsOf(all);
+  const sign = signContent(signedBytes(fields, false), key, signType);
+  fields.push({ key: 'sign', value: Buffer.from(sign, 'latin1') });
+  return encodeForm(fields);
+}
+
+type Variant = 'notify' | 'return' | 'response';
+
+/** Finds which kind of Alipay message a request holds, and its signed text. */
+function classify(request: RawRequest): { variant: Variant; data: Buffer } | undefined {
+  const body = request.body ?? Buffer.alloc(0);
+  const start = body.findIndex((b) => b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09);
+  if (start >= 0 && body[start] === 0x7b) return { variant: 'response', data: body };
+  if (start >= 0) {
+    // A bare query string saved as a body is a return URL when it carries no notify fields.
+    const isReturn = (request.method ?? '').toUpperCase() === 'GET' || !/(^|&)(notify_id|notify_type|msg_method)=/.test(body.toString('latin1'));
+    return { variant: isReturn ? 'return' : 'notify', data: body };
+  }
+  const target = request.target ?? '';
+  const q = target.indexOf('?');
+  if (q >= 0) return { variant: 'return', data: Buffer.from(target.slice(q + 1).split('#')[0], 'latin1') };
+  return undefined;
+}
+
+/** Settings the verifier reads (DESIGN.md key names). */
+interface VerifyKeys {
+  key: KeyObject;
+  /** SN of the configured Alipay certificate (certificate mode). */
+  certSn?: string;
+  signType: AlipaySignType;
+}
+
+function keysFrom(settings: Record<string, unknown>): VerifyKeys | { missing: string } {
+  const cert = settings.alipayPublicCert;
+  const pub = settings.alipayPublicKey;
+  const st = settings.signType;
+  const signType: AlipaySignType = isSignType(st) ? st : 'RSA2';
+  if (typeof cert === 'string' && cert.trim() !== '') {
+    try {
+      return { key: loadPublicKey(cert), certSn: certSn(cert), signType };
+    } catch {
+      throw configError('channels.alipay.alipayPublicCert is not a PEM certificate', { hint: "Give Alipay's public-key certificate (alipayCertPublicKey_RSA2.crt), e.g. as file:PATH." });
+    }
+  }
+  if (typeof pub === 'string' && pub.trim() !== '') {
+    try {
+      return { key: loadPublicKey(pub), signType };
+    } catch {
+      throw configError('channels.alipay.alipayPublicKey is not an RSA public key', { hint: "Give Alipay's public key as PEM or the bare base64 the console shows." });
+    }
+  }
+  return { missing: 'channels.alipay.alipayPublicKey (or alipayPublicCert in certificate mode)' };
+}
+
+/** Decoded text fields of a form message. */
+type Fields = Record<string, string>;
+
+function decodeFields(fields: readonly FormField[], charset: string): Fields {
+  const dec = decoderFor(charset);
+  const out: Fields = {};
+  for (const f of fields) out[f.key] = dec.decode(f.value);
+  return out;
+}
+
+function money(text: string | undefined, currency: string): number | undefined {
+  if (text === undefined || text === '') return undefined;
+  try {
+    return parseAmount(text, currency, { allowZero: true });
+  } catch {
+    return undefined;
+  }
+}
+
+function currencyOf(f: Fields): string {
+  const c = (f.trans_currency || f.currency || 'CNY').toUpperCase();
+  return isKnownCurrency(c) ? c : 'CNY';
+}
+
+/** The normalised event of a trade notify or return URL. */
+function tradeEvent(f: Fields, type: string): CallbackEvent {
+  const currency = currencyOf(f);
+  const base = { orderNo: f.out_trade_no || undefined, channelTradeNo: f.trade_no || undefined, currency, providerStatus: f.trade_status || undefined };
+  // A refund shows up as a trade_status_sync with refund fields; refund_fee is the order's
+  // cumulative refunded amount, not this refund's, so it is reported under data only.
+  if (f.out_biz_no && f.refund_fee && f.gmt_refund) {
+    return {
+      ...base,
+      type,
+      kind: 'refund',
+      refundNo: f.out_biz_no,
+      status: 'succeeded' satisfies RefundStatus,
+      occurredAt: alipayTimeToIso(f.gmt_refund),
+      data: { refundFeeTotal: f.refund_fee, refundFeeTotalMinor: money(f.refund_fee, currency), orderAmountMinor: money(f.total_amount, currency) },
+    };
+  }
+  const status = tradeStatus(f.trade_status);
+  return {
+    ...base,
+    type,
+    kind: 'payment',
+    amountMinor: money(f.total_amount, currency),
+    status,
+    occurredAt: alipayTimeToIso(status === 'closed' ? f.gmt_close : f.gmt_payment) ?? alipayTimeToIso(f.notify_time ?? f.timestamp),
+    data: { appId: f.app_id, sellerId: f.seller_id, receiptAmount: f.receipt_amount, buyerLogonId: f.buyer_logon_id },
+  };
+}
+
+/** The normalised event of a fund-transfer status notify (`alipay.fund.trans.order.changed`). */
+function payoutEvent(f: Fields): CallbackEvent {
+  let biz: Record<string, unknown> = {};
+  try {
+    biz = JSON.parse(f.biz_content ?? '{}') as Record<string, unknown>;
+  } catch {
+    /* left empty: the event then names no order */
+  }
+  const s = (k: string) => (typeof biz[k] === 'string' && biz[k] !== '' ? (biz[k] as string) : undefined);
+  const providerStatus = s('status');
+  const status: OrderStatus | undefined = providerStatus === 'SUCCESS' ? 'succeeded' : providerStatus === 'FAIL' || providerStatus === 'REFUND' || providerStatus === 'CLOSED' ? 'failed' : providerStatus === 'DEALING' || providerStatus === 'WAIT_PAY' ? 'pending' : undefined;
+  return {
+    type: f.msg_method,
+    kind: 'payout',
+    orderNo: s('out_biz_no'),
+    channelTradeNo: s('order_id'),
+    amountMinor: money(s('trans_amount'), 'CNY'),
+    currency: 'CNY',
+    status,
+    providerStatus,
+    occurredAt: alipayTimeToIso(s('pay_date') ?? s('action_time')),
+  };
+}
+
+/** The normalised event of a saved synchronous answer. */
+function responseEvent(member: string, body: Record<string, unknown>): CallbackEvent {
+  const f: Fields = {};
+  for (const [k, v] of Object.entries(body)) if (typeof v === 'string') f[k] = v;
+  const type = member.replace(/_response$/, '').replaceAll('_', '.');
+  if (member === 'alipay_fund_trans_uni_transfer_response' || member === 'alipay_fund_trans_common_query_response') {
+    return { type, kind: 'payout', orderNo: f.out_biz_no, channelTradeNo: f.order_id, providerStatus: f.status, amountMinor: money(f.trans_amount, 'CNY'), currency: 'CNY' };
+  }
+  if (member === 'alipay_trade_refund_response' || member === 'alipay_trade_fastpay_refund_query_response') {
+    return { type, kind: 'refund', orderNo: f.out_trade_no, channelTradeNo: f.trade_no, refundNo: f.out_request_no, amountMinor: money(f.refund_amount, 'CNY'), currency: 'CNY', providerStatus: f.refund_status };
+  }
+  const currency = currencyOf(f);
+  return {
+    type,
+    kind: f.out_trade_no ? 'payment' : 'other',
+    orderNo: f.out_trade_no || undefined,
+    channelTradeNo: f.trade_no || undefined,
+    amountMinor: money(f.total_amount, currency),
+    currency,
+    status: tradeStatus(f.trade_status),
+    providerStatus: f.trade_status || f.code,
+    occurredAt: alipayTimeToIso(f.send_pay_date),
+  };
+}
+
+function sha256(b: Buffer): string {
+  return `sha256:${createHash('sha256').update(b).digest('hex')}`;
+}
+
+/** Verifies one Alipay message against settings; pure apart from key parsing. */
+export async function verifyAlipayCallback(request: RawRequest, settings: Record<string, unknown>, _options: VerifyOptions): Promise<CallbackVerdict> {
+  const found = classify(request);
+  const invalid = (reasonCode: VerdictReason, reason: string, extra: Partial<CallbackVerdict> = {}, variant: Variant = 'notify'): CallbackVerdict => ({
+    valid: false,
+    channel: 'alipay',
+    scheme: extra.scheme ?? 'alipay-RSA2',
+    reasonCode,
+    reason,
+    reply: variant === 'notify' ? FAILURE_REPLY : NO_REPLY,
+    ...extra,
+  });
+  if (!found) return invalid('MALFORMED', 'no Alipay message: the body is empty and the URL has no query string');
+  const keys = keysFrom(settings);
+  if ('missing' in keys) return invalid('MISSING_KEY', `${keys.missing} is not configured`, { dedupKey: sha256(found.data) }, found.variant);
+
+  if (found.variant === 'response') return verifySyncResponse(found.data, request, keys);
+
+  const fields = parseForm(found.data);
+  const seen = new Set<string>();
+  for (const f of fields) {
+    if (seen.has(f.key)) return invalid('MALFORMED', `field ${f.key} appears twice`, { dedupKey: sha256(found.data) }, found.variant);
+    seen.add(f.key);
+  }
+  const latin = (k: string) => fields.find((f) => f.key === k)?.value.toString('latin1');
+  const charset = latin('charset') || headerCharset(request.headers) || 'utf-8';
+  const f = decodeFields(fields, charset);
+  const dedupKey = f.notify_id || sha256(found.data);
+  const signTypeField = f.sign_type;
+  const signType: AlipaySignType = signTypeField === undefined || signTypeField === '' ? keys.signType : (signTypeField as AlipaySignType);
+  const scheme = `alipay-${isSignType(signType) ? signType : 'RSA2'}${keys.certSn ? '-cert' : ''}`;
+  const event = found.variant === 'notify' && f.msg_method === 'alipay.fund.trans.order.changed' ? payoutEvent(f) : tradeEvent(f, f.notify_type || f.method || 'trade_status_sync');
+  const base = { channel: 'alipay', scheme, dedupKey, event };
+  const bad = (reasonCode: VerdictReason, reason: string) => invalid(reasonCode, reason, base, found.variant);
+
+  if (!f.sign) return bad('MALFORMED', 'the message has no sign field');
+  if (!isSignType(signType)) return bad('MALFORMED', `sign_type ${String(signTypeField).slice(0, 20)} is not RSA2 or RSA`);
+  if (keys.certSn && f.alipay_cert_sn && f.alipay_cert_sn !== keys.certSn) {
+    return bad('UNKNOWN_KEY', `signed with Alipay certificate ${f.alipay_cert_sn.slice(0, 40)}, but the configured alipayPublicCert is ${keys.certSn}`);
+  }
+  const check = verifyFields(fields, f.sign, keys.key, signType);
+  if (!check.ok) return bad('BAD_SIGNATURE', `the ${signType} signature does not match the ${found.variant === 'notify' ? 'notification' : 'return URL'} (checked with and without sign_type)`);
+  // Alipay's docs: a valid notify for another app or seller is not for us.
+  const appId = typeof settings.appId === 'string' ? settings.appId : undefined;
+  if (appId && f.app_id && f.app_id !== appId && f.auth_app_id !== appId) return bad('UNKNOWN_KEY', `the message is for app ${f.app_id.slice(0, 32)}, not the configured appId ${appId}`);
+  const sellerId = typeof settings.sellerId === 'string' ? settings.sellerId : undefined;
+  if (sellerId && f.seller_id && f.seller_id !== sellerId) return bad('UNKNOWN_KEY', `the message is for seller ${f.seller_id.slice(0, 32)}, not the configured sellerId ${sellerId}`);
+  return { valid: true, ...base, reply: found.variant === 'notify' ? SUCCESS_REPLY : NO_REPLY };
+}
+
+async function verifySyncResponse(data: Buffer, request: RawRequest, keys: VerifyKeys): Promise<CallbackVerdict> {
+  const dedupKey = sha256(data);
+  const charset = headerCharset(request.headers) ?? 'utf-8';
+  const text = decoderFor(charset).decode(data);
+  const scheme = `alipay-${keys.signType}${keys.certSn ? '-cert' : ''}-response`;
+  const bad = (reasonCode: VerdictReason, reason: string, event?: CallbackEvent): CallbackVerdict => ({ valid: false, channel: 'alipay', scheme, reasonCode, reason, reply: NO_REPLY, dedupKey, event });
+  let parts;
+  try {
+    parts = extractResponse(text);
+  } catch (err) {
+    return bad('MALFORMED', `not an Alipay gateway answer: ${(err as Error).message}`);
+  }
+  let body: Record<string, unknown> = {};
+  try {
+    body = JSON.parse(parts.content) as Record<string, unknown>;
+  } catch {
+    return bad('MALFORMED', `${parts.member} is not a JSON object`);
+  }
+  const event = responseEvent(parts.member, body);
+  if (!parts.sign) return bad('MALFORMED', 'the answer has no sign member', event);
+  if (keys.certSn && parts.certSn && parts.certSn !== keys.certSn) return bad('UNKNOWN_KEY', `signed with Alipay certificate ${parts.certSn.slice(0, 40)}, not the configured ${keys.certSn}`, event);
+  // The signature covers the member text in the answer's charset: re-encoding the decoded text
+  // gives back exactly the received bytes.
+  const encode = await encoderFor(charset);
+  const ok = verifyContent(encode(parts.content), parts.sign, keys.key, keys.signType);
+  if (!ok) return bad('BAD_SIGNATURE', `the signature does not match the raw ${parts.member} text`, event);
+  return { valid: true, channel: 'alipay', scheme, reply: NO_REPLY, dedupKey, event };
+}
+
+/** How sure we are that a request is an Alipay message (0..1), from its shape alone. */
+export function detectAlipay(request: RawRequest): number {
+  const body = (request.body ?? Buffer.alloc(0)).subarray(0, 64 * 1024).toString('latin1');
+  const has = (s: string, k: string) => new RegExp(`(^|&)${k}=`).test(s);
+  if (body.trimStart().startsWith('{')) {
+    return /"[a-z_]+_response"\s*:/.test(body) && /"sign"\s*:/.test(body) ? 0.8 : 0;
+  }
+  if (body.length > 0) {
+    if (!has(body, 'sign')) return 0;
+    if (has(body, 'notify_id') && (has(body, 'app_id') || has(body, 'notify_type'))) return 0.95;
+    if (has(body, 'msg_method') && has(body, 'app_id')) return 0.9;
+    if (has(body, 'app_id') && (has(body, 'out_trade_no') || has(body, 'trade_no'))) return 0.7;
+    return 0;
+  }
+  const target = request.target ?? '';
+  const q = target.includes('?') ? target.slice(target.indexOf('?') + 1) : '';
+  if (has(q, 'sign') && has(q, 'app_id') && (has(q, 'out_trade_no') || /method=alipay\./.test(q))) return 0.8;
+  return 0;
+}
+
+/** Alipay's offline verifier (`pay verify`). Settings: alipayPublicKey or alipayPublicCert; appId and sellerId when set. */
+export const alipayCallbacks: CallbackHandler = {
+  detect: detectAlipay,
+  verify: verifyAlipayCallback,
+};

@@ -1,0 +1,191 @@
+/**
+ * Just enough X.509 for Alipay's certificate mode: the serial numbers Alipay puts in
+ * `app_cert_sn`, `alipay_root_cert_sn` and `alipay_cert_sn`, and the public key a certificate
+ * carries. The SN is `md5(issuer DN in reverse attribute order as "k=v" joined by "," + decimal
+ * serial)`, as the official SDKs compute it; the root SN joins the SNs of every RSA-signed
+ * certificate of the root bundle with `_` (the bundle also holds SM2 and ECDSA roots, skipped).
+ *
+ * The issuer is read from the DER (not from Node's printed form), so values with commas or
+ * non-ASCII text come out exactly as the SDKs see them.
+ */
+import { createHash, X509Certificate, type KeyObject } from 'node:crypto';
+
+/** What pay needs from one certificate. */
+export interface CertInfo {
+  /** Serial number in decimal. */
+  serial: string;
+  /** Issuer DN as the SDKs print it for the SN: `CN=...,OU=...,O=...,C=...`. */
+  issuer: string;
+  /** OID of the signature algorithm (1.2.840.113549.1.1.* is RSA). */
+  signatureOid: string;
+  /** md5(issuer + serial), hex. */
+  sn: string;
+  publicKey: KeyObject;
+  /** Validity window, ms. */
+  notBefore: number;
+  notAfter: number;
+}
+
+const PEM_CERT = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g;
+
+/** The DER of every certificate in a PEM text (a bundle gives several). */
+export function certificateDers(text: string): Buffer[] {
+  const out: Buffer[] = [];
+  for (const m of text.matchAll(PEM_CERT)) out.push(Buffer.from(m[1].replace(/\s+/g, ''), 'base64'));
+  return out;
+}
+
+interface Tlv {
+  tag: number;
+  /** Start of the value. */
+  start: number;
+  /** End of the value (exclusive). */
+  end: number;
+}
+
+function readTlv(buf: Buffer, pos: number): Tlv {
+  if (pos + 2 > buf.length) throw new Error('truncated DER');
+  const tag = buf[pos];
+  let len = buf[pos + 1];
+  let start = pos + 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n === 0 || n > 4 || start + n > buf.length) throw new Error('bad DER length');
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + buf[start + i];
+    start += n;
+  }
+  if (start + len > buf.length) throw new Error('truncated DER');
+  return { tag, start, end: start + len };
+}
+
+/** The TLVs directly inside a constructed value. */
+function children(buf: Buffer, parent: Tlv): Tlv[] {
+  const out: Tlv[] = [];
+  let pos = parent.start;
+  while (pos < parent.end) {
+    const t = readTlv(buf, pos);
+    out.push(t);
+    pos = t.end;
+  }
+  return out;
+}
+
+function decodeOid(bytes: Buffer): string {
+  const parts: number[] = [];
+  let value = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    value = value * 128 + (bytes[i] & 0x7f);
+    if (!(bytes[i] & 0x80)) {
+      if (parts.length === 0) {
+        const first = value < 80 ? Math.floor(value / 40) : 2;
+        parts.push(first, value - first * 40);
+      } else parts.push(value);
+      value = 0;
+    }
+  }
+  return parts.join('.');
+}
+
+// Short names as the official Node SDK (@fidm/x509) prints them.
+const SHORT_NAMES: Record<string, string> = {
+  '2.5.4.3': 'CN',
+  '2.5.4.6': 'C',
+  '2.5.4.7': 'L',
+  '2.5.4.8': 'ST',
+  '2.5.4.10': 'O',
+  '2.5.4.11': 'OU',
+  '1.2.840.113549.1.9.1': 'E',
+};
+
+function decodeString(tag: number, bytes: Buffer): string {
+  switch (tag) {
+    case 0x1e: {
+      // BMPString: UTF-16BE.
+      const le = Buffer.from(bytes);
+      le.swap16();
+      return le.toString('utf16le');
+    }
+    case 0x1c: {
+      // UniversalString: UTF-32BE.
+      let s = '';
+      for (let i = 0; i + 3 < bytes.length; i += 4) s += String.fromCodePoint(bytes.readUInt32BE(i));
+      return s;
+    }
+    case 0x14: // T61String: treated as Latin-1, as most tools do.
+      return bytes.toString('latin1');
+    default:
+      return bytes.toString('utf8');
+  }
+}
+
+/** Parses one DER certificate. Throws on anything that is not an X.509 certificate. */
+export function parseCertificate(der: Buffer): CertInfo {
+  const x509 = new X509Certificate(der);
+  const cert = readTlv(der, 0);
+  const [tbs] = children(der, cert);
+  const fields = children(der, tbs);
+  // [0] EXPLICIT version is optional (v1 certificates omit it).
+  let i = fields[0]?.tag === 0xa0 ? 1 : 0;
+  const serialTlv = fields[i++];
+  const sigAlg = fields[i++];
+  const issuerTlv = fields[i++];
+  if (!serialTlv || serialTlv.tag !== 0x02 || !sigAlg || !issuerTlv || issuerTlv.tag !== 0x30) throw new Error('not an X.509 certificate');
+  const serialHex = der.subarray(serialTlv.start, serialTlv.end).toString('hex') || '0';
+  const serial = BigInt(`0x${serialHex}`).toString(10);
+  const oidTlv = children(der, sigAlg)[0];
+  const signatureOid = decodeOid(der.subarray(oidTlv.start, oidTlv.end));
+  const attributes: string[] = [];
+  for (const rdn of children(der, issuerTlv)) {
+    for (const atv of children(der, rdn)) {
+      const [type, value] = children(der, atv);
+      const oid = decodeOid(der.subarray(type.start, type.end));
+      attributes.push(`${SHORT_NAMES[oid] ?? oid}=${decodeString(value.tag, der.subarray(value.start, value.end))}`);
+    }
+  }
+  const issuer = attributes.reverse().join(',');
+  return {
+    serial,
+    issuer,
+    signatureOid,
+    sn: createHash('md5').update(issuer + serial, 'utf8').digest('hex'),
+    publicKey: x509.publicKey,
+    notBefore: Date.parse(x509.validFrom),
+    notAfter: Date.parse(x509.validTo),
+  };
+}
+
+/** Parses the first certificate of a PEM text; throws a plain Error when there is none. */
+export function parseCertificatePem(text: string): CertInfo {
+  const [der] = certificateDers(text);
+  if (!der) throw new Error('no PEM certificate found');
+  return parseCertificate(der);
+}
+
+/** The SN of a certificate (`app_cert_sn`, `alipay_cert_sn`). */
+export function certSn(pem: string): string {
+  return parseCertificatePem(pem).sn;
+}
+
+/** The SN of a root bundle (`alipay_root_cert_sn`): RSA-signed certificates only, joined by `_`. */
+export function rootCertSn(bundle: string): string {
+  const sns: string[] = [];
+  for (const der of certificateDers(bundle)) {
+    let info: CertInfo;
+    try {
+      info = parseCertificate(der);
+    } catch {
+      // An SM2 root may not load in OpenSSL builds without SM2; it would be skipped anyway.
+      const cert = readTlv(der, 0);
+      const [tbs] = children(der, cert);
+      const f = children(der, tbs);
+      const sigAlg = f[f[0]?.tag === 0xa0 ? 2 : 1];
+      const oidTlv = children(der, sigAlg)[0];
+      if (decodeOid(der.subarray(oidTlv.start, oidTlv.end)).startsWith('1.2.840.113549.1.1')) throw new Error('unreadable RSA certificate in the root bundle');
+      continue;
+    }
+    if (info.signatureOid.startsWith('1.2.840.113549.1.1')) sns.push(info.sn);
+  }
+  if (sns.length === 0) throw new Error('no RSA certificate found in the root bundle');
+  return sns.join('_');
+}

@@ -1,0 +1,356 @@
+/**
+ * Alipay's signature scheme (RSA2 = SHA256withRSA, RSA = SHA1withRSA, PKCS#1 v1.5), pure: keys
+ * are passed in, nothing reads a clock or a file.
+ *
+ * - Requests and notifications sign the parameters: drop `sign` (and `sign_type` where the
+ *   variant says so), sort the keys by byte order, join `k=v` with `&`, encode in the message's
+ *   charset. Values are used once form-decoded (never decoded twice: a literal `%` survives).
+ * - Synchronous responses sign the raw JSON text of the `<method>_response` member, byte for
+ *   byte; `sign` (and in certificate mode `alipay_cert_sn`) sit beside it.
+ *
+ * Every verifier here has its signer, used by the simulator and the tests.
+ */
+import { createPrivateKey, createPublicKey, createSign, createVerify, type KeyObject } from 'node:crypto';
+import { certificateDers, parseCertificate } from './cert.js';
+
+/** `sign_type` values. RSA (SHA-1) is legacy; new apps use RSA2. */
+export type AlipaySignType = 'RSA2' | 'RSA';
+
+const DIGEST: Record<AlipaySignType, string> = { RSA2: 'sha256', RSA: 'sha1' };
+
+/** True for a `sign_type` pay can verify. */
+export function isSignType(v: unknown): v is AlipaySignType {
+  return v === 'RSA2' || v === 'RSA';
+}
+
+function bareBase64(text: string): Buffer | undefined {
+  const compact = text.replace(/\s+/g, '');
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(compact) || compact.length < 64) return undefined;
+  return Buffer.from(compact, 'base64');
+}
+
+/**
+ * Loads an RSA private key: PEM (PKCS#1 `RSA PRIVATE KEY` or PKCS#8 `PRIVATE KEY`) or the bare
+ * base64 Alipay's key tool prints (PKCS#8 or PKCS#1 DER). Throws a message-free Error on failure
+ * (callers name the config field; the key text never reaches a message).
+ */
+export function loadPrivateKey(text: string): KeyObject {
+  let key: KeyObject | undefined;
+  const t = text.trim();
+  try {
+    if (t.includes('-----BEGIN')) key = createPrivateKey(t);
+    else {
+      const der = bareBase64(t);
+      if (der) {
+        try {
+          key = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+        } catch {
+          key = createPrivateKey({ key: der, format: 'der', type: 'pkcs1' });
+        }
+      }
+    }
+  } catch {
+    key = undefined;
+  }
+  if (!key || key.asymmetricKeyType !== 'rsa') throw new Error('not an RSA private key');
+  return key;
+}
+
+/**
+ * Loads an RSA public key: PEM `PUBLIC KEY`/`RSA PUBLIC KEY`, a PEM certificate (its key), or
+ * bare base64 SPKI as Alipay's console shows it.
+ */
+export function loadPublicKey(text: string): KeyObject {
+  let key: KeyObject | undefined;
+  const t = text.trim();
+  try {
+    if (t.includes('-----BEGIN CERTIFICATE')) {
+      const [der] = certificateDers(t);
+      key = parseCertificate(der).publicKey;
+    } else if (t.includes('-----BEGIN')) key = createPublicKey(t);
+    else {
+      const der = bareBase64(t);
+      if (der) {
+        try {
+          key = createPublicKey({ key: der, format: 'der', type: 'spki' });
+        } catch {
+          key = createPublicKey({ key: der, format: 'der', type: 'pkcs1' });
+        }
+      }
+    }
+  } catch {
+    key = undefined;
+  }
+  if (!key || key.asymmetricKeyType !== 'rsa') throw new Error('not an RSA public key');
+  return key;
+}
+
+/** Signs `content` (bytes, or a string taken as UTF-8); returns base64. */
+export function signContent(content: Buffer | string, key: KeyObject, signType: AlipaySignType = 'RSA2'): string {
+  return createSign(DIGEST[signType]).update(content).sign(key, 'base64');
+}
+
+/** Verifies a base64 signature over `content`. A malformed signature is simply false. */
+export function verifyContent(content: Buffer | string, signature: string, key: KeyObject, signType: AlipaySignType = 'RSA2'): boolean {
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(signature)) return false;
+  try {
+    return createVerify(DIGEST[signType]).update(content).verify(key, signature, 'base64');
+  } catch {
+    return false;
+  }
+}
+
+/** One form field: the key as text, the value as the bytes it decodes to (in its charset). */
+export interface FormField {
+  key: string;
+  value: Buffer;
+}
+
+function hexVal(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x41 && c <= 0x46) return c - 0x37;
+  if (c >= 0x61 && c <= 0x66) return c - 0x57;
+  return -1;
+}
+
+/** Decodes one form component to bytes: `+` is a space, `%XX` a byte; a stray `%` stays as is. */
+export function percentDecode(bytes: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(bytes.length);
+  let n = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i];
+    if (c === 0x2b) out[n++] = 0x20;
+    else if (c === 0x25 && i + 2 < bytes.length && hexVal(bytes[i + 1]) >= 0 && hexVal(bytes[i + 2]) >= 0) {
+      out[n++] = hexVal(bytes[i + 1]) * 16 + hexVal(bytes[i + 2]);
+      i += 2;
+    } else out[n++] = c;
+  }
+  return out.subarray(0, n);
+}
+
+/**
+ * Splits an `application/x-www-form-urlencoded` body (or a query string) into fields, decoding
+ * each component exactly once, to bytes. Keys are ASCII in every Alipay message.
+ */
+export function parseForm(body: Buffer | string): FormField[] {
+  const buf = typeof body === 'string' ? Buffer.from(body, 'latin1') : body;
+  const fields: FormField[] = [];
+  let start = 0;
+  for (let i = 0; i <= buf.length; i++) {
+    if (i === buf.length || buf[i] === 0x26) {
+      if (i > start) {
+        const part = buf.subarray(start, i);
+        const eq = part.indexOf(0x3d);
+        const k = eq < 0 ? part : part.subarray(0, eq);
+        const v = eq < 0 ? Buffer.alloc(0) : part.subarray(eq + 1);
+        fields.push({ key: percentDecode(k).toString('latin1'), value: percentDecode(v) });
+      }
+      start = i + 1;
+    }
+  }
+  return fields;
+}
+
+function byteOrder(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+/**
+ * The bytes a parameter signature covers: every field except `sign` (and `sign_type` unless
+ * `keepSignType`), sorted by key in byte order, `k=v` joined by `&`. Values stay in their charset;
+ * empty values are kept.
+ */
+export function signedBytes(fields: readonly FormField[], keepSignType: boolean): Buffer {
+  const kept = fields.filter((f) => f.key !== 'sign' && (keepSignType || f.key !== 'sign_type'));
+  kept.sort((a, b) => byteOrder(a.key, b.key));
+  const parts: Buffer[] = [];
+  kept.forEach((f, i) => {
+    parts.push(Buffer.from(`${i ? '&' : ''}${f.key}=`, 'latin1'), f.value);
+  });
+  return Buffer.concat(parts);
+}
+
+/** A string encoder for a charset (UTF-8 by default; GBK callers pass iconv-lite's). */
+export type Encoder = (text: string) => Buffer;
+const utf8: Encoder = (t) => Buffer.from(t, 'utf8');
+
+/** Fields of a plain parameter map, encoded with `encode`. */
+export function fieldsOf(params: Record<string, string>, encode: Encoder = utf8): FormField[] {
+  return Object.entries(params).map(([key, value]) => ({ key, value: encode(value) }));
+}
+
+/**
+ * Signs request parameters (the gateway checks them with `sign_type` kept: requests always
+ * include it in the signed string).
+ */
+export function signParams(params: Record<string, string>, key: KeyObject, signType: AlipaySignType = 'RSA2', encode: Encoder = utf8): string {
+  return signContent(signedBytes(fieldsOf(params, encode), true), key, signType);
+}
+
+/** Outcome of {@link verifyFields}. */
+export interface FieldsCheck {
+  ok: boolean;
+  /** Which variant matched: trade notifies are signed without `sign_type`, others with it. */
+  signTypeSigned?: boolean;
+}
+
+/**
+ * Verifies a notification or return-URL signature: first without `sign_type` in the signed
+ * string, then with it (the official SDKs accept both).
+ */
+export function verifyFields(fields: readonly FormField[], signature: string, key: KeyObject, signType: AlipaySignType = 'RSA2'): FieldsCheck {
+  if (verifyContent(signedBytes(fields, false), signature, key, signType)) return { ok: true, signTypeSigned: false };
+  if (fields.some((f) => f.key === 'sign_type') && verifyContent(signedBytes(fields, true), signature, key, signType)) {
+    return { ok: true, signTypeSigned: true };
+  }
+  return { ok: false };
+}
+
+/** Percent-encodes bytes for a form body (unreserved characters kept, space as `+`). */
+export function formEncodeBytes(bytes: Buffer): string {
+  let out = '';
+  for (const c of bytes) {
+    if ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x2d || c === 0x2e || c === 0x5f || c === 0x2a) {
+      out += String.fromCharCode(c);
+    } else if (c === 0x20) out += '+';
+    else out += `%${c.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/** Encodes fields as a form body (or query string). */
+export function encodeForm(fields: readonly FormField[]): string {
+  return fields.map((f) => `${formEncodeBytes(Buffer.from(f.key, 'latin1'))}=${formEncodeBytes(f.value)}`).join('&');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Synchronous responses
+
+/** The members of a gateway answer that matter for its signature. */
+export interface ResponseParts {
+  /** The member name (`alipay_trade_query_response` or `error_response`). */
+  member: string;
+  /** Its raw JSON text, exactly as received. */
+  content: string;
+  sign?: string;
+  /** Certificate mode: the SN of the certificate whose key signed the answer. */
+  certSn?: string;
+}
+
+/** Span of one top-level member value in a JSON text. */
+interface Span {
+  start: number;
+  end: number;
+}
+
+function skipWs(s: string, i: number): number {
+  while (i < s.length && (s[i] === ' ' || s[i] === '\n' || s[i] === '\r' || s[i] === '\t')) i++;
+  return i;
+}
+
+function skipString(s: string, i: number): number {
+  // s[i] is the opening quote.
+  for (let j = i + 1; j < s.length; j++) {
+    if (s[j] === '\\') j++;
+    else if (s[j] === '"') return j + 1;
+  }
+  throw new Error('unterminated string');
+}
+
+function skipValue(s: string, i: number): number {
+  const c = s[i];
+  if (c === '"') return skipString(s, i);
+  if (c === '{' || c === '[') {
+    let depth = 0;
+    for (let j = i; j < s.length; j++) {
+      const d = s[j];
+      if (d === '"') j = skipString(s, j) - 1;
+      else if (d === '{' || d === '[') depth++;
+      else if (d === '}' || d === ']') {
+        depth--;
+        if (depth === 0) return j + 1;
+      }
+    }
+    throw new Error('unterminated value');
+  }
+  let j = i;
+  while (j < s.length && !/[,}\]\s]/.test(s[j])) j++;
+  if (j === i) throw new Error('missing value');
+  return j;
+}
+
+/**
+ * The raw text spans of a JSON object's top-level members, found by scanning (never by
+ * re-serialising): the signed content is the received text itself.
+ */
+export function topLevelMembers(text: string): Map<string, Span> {
+  const out = new Map<string, Span>();
+  let i = skipWs(text, 0);
+  if (text[i] !== '{') throw new Error('not a JSON object');
+  i = skipWs(text, i + 1);
+  if (text[i] === '}') return out;
+  for (;;) {
+    if (text[i] !== '"') throw new Error('expected a member name');
+    const keyEnd = skipString(text, i);
+    const key = JSON.parse(text.slice(i, keyEnd)) as string;
+    i = skipWs(text, keyEnd);
+    if (text[i] !== ':') throw new Error('expected ":"');
+    i = skipWs(text, i + 1);
+    const end = skipValue(text, i);
+    out.set(key, { start: i, end });
+    i = skipWs(text, end);
+    if (text[i] === ',') {
+      i = skipWs(text, i + 1);
+      continue;
+    }
+    if (text[i] === '}') break;
+    throw new Error('expected "," or "}"');
+  }
+  if (skipWs(text, i + 1) !== text.length) throw new Error('text after the JSON object');
+  return out;
+}
+
+/** The response member name of a gateway method (`alipay.trade.query` -> `alipay_trade_query_response`). */
+export function responseMember(method: string): string {
+  return `${method.replaceAll('.', '_')}_response`;
+}
+
+/**
+ * Picks the signed parts of a gateway answer. With `method`, looks for its member (or
+ * `error_response`); without, takes the one member ending in `_response`. Throws a plain Error
+ * for text that is not such an answer.
+ */
+export function extractResponse(text: string, method?: string): ResponseParts {
+  const members = topLevelMembers(text);
+  let member: string | undefined;
+  if (method && members.has(responseMember(method))) member = responseMember(method);
+  else if (members.has('error_response')) member = 'error_response';
+  else if (!method) {
+    const candidates = [...members.keys()].filter((k) => k.endsWith('_response'));
+    if (candidates.length === 1) member = candidates[0];
+  }
+  if (!member) throw new Error(method ? `no ${responseMember(method)} member` : 'no *_response member');
+  const span = members.get(member)!;
+  const str = (k: string): string | undefined => {
+    const s = members.get(k);
+    if (!s) return undefined;
+    const v = JSON.parse(text.slice(s.start, s.end)) as unknown;
+    return typeof v === 'string' ? v : undefined;
+  };
+  return { member, content: text.slice(span.start, span.end), sign: str('sign'), certSn: str('alipay_cert_sn') };
+}
+
+/** Verifies the signature of a gateway answer over its raw member text (UTF-8). */
+export function verifyResponse(parts: ResponseParts, key: KeyObject, signType: AlipaySignType = 'RSA2'): boolean {
+  return parts.sign !== undefined && verifyContent(Buffer.from(parts.content, 'utf8'), parts.sign, key, signType);
+}
+
+/**
+ * Builds a signed gateway answer, as Alipay lays it out:
+ * `{"<member>":<content>,"alipay_cert_sn":"...","sign":"..."}` (cert SN only in certificate mode).
+ */
+export function signResponse(member: string, content: string, key: KeyObject, options: { signType?: AlipaySignType; certSn?: string } = {}): string {
+  const sign = signContent(Buffer.from(content, 'utf8'), key, options.signType ?? 'RSA2');
+  const sn = options.certSn ? `,"alipay_cert_sn":${JSON.stringify(options.certSn)}` : '';
+  return `{${JSON.stringify(member)}:${content}${sn},"sign":${JSON.stringify(sign)}}`;
+}
