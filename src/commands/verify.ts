@@ -1,0 +1,146 @@
+/**
+ * `pay verify <file>...`: is each saved callback really from its channel, what does it claim,
+ * and what should be answered? Files, directories (every file inside) and quoted globs; one row
+ * per callback (per entry for HAR). `--apply` moves the local orders of valid ones.
+ *
+ * Exit status of a run: 2 when any file could not be judged (unreadable or unrecognised input,
+ * unknown channel, missing or unusable keys); else 1 when any callback is invalid or `--apply`
+ * refused one (unknown order, amount/currency mismatch); else 0. A replay applied twice is 0:
+ * it is reported as a replay and changes nothing.
+ */
+import { invalid, isPayError, type PayError } from '../core/errors.js';
+import { parseInstant } from '../core/time.js';
+import type { Presentation } from '../output/render.js';
+import type { VerifyRow } from '../verify/report.js';
+import type { Context } from './context.js';
+
+export interface VerifyOptions {
+  /** Channel id or module path; skips detection. */
+  channel?: string;
+  /** Move local orders as valid callbacks say. */
+  apply?: boolean;
+  /** Verify as of this moment (ISO 8601 or unix seconds). */
+  at?: string;
+  /** Freshness window override, seconds. */
+  tolerance?: string;
+  /** `Name: value` headers for bare bodies (laid over a file's own). */
+  header?: string[];
+}
+
+export interface VerifyResult {
+  rows: VerifyRow[];
+  /** The moment verified at, ms. */
+  at: number;
+  applied: boolean;
+}
+
+/** Parses `--tolerance`: whole seconds, 0 or more. */
+export function parseTolerance(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const t = String(text).trim();
+  if (!/^\d{1,9}$/.test(t)) throw invalid(`--tolerance "${t.slice(0, 20)}" is not a whole number of seconds`, { hint: 'E.g. --tolerance 600 for ten minutes.' });
+  return Number(t);
+}
+
+/** Verifies callback files. */
+export async function verify(files: string[], opts: VerifyOptions, ctx: Context): Promise<VerifyResult> {
+  const [{ expandInputs }, { readRequestFile, parseHeaderFlags }, { CallbackDispatcher }] = await Promise.all([
+    import('../verify/inputs.js'),
+    import('../verify/request-file.js'),
+    import('../verify/dispatch.js'),
+  ]);
+  const at = opts.at !== undefined ? parseInstant(opts.at, '--at') : ctx.clock();
+  const toleranceSec = parseTolerance(opts.tolerance);
+  const headers = parseHeaderFlags(opts.header);
+  const inputs = expandInputs(files, ctx.cwd);
+  const dispatcher = new CallbackDispatcher(
+    { config: ctx.config(), profile: ctx.profile, env: ctx.env, cwd: ctx.cwd, debug: ctx.debug },
+    { channel: opts.channel, at, toleranceSec },
+  );
+  await dispatcher.init();
+  const store = opts.apply ? await ctx.store() : undefined;
+  const apply = store ? (await import('../verify/apply.js')).applyCallback : undefined;
+  const { resolve } = await import('node:path');
+
+  const rows: VerifyRow[] = [];
+  for (const input of inputs) {
+    for (const file of input.files) {
+      let parsed;
+      try {
+        parsed = await readRequestFile(resolve(ctx.cwd, file), { source: file, headers });
+      } catch (err) {
+        if (!isPayError(err)) throw err;
+        rows.push({ file, outcome: { class: 'error', error: err as PayError } });
+        continue;
+      }
+      const many = parsed.entries.length > 1 || parsed.format === 'har';
+      for (let i = 0; i < parsed.entries.length; i++) {
+        const e = parsed.entries[i];
+        const row: VerifyRow = { file, ...(many ? { entry: i + 1 } : {}), outcome: { class: 'error' } };
+        if (e.error) {
+          row.outcome = { class: 'error', error: e.error };
+        } else {
+          row.request = e.request;
+          row.outcome = await dispatcher.verify(e.request);
+          if (apply && store && row.outcome.class === 'valid' && row.outcome.verdict) {
+            row.apply = await apply(store, row.outcome.verdict, e.request);
+          }
+        }
+        rows.push(row);
+      }
+    }
+  }
+  return { rows, at, applied: Boolean(opts.apply) };
+}
+
+/** Human and JSON output of verify. */
+export async function presentVerify(r: VerifyResult): Promise<Presentation> {
+  const report = await import('../verify/report.js');
+  const columns = [
+    { key: 'file', header: 'file' },
+    { key: 'verdict', header: 'verdict' },
+    { key: 'channel', header: 'channel' },
+    { key: 'event', header: 'event' },
+    { key: 'orderNo', header: 'order no' },
+    { key: 'tradeNo', header: 'trade no' },
+    { key: 'amount', header: 'amount', align: 'right' as const },
+    { key: 'status', header: 'status' },
+    { key: 'reply', header: 'reply' },
+    ...(r.applied ? [{ key: 'apply', header: 'apply' }] : []),
+    { key: 'reason', header: 'reason' },
+  ];
+  const rows = r.rows.map((row) => {
+    const ev = row.outcome.verdict?.event;
+    return {
+      file: report.rowSource(row),
+      verdict: report.classCell(row.outcome.class),
+      channel: row.outcome.channel,
+      event: ev?.type,
+      orderNo: ev?.orderNo ?? ev?.refundNo,
+      tradeNo: ev?.channelTradeNo,
+      amount: report.amountText(row),
+      status: ev?.status ?? ev?.providerStatus,
+      reply: report.replyText(row),
+      apply: row.apply ? { text: `${row.apply.outcome}: ${row.apply.message}`, tone: row.apply.outcome === 'applied' ? ('ok' as const) : row.apply.outcome === 'unknown-order' || row.apply.outcome === 'mismatch' ? ('error' as const) : ('dim' as const) } : undefined,
+      reason: report.reasonText(row),
+    };
+  });
+  const count = (c: string) => r.rows.filter((x) => x.outcome.class === c).length;
+  const parts = [`${count('valid')} valid`, `${count('invalid')} invalid`];
+  if (count('error')) parts.push(`${count('error')} not judged (input or config error)`);
+  const summary = `${r.rows.length} callback${r.rows.length === 1 ? '' : 's'}: ${parts.join(', ')}${
+    r.applied ? `; applied ${r.rows.filter((x) => x.apply?.outcome === 'applied').length}` : ''
+  } (as of ${new Date(r.at).toISOString()})`;
+  const exitCode = report.runExitStatus(r.rows);
+  // Advice for rows pay could not judge, once per distinct hint.
+  const hints = [...new Set(r.rows.map((x) => x.outcome.error?.hint).filter((h): h is string => Boolean(h)))];
+  return {
+    json: r.rows.map(report.rowJson),
+    blocks: [
+      { kind: 'table', columns, rows },
+      ...hints.map((h) => ({ kind: 'text' as const, text: h, tone: 'dim' as const })),
+      { kind: 'text', text: summary, tone: exitCode === 0 ? 'ok' : exitCode === 1 ? 'error' : 'warn' },
+    ],
+    exitCode,
+  };
+}

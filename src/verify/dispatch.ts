@@ -1,0 +1,264 @@
+/**
+ * Which channel sent a callback, with which settings, and the verdict. Channels come from the
+ * registry (built-ins plus `module` paths in the config); each module's `callback.detect` scores
+ * a request from its headers and body, the highest score wins, and a tie or no match is an
+ * INVALID_REQUEST listing the candidates. `--channel` skips detection.
+ *
+ * Settings are the channel's config section (with `--profile`) with `env:`/`file:` references
+ * resolved key by key, and schema defaults for absent keys, but NOT validateConfig: offline
+ * verification needs only the public half of the keys. A key whose reference cannot be resolved
+ * is left out and named if the verdict turns out to be MISSING_KEY.
+ *
+ * Outcomes fall in three classes, which decide the exit status (see {@link exitStatusOf}):
+ * - valid: the signature checks out;
+ * - invalid: the callback is not authentic or not fresh (BAD_SIGNATURE, UNKNOWN_KEY, EXPIRED,
+ *   UNTRUSTED_CERT, MALFORMED, PROBE);
+ * - error: pay could not judge it: unreadable file, unknown channel, or our own config
+ *   (MISSING_KEY, and DECRYPT_FAILED: a resource that fails its AEAD tag after the signature
+ *   passed means the configured APIv3 key is wrong).
+ */
+import type { CallbackVerdict, ChannelModule, RawRequest, VerdictReason } from '../channel/contract.js';
+import { channelSettings, configBaseDir, resolveSettings, type LoadedConfig } from '../core/config.js';
+import { configError, EXIT, invalid, isPayError, PayError, type ExitStatus } from '../core/errors.js';
+import { redactText } from '../core/redact.js';
+
+/** Verdict reasons that are our configuration's fault, not the callback's (exit 2). */
+export const CONFIG_REASONS: readonly VerdictReason[] = ['MISSING_KEY', 'DECRYPT_FAILED'];
+
+/** The class of an outcome. */
+export type OutcomeClass = 'valid' | 'invalid' | 'error';
+
+/** What happened to one callback. */
+export interface VerifyOutcome {
+  class: OutcomeClass;
+  /** The channel that judged it (when one was found). */
+  channel?: string;
+  /** Detection score of the chosen channel (absent with --channel). */
+  score?: number;
+  verdict?: CallbackVerdict;
+  /** Why it could not be judged (class `error`). */
+  error?: PayError;
+}
+
+/** Where settings come from. */
+export interface DispatchEnvironment {
+  config: LoadedConfig;
+  profile?: string;
+  env: Record<string, string | undefined>;
+  cwd: string;
+  debug?: (message: string) => void;
+}
+
+/** How to verify. */
+export interface DispatchOptions {
+  /** `--channel`: an id or a module path; skips detection. */
+  channel?: string;
+  /** Moment to verify at, ms (`--at`); absent: the moment each request is verified. */
+  at?: number;
+  /** `--tolerance`, seconds. */
+  toleranceSec?: number;
+}
+
+interface ChannelSettingsEntry {
+  settings: Record<string, unknown>;
+  /** Keys whose env:/file: reference failed, with the reason. */
+  unresolved: Map<string, string>;
+}
+
+/** Exit status of a set of outcomes: any error -> 2, else any invalid -> 1, else 0. */
+export function exitStatusOf(classes: Iterable<OutcomeClass>): ExitStatus {
+  let status: ExitStatus = EXIT.OK;
+  for (const c of classes) {
+    if (c === 'error') return EXIT.USAGE;
+    if (c === 'invalid') status = EXIT.NEGATIVE;
+  }
+  return status;
+}
+
+/**
+ * Picks the channel for a request from detection scores: the single highest positive score.
+ * Throws INVALID_REQUEST naming the candidates when there is a tie or no match.
+ */
+export function pickChannel(request: RawRequest, modules: readonly ChannelModule[], notLoaded: readonly string[] = []): { module: ChannelModule; score: number } {
+  const scored = modules
+    .filter((m) => m.callback)
+    .map((m) => {
+      let score = 0;
+      try {
+        score = Number(m.callback!.detect(request)) || 0;
+      } catch {
+        // A detector that chokes on foreign input simply does not claim it.
+        score = 0;
+      }
+      return { module: m, score: Math.max(0, Math.min(1, score)) };
+    })
+    .sort((a, b) => b.score - a.score);
+  const where = request.source ?? 'the callback';
+  const top = scored[0];
+  if (!top || top.score <= 0) {
+    const tried = scored.map((s) => s.module.id);
+    throw invalid(`no channel recognises ${where} (tried ${tried.join(', ') || 'none'}${notLoaded.length ? `; could not load ${notLoaded.join(', ')}` : ''})`, {
+      hint: "Name it with --channel <id>; if the file is a bare body, give the headers it came with using --header 'Name: value'.",
+    });
+  }
+  const tied = scored.filter((s) => s.score === top.score);
+  if (tied.length > 1) {
+    throw invalid(`cannot tell which channel sent ${where}: ${tied.map((s) => `${s.module.id} (${s.score.toFixed(2)})`).join(', ')} match equally`, {
+      hint: `Name it with --channel ${tied.map((s) => s.module.id).join(' or --channel ')}.`,
+      details: { candidates: scored.filter((s) => s.score > 0).map((s) => ({ channel: s.module.id, score: s.score })) },
+    });
+  }
+  return top;
+}
+
+/** Verifies callbacks against channel modules; loads modules and settings once per run. */
+export class CallbackDispatcher {
+  private modules?: Promise<{ modules: ChannelModule[]; notLoaded: string[] }>;
+  private forced?: Promise<ChannelModule>;
+  private readonly settings = new Map<string, ChannelSettingsEntry | PayError>();
+
+  constructor(
+    private readonly env: DispatchEnvironment,
+    private readonly options: DispatchOptions,
+  ) {}
+
+  /** Loads the forced channel or every channel; a bad `--channel` fails here (exit 2). */
+  async init(): Promise<void> {
+    if (this.options.channel) {
+      const mod = await this.forcedModule();
+      if (!mod.callback) {
+        throw invalid(`channel ${mod.id} cannot verify callbacks offline (its module has no callback handler)`);
+      }
+    } else await this.allModules();
+  }
+
+  private forcedModule(): Promise<ChannelModule> {
+    this.forced ??= import('../channel/registry.js').then(({ loadChannelModule }) =>
+      loadChannelModule(this.options.channel!, { config: this.env.config, cwd: this.env.cwd }),
+    );
+    return this.forced;
+  }
+
+  private allModules(): Promise<{ modules: ChannelModule[]; notLoaded: string[] }> {
+    this.modules ??= (async () => {
+      const { knownChannelRefs, loadChannelModule } = await import('../channel/registry.js');
+      const modules: ChannelModule[] = [];
+      const notLoaded: string[] = [];
+      for (const ref of knownChannelRefs(this.env.config)) {
+        try {
+          modules.push(await loadChannelModule(ref, { config: this.env.config, cwd: this.env.cwd }));
+        } catch (err) {
+          notLoaded.push(ref);
+          this.env.debug?.(`channel ${ref} not loaded for detection: ${(err as Error).message}`);
+        }
+      }
+      return { modules, notLoaded };
+    })();
+    return this.modules;
+  }
+
+  /** The module that should judge `request` (forced, or detected). */
+  async channelFor(request: RawRequest): Promise<{ module: ChannelModule; score?: number }> {
+    if (this.options.channel) return { module: await this.forcedModule() };
+    const { modules, notLoaded } = await this.allModules();
+    return pickChannel(request, modules, notLoaded);
+  }
+
+  /** Settings of a channel for verification (cached). */
+  async settingsFor(mod: ChannelModule): Promise<ChannelSettingsEntry> {
+    let entry = this.settings.get(mod.id);
+    if (!entry) {
+      try {
+        entry = await this.loadSettings(mod);
+      } catch (err) {
+        entry = isPayError(err) ? err : configError(`channels.${mod.id}: ${(err as Error).message}`);
+      }
+      this.settings.set(mod.id, entry);
+    }
+    if (entry instanceof PayError || isPayError(entry)) throw entry;
+    return entry;
+  }
+
+  private async loadSettings(mod: ChannelModule): Promise<ChannelSettingsEntry> {
+    const { isSecretKey } = await import('../channel/registry.js');
+    const raw = channelSettings(this.env.config, mod.id, this.env.profile);
+    delete raw.module;
+    const settings: Record<string, unknown> = {};
+    const unresolved = new Map<string, string>();
+    const baseDir = configBaseDir(this.env.config, this.env.cwd);
+    for (const [key, value] of Object.entries(raw)) {
+      try {
+        Object.assign(
+          settings,
+          resolveSettings({ [key]: value }, { baseDir, env: this.env.env, isSecret: (k) => isSecretKey(mod, k), where: `channels.${mod.id}` }),
+        );
+      } catch (err) {
+        unresolved.set(key, (err as Error).message);
+      }
+    }
+    for (const field of mod.description.config) {
+      if (field.default !== undefined && !(field.key in settings) && !unresolved.has(field.key)) settings[field.key] = field.default;
+    }
+    return { settings, unresolved };
+  }
+
+  /** Verifies one request at `at` (ms); never throws for a problem with this request alone. */
+  async verify(request: RawRequest, at: number = this.options.at ?? Date.now()): Promise<VerifyOutcome> {
+    let mod: ChannelModule;
+    let score: number | undefined;
+    try {
+      ({ module: mod, score } = await this.channelFor(request));
+    } catch (err) {
+      return { class: 'error', error: toPayError(err) };
+    }
+    const base = { channel: mod.id, ...(score !== undefined ? { score } : {}) };
+    if (!mod.callback) {
+      return { ...base, class: 'error', error: invalid(`channel ${mod.id} cannot verify callbacks offline (its module has no callback handler)`) };
+    }
+    let entry: ChannelSettingsEntry;
+    try {
+      entry = await this.settingsFor(mod);
+    } catch (err) {
+      return { ...base, class: 'error', error: toPayError(err) };
+    }
+    let verdict: CallbackVerdict;
+    try {
+      verdict = await mod.callback.verify(request, entry.settings, { at, toleranceSec: this.options.toleranceSec });
+    } catch (err) {
+      if (isPayError(err)) return { ...base, class: 'error', error: err };
+      // Most often a key the crypto library cannot parse: a config problem, said without the key.
+      return {
+        ...base,
+        class: 'error',
+        error: configError(`channel ${mod.id} could not verify ${request.source ?? 'the callback'}: ${redactText((err as Error)?.message ?? String(err))}`, {
+          hint: `Check the key material under channels.${mod.id} (PEM text or a file: reference to it).`,
+          cause: err,
+        }),
+      };
+    }
+    if (verdict.reason) verdict = { ...verdict, reason: redactText(verdict.reason) };
+    if (verdict.valid) return { ...base, class: 'valid', verdict };
+    if (verdict.reasonCode && CONFIG_REASONS.includes(verdict.reasonCode)) {
+      const notes = [...entry.unresolved.values()];
+      return {
+        ...base,
+        class: 'error',
+        verdict,
+        error: configError(`${verdict.reason ?? verdict.reasonCode}${notes.length ? ` (${notes.join('; ')})` : ''}`, {
+          channel: mod.id,
+          hint:
+            verdict.reasonCode === 'MISSING_KEY'
+              ? `Add the key to channels.${mod.id} in ${this.env.config.exists ? this.env.config.path : 'pay.config.json'} (a literal, env:NAME or file:PATH).`
+              : `The signature is valid, but the configured key cannot decrypt the content: check channels.${mod.id}.`,
+          details: { reasonCode: verdict.reasonCode },
+        }),
+      };
+    }
+    return { ...base, class: 'invalid', verdict };
+  }
+}
+
+function toPayError(err: unknown): PayError {
+  if (isPayError(err)) return err;
+  return new PayError('SYSTEM_ERROR', (err as Error)?.message ?? String(err), { cause: err });
+}

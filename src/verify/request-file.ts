@@ -1,0 +1,468 @@
+/**
+ * Saved callbacks -> {@link RawRequest}s, byte-exact. A file may hold:
+ *
+ * - a raw HTTP request: request line, headers, blank line, body (CRLF or LF line ends; the body
+ *   is cut to Content-Length, or de-chunked when Transfer-Encoding is chunked). This is also what
+ *   `pay listen --save-dir` writes.
+ * - a JSON envelope: `{ "headers": {...}, "body": "<raw body>" }`, or `"bodyBase64"` for bodies
+ *   that are not UTF-8; optional `"method"`, `"url"` and `"query"` (a return URL's query string).
+ * - a HAR file: every entry of `log.entries` is one callback (`postData.text`, base64 when
+ *   `postData.encoding` says so).
+ * - a GET return URL (`https://shop.example/return?...`, `/return?...`, `?...`) or a bare query
+ *   string (`a=1&b=2`): a GET request whose query is the signed content (Alipay and UnionPay
+ *   return URLs). Its RawRequest has method GET, the path and query in `target`, an empty body.
+ * - a bare body (JSON, XML or anything else) whose headers come from `--header` flags.
+ *
+ * Bodies are sliced from the file's Buffer and never pass through a JS string, so non-UTF-8
+ * bytes (GBK forms) survive. Anything else is a PayError INVALID_REQUEST (exit 2) that names
+ * the formats expected.
+ */
+import { readFile } from 'node:fs/promises';
+import type { RawRequest } from '../channel/contract.js';
+import { invalid, isPayError, type PayError } from '../core/errors.js';
+
+/** Which format a file was read as. */
+export type RequestFileFormat = 'http' | 'envelope' | 'har' | 'url' | 'body';
+
+/** One callback read from a file: a request, or why that entry (HAR) could not be read. */
+export type ParsedEntry = { request: RawRequest; error?: undefined } | { request?: undefined; error: PayError };
+
+/** What a file held. */
+export interface ParsedRequestFile {
+  format: RequestFileFormat;
+  /** One per callback: one for most files, one per entry for HAR. */
+  entries: ParsedEntry[];
+}
+
+/** Options for {@link parseRequestFile}. */
+export interface ParseRequestOptions {
+  /** Name of the file, for messages and `RawRequest.source`. */
+  source?: string;
+  /** Headers from `--header` flags (names lowercased), laid over the file's own. */
+  headers?: Record<string, string>;
+}
+
+/** The formats, as named in every "not a callback file" message. */
+export const EXPECTED_FORMATS =
+  'a raw HTTP request (request line, headers, blank line, body), a JSON envelope {"headers": {...}, "body": "..."} (or "bodyBase64"), a HAR file, a GET return URL or query string, or a bare body with --header \'Name: value\'';
+
+const REQUEST_LINE = /^([A-Z][A-Z-]{1,15}) (\S+) HTTP\/(\d(?:\.\d)?)$/;
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+// A form/query string: k=v pairs joined by &, nothing that cannot appear in one (spaces, quotes).
+const QUERY = /^[^\s=&"'<>{}]+=[^\s"'<>{}]*(?:&[^\s=&"'<>{}]*(?:=[^\s"'<>{}]*)?)*$/;
+const CR = 0x0d;
+const LF = 0x0a;
+
+/** Parses `--header 'Name: value'` flags; repeated names are joined with ", " as HTTP does. */
+export function parseHeaderFlags(flags: readonly string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const flag of flags ?? []) {
+    const colon = flag.indexOf(':');
+    const name = colon > 0 ? flag.slice(0, colon).trim() : '';
+    if (!TOKEN.test(name)) {
+      throw invalid(`--header "${flag.slice(0, 60)}" is not 'Name: value'`, {
+        hint: "Write each header as --header 'Stripe-Signature: t=...,v1=...'.",
+      });
+    }
+    addHeader(out, name, flag.slice(colon + 1).trim());
+  }
+  return out;
+}
+
+function addHeader(headers: Record<string, string>, name: string, value: string): void {
+  const key = name.toLowerCase();
+  headers[key] = headers[key] === undefined ? value : `${headers[key]}, ${value}`;
+}
+
+/** Reads and parses a callback file (see the module comment for the formats). */
+export async function readRequestFile(path: string, options: ParseRequestOptions = {}): Promise<ParsedRequestFile> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw invalid(`cannot read ${options.source ?? path} (${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory' : (code ?? 'error')})`, {
+      hint: code === 'ENOENT' ? 'Check the path; quote a glob (\'dir/*.http\') to let pay expand it.' : undefined,
+    });
+  }
+  return parseRequestFile(bytes, { ...options, source: options.source ?? path });
+}
+
+/** Parses the bytes of a callback file. Throws INVALID_REQUEST when the file is none of the formats. */
+export function parseRequestFile(bytes: Buffer, options: ParseRequestOptions = {}): ParsedRequestFile {
+  const source = options.source ?? 'input';
+  const flagHeaders = options.headers ?? {};
+  const hasFlags = Object.keys(flagHeaders).length > 0;
+  let start = bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  while (start < bytes.length && isSpace(bytes[start])) start++;
+  if (start >= bytes.length) {
+    throw invalid(`${source} is empty${bytes.length ? ' (only whitespace)' : ''}: there is no callback in it`, {
+      hint: `A callback file is ${EXPECTED_FORMATS}.`,
+    });
+  }
+  const first = bytes[start];
+  const firstLine = lineAt(bytes, start).text;
+
+  if (REQUEST_LINE.test(firstLine)) {
+    return { format: 'http', entries: [{ request: withFlags(parseRawHttp(bytes, start, source), flagHeaders) }] };
+  }
+  if (first === 0x7b /* { */) return parseJsonFile(bytes, start, source, flagHeaders);
+
+  const whole = singleLine(bytes, start);
+  if (whole !== undefined && /^(https?:\/\/\S+|[/?]\S*)$/i.test(whole) && whole.includes('?')) {
+    return { format: 'url', entries: [{ request: withFlags(fromUrl(whole, source), flagHeaders) }] };
+  }
+  if (whole !== undefined && QUERY.test(whole)) {
+    return { format: 'url', entries: [{ request: withFlags({ method: 'GET', target: `/?${whole}`, headers: {}, body: Buffer.alloc(0), source }, flagHeaders) }] };
+  }
+  if (hasFlags || first === 0x3c /* < */) {
+    if (!hasFlags && looksBinary(bytes)) throw notACallback(source, bytes);
+    const headers: Record<string, string> = {};
+    if (first === 0x3c) headers['content-type'] = 'text/xml';
+    return { format: 'body', entries: [{ request: withFlags({ method: 'POST', headers, body: bytes, source }, flagHeaders) }] };
+  }
+  throw notACallback(source, bytes);
+}
+
+function notACallback(source: string, bytes: Buffer): PayError {
+  const what = looksBinary(bytes) ? 'binary data, not a saved callback' : 'not a callback file pay can read';
+  return invalid(`${source} is ${what}`, { hint: `Expected ${EXPECTED_FORMATS}.` });
+}
+
+function isSpace(b: number): boolean {
+  return b === 0x20 || b === 0x09 || b === CR || b === LF;
+}
+
+/** True for bytes no text file has: NULs, other C0 controls, or invalid UTF-8 up front. */
+function looksBinary(bytes: Buffer): boolean {
+  const head = bytes.subarray(0, 4096);
+  let controls = 0;
+  for (const b of head) {
+    if (b === 0) return true;
+    if (b < 0x20 && b !== 0x09 && b !== CR && b !== LF && b !== 0x0c) controls++;
+  }
+  if (controls > 0) return true;
+  try {
+    // A cut in the middle of a multi-byte character at the end of the sample is not evidence.
+    new TextDecoder('utf-8', { fatal: true }).decode(head.length < bytes.length ? head.subarray(0, head.length - 4) : head);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/** The line starting at `pos` (without its CR/LF) and where the next begins (-1 at EOF without LF). */
+function lineAt(bytes: Buffer, pos: number): { text: string; next: number } {
+  const nl = bytes.indexOf(LF, pos);
+  const end = nl < 0 ? bytes.length : nl;
+  const trimmed = end > pos && bytes[end - 1] === CR ? end - 1 : end;
+  return { text: bytes.toString('latin1', pos, trimmed), next: nl < 0 ? -1 : nl + 1 };
+}
+
+/** The file as one line of text when it is one (trailing line ends ignored), else undefined. */
+function singleLine(bytes: Buffer, start: number): string | undefined {
+  let end = bytes.length;
+  while (end > start && isSpace(bytes[end - 1])) end--;
+  const slice = bytes.subarray(start, end);
+  if (slice.includes(LF) || slice.includes(CR) || slice.length > 1_000_000) return undefined;
+  const text = slice.toString('utf8');
+  return text.includes('\uFFFD') ? undefined : text;
+}
+
+function withFlags(request: RawRequest, flags: Record<string, string>): RawRequest {
+  if (Object.keys(flags).length === 0) return request;
+  return { ...request, headers: { ...request.headers, ...flags } };
+}
+
+function fromUrl(text: string, source: string): RawRequest {
+  let target = text;
+  if (/^https?:\/\//i.test(text)) {
+    try {
+      const u = new URL(text);
+      // The query is taken verbatim from the text: URL would re-encode it.
+      target = u.pathname + text.slice(text.indexOf('?'));
+    } catch {
+      throw invalid(`${source} holds "${text.slice(0, 60)}", which is not a URL`);
+    }
+  } else if (text.startsWith('?')) target = `/${text}`;
+  const q = target.slice(target.indexOf('?') + 1);
+  if (q === '') throw invalid(`${source} is a return URL with an empty query string: nothing was signed`);
+  return { method: 'GET', target, headers: {}, body: Buffer.alloc(0), source };
+}
+
+/** Parses a raw HTTP/1.x request starting at `start`. */
+function parseRawHttp(bytes: Buffer, start: number, source: string): RawRequest {
+  const requestLine = lineAt(bytes, start);
+  const m = REQUEST_LINE.exec(requestLine.text)!;
+  const [, method, target] = m;
+  const headers: Record<string, string> = {};
+  let pos = requestLine.next;
+  let lastName: string | undefined;
+  let lineNo = 1;
+  let bodyStart = -1;
+  while (pos >= 0 && pos < bytes.length) {
+    const line = lineAt(bytes, pos);
+    lineNo++;
+    if (line.text === '') {
+      bodyStart = line.next < 0 ? bytes.length : line.next;
+      break;
+    }
+    if ((line.text[0] === ' ' || line.text[0] === '\t') && lastName) {
+      // obs-fold: a continuation of the previous header's value.
+      headers[lastName] = `${headers[lastName]} ${line.text.trim()}`;
+    } else {
+      const colon = line.text.indexOf(':');
+      const name = colon > 0 ? line.text.slice(0, colon).trim() : '';
+      if (!TOKEN.test(name)) {
+        throw invalid(`${source}: line ${lineNo} ("${line.text.slice(0, 40)}") is not a header, and no blank line separates the headers from the body`, {
+          hint: 'A raw HTTP file is the request line, one "Name: value" header per line, a blank line, then the body.',
+        });
+      }
+      lastName = name.toLowerCase();
+      addHeader(headers, name, line.text.slice(colon + 1).trim());
+    }
+    pos = line.next;
+  }
+  if (bodyStart < 0) {
+    throw invalid(`${source} has headers without a body: the file ends inside the header section (no blank line after the headers)`, {
+      hint: 'Save the whole request: headers, a blank line, then the body exactly as received.',
+    });
+  }
+  let body = bytes.subarray(bodyStart);
+  const te = headers['transfer-encoding']?.toLowerCase();
+  if (te && te.split(',').map((s) => s.trim()).includes('chunked')) {
+    body = dechunk(body, source);
+  } else if (headers['content-length'] !== undefined) {
+    const cl = headers['content-length'];
+    if (!/^\d{1,12}$/.test(cl)) throw invalid(`${source}: Content-Length "${cl.slice(0, 20)}" is not a number`);
+    const want = Number(cl);
+    if (body.length < want) {
+      throw invalid(`${source} is truncated: Content-Length says ${want} bytes, the file has ${body.length} after the headers`, {
+        hint: 'The body was cut off when it was saved; save the request again.',
+      });
+    }
+    const extra = body.subarray(want);
+    if (extra.some((b) => !isSpace(b))) {
+      throw invalid(`${source} has ${extra.length} bytes after the ${want}-byte body that Content-Length announces`, {
+        hint: 'One request per file; for several callbacks use one file each, or a HAR file.',
+      });
+    }
+    body = body.subarray(0, want);
+  }
+  const hasQuery = target.includes('?') && target.indexOf('?') < target.length - 1;
+  if (body.length === 0 && !hasQuery) {
+    throw invalid(
+      method === 'GET'
+        ? `${source} is a GET request without a query string: there is nothing signed to verify`
+        : `${source} has headers without a body: nothing follows the blank line`,
+      { hint: 'Save the request with its body exactly as received.' },
+    );
+  }
+  return { method, target, headers, body: Buffer.from(body), source };
+}
+
+/** Decodes a chunked body (RFC 9112 section 7.1); trailers are read and dropped. */
+function dechunk(data: Buffer, source: string): Buffer {
+  const parts: Buffer[] = [];
+  let pos = 0;
+  const truncated = () =>
+    invalid(`${source} is truncated: the chunked body ends before its last (zero-size) chunk`, {
+      hint: 'The body was cut off when it was saved; save the request again.',
+    });
+  for (;;) {
+    if (pos >= data.length) throw truncated();
+    const line = lineAt(data, pos);
+    if (line.next < 0) throw truncated();
+    const sizeText = line.text.split(';')[0].trim();
+    if (!/^[0-9a-fA-F]{1,8}$/.test(sizeText)) {
+      throw invalid(`${source}: "${line.text.slice(0, 20)}" is not a chunk size, though Transfer-Encoding says chunked`);
+    }
+    const size = parseInt(sizeText, 16);
+    pos = line.next;
+    if (size === 0) {
+      // Trailer fields until a blank line (or the end of the file).
+      while (pos < data.length) {
+        const t = lineAt(data, pos);
+        if (t.text === '' || t.next < 0) break;
+        pos = t.next;
+      }
+      return Buffer.concat(parts);
+    }
+    if (pos + size > data.length) throw truncated();
+    parts.push(data.subarray(pos, pos + size));
+    pos += size;
+    if (data[pos] === CR && data[pos + 1] === LF) pos += 2;
+    else if (data[pos] === LF) pos += 1;
+    else if (pos >= data.length) throw truncated();
+    else throw invalid(`${source}: a chunk is not followed by a line end; the chunk sizes do not match the data`);
+  }
+}
+
+function parseJsonFile(bytes: Buffer, start: number, source: string, flagHeaders: Record<string, string>): ParsedRequestFile {
+  const text = bytes.toString('utf8', start);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw invalid(`${source} starts like JSON but is not valid JSON (${(err as Error).message})`, {
+      hint: `Expected ${EXPECTED_FORMATS}.`,
+    });
+  }
+  const o = json as Record<string, unknown>;
+  if (o && typeof o === 'object' && !Array.isArray(o)) {
+    if ('log' in o) return { format: 'har', entries: parseHar(o.log, source, flagHeaders) };
+    if ('headers' in o || 'body' in o || 'bodyBase64' in o || 'query' in o) {
+      return { format: 'envelope', entries: [{ request: withFlags(parseEnvelope(o, source), flagHeaders) }] };
+    }
+  }
+  // Any other JSON is a bare body (a Stripe event saved alone, an Alipay sync response); its
+  // headers, if the scheme has any, come from --header.
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  return { format: 'body', entries: [{ request: withFlags({ method: 'POST', headers, body: bytes, source }, flagHeaders) }] };
+}
+
+function headerObject(raw: unknown, where: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (raw === undefined || raw === null) return out;
+  const put = (name: unknown, value: unknown) => {
+    if (typeof name !== 'string' || name === '') throw invalid(`${where}: a header has no name`);
+    // HTTP/2 pseudo-headers (:authority, :path) are not headers of the request as signed.
+    if (name.startsWith(':')) return;
+    if (Array.isArray(value)) for (const v of value) put(name, v);
+    else if (typeof value === 'string' || typeof value === 'number') addHeader(out, name, String(value));
+    else throw invalid(`${where}: header ${name.slice(0, 40)} must be a string`);
+  };
+  if (Array.isArray(raw)) {
+    for (const h of raw) put((h as { name?: unknown })?.name, (h as { value?: unknown })?.value);
+  } else if (typeof raw === 'object') {
+    for (const [k, v] of Object.entries(raw)) put(k, v);
+  } else throw invalid(`${where}: "headers" must be an object of name -> value`);
+  return out;
+}
+
+function targetOf(url: unknown, where: string): string | undefined {
+  if (url === undefined || url === null || url === '') return undefined;
+  if (typeof url !== 'string') throw invalid(`${where}: "url" must be a string`);
+  if (/^https?:\/\//i.test(url)) {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      throw invalid(`${where}: "url" ${url.slice(0, 60)} is not a URL`);
+    }
+    const q = url.indexOf('?');
+    return u.pathname + (q >= 0 ? url.slice(q).replace(/#.*$/, '') : '');
+  }
+  return url;
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+function parseEnvelope(o: Record<string, unknown>, source: string): RawRequest {
+  const where = `${source} (JSON envelope)`;
+  const headers = headerObject(o.headers, where);
+  if (o.body !== undefined && o.bodyBase64 !== undefined) throw invalid(`${where} has both "body" and "bodyBase64"; keep one`);
+  let body: Buffer | undefined;
+  if (typeof o.body === 'string') body = Buffer.from(o.body, 'utf8');
+  else if (o.body !== undefined && o.body !== null) {
+    throw invalid(`${where}: "body" must be the raw body as a string, not ${Array.isArray(o.body) ? 'an array' : typeof o.body}`, {
+      hint: 'A re-serialised object is not what was signed: paste the body exactly as received, as a JSON string (or base64 in "bodyBase64").',
+    });
+  }
+  if (o.bodyBase64 !== undefined) {
+    const b64 = typeof o.bodyBase64 === 'string' ? o.bodyBase64.replace(/\s+/g, '') : undefined;
+    if (b64 === undefined || !BASE64.test(b64) || b64.length % 4 === 1) throw invalid(`${where}: "bodyBase64" is not base64`);
+    body = Buffer.from(b64, 'base64');
+  }
+  let target = targetOf(o.url, where);
+  if (o.query !== undefined && o.query !== null) {
+    if (typeof o.query !== 'string') throw invalid(`${where}: "query" must be the query string as received`);
+    const q = o.query.replace(/^\?/, '');
+    target = `${(target ?? '/').replace(/\?.*$/, '')}?${q}`;
+  }
+  if (o.method !== undefined && typeof o.method !== 'string') throw invalid(`${where}: "method" must be a string`);
+  const hasQuery = target !== undefined && /\?./.test(target);
+  if ((body === undefined || body.length === 0) && !hasQuery) {
+    throw invalid(`${where} has headers without a body: give "body" (the raw body as a string), "bodyBase64", or "query" for a return URL`);
+  }
+  const method = (o.method as string | undefined)?.toUpperCase() ?? (body && body.length ? 'POST' : 'GET');
+  const req: RawRequest = { method, headers, body: body ?? Buffer.alloc(0), source };
+  if (target !== undefined) req.target = target;
+  return req;
+}
+
+function parseHar(log: unknown, source: string, flagHeaders: Record<string, string>): ParsedEntry[] {
+  const entries = (log as { entries?: unknown } | null)?.entries;
+  if (!Array.isArray(entries)) throw invalid(`${source} looks like a HAR file but has no log.entries list`);
+  if (entries.length === 0) {
+    throw invalid(`${source} is a HAR file with no entries: there is no callback in it`, {
+      hint: 'Export the HAR again with the callback requests recorded.',
+    });
+  }
+  return entries.map((entry, i) => {
+    const where = `${source}#${i + 1}`;
+    try {
+      return { request: withFlags(harRequest(entry, where), flagHeaders) };
+    } catch (err) {
+      if (isPayError(err)) return { error: err };
+      throw err;
+    }
+  });
+}
+
+function harRequest(entry: unknown, where: string): RawRequest {
+  const r = (entry as { request?: Record<string, unknown> } | null)?.request;
+  if (!r || typeof r !== 'object') throw invalid(`${where}: HAR entry has no request`);
+  const method = typeof r.method === 'string' ? r.method.toUpperCase() : 'POST';
+  const target = targetOf(r.url, where);
+  const headers = headerObject(r.headers, where);
+  const post = r.postData as { text?: unknown; encoding?: unknown; params?: unknown } | undefined;
+  let body = Buffer.alloc(0);
+  if (post && typeof post === 'object') {
+    if (typeof post.text === 'string') {
+      if (post.encoding === 'base64') {
+        const b64 = post.text.replace(/\s+/g, '');
+        if (!BASE64.test(b64)) throw invalid(`${where}: postData.text is marked base64 but is not`);
+        body = Buffer.from(b64, 'base64');
+      } else body = Buffer.from(post.text, 'utf8');
+    } else if (post.params !== undefined) {
+      throw invalid(`${where}: postData has params but no text, so the raw body is not in the file`, {
+        hint: 'Export the HAR with request bodies included (the raw text is what was signed).',
+      });
+    }
+  }
+  const hasQuery = target !== undefined && /\?./.test(target);
+  if (body.length === 0 && !hasQuery) {
+    throw invalid(`${where}: ${method} request has headers without a body (no postData.text)`, {
+      hint: 'Export the HAR with request bodies included.',
+    });
+  }
+  const req: RawRequest = { method, headers, body, source: where };
+  if (target !== undefined) req.target = target;
+  return req;
+}
+
+/**
+ * Serialises a request in the raw-HTTP file format, byte-exact: `pay listen` saves callbacks
+ * this way and `pay verify` reads them back. `rawHeaders` keeps names, case and order as
+ * received; a body that arrived chunked is written as one chunk, so the file stays
+ * self-consistent with its Transfer-Encoding header.
+ */
+export function formatRawHttp(request: { method: string; target: string; httpVersion?: string; rawHeaders: string[]; body: Buffer }): Buffer {
+  let head = `${request.method} ${request.target} HTTP/${request.httpVersion ?? '1.1'}\r\n`;
+  let chunked = false;
+  for (let i = 0; i + 1 < request.rawHeaders.length; i += 2) {
+    const name = request.rawHeaders[i];
+    const value = request.rawHeaders[i + 1];
+    if (name.toLowerCase() === 'transfer-encoding' && /chunked/i.test(value)) chunked = true;
+    head += `${name}: ${value}\r\n`;
+  }
+  head += '\r\n';
+  // Node hands header values over as latin1 strings: writing them back as latin1 restores the bytes.
+  const parts: Buffer[] = [Buffer.from(head, 'latin1')];
+  if (chunked) {
+    if (request.body.length) parts.push(Buffer.from(`${request.body.length.toString(16)}\r\n`, 'latin1'), request.body, Buffer.from('\r\n'));
+    parts.push(Buffer.from('0\r\n\r\n'));
+  } else parts.push(request.body);
+  return Buffer.concat(parts);
+}
