@@ -55,6 +55,16 @@ export interface SimulatorDeps {
   workDir: string;
   /** Diagnostics. */
   log(message: string): void;
+  /**
+   * The simulator's own base URL (`http://127.0.0.1:<port>`), for links it hands out (bill
+   * download URLs, approve links). Known once the listener is up, before any request is served.
+   */
+  baseUrl?(): string;
+  /**
+   * Where to send webhooks for providers whose notify URL is not part of the request (Stripe,
+   * PayPal: configured in the dashboard); set by `pay sandbox --webhook-url` or the control API.
+   */
+  webhookUrl?(): string | undefined;
 }
 
 /** Kinds of response tampering a simulator must support. */
