@@ -1,0 +1,217 @@
+/**
+ * UnionPay's message shapes on the wire:
+ * - requests and back notifications are `application/x-www-form-urlencoded`, in the charset the
+ *   `encoding` field names (UTF-8 or GBK);
+ * - synchronous answers are a raw `k=v&k=v` string that is NOT URL-encoded (values such as the
+ *   PEM in `signPubKeyCert` or a base64 `signature` appear as they are; a value that starts with
+ *   `{` or `[` runs to its matching bracket and may contain `&` and `=`).
+ * The web collect is an HTML form that the payer's browser submits to the gateway.
+ */
+import { createRequire } from 'node:module';
+
+/** An ordered list of fields as they came (duplicates kept, so callers can refuse them). */
+export type Fields = Array<[string, string]>;
+
+/** Charsets UnionPay uses; anything else is refused. */
+export type Charset = 'utf-8' | 'gbk' | 'gb18030';
+
+const requireCjs = createRequire(import.meta.url);
+type IconvLite = { encode(text: string, charset: string): Buffer };
+let iconv: IconvLite | undefined;
+
+/** Normalises the `encoding` field's value; undefined when unknown. */
+export function charsetOf(encoding: string | undefined): Charset | undefined {
+  const e = (encoding ?? 'utf-8').trim().toLowerCase().replace(/_/g, '-');
+  if (e === 'utf-8' || e === 'utf8') return 'utf-8';
+  if (e === 'gbk' || e === 'gb2312' || e === 'cp936') return 'gbk';
+  if (e === 'gb18030') return 'gb18030';
+  return undefined;
+}
+
+/** Text to bytes in `charset` (GBK through iconv-lite, loaded only when a GBK message appears). */
+export function encodeText(text: string, charset: Charset): Buffer {
+  if (charset === 'utf-8') return Buffer.from(text, 'utf8');
+  iconv ??= requireCjs('iconv-lite') as IconvLite;
+  return iconv.encode(text, charset);
+}
+
+/** Bytes to text in `charset`, refusing invalid sequences. */
+export function decodeText(bytes: Buffer, charset: Charset): string {
+  return new TextDecoder(charset, { fatal: true }).decode(bytes);
+}
+
+function percentDecode(s: string): Buffer {
+  const bytes: number[] = [];
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x2b) bytes.push(0x20);
+    else if (c === 0x25) {
+      const hex = s.slice(i + 1, i + 3);
+      if (!/^[0-9A-Fa-f]{2}$/.test(hex)) throw new Error(`bad percent escape "%${hex}"`);
+      bytes.push(parseInt(hex, 16));
+      i += 2;
+    } else if (c > 0xff) throw new Error('non-ASCII byte in a form body');
+    else bytes.push(c);
+  }
+  return Buffer.from(bytes);
+}
+
+/** Result of {@link parseForm}. */
+export interface ParsedForm {
+  fields: Fields;
+  charset: Charset;
+}
+
+/**
+ * Decodes an `application/x-www-form-urlencoded` body exactly once, in the charset named by its
+ * `encoding` field. Throws Error with a reason on malformed input.
+ */
+export function parseForm(body: Buffer): ParsedForm {
+  const text = body.toString('latin1');
+  if (text.trim() === '') throw new Error('the body is empty');
+  const pieces = text.replace(/\r?\n$/, '').split('&');
+  const raw: Array<[string, string]> = [];
+  for (const piece of pieces) {
+    if (piece === '') continue;
+    const eq = piece.indexOf('=');
+    if (eq <= 0) throw new Error(`"${piece.slice(0, 30)}" is not key=value`);
+    raw.push([piece.slice(0, eq), piece.slice(eq + 1)]);
+  }
+  const encodingRaw = raw.find(([k]) => k === 'encoding')?.[1];
+  const charset = charsetOf(encodingRaw === undefined ? undefined : percentDecode(encodingRaw).toString('latin1'));
+  if (!charset) throw new Error(`unsupported encoding "${encodingRaw}"`);
+  const fields: Fields = raw.map(([k, v]) => {
+    const key = percentDecode(k).toString('latin1');
+    if (!/^[A-Za-z0-9_.-]+$/.test(key)) throw new Error(`"${key.slice(0, 30)}" is not a field name`);
+    let value: string;
+    try {
+      value = decodeText(percentDecode(v), charset);
+    } catch {
+      throw new Error(`field ${key} is not valid ${charset}`);
+    }
+    return [key, value];
+  });
+  return { fields, charset };
+}
+
+/**
+ * Parses a synchronous answer: raw `k=v&...` without URL-encoding, bracketed values kept whole
+ * (the official SDKs read answers the same way).
+ */
+export function parseRawKv(text: string): Fields {
+  const out: Fields = [];
+  let i = 0;
+  const s = text.replace(/\r?\n$/, '');
+  while (i < s.length) {
+    const eq = s.indexOf('=', i);
+    if (eq < 0) throw new Error(`"${s.slice(i, i + 30)}" is not key=value`);
+    const key = s.slice(i, eq);
+    if (!/^[A-Za-z0-9_.-]+$/.test(key)) throw new Error(`"${key.slice(0, 30)}" is not a field name`);
+    let j = eq + 1;
+    const open = s[j];
+    if (open === '{' || open === '[') {
+      const close = open === '{' ? '}' : ']';
+      let depth = 0;
+      for (; j < s.length; j++) {
+        if (s[j] === open) depth++;
+        else if (s[j] === close && --depth === 0) break;
+      }
+      if (depth !== 0) throw new Error(`field ${key}: unbalanced ${open}`);
+      j++;
+      if (j < s.length && s[j] !== '&') {
+        // Not a bracketed value after all (e.g. "{x}y"): read to the next separator.
+        const amp = s.indexOf('&', j);
+        j = amp < 0 ? s.length : amp;
+      }
+    } else {
+      const amp = s.indexOf('&', j);
+      j = amp < 0 ? s.length : amp;
+    }
+    out.push([key, s.slice(eq + 1, j)]);
+    i = j + 1;
+  }
+  return out;
+}
+
+/** Decodes a synchronous answer's bytes in the charset its `encoding` field names. */
+export function parseAnswer(body: Buffer): ParsedForm {
+  const latin = body.toString('latin1');
+  const m = /(?:^|&)encoding=([A-Za-z0-9_-]+)/.exec(latin);
+  const charset = charsetOf(m?.[1]);
+  if (!charset) throw new Error(`unsupported encoding "${m?.[1]}"`);
+  let text: string;
+  try {
+    text = decodeText(body, charset);
+  } catch {
+    throw new Error(`the answer is not valid ${charset}`);
+  }
+  return { fields: parseRawKv(text), charset };
+}
+
+/** Serialises fields as a raw answer (the simulator's synchronous replies). */
+export function serializeRawKv(fields: Record<string, string>): string {
+  return Object.entries(fields)
+    .map(([k, v]) => `${k}=${v}`)
+    .join('&');
+}
+
+function percentEncode(bytes: Buffer): string {
+  let out = '';
+  for (const b of bytes) {
+    // RFC 3986 unreserved characters stay; everything else is escaped (space as %20).
+    if ((b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === 0x2d || b === 0x2e || b === 0x5f || b === 0x7e) {
+      out += String.fromCharCode(b);
+    } else out += `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/** Encodes fields as a form body in `charset`. */
+export function encodeForm(fields: Record<string, string>, charset: Charset): Buffer {
+  return Buffer.from(
+    Object.entries(fields)
+      .map(([k, v]) => `${percentEncode(Buffer.from(k, 'latin1'))}=${percentEncode(encodeText(v, charset))}`)
+      .join('&'),
+    'latin1',
+  );
+}
+
+/** Turns a field list into an object, or reports the first duplicated name. */
+export function fieldsToRecord(fields: Fields): { record: Record<string, string>; duplicate?: string } {
+  const record: Record<string, string> = {};
+  for (const [k, v] of fields) {
+    if (Object.prototype.hasOwnProperty.call(record, k)) return { record, duplicate: k };
+    record[k] = v;
+  }
+  return { record };
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/** The auto-submitting HTML form the payer's browser posts to the front gateway. */
+export function autoSubmitForm(action: string, fields: Record<string, string>): string {
+  const inputs = Object.entries(fields)
+    .map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}"/>`)
+    .join('\n');
+  return [
+    '<!DOCTYPE html>',
+    '<html><head><meta http-equiv="Content-Type" content="text/html; charset=UTF-8"/><title>UnionPay</title></head><body>',
+    `<form id="pay_form" action="${escapeHtml(action)}" method="post" accept-charset="UTF-8">`,
+    inputs,
+    '</form>',
+    '<script type="text/javascript">document.getElementById("pay_form").submit();</script>',
+    '</body></html>',
+  ].join('\n');
+}
+
+/** Reads the action and hidden fields back out of {@link autoSubmitForm}'s HTML (tests, sandbox). */
+export function readAutoSubmitForm(html: string): { action: string; fields: Record<string, string> } {
+  const unescape = (s: string) => s.replace(/&(amp|lt|gt|quot|#39);/g, (_, e: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'" })[e]!);
+  const action = /<form[^>]*action="([^"]*)"/.exec(html)?.[1];
+  if (action === undefined) throw new Error('no form action in the HTML');
+  const fields: Record<string, string> = {};
+  for (const m of html.matchAll(/<input type="hidden" name="([^"]*)" value="([^"]*)"\/>/g)) fields[unescape(m[1])] = unescape(m[2]);
+  return { action: unescape(action), fields };
+}
