@@ -266,7 +266,19 @@ export async function listen(opts: ListenOptions, ctx: Context): Promise<ListenR
     if (forwardTo) record.forward = await forward(forwardTo, { method, target, rawHeaders: req.rawHeaders, body });
     records.push(record);
     if (ctx.json) {
-      out(JSON.stringify({ type: 'callback', seq: n, receivedAt: record.receivedAt, method, target, ...report.rowJson(record.row), replyStatus: reply.status, ...(record.forward ? { forward: record.forward } : {}) }));
+      out(
+        JSON.stringify({
+          type: 'callback',
+          seq: n,
+          receivedAt: record.receivedAt,
+          method,
+          target,
+          ...(saved ? { saved } : {}),
+          ...report.rowJson(record.row),
+          replyStatus: reply.status,
+          ...(record.forward ? { forward: record.forward } : {}),
+        }),
+      );
     } else if (!ctx.quiet) {
       const ev = outcome.verdict?.event;
       const cols = [
