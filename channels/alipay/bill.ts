@@ -1,0 +1,553 @@
+/**
+ * Alipay's trade bill (`bill_type=trade`, 业务明细): read as downloaded (a zip whose GBK-named
+ * entries are the detail CSV `…_业务明细.csv` and the summary `…_业务明细(汇总).csv`) or as the
+ * CSV itself, in GBK or UTF-8 (detected). Streaming: rows are yielded as lines arrive.
+ *
+ * Layout:
+ *   #支付宝业务明细查询
+ *   #账号：[20880211096256330156]                      (merchant PID + 0156)
+ *   #起始日期：[2019年09月16日 00:00:00]   终止日期：[2019年09月17日 00:00:00]
+ *   #-----…业务明细列表…-----
+ *   支付宝交易号,商户订单号,业务类型,…                 (mapped by NAME: variants reorder and add columns)
+ *   2019091622001458860515315453\t,service_1568601259302\t,交易\t,…   (tabs after text cells)
+ *   #-----…业务明细列表结束…-----
+ *   #交易合计：6笔，商家实收共0.06元，商家优惠共0.00元
+ *   #退款合计：4笔，商家实收退款共-0.04元，商家优惠退款共0.00元
+ *   #导出时间：[2019年09月17日 05:46:49]
+ *
+ * Rows: 交易 -> payment (positive), 退款 -> refund (negative, its own row with the refund request
+ * number). Amount is 订单金额; fee is 服务费, charged on payments and returned on refunds, so its
+ * sign follows the row kind whatever sign the file prints it with. Times are Beijing time. The
+ * footers (and the summary entry's counts, in a zip) are checked against the rows: a mismatch means
+ * a damaged or truncated file (INVALID_REQUEST, exit 2).
+ */
+import { once } from 'node:events';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { TextDecoder } from 'node:util';
+import type { BillReader, BillRow, BillSource, ReadBillOptions, WriteBillOptions } from '../../src/channel/contract.js';
+import { invalid, isPayError, PayError } from '../../src/core/errors.js';
+import { formatAmount, parseAmount } from '../../src/core/money.js';
+import { isoUtc, parseDate, wallTimeToUtc } from '../../src/core/time.js';
+import { isZipMagic, listZip, openEntry, writeZip, ZipFormatError, type ZipEntry } from './zip.js';
+
+const CURRENCY = 'CNY';
+
+// Beijing time has been UTC+8 without daylight saving since 1991, so bill times convert with a
+// fixed offset: per-row time-zone lookups would dominate the cost of a million-row bill.
+const BEIJING_OFFSET_MS = 8 * 3_600_000;
+const WALL = /^(\d{4})-(\d{1,2})-(\d{1,2})[ T](\d{1,2}):(\d{2}):(\d{2})$/;
+
+/** Beijing wall time (`2019-09-16 10:55:23`) to UTC ms; NaN when unreadable. */
+export function beijingToUtc(wall: string): number {
+  const m = WALL.exec(wall);
+  if (!m) return Number.NaN;
+  const [mo, d, h, mi, s] = [+m[2], +m[3], +m[4], +m[5], +m[6]];
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59) return Number.NaN;
+  return Date.UTC(+m[1], mo - 1, d, h, mi, s) - BEIJING_OFFSET_MS;
+}
+
+/** UTC ms to Beijing wall time `YYYY-MM-DD HH:mm:ss`. */
+export function utcToBeijing(ms: number): string {
+  const iso = new Date(ms + BEIJING_OFFSET_MS).toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
+}
+
+/** Canonical fields and the header names (after normalising) that carry them. */
+const COLUMNS = {
+  tradeNo: ['支付宝交易号'],
+  orderNo: ['商户订单号'],
+  type: ['业务类型'],
+  created: ['创建时间'],
+  finished: ['完成时间'],
+  amount: ['订单金额'],
+  received: ['商家实收'],
+  refundNo: ['退款批次号/请求号', '退款请求号', '退款批次号'],
+  fee: ['服务费', '手续费'],
+} as const;
+type Column = keyof typeof COLUMNS;
+
+/** Header cell -> comparable name: no spaces/tabs, no `（元）`/`(元)` unit suffix. */
+function normalizeHeader(cell: string): string {
+  return cell.replace(/\s+/g, '').replace(/[（(]元[)）]$/, '');
+}
+
+function damaged(where: string, line: number | undefined, message: string, hint = 'The bill looks damaged or truncated; download it again.'): PayError {
+  return invalid(`${where}${line ? `:${line}` : ''}: ${message}`, { hint });
+}
+
+/**
+ * Splits one CSV line. Alipay does not quote, but a quoted cell (from a spreadsheet round trip)
+ * is honoured so a comma inside it does not shift the columns. Cells are trimmed (trailing tabs).
+ */
+export function splitCells(line: string): string[] {
+  if (!line.includes('"')) return line.split(',').map((c) => c.trim());
+  const out: string[] = [];
+  let cur = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quoted) {
+      if (c === '"' && line[i + 1] === '"') {
+        cur += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else cur += c;
+    } else if (c === '"' && cur.trim() === '') {
+      quoted = true;
+      cur = '';
+    } else if (c === ',') {
+      out.push(cur.trim());
+      cur = '';
+    } else cur += c;
+  }
+  out.push(cur.trim());
+  return out;
+}
+
+/**
+ * Decodes a byte stream into lines, detecting the encoding from the first 8 KiB: a UTF-8 BOM or
+ * valid UTF-8 means UTF-8, anything else GBK (GB18030, its superset). Invalid bytes in either are
+ * an error naming the line, never silently replaced.
+ */
+export async function* decodeLines(chunks: AsyncIterable<Buffer>, where: string): AsyncGenerator<string> {
+  let decoder: TextDecoder | undefined;
+  let charset = '';
+  let head: Buffer[] = [];
+  let headLen = 0;
+  let pending = '';
+  let lineNo = 0;
+  const detect = (sample: Buffer) => {
+    if (sample[0] === 0xff && sample[1] === 0xfe) throw invalid(`${where} is UTF-16, not GBK or UTF-8`, { hint: 'Alipay bills are GBK (as downloaded) or UTF-8; re-save the file in one of those.' });
+    if (sample[0] === 0xfe && sample[1] === 0xff) throw invalid(`${where} is UTF-16, not GBK or UTF-8`, { hint: 'Alipay bills are GBK (as downloaded) or UTF-8; re-save the file in one of those.' });
+    try {
+      new TextDecoder('utf-8', { fatal: true }).decode(sample, { stream: true });
+      charset = 'utf-8';
+    } catch {
+      charset = 'gb18030';
+    }
+    decoder = new TextDecoder(charset, { fatal: true });
+  };
+  const feed = (buf: Buffer, final: boolean): string[] => {
+    try {
+      pending += decoder!.decode(buf, { stream: !final });
+    } catch {
+      throw invalid(`${where}: bytes after line ${lineNo} are not valid ${charset === 'utf-8' ? 'UTF-8' : 'GBK'}`, {
+        hint: 'The file mixes encodings or is not text; Alipay bills are GBK as downloaded, or UTF-8.',
+      });
+    }
+    const parts = pending.split('\n');
+    pending = final ? '' : parts.pop()!;
+    if (final && parts[parts.length - 1] === '') parts.pop();
+    lineNo += parts.length;
+    return parts.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+  };
+  for await (const chunk of chunks) {
+    if (!decoder) {
+      head.push(chunk);
+      headLen += chunk.length;
+      if (headLen < 8192) continue;
+      const all = Buffer.concat(head);
+      head = [];
+      detect(all);
+      yield* feed(all, false);
+      continue;
+    }
+    yield* feed(chunk, false);
+  }
+  if (!decoder) {
+    const all = Buffer.concat(head);
+    if (all.length === 0) return;
+    detect(all);
+    yield* feed(all, true);
+    return;
+  }
+  yield* feed(Buffer.alloc(0), true);
+}
+
+function parseBillDate(text: string): string | undefined {
+  const m = /(\d{4})[年-](\d{1,2})[月-](\d{1,2})/.exec(text);
+  return m ? `${m[1]}-${m[2].padStart(2, '0')}-${m[3].padStart(2, '0')}` : undefined;
+}
+
+/** Totals of the detail list, for the footers and the summary. */
+interface DetailTotals {
+  payments: number;
+  refunds: number;
+  paymentReceived: number;
+  refundReceived: number;
+}
+
+function money(cell: string, where: string, line: number, label: string): number {
+  try {
+    return parseAmount(cell, CURRENCY, { allowNegative: true, allowZero: true, label });
+  } catch (err) {
+    throw damaged(where, line, (err as Error).message, (err as PayError).hint);
+  }
+}
+
+/** Parses the detail CSV, yielding rows; returns the totals it saw. */
+async function* parseDetail(chunks: AsyncIterable<Buffer>, where: string, options: ReadBillOptions): AsyncGenerator<BillRow, DetailTotals> {
+  let lineNo = 0;
+  let sawTitle = false;
+  let account: string | undefined;
+  let billDate: string | undefined;
+  let header: Map<Column, number> | undefined;
+  let width = 0;
+  let ended = false;
+  let tradeFooter: { count: number; received: number } | undefined;
+  let refundFooter: { count: number; received: number } | undefined;
+  const totals: DetailTotals = { payments: 0, refunds: 0, paymentReceived: 0, refundReceived: 0 };
+
+  for await (const line of decodeLines(chunks, where)) {
+    lineNo++;
+    if (line.trim() === '') continue;
+    if (!sawTitle) {
+      if (!/^#\s*支付宝.*明细/.test(line)) {
+        throw invalid(`${where} is not an Alipay trade bill: it does not start with "#支付宝业务明细查询"`, {
+          hint: 'Give the trade bill (业务明细) zip or CSV as downloaded; if it is one, it may be in an encoding other than GBK or UTF-8.',
+        });
+      }
+      sawTitle = true;
+      continue;
+    }
+    if (line.startsWith('#')) {
+      const body = line.slice(1).trim();
+      let m: RegExpExecArray | null;
+      if ((m = /^账号[：:]\s*\[?([^\]\s]*)\]?/.exec(body))) {
+        account = m[1];
+        if (options.merchantId && account !== options.merchantId && !account.startsWith(options.merchantId)) {
+          throw invalid(`${where} is the bill of Alipay account ${account}, not of merchant ${options.merchantId}`, { hint: 'Check channels.alipay.sellerId, or give the bill of this merchant.' });
+        }
+      } else if (/^起始日期/.test(body)) {
+        const start = parseBillDate(body);
+        const end = parseBillDate(body.slice(body.indexOf('终止日期')));
+        if (!start) throw damaged(where, lineNo, 'the 起始日期 line has no date');
+        billDate = start;
+        if (options.date) {
+          const next = end ? isoUtc(Date.parse(`${start}T00:00:00Z`) + 86_400_000).slice(0, 10) : undefined;
+          if (start !== options.date || (end && end !== next)) {
+            throw invalid(`${where} covers ${start}${end ? ` to ${end}` : ''}, not the business day ${options.date}`, { hint: `Give the daily bill for ${options.date} (Beijing time).` });
+          }
+        }
+      } else if (/业务明细列表结束/.test(body)) ended = true;
+      else if ((m = /^交易合计[：:]\s*(\d+)\s*笔[，,]\s*商家实收共\s*([^元，,]*)\s*元/.exec(body))) {
+        tradeFooter = { count: Number(m[1]), received: money(m[2], where, lineNo, 'footer total') };
+      } else if ((m = /^退款合计[：:]\s*(\d+)\s*笔[，,]\s*商家实收退款共\s*([^元，,]*)\s*元/.exec(body))) {
+        refundFooter = { count: Number(m[1]), received: -Math.abs(money(m[2], where, lineNo, 'footer total')) };
+      } else if (/^(交易|退款)合计/.test(body)) {
+        throw damaged(where, lineNo, `unreadable footer "${body.slice(0, 60)}"`);
+      }
+      continue;
+    }
+    if (ended || tradeFooter || refundFooter) throw damaged(where, lineNo, 'data after the end of the detail list');
+    const cells = splitCells(line);
+    if (!header) {
+      const names = cells.map(normalizeHeader);
+      const map = new Map<Column, number>();
+      for (const [col, aliases] of Object.entries(COLUMNS) as [Column, readonly string[]][]) {
+        const idx = names.findIndex((n) => aliases.includes(n));
+        if (idx >= 0) map.set(col, idx);
+      }
+      const required: Column[] = ['tradeNo', 'orderNo', 'type', 'amount', 'received'];
+      const missing = required.filter((c) => !map.has(c)).map((c) => COLUMNS[c][0]);
+      if (!map.has('finished') && !map.has('created')) missing.push('完成时间');
+      if (missing.length) throw damaged(where, lineNo, `the column header lacks ${missing.join(', ')}`, 'This is not a trade bill (业务明细) or its header was edited.');
+      if (options.date && !billDate) throw damaged(where, lineNo, 'no #起始日期 line: the bill does not say which day it covers');
+      if (options.merchantId && !account) throw damaged(where, lineNo, 'no #账号 line: the bill does not say whose it is');
+      header = map;
+      width = cells.length;
+      continue;
+    }
+    if (cells.length !== width) throw damaged(where, lineNo, `expected ${width} fields, found ${cells.length}`);
+    const get = (c: Column) => {
+      const i = header!.get(c);
+      return i === undefined ? '' : cells[i];
+    };
+    const type = get('type');
+    const kind: BillRow['kind'] = type === '交易' ? 'payment' : type === '退款' ? 'refund' : 'adjustment';
+    const tradeNo = get('tradeNo');
+    if (!tradeNo) throw damaged(where, lineNo, 'the row has no 支付宝交易号');
+    const amount = money(get('amount'), where, lineNo, '订单金额');
+    const received = money(get('received'), where, lineNo, '商家实收');
+    const feeCell = get('fee');
+    const fee = feeCell === '' ? 0 : Math.abs(money(feeCell, where, lineNo, '服务费'));
+    const wall = get('finished') || get('created');
+    const time = beijingToUtc(wall);
+    if (Number.isNaN(time)) throw damaged(where, lineNo, `"${wall.slice(0, 30)}" is not a date-time`);
+    let amountMinor = amount;
+    let feeMinor = fee;
+    if (kind === 'payment') {
+      if (amount < 0) throw damaged(where, lineNo, `a 交易 row with a negative amount (${get('amount')})`);
+      totals.payments++;
+      totals.paymentReceived += received;
+    } else if (kind === 'refund') {
+      amountMinor = -Math.abs(amount);
+      feeMinor = -fee;
+      totals.refunds++;
+      totals.refundReceived += -Math.abs(received);
+    }
+    yield {
+      line: lineNo,
+      orderNo: get('orderNo') || undefined,
+      channelTradeNo: tradeNo,
+      kind,
+      refundNo: kind === 'refund' ? get('refundNo') || undefined : undefined,
+      amountMinor,
+      feeMinor,
+      currency: CURRENCY,
+      time: isoUtc(time),
+      status: kind === 'adjustment' ? type : 'succeeded',
+    };
+  }
+  if (!sawTitle) throw invalid(`${where} is empty`, { hint: 'Give the trade bill zip or CSV as downloaded.' });
+  if (!header) throw damaged(where, lineNo, 'no column header: the file is truncated or not a trade bill');
+  if (!tradeFooter || !refundFooter) throw damaged(where, lineNo, `no ${!tradeFooter ? '#交易合计' : '#退款合计'} footer: the file is truncated`);
+  if (tradeFooter.count !== totals.payments || tradeFooter.received !== totals.paymentReceived) {
+    throw damaged(where, undefined, `the footer says ${tradeFooter.count} payments totalling ${formatAmount(tradeFooter.received, CURRENCY)}, the rows hold ${totals.payments} totalling ${formatAmount(totals.paymentReceived, CURRENCY)}`);
+  }
+  if (refundFooter.count !== totals.refunds || refundFooter.received !== totals.refundReceived) {
+    throw damaged(where, undefined, `the footer says ${refundFooter.count} refunds totalling ${formatAmount(refundFooter.received, CURRENCY)}, the rows hold ${totals.refunds} totalling ${formatAmount(totals.refundReceived, CURRENCY)}`);
+  }
+  return totals;
+}
+
+/** Checks the summary entry's counts (its 合计 row, else the sum of its rows) against the detail. */
+async function checkSummary(chunks: AsyncIterable<Buffer>, where: string, totals: DetailTotals): Promise<void> {
+  let header: string[] | undefined;
+  let total: string[] | undefined;
+  const sums = { trades: 0, refunds: 0 };
+  let lineNo = 0;
+  for await (const line of decodeLines(chunks, where)) {
+    lineNo++;
+    if (line.trim() === '' || line.startsWith('#')) continue;
+    const cells = splitCells(line);
+    if (!header) {
+      header = cells.map(normalizeHeader);
+      continue;
+    }
+    if (cells[0] === '合计') total = cells;
+    else {
+      const t = Number(cells[header.indexOf('交易订单总笔数')]);
+      const r = Number(cells[header.indexOf('退款订单总笔数')]);
+      if (Number.isInteger(t)) sums.trades += t;
+      if (Number.isInteger(r)) sums.refunds += r;
+    }
+  }
+  if (!header) return;
+  const ti = header.indexOf('交易订单总笔数');
+  const ri = header.indexOf('退款订单总笔数');
+  if (ti < 0 || ri < 0) return;
+  const trades = total ? Number(total[ti]) : sums.trades;
+  const refunds = total ? Number(total[ri]) : sums.refunds;
+  if (trades !== totals.payments || refunds !== totals.refunds) {
+    throw damaged(where, undefined, `the summary counts ${trades} payments and ${refunds} refunds, the detail holds ${totals.payments} and ${totals.refunds}`);
+  }
+}
+
+function isDetailEntry(e: ZipEntry): boolean {
+  return /业务明细\.csv$/i.test(e.name) && !e.name.includes('汇总');
+}
+
+async function* fileChunks(path: string): AsyncGenerator<Buffer> {
+  yield* createReadStream(path, { highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>;
+}
+
+/** Streams the rows of an Alipay trade bill (zip or CSV), checking footers, date and merchant. */
+export async function* readAlipayBill(source: BillSource, options: ReadBillOptions = {}): AsyncGenerator<BillRow> {
+  const path = source.path;
+  if (options.date) parseDate(options.date);
+  let size: number;
+  try {
+    const st = await stat(path);
+    if (!st.isFile()) throw invalid(`${path} is not a file`);
+    size = st.size;
+  } catch (err) {
+    if (isPayError(err)) throw err;
+    throw invalid(`cannot read bill ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { hint: 'Check the path given with --bill.' });
+  }
+  if (size === 0) throw invalid(`${path} is empty`, { hint: 'Give the trade bill zip or CSV as downloaded.' });
+  const fh = await open(path, 'r');
+  const head = Buffer.alloc(4);
+  try {
+    await fh.read(head, 0, 4, 0);
+  } finally {
+    await fh.close();
+  }
+  if (!isZipMagic(head)) {
+    yield* parseDetail(fileChunks(path), path, options);
+    return;
+  }
+  const wrap = (err: unknown): never => {
+    if (isPayError(err)) throw err;
+    if (err instanceof ZipFormatError) throw invalid(`${path}: ${err.message}`, { hint: 'The zip is damaged or truncated; download the bill again.' });
+    throw err;
+  };
+  let entries: ZipEntry[] = [];
+  try {
+    entries = await listZip(path);
+  } catch (err) {
+    wrap(err);
+  }
+  const detail = entries.find(isDetailEntry);
+  if (!detail) {
+    throw invalid(`${path} has no trade detail CSV (…_业务明细.csv); it holds: ${entries.map((e) => e.name).join(', ') || 'nothing'}`, {
+      hint: 'Give the trade bill (bill_type=trade) zip as downloaded.',
+    });
+  }
+  const summary = entries.find((e) => /业务明细\(汇总\)\.csv$/.test(e.name));
+  let totals: DetailTotals | undefined;
+  try {
+    totals = yield* parseDetail((await openEntry(path, detail)) as AsyncIterable<Buffer>, `${path}!${detail.name}`, options);
+    if (summary) await checkSummary((await openEntry(path, summary)) as AsyncIterable<Buffer>, `${path}!${summary.name}`, totals);
+  } catch (err) {
+    wrap(err);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+
+/** The detail header of the 2019-onwards trade bill (the layout of the published samples). */
+export const DETAIL_HEADER = [
+  '支付宝交易号', '商户订单号', '业务类型', '商品名称', '创建时间', '完成时间', '门店编号', '门店名称', '操作员', '终端号', '对方账户',
+  '订单金额（元）', '商家实收（元）', '支付宝红包（元）', '集分宝（元）', '支付宝优惠（元）', '商家优惠（元）', '券核销金额（元）', '券名称',
+  '商家红包消费金额（元）', '卡消费金额（元）', '退款批次号/请求号', '服务费（元）', '分润（元）', '备注',
+];
+
+const SUMMARY_HEADER = ['门店编号', '门店名称', '交易订单总笔数', '退款订单总笔数', '订单金额（元）', '商家实收（元）', '支付宝优惠（元）', '商家优惠（元）', '卡消费金额（元）', '服务费（元）', '分润（元）', '实收净额（元）'];
+
+/** The account Alipay prints for a merchant PID (`2088…` + `0156`). */
+export function billAccount(merchantId: string | undefined): string {
+  if (!merchantId) return '20880000000000000156';
+  return /^2088\d{12}$/.test(merchantId) ? `${merchantId}0156` : merchantId;
+}
+
+function chineseDate(date: string, time = '00:00:00'): string {
+  return `${date.slice(0, 4)}年${date.slice(5, 7)}月${date.slice(8, 10)}日 ${time}`;
+}
+
+function nextDay(date: string): string {
+  return isoUtc(Date.parse(`${date}T00:00:00Z`) + 86_400_000).slice(0, 10);
+}
+
+function headerBlock(title: string, account: string, date: string, list: string): string[] {
+  return [
+    `#${title}`,
+    `#账号：[${account}]`,
+    `#起始日期：[${chineseDate(date)}]   终止日期：[${chineseDate(nextDay(date))}]`,
+    `#-----------------------------------------${list}----------------------------------------`,
+  ];
+}
+
+/** The detail CSV lines for `rows` (Alipay's cells, trailing tabs included). */
+function* detailLines(rows: Iterable<BillRow>, account: string, date: string, totals: DetailTotals & { fees: number; net: number }): Generator<string> {
+  yield* headerBlock('支付宝业务明细查询', account, date, '业务明细列表');
+  yield DETAIL_HEADER.join(',');
+  for (const r of rows) {
+    if (r.currency !== CURRENCY) throw invalid(`an Alipay trade bill is in CNY; row for ${r.orderNo ?? r.channelTradeNo ?? '?'} is in ${r.currency}`);
+    if (r.kind !== 'payment' && r.kind !== 'refund') throw invalid(`an Alipay trade bill holds payments and refunds only, not ${r.kind} rows`);
+    const refund = r.kind === 'refund';
+    const amount = refund ? -Math.abs(r.amountMinor) : Math.abs(r.amountMinor);
+    // Alipay prints the fee as a deduction on payments and a give-back on refunds.
+    const fee = refund ? Math.abs(r.feeMinor) : -Math.abs(r.feeMinor);
+    const wall = utcToBeijing(Date.parse(r.time));
+    const a = formatAmount(amount, CURRENCY);
+    if (refund) {
+      totals.refunds++;
+      totals.refundReceived += amount;
+    } else {
+      totals.payments++;
+      totals.paymentReceived += amount;
+    }
+    totals.fees += fee;
+    totals.net += amount;
+    yield [
+      `${r.channelTradeNo ?? ''}\t`, `${r.orderNo ?? ''}\t`, `${refund ? '退款' : '交易'}\t`, '', wall, wall, '\t', '\t', '\t', '\t', '\t',
+      a, a, '0.00', '0.00', '0.00', '0.00', '0.00', '', '0.00\t', '0.00', `${refund ? (r.refundNo ?? '') : ''}\t`, formatAmount(fee, CURRENCY), '0.00', '',
+    ].join(',');
+  }
+  yield '#-----------------------------------------业务明细列表结束------------------------------------';
+  yield `#交易合计：${totals.payments}笔，商家实收共${formatAmount(totals.paymentReceived, CURRENCY)}元，商家优惠共0.00元`;
+  yield `#退款合计：${totals.refunds}笔，商家实收退款共${formatAmount(totals.refundReceived, CURRENCY)}元，商家优惠退款共0.00元`;
+  yield `#导出时间：[${chineseDate(nextDay(date), '05:00:00')}]`;
+}
+
+function summaryLines(account: string, date: string, t: DetailTotals & { fees: number; net: number }): string[] {
+  const net = formatAmount(t.net, CURRENCY);
+  const cells = [String(t.payments), String(t.refunds), net, net, '0.00', '0.00', '0.00', formatAmount(t.fees, CURRENCY), '0.00', formatAmount(t.net + t.fees, CURRENCY)];
+  return [
+    ...headerBlock('支付宝业务汇总查询', account, date, '业务汇总列表'),
+    SUMMARY_HEADER.join(','),
+    ['\t', '\t', ...cells].join(','),
+    ['合计', '', ...cells].join(','),
+    '#----------------------------------------业务汇总列表结束-------------------------------------',
+    `#导出时间：[${chineseDate(nextDay(date), '05:00:00')}]`,
+  ];
+}
+
+/** Batches lines into encoded chunks (~64 KiB) so encoding stays cheap per row. */
+async function* encodeLines(lines: Iterable<string>, encode: (s: string) => Buffer): AsyncGenerator<Buffer> {
+  let batch = '';
+  for (const l of lines) {
+    batch += `${l}\n`;
+    if (batch.length >= 32_768) {
+      yield encode(batch);
+      batch = '';
+    }
+  }
+  if (batch) yield encode(batch);
+}
+
+/**
+ * Writes `rows` as an Alipay trade bill for `options.date`: variant `zip` (the download: GBK
+ * detail + summary entries with GBK names; the default for a `.zip` path), `csv` (the GBK detail
+ * CSV; the default otherwise) or `csv-utf8`.
+ */
+export async function writeAlipayBill(path: string, rows: Iterable<BillRow>, options: WriteBillOptions): Promise<void> {
+  const date = parseDate(options.date);
+  const variant = options.variant ?? (path.toLowerCase().endsWith('.zip') ? 'zip' : 'csv');
+  if (variant !== 'zip' && variant !== 'csv' && variant !== 'csv-utf8') throw invalid(`unknown Alipay bill variant "${variant}" (zip, csv or csv-utf8)`);
+  const account = billAccount(options.merchantId);
+  const totals = { payments: 0, refunds: 0, paymentReceived: 0, refundReceived: 0, fees: 0, net: 0 };
+  const utf8 = (s: string) => Buffer.from(s, 'utf8');
+  const encode = variant === 'csv-utf8' ? utf8 : await gbkEncoder();
+  if (variant !== 'zip') {
+    const out = createWriteStream(path);
+    try {
+      for await (const chunk of encodeLines(detailLines(rows, account, date, totals), encode)) {
+        if (!out.write(chunk)) await once(out, 'drain');
+      }
+    } finally {
+      out.end();
+      await once(out, 'close');
+    }
+    return;
+  }
+  const stamp = date.replaceAll('-', '');
+  await writeZip(
+    path,
+    [
+      { nameBytes: encode(`${account}_${stamp}_业务明细.csv`), data: encodeLines(detailLines(rows, account, date, totals), encode) },
+      // Produced after the detail entry is written, when the totals are known.
+      { nameBytes: encode(`${account}_${stamp}_业务明细(汇总).csv`), data: (async function* () { yield* encodeLines(summaryLines(account, date, totals), encode); })() },
+    ],
+    wallTimeToUtc(`${nextDay(date)} 05:00:00`, 'UTC'),
+  );
+}
+
+async function gbkEncoder(): Promise<(s: string) => Buffer> {
+  const iconv = (await import('iconv-lite')).default;
+  return (s) => iconv.encode(s, 'gbk');
+}
+
+/** The zip's file name as Alipay's download names it (`<account>_<yyyymmdd>.csv.zip`). */
+export function billFileName(merchantId: string | undefined, date: string): string {
+  return `${billAccount(merchantId)}_${date.replaceAll('-', '')}.csv.zip`;
+}
+
+/** Alipay's bill reader and writer. */
+export const alipayBills: BillReader = {
+  read: readAlipayBill,
+  write: (path, rows, options) => writeAlipayBill(path, rows, options),
+};
