@@ -1,0 +1,204 @@
+/**
+ * Streaming text and CSV reading for statement files (Stripe's itemized reports, PayPal's
+ * settlement reports): the file is decoded chunk by chunk (UTF-8 or UTF-16, by BOM or by its
+ * zero bytes), and RFC 4180 records or lines come out one at a time with their 1-based line
+ * numbers, so a bill of millions of rows never sits in memory. PayPal's channel reuses this module.
+ */
+import { createReadStream } from 'node:fs';
+import { TextDecoder } from 'node:util';
+import { invalid } from '../../src/core/errors.js';
+
+/** Encodings a statement may come in. */
+export type TextEncoding = 'utf-8' | 'utf-16le' | 'utf-16be';
+
+/** One CSV record. */
+export interface CsvRecord {
+  /** Field values, unquoted. */
+  fields: string[];
+  /** 1-based line on which the record starts. */
+  line: number;
+}
+
+/** Picks the encoding from the first bytes: a BOM, else the zero-byte pattern of UTF-16 ASCII. */
+export function sniffEncoding(head: Buffer): { encoding: TextEncoding; bomLength: number } {
+  if (head.length >= 3 && head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) return { encoding: 'utf-8', bomLength: 3 };
+  if (head.length >= 2 && head[0] === 0xff && head[1] === 0xfe) return { encoding: 'utf-16le', bomLength: 2 };
+  if (head.length >= 2 && head[0] === 0xfe && head[1] === 0xff) return { encoding: 'utf-16be', bomLength: 2 };
+  // BOM-less UTF-16 of ASCII text has a zero in every other byte.
+  if (head.length >= 4 && head[1] === 0 && head[3] === 0 && head[0] !== 0) return { encoding: 'utf-16le', bomLength: 0 };
+  if (head.length >= 4 && head[0] === 0 && head[2] === 0 && head[1] !== 0) return { encoding: 'utf-16be', bomLength: 0 };
+  return { encoding: 'utf-8', bomLength: 0 };
+}
+
+/** Options for {@link decodeFile}. */
+export interface DecodeOptions {
+  /** Accept UTF-16 (PayPal reports) besides UTF-8. Default true. */
+  allowUtf16?: boolean;
+  /** What the file is, for messages ("Stripe itemized report"). */
+  label?: string;
+  /** Receives the encoding once known. */
+  onEncoding?: (encoding: TextEncoding) => void;
+}
+
+/**
+ * Streams `path` as decoded text. Invalid bytes for the detected encoding (a GBK or Latin-1 file
+ * handed over by mistake) are a PayError INVALID_REQUEST naming the file, not mojibake.
+ */
+export async function* decodeFile(path: string, options: DecodeOptions = {}): AsyncGenerator<string> {
+  const label = options.label ?? 'file';
+  let decoder: TextDecoder | undefined;
+  let encoding: TextEncoding = 'utf-8';
+  let pending: Buffer | undefined;
+  let sawBytes = false;
+  const input = createReadStream(path, { highWaterMark: 256 * 1024 });
+  try {
+    for await (const raw of input) {
+      let chunk = raw as Buffer;
+      if (!decoder) {
+        // Sniff on at least 4 bytes so a tiny first chunk cannot fool the detection.
+        chunk = pending ? Buffer.concat([pending, chunk]) : chunk;
+        if (chunk.length < 4) {
+          pending = chunk;
+          continue;
+        }
+        pending = undefined;
+        const sniffed = sniffEncoding(chunk);
+        encoding = sniffed.encoding;
+        if (encoding !== 'utf-8' && options.allowUtf16 === false) {
+          throw invalid(`${path} is ${encoding.toUpperCase()} text, but a ${label} is UTF-8`, { hint: 'Convert the file to UTF-8 or give the file as downloaded.' });
+        }
+        options.onEncoding?.(encoding);
+        decoder = new TextDecoder(encoding, { fatal: true, ignoreBOM: true });
+        chunk = chunk.subarray(sniffed.bomLength);
+      }
+      sawBytes = true;
+      yield decode(decoder, chunk, path, label, encoding, true);
+    }
+    if (!decoder && pending) {
+      const sniffed = sniffEncoding(pending);
+      encoding = sniffed.encoding;
+      options.onEncoding?.(encoding);
+      decoder = new TextDecoder(encoding, { fatal: true, ignoreBOM: true });
+      sawBytes = true;
+      yield decode(decoder, pending.subarray(sniffed.bomLength), path, label, encoding, true);
+    }
+    if (decoder && sawBytes) {
+      const tail = decode(decoder, Buffer.alloc(0), path, label, encoding, false);
+      if (tail) yield tail;
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw invalid(`${path} does not exist`);
+    if ((err as NodeJS.ErrnoException).code === 'EISDIR') throw invalid(`${path} is a directory, not a ${label}`);
+    if ((err as NodeJS.ErrnoException).code === 'EACCES') throw invalid(`${path} cannot be read (permission denied)`);
+    throw err;
+  } finally {
+    input.destroy();
+  }
+}
+
+function decode(decoder: TextDecoder, chunk: Buffer, path: string, label: string, encoding: TextEncoding, stream: boolean): string {
+  try {
+    return decoder.decode(chunk, { stream });
+  } catch {
+    throw invalid(`${path} is not valid ${encoding.toUpperCase()} text (wrong encoding?)`, {
+      hint: `A ${label} is UTF-8${encoding === 'utf-8' ? ' (or UTF-16 with a byte-order mark)' : ''}; give the file exactly as downloaded.`,
+    });
+  }
+}
+
+/** Splits decoded text into lines (LF or CRLF), with 1-based numbers. Empty lines are kept. */
+export async function* textLines(chunks: AsyncIterable<string>): AsyncGenerator<{ text: string; line: number }> {
+  let buf = '';
+  let line = 0;
+  for await (const chunk of chunks) {
+    buf += chunk;
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const text = buf.slice(0, nl).replace(/\r$/, '');
+      buf = buf.slice(nl + 1);
+      yield { text, line: ++line };
+    }
+  }
+  if (buf !== '') yield { text: buf.replace(/\r$/, ''), line: ++line };
+}
+
+/** States of the CSV parser. */
+const S = {
+  FieldStart: 0,
+  Unquoted: 1,
+  Quoted: 2,
+  /** Saw `"` inside a quoted field: either an escaped quote or the field's end. */
+  QuoteInQuoted: 3,
+} as const;
+
+/**
+ * Parses RFC 4180 CSV from decoded text: quoted fields may hold commas, doubled quotes and line
+ * breaks. Blank lines are skipped. A quote left open at the end of the file means a truncated
+ * file and is an INVALID_REQUEST naming the line where the record began.
+ */
+export async function* csvRecords(chunks: AsyncIterable<string>, where: string): AsyncGenerator<CsvRecord> {
+  // A character-at-a-time state machine needs no lookahead, so chunk boundaries never matter.
+  let state: number = S.FieldStart;
+  let fields: string[] = [];
+  let field = '';
+  let line = 1;
+  let recordLine = 1;
+  let afterCr = false;
+  let empty = true;
+
+  for await (const chunk of chunks) {
+    for (let i = 0; i < chunk.length; i++) {
+      const ch = chunk[i];
+      if (afterCr) {
+        afterCr = false;
+        if (ch === '\n') continue;
+      }
+      if (state === S.Quoted) {
+        if (ch === '"') state = S.QuoteInQuoted;
+        else {
+          if (ch === '\n') line++;
+          field += ch;
+        }
+        continue;
+      }
+      if (state === S.QuoteInQuoted) {
+        if (ch === '"') {
+          field += '"';
+          state = S.Quoted;
+          continue;
+        }
+        state = S.Unquoted;
+      }
+      if (ch === ',') {
+        fields.push(field);
+        field = '';
+        state = S.FieldStart;
+        empty = false;
+      } else if (ch === '\n' || ch === '\r') {
+        if (!empty || field !== '' || fields.length > 0) {
+          fields.push(field);
+          yield { fields, line: recordLine };
+        }
+        fields = [];
+        field = '';
+        state = S.FieldStart;
+        empty = true;
+        afterCr = ch === '\r';
+        line++;
+        recordLine = line;
+      } else if (ch === '"' && state === S.FieldStart) {
+        state = S.Quoted;
+        empty = false;
+      } else {
+        field += ch;
+        state = S.Unquoted;
+        empty = false;
+      }
+    }
+  }
+  if (state === S.Quoted) throw invalid(`${where}:${recordLine}: a quoted field is never closed (the file is truncated)`);
+  if (!empty || field !== '' || fields.length > 0) {
+    fields.push(field);
+    yield { fields, line: recordLine };
+  }
+}
