@@ -264,6 +264,32 @@ Examples:
     );
 
   program
+    .command('sandbox')
+    .description('run local simulators of the real channels on loopback and write a "sandbox" profile for them')
+    .option('--port <n>', 'base port: channel i listens on n+i (default 0: free ports)')
+    .option('--channel <id>', 'serve only this channel, repeatable (default: all)', collect)
+    .option('--write-profile', 'write profiles.sandbox into the config file (the default unless --print-profile is given alone)')
+    .option('--print-profile', 'print the profile (keys as file: references) instead of writing it')
+    .option('--webhook-url <url>', 'where simulators send webhooks when a request names no notify URL (Stripe, PayPal)')
+    .addHelpText(
+      'after',
+      `
+Runs until Ctrl-C. Generated test keys are saved beside the config in .pay-sandbox/ (mode 0600).
+
+Examples:
+  $ pay sandbox
+  $ pay sandbox --port 9100 --channel alipay --channel wechatpay
+  $ pay create --profile sandbox --channel alipay --amount 0.01 --currency CNY`,
+    )
+    .action(async (opts, cmd: Command) =>
+      execute(cmd, async (ctx) => {
+        const m = await import('./commands/sandbox.js');
+        await m.sandbox(opts, (cmd.optsWithGlobals() as GlobalOptions).config, ctx);
+        return m.stopped();
+      }),
+    );
+
+  program
     .command('demo')
     .description('guided tour: a whole payment lifecycle on local channels, no credentials needed')
     .addHelpText('after', '\nExamples:\n  $ pay demo\n  $ pay demo --db /tmp/demo.db && pay orders list --db /tmp/demo.db')
