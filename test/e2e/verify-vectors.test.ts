@@ -47,7 +47,7 @@ const vectors: Vector[] = HAS_SHARED
   ? readdirSync(VECTORS)
       .filter((f) => f.endsWith('.json'))
       .sort()
-      .map((f) => ({ file: f, ...(JSON.parse(readFileSync(join(VECTORS, f), 'utf8')) as Omit<Vector, 'file'>) }))
+      .map((f) => ({ ...(JSON.parse(readFileSync(join(VECTORS, f), 'utf8')) as Omit<Vector, 'file'>), file: f }) as Vector)
   : [];
 const registered = new Set(builtinChannelIds());
 const pending = [...new Set(vectors.filter((v) => !registered.has(v.channel)).map((v) => v.channel))];
