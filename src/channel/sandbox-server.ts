@@ -34,7 +34,9 @@ export type { DeliveryAttempt } from './sandbox-notifier.js';
 export type SimulatorLoader = () => Promise<{ simulator: SimulatorModule }>;
 
 /** Simulators of the built-in channels, each loaded only when started. */
-const SIMULATORS: Record<string, SimulatorLoader> = {};
+const SIMULATORS: Record<string, SimulatorLoader> = {
+  stripe: () => import('../../channels/stripe/sandbox.js'),
+};
 
 /** The real channels `pay sandbox` serves, in port order (base, base+1, ...). */
 export const SANDBOX_CHANNELS: readonly string[] = ['alipay', 'wechatpay', 'unionpay', 'stripe', 'paypal'];

@@ -219,7 +219,7 @@ export function presentReady(r: SandboxReady): Presentation {
       kind: 'text',
       text: [
         'Use it:',
-        `  pay create --profile sandbox --channel ${first} --amount 0.01 --currency CNY`,
+        `  pay create --profile sandbox --channel ${first} --amount 0.01 --currency ${first === 'stripe' || first === 'paypal' ? 'USD' : 'CNY'}`,
         `  curl -X POST ${r.channels[0].baseUrl}/__sandbox/pay -d '{"orderNo":"<order-no>"}'   # the payer pays`,
         '  pay query <order-no> --profile sandbox',
         'Faults: POST /__sandbox/faults {"kind":"status","status":503,"match":"..."}. Press Ctrl-C to stop.',
