@@ -70,6 +70,8 @@ export interface MockState {
 export class MemoryMockState implements MockState {
   private trades = new Map<string, MockTrade>();
   private refunds = new Map<string, MockRefund>();
+  // Refunds per order: a scan of every refund per refund made refund load tests quadratic.
+  private refundsByOrder = new Map<string, MockRefund[]>();
 
   getTrade(orderNo: string) {
     return this.trades.get(orderNo);
@@ -99,10 +101,13 @@ export class MemoryMockState implements MockState {
     const existing = this.refunds.get(refund.refundNo);
     if (existing) return { refund: existing, created: false };
     this.refunds.set(refund.refundNo, refund);
+    const list = this.refundsByOrder.get(refund.orderNo);
+    if (list) list.push(refund);
+    else this.refundsByOrder.set(refund.orderNo, [refund]);
     return { refund, created: true };
   }
   refundsOf(orderNo: string) {
-    return [...this.refunds.values()].filter((r) => r.orderNo === orderNo);
+    return [...(this.refundsByOrder.get(orderNo) ?? [])];
   }
   balances(nowMs: number, initialMinor: (c: string) => number): MockBalance[] {
     return computeBalances([...this.trades.values()], [...this.refunds.values()], nowMs, initialMinor);
