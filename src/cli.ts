@@ -264,6 +264,59 @@ Examples:
     );
 
   program
+    .command('loadtest')
+    .description('load-test a channel (or an HTTP endpoint) with pass/fail thresholds for CI')
+    .option('--channel <id>', 'channel id or path: mock runs in-process, the others over HTTP through their adapter')
+    .option('--url <url>', 'load-test a raw HTTP endpoint instead of a channel (calibration, any service)')
+    .option('--op <op>', 'collect | query | refund | mixed (default collect)')
+    .option('--mix <weights>', 'weights for --op mixed (default collect=50,query=40,refund=10)')
+    .option('--amount <decimal>', 'amount of each collect (default 100)')
+    .option('--currency <ISO>', 'currency of the orders (default CNY; USD for stripe and paypal)')
+    .option('--seed-orders <n>', 'orders created before a query/refund run, not measured (default 200)')
+    .option('--method <method>', 'HTTP method for --url (default GET, POST with --body)')
+    .option('--header <name: value>', 'request header for --url, repeatable', collect)
+    .option('--body <text|@file>', 'request body for --url; {{orderNo}} becomes a fresh order number')
+    .option('--concurrency <n[,n...]>', 'closed model: n workers; a list runs each level in turn')
+    .option('--rate <n/s|a:b/s>', 'open model: requests started per second, or a ramp from a to b')
+    .option('--duration <time>', 'how long each level runs (10, 30s, 2m)')
+    .option('--requests <n>', 'how many requests each level makes')
+    .option('--warmup <time>', 'unmeasured warm-up before each level (default 1s with --duration)')
+    .option('--max-in-flight <n>', 'open model: cap on requests in flight (default 256)')
+    .option('--timeout <time>', 'per-request timeout (default 30s)')
+    .option('--threshold <expr>', "pass/fail rule, repeatable: 'p99<250ms' 'errors<1%' 'rps>1000' 'p99<+10%'", collect)
+    .option('--baseline <summary.json>', 'summary of an earlier run for relative thresholds')
+    .option('--abort-on-fail', 'stop as soon as a threshold is breached')
+    .option('--out <file>', 'write the full summary as JSON')
+    .option('--allow-live', 'allow a target that is not on this machine (real orders, real load)')
+    .addHelpText(
+      'after',
+      `
+Load-test orders are kept out of the order book unless --db is given. Exit 0 when every
+threshold holds, 1 when one is breached (or the run was stopped), 2 for bad options.
+
+Examples:
+  $ pay loadtest --channel mock --concurrency 1,10,50,100 --duration 10s
+  $ pay loadtest --channel mock --op mixed --rate 100:1000/s --duration 60s --threshold 'p99<250ms' --threshold 'errors<1%'
+  $ pay loadtest --channel stripe --profile sandbox --rate 50/s --requests 1000 --out run.json
+  $ pay loadtest --url http://127.0.0.1:8080/ping --concurrency 50 --duration 10s --baseline run.json --threshold 'p99<+10%'`,
+    )
+    .action(async (opts, cmd: Command) =>
+      execute(cmd, async (ctx) => {
+        const m = await import('./commands/loadtest.js');
+        // Ctrl-C ends the run early and still reports what was measured.
+        const stop = new AbortController();
+        const onSigint = () => stop.abort();
+        process.once('SIGINT', onSigint);
+        try {
+          const summary = await m.loadtest({ ...opts, db: (cmd.optsWithGlobals() as GlobalOptions).db, signal: stop.signal }, ctx);
+          return m.presentLoadtest(summary, opts.out);
+        } finally {
+          process.removeListener('SIGINT', onSigint);
+        }
+      }),
+    );
+
+  program
     .command('sandbox')
     .description('run local simulators of the real channels on loopback and write a "sandbox" profile for them')
     .option('--port <n>', 'base port: channel i listens on n+i (default 0: free ports)')

@@ -1,0 +1,697 @@
+/**
+ * `pay loadtest`: load tests that CI can gate on.
+ *
+ * Targets: a channel through its adapter (`--channel mock` in-process; a real channel or its
+ * sandbox simulator over the shared HTTP client), or a raw HTTP endpoint (`--url`) for
+ * calibration. Models: closed (`--concurrency 1,10,50` runs each level in turn) or open
+ * (`--rate 200/s`, `--rate 100:1000/s`). Every run is bounded by `--duration` or `--requests`;
+ * a live (non-loopback) endpoint needs `--allow-live`; load-test orders stay out of the order
+ * book unless `--db` is given. Thresholds decide the exit status: any breach exits 1.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { invalid } from '../core/errors.js';
+import { normalizeCurrency, parseAmount, formatAmount } from '../core/money.js';
+import { redactText } from '../core/redact.js';
+import { isoUtc } from '../core/time.js';
+import type { Capability, ChannelAdapter, ChannelCallRecord } from '../channel/contract.js';
+import type { ChannelCalls, LoadOp, OpMix } from '../loadtest/channel-target.js';
+import type { LevelBounds, LevelPlan } from '../loadtest/runner.js';
+import type { LevelRecorder } from '../loadtest/stats.js';
+import type { LevelReport, LoadtestSummary } from '../loadtest/summary.js';
+import type { Target } from '../loadtest/target.js';
+import type { MetricSource, Threshold, ThresholdResult } from '../loadtest/thresholds.js';
+import type { Block, Cell, Presentation } from '../output/render.js';
+import type { Context } from './context.js';
+import { applyOrderState, applyRefundState, isDefinitiveRejection } from './lifecycle.js';
+import { required } from './prompt.js';
+
+/** Options of `pay loadtest` (strings as typed; parsed here). */
+export interface LoadtestOptions {
+  channel?: string;
+  url?: string;
+  method?: string;
+  header?: string[];
+  /** Body text, or `@file`. */
+  body?: string;
+  op?: string;
+  mix?: string;
+  amount?: string;
+  currency?: string;
+  concurrency?: string;
+  rate?: string;
+  duration?: string;
+  requests?: string;
+  warmup?: string;
+  maxInFlight?: string;
+  timeout?: string;
+  threshold?: string[];
+  baseline?: string;
+  abortOnFail?: boolean;
+  out?: string;
+  allowLive?: boolean;
+  seedOrders?: string;
+  /** The global `--db` flag as given (not $PAY_DB): only an explicit flag records orders. */
+  db?: string;
+  /** Stops the run early (the CLI wires Ctrl-C to it). */
+  signal?: AbortSignal;
+}
+
+/** Default cap on open-model requests in flight. */
+export const DEFAULT_MAX_IN_FLIGHT = 256;
+/** Default orders created before a query or refund run. */
+export const DEFAULT_SEED_ORDERS = 200;
+
+const OPS = ['collect', 'query', 'refund', 'mixed'] as const;
+
+/** Parses a duration: `10` (seconds), `10s`, `500ms`, `2m`. Returns ms. */
+export function parseDuration(input: string, flag: string, allowZero = false): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/i.exec(String(input));
+  if (!m) throw invalid(`${flag} "${input}" is not a duration`, { hint: `Give seconds (10), or 10s, 500ms, 2m.` });
+  const n = Number(m[1]);
+  const unit = (m[2] ?? 's').toLowerCase();
+  const ms = unit === 'ms' ? n : unit === 'm' ? n * 60_000 : n * 1000;
+  if (!Number.isFinite(ms) || ms < 0 || (!allowZero && ms === 0)) throw invalid(`${flag} must be more than zero`);
+  if (ms > 24 * 3600_000) throw invalid(`${flag} ${input} is longer than a day`, { hint: 'Split very long soak tests into runs of at most 24 h.' });
+  return Math.round(ms);
+}
+
+function positiveInt(input: string, flag: string, max: number): number {
+  const text = String(input).trim();
+  if (!/^\d+$/.test(text) || Number(text) < 1) throw invalid(`${flag} "${input}" is not a positive whole number`);
+  const n = Number(text);
+  if (n > max) throw invalid(`${flag} ${n} is more than ${max.toLocaleString('en')}`);
+  return n;
+}
+
+/** Parses `--concurrency 1,10,50`. */
+export function parseConcurrency(input: string): number[] {
+  const list = String(input)
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  if (list.length === 0) throw invalid('--concurrency needs at least one number', { hint: 'e.g. --concurrency 50 or --concurrency 1,10,50,100' });
+  const levels = list.map((s) => positiveInt(s, '--concurrency', 10_000));
+  if (new Set(levels).size !== levels.length) throw invalid(`--concurrency ${input} repeats a level`);
+  return levels;
+}
+
+/** Parses `--rate 200/s` or `--rate 100:1000/s` (the `/s` is optional). */
+export function parseRate(input: string): { from: number; to: number } {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(?::\s*(\d+(?:\.\d+)?))?\s*(?:\/\s*s)?\s*$/i.exec(String(input));
+  if (!m) throw invalid(`--rate "${input}" is not a rate`, { hint: 'Give requests per second: --rate 200/s, or a ramp --rate 100:1000/s.' });
+  const from = Number(m[1]);
+  const to = m[2] === undefined ? from : Number(m[2]);
+  if (to <= 0 || (m[2] === undefined && from <= 0)) throw invalid(`--rate ${input}: the rate must be more than zero`);
+  if (from > 1_000_000 || to > 1_000_000) throw invalid(`--rate ${input} is more than 1,000,000/s`);
+  return { from, to };
+}
+
+/** Parses `--mix collect=50,query=40,refund=10`. */
+export function parseMix(input: string): OpMix {
+  const mix: OpMix = {};
+  for (const part of String(input).split(',')) {
+    const m = /^\s*(collect|query|refund)\s*=\s*(\d+(?:\.\d+)?)\s*$/.exec(part);
+    if (!m) throw invalid(`--mix "${input}" is not op=weight pairs`, { hint: 'e.g. --mix collect=50,query=40,refund=10' });
+    mix[m[1] as LoadOp] = Number(m[2]);
+  }
+  if (!Object.values(mix).some((w) => (w ?? 0) > 0)) throw invalid('--mix needs at least one positive weight');
+  return mix;
+}
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
+
+/** True when `host` is this machine's loopback (127.0.0.0/8, ::1, localhost). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase();
+  return LOOPBACK_HOSTS.has(h) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h.endsWith('.localhost');
+}
+
+/** Config keys that hold a channel's API base URL. */
+const BASE_URL_KEYS = ['baseUrl', 'gateway', 'endpoint', 'apiBase', 'url'];
+
+/** The base URL a channel's validated config points at (undefined when it has none). */
+function channelBaseUrl(config: Record<string, unknown>): string | undefined {
+  for (const k of BASE_URL_KEYS) if (typeof config[k] === 'string' && config[k]) return config[k] as string;
+  return undefined;
+}
+
+function readBody(body: string | undefined): string | undefined {
+  if (body === undefined) return undefined;
+  if (!body.startsWith('@')) return body;
+  const path = body.slice(1);
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw invalid(`cannot read --body file ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}
+
+function parseHeaders(list: string[] | undefined): [string, string][] {
+  return (list ?? []).map((h) => {
+    const i = h.indexOf(':');
+    const name = i > 0 ? h.slice(0, i).trim() : '';
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw invalid(`--header "${redactText(h).slice(0, 60)}" is not "name: value"`);
+    return [name, h.slice(i + 1).trim()] as [string, string];
+  });
+}
+
+function defaultCurrency(channel: string): string {
+  return channel === 'stripe' || channel === 'paypal' ? 'USD' : 'CNY';
+}
+
+function packageVersion(): string {
+  for (const rel of ['../../../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'pay-cli' && pkg.version) return pkg.version;
+    } catch {
+      /* try the next */
+    }
+  }
+  return '0.0.0';
+}
+
+/** Everything parsed from the options, before any target exists. */
+interface Plan {
+  levels: LevelPlan[];
+  bounds: Omit<LevelBounds, 'drainMs'>;
+  timeoutMs: number;
+  thresholds: Threshold[];
+  baseline?: LoadtestSummary;
+  config: Record<string, unknown>;
+}
+
+/** Validates every option (usage errors, exit 2) before anything is opened or sent. */
+async function makePlan(opts: LoadtestOptions): Promise<Plan> {
+  if (opts.concurrency !== undefined && opts.rate !== undefined) throw invalid('give --concurrency (closed model) or --rate (open model), not both');
+  if (opts.concurrency === undefined && opts.rate === undefined) {
+    throw invalid('missing --concurrency or --rate', { hint: 'Closed model: --concurrency 50 (or 1,10,50,100). Open model: --rate 200/s (or a ramp 100:1000/s).' });
+  }
+  if (opts.duration !== undefined && opts.requests !== undefined) throw invalid('give --duration or --requests, not both');
+  if (opts.duration === undefined && opts.requests === undefined) {
+    throw invalid('missing --duration or --requests: every load test is bounded', { hint: 'e.g. --duration 30s or --requests 10000.' });
+  }
+  const durationMs = opts.duration !== undefined ? parseDuration(opts.duration, '--duration') : undefined;
+  const requests = opts.requests !== undefined ? positiveInt(opts.requests, '--requests', 1_000_000_000) : undefined;
+  // A short warm-up by default on timed runs: connections open and JIT settles outside the numbers.
+  const warmupMs = opts.warmup !== undefined ? parseDuration(opts.warmup, '--warmup', true) : durationMs !== undefined ? 1000 : 0;
+  const timeoutMs = opts.timeout !== undefined ? parseDuration(opts.timeout, '--timeout') : 30_000;
+
+  let levels: LevelPlan[];
+  if (opts.concurrency !== undefined) {
+    if (opts.maxInFlight !== undefined) throw invalid('--max-in-flight applies to the open model (--rate); with --concurrency the workers are the limit');
+    levels = parseConcurrency(opts.concurrency).map((n) => ({ model: 'closed', key: `c${n}`, label: `${n} worker${n === 1 ? '' : 's'}`, concurrency: n }));
+  } else {
+    const { from, to } = parseRate(opts.rate!);
+    const maxInFlight = opts.maxInFlight !== undefined ? positiveInt(opts.maxInFlight, '--max-in-flight', 100_000) : DEFAULT_MAX_IN_FLIGHT;
+    const key = from === to ? `r${from}` : `r${from}-${to}`;
+    const label = from === to ? `${from}/s` : `${from}-${to}/s`;
+    levels = [{ model: 'open', key, label, from, to, maxInFlight }];
+  }
+
+  const { parseThreshold } = await import('../loadtest/thresholds.js');
+  const thresholds = (opts.threshold ?? []).map(parseThreshold);
+  let baseline: LoadtestSummary | undefined;
+  if (opts.baseline !== undefined) {
+    const { loadBaseline, baselineLevel } = await import('../loadtest/summary.js');
+    baseline = loadBaseline(opts.baseline);
+    for (const l of levels) {
+      if (!baselineLevel(baseline, l.key, levels.length)) {
+        throw invalid(`baseline ${opts.baseline} has no level ${l.label} (it has ${baseline.levels.map((b) => b.label).join(', ') || 'none'})`, {
+          hint: 'Compare like with like: run the same --concurrency or --rate as the baseline.',
+        });
+      }
+    }
+  } else if (thresholds.some((t) => t.relative !== undefined)) {
+    throw invalid(`relative threshold ${thresholds.find((t) => t.relative !== undefined)!.expr} needs --baseline <summary.json>`);
+  }
+
+  const config: Record<string, unknown> = {
+    model: levels[0].model,
+    ...(levels[0].model === 'closed' ? { concurrency: levels.map((l) => (l as { concurrency: number }).concurrency) } : {}),
+    ...(levels[0].model === 'open' ? { rate: { from: (levels[0] as { from: number }).from, to: (levels[0] as { to: number }).to }, maxInFlight: (levels[0] as { maxInFlight: number }).maxInFlight } : {}),
+    ...(durationMs !== undefined ? { durationSec: durationMs / 1000 } : { requests }),
+    warmupSec: warmupMs / 1000,
+    timeoutMs,
+    thresholds: thresholds.map((t) => t.expr),
+    ...(opts.baseline ? { baseline: opts.baseline } : {}),
+    abortOnFail: Boolean(opts.abortOnFail),
+  };
+  return { levels, bounds: { durationMs, requests, warmupMs }, timeoutMs, thresholds, baseline, config };
+}
+
+/** The target and how to release it. */
+interface OpenedTarget {
+  target: Target;
+  /** Summary `target` section. */
+  info: Record<string, unknown>;
+  close(): Promise<void>;
+}
+
+async function openHttpTarget(opts: LoadtestOptions, plan: Plan): Promise<OpenedTarget> {
+  if (opts.op !== undefined || opts.mix !== undefined || opts.amount !== undefined || opts.currency !== undefined || opts.seedOrders !== undefined) {
+    throw invalid('--op, --mix, --amount, --currency and --seed-orders apply to --channel runs, not to --url');
+  }
+  let url: URL;
+  try {
+    url = new URL(opts.url!);
+  } catch {
+    throw invalid(`--url "${redactText(opts.url!).slice(0, 80)}" is not a URL`, { hint: 'e.g. --url http://127.0.0.1:8080/ping' });
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid(`--url must be http or https, not ${url.protocol}`);
+  if (url.username || url.password) throw invalid('--url must not carry credentials', { hint: 'Send them in a header: --header "authorization: ..." (it is redacted from the summary).' });
+  const live = !isLoopbackHost(url.hostname);
+  if (live && !opts.allowLive) {
+    throw invalid(`${url.host} is not on this machine: a load test there hits a live endpoint`, {
+      hint: 'Pass --allow-live if that is what you mean (and you are allowed to load it).',
+    });
+  }
+  const body = readBody(opts.body);
+  const method = (opts.method ?? (body !== undefined ? 'POST' : 'GET')).toUpperCase();
+  if (!/^(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS)$/.test(method)) throw invalid(`--method ${opts.method} is not an HTTP method pay sends`);
+  const headers = parseHeaders(opts.header);
+  if (body !== undefined && !headers.some(([k]) => k.toLowerCase() === 'content-type') && /^\s*[[{]/.test(body)) headers.push(['content-type', 'application/json']);
+  const { HttpTarget } = await import('../loadtest/http-target.js');
+  const target = new HttpTarget({ url, method, headers, body, timeoutMs: plan.timeoutMs });
+  const { redact } = await import('../core/redact.js');
+  return {
+    target,
+    info: {
+      kind: 'http',
+      method,
+      url: `${url.origin}${url.pathname}`,
+      live,
+      headers: redact(Object.fromEntries(headers)),
+      ...(body !== undefined ? { bodyBytes: Buffer.byteLength(body) } : {}),
+    },
+    close: () => target.close(),
+  };
+}
+
+/** Wraps adapter calls so each is written to the order book (`--db`), as the payment commands do. */
+function storeCalls(adapter: ChannelAdapter, channel: string, store: import('../store/store.js').Store): ChannelCalls {
+  return {
+    async collect(req) {
+      await store.createOrder({ orderNo: req.orderNo, kind: 'collect', channel, amountMinor: req.amountMinor, currency: req.currency, subject: req.subject, method: req.method, source: 'loadtest' });
+      try {
+        const res = await adapter.collect!(req);
+        await store.updateOrder(
+          req.orderNo,
+          { status: res.status, channelTradeNo: res.channelTradeNo, payload: res.payload, paidAt: res.paidAt, failureCode: res.failure?.code, failureMessage: res.failure?.message },
+          { source: 'channel.collect' },
+        );
+        return res;
+      } catch (err) {
+        if (isDefinitiveRejection(err)) await store.updateOrder(req.orderNo, { status: 'failed', failureCode: err.providerCode ?? err.code, failureMessage: err.message }, { source: 'channel.collect' });
+        throw err;
+      }
+    },
+    async query(ref) {
+      const state = await adapter.queryCollect!(ref);
+      await applyOrderState(store, ref.orderNo, state, 'channel.query');
+      return state;
+    },
+    async refund(req) {
+      await store.createRefund({ refundNo: req.refundNo, orderNo: req.orderNo, amountMinor: req.amountMinor, reason: req.reason });
+      try {
+        const state = await adapter.refund!(req);
+        await applyRefundState(store, req.refundNo, state, 'channel.refund');
+        return state;
+      } catch (err) {
+        if (isDefinitiveRejection(err)) await store.updateRefund(req.refundNo, { status: 'failed', failureCode: err.providerCode ?? err.code, failureMessage: err.message }, { source: 'channel.refund' });
+        throw err;
+      }
+    },
+  };
+}
+
+async function openChannelTarget(opts: LoadtestOptions, plan: Plan, ctx: Context): Promise<OpenedTarget> {
+  if (opts.method !== undefined || opts.header !== undefined || opts.body !== undefined) throw invalid('--method, --header and --body apply to --url runs, not to --channel');
+  const channelRef = await required(ctx, opts.channel, { flag: '--channel', message: 'Channel to load-test:', choices: ['mock', 'alipay', 'wechatpay', 'stripe', 'paypal', 'unionpay'] });
+  const op = (opts.op ?? 'collect') as (typeof OPS)[number];
+  if (!OPS.includes(op)) throw invalid(`--op ${opts.op} is not one of ${OPS.join(', ')}`);
+  if (opts.mix !== undefined && op !== 'mixed') throw invalid('--mix applies to --op mixed');
+  const mix: OpMix = op === 'mixed' ? (opts.mix !== undefined ? parseMix(opts.mix) : { collect: 50, query: 40, refund: 10 }) : { [op]: 1 };
+  const seedOrders = opts.seedOrders !== undefined ? positiveInt(opts.seedOrders, '--seed-orders', 100_000) : DEFAULT_SEED_ORDERS;
+
+  const { loadChannelModule, openChannel } = await import('../channel/registry.js');
+  const loaded = ctx.config();
+  const mod = await loadChannelModule(channelRef, { config: loaded, cwd: ctx.cwd });
+  const currency = normalizeCurrency(opts.currency ?? defaultCurrency(mod.id));
+  const amountMinor = parseAmount(opts.amount ?? '100', currency, { label: '--amount' });
+  const capability: Record<LoadOp, Capability> = { collect: 'collect', query: 'queryCollect', refund: 'refund' };
+  for (const o of ['collect', 'query', 'refund'] as const) {
+    // Collect is always needed: it creates the orders queries and refunds work on.
+    const used = o === 'collect' || (mix[o] ?? 0) > 0;
+    if (used && !mod.description.capabilities.includes(capability[o])) {
+      throw invalid(`channel ${mod.id} cannot ${o === 'query' ? 'query orders' : o}, so it cannot be load-tested with --op ${op}`);
+    }
+  }
+
+  // Orders go to the order book only when --db was given explicitly; otherwise the channel's own
+  // state (the mock's books) lives in a throw-away directory.
+  const recordOrders = opts.db !== undefined;
+  const scratch = recordOrders ? undefined : mkdtempSync(join(tmpdir(), 'pay-loadtest-'));
+  const dbPath = recordOrders ? ctx.dbPath : join(scratch!, 'loadtest.db');
+  const store = recordOrders ? await ctx.store() : undefined;
+  const inProcess = mod.id === 'mock';
+  let http: import('../channel/undici-http-client.js').UndiciHttpClient | undefined;
+  const maxConcurrency = Math.max(...plan.levels.map((l) => (l.model === 'closed' ? l.concurrency : l.maxInFlight)));
+  const cleanup = async () => {
+    await http?.close().catch(() => {});
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  };
+  try {
+    const opened = await openChannel(channelRef, {
+      config: loaded,
+      profile: ctx.profile,
+      env: ctx.env,
+      cwd: ctx.cwd,
+      dbPath,
+      clock: ctx.clock,
+      debug: ctx.debug,
+      // The mock keeps its books in memory unless the run records into a chosen order book.
+      overrides: inProcess && !recordOrders ? { persist: false } : undefined,
+      http: async () => {
+        if (!http) {
+          const { createHttpClient } = await import('../channel/undici-http-client.js');
+          // No retries: a load test counts failures rather than hiding them behind a retry.
+          http = createHttpClient({ env: ctx.env, connections: maxConcurrency, maxAttempts: 1, headersTimeoutMs: plan.timeoutMs, bodyTimeoutMs: plan.timeoutMs });
+        }
+        return http.forChannel(mod.id);
+      },
+      record: store
+        ? (entry: ChannelCallRecord & { channel: string }) => {
+            const { channel, orderNo, refundNo, ...data } = entry;
+            store.appendEvent({ type: 'channel.call', channel, orderNo, refundNo, data: data as Record<string, unknown> }).catch(() => {});
+          }
+        : undefined,
+    });
+    const baseUrl = inProcess ? undefined : channelBaseUrl(opened.config);
+    let live = false;
+    if (!inProcess) {
+      let host: string | undefined;
+      try {
+        host = baseUrl ? new URL(baseUrl).hostname : undefined;
+      } catch {
+        host = undefined;
+      }
+      live = !host || !isLoopbackHost(host);
+      if (live && !opts.allowLive) {
+        throw invalid(`channel ${mod.id} points at ${host ?? "the provider's live API"}${ctx.profile ? ` (profile ${ctx.profile})` : ''}: a load test there creates real orders`, {
+          hint: 'Use the sandbox (`pay sandbox`, then --profile sandbox), or pass --allow-live if you mean it.',
+        });
+      }
+    }
+    const adapter = opened.adapter;
+    const { ChannelTarget } = await import('../loadtest/channel-target.js');
+    const calls: ChannelCalls = store
+      ? storeCalls(adapter, mod.id, store)
+      : { collect: (r) => adapter.collect!(r), query: (r) => adapter.queryCollect!(r), refund: (r) => adapter.refund!(r) };
+    const where = inProcess ? 'in-process' : new URL(baseUrl!).origin;
+    const target = new ChannelTarget({
+      channel: mod.id,
+      where,
+      inProcess,
+      calls,
+      mix,
+      amountMinor,
+      currency,
+      method: mod.description.methods?.[0],
+      seedOrders,
+      seedTimeoutMs: 30_000,
+      clock: ctx.clock,
+      notice: (m) => ctx.notice(m),
+    });
+    return {
+      target,
+      info: {
+        kind: 'channel',
+        channel: mod.id,
+        where,
+        live,
+        op,
+        mix,
+        amount: formatAmount(amountMinor, currency),
+        amountMinor,
+        currency,
+        orderBook: recordOrders ? ctx.dbPath : 'none (pass --db to record load-test orders)',
+      },
+      close: async () => {
+        await opened.close().catch(() => {});
+        await cleanup();
+      },
+    };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+/** Live progress on stderr: one rewritten line, on a terminal only. */
+class Progress {
+  private readonly on: boolean;
+  private shown = false;
+  constructor(private readonly ctx: Context) {
+    this.on = !ctx.json && !ctx.quiet && Boolean((ctx.stderr as { isTTY?: boolean }).isTTY);
+  }
+  update(text: string): void {
+    if (!this.on) return;
+    this.ctx.stderr.write(`\r\x1b[2K${text}`);
+    this.shown = true;
+  }
+  line(text: string): void {
+    if (!this.on) return;
+    this.clear();
+    this.ctx.stderr.write(`${text}\n`);
+  }
+  clear(): void {
+    if (this.on && this.shown) this.ctx.stderr.write('\r\x1b[2K');
+    this.shown = false;
+  }
+}
+
+const fmtInt = (n: number) => Math.round(n).toLocaleString('en');
+
+/** Runs the load test and returns its summary (thresholds evaluated). */
+export async function loadtest(opts: LoadtestOptions, ctx: Context): Promise<LoadtestSummary> {
+  if (opts.url !== undefined && opts.channel !== undefined) throw invalid('give --channel or --url, not both', { hint: '--url load-tests a raw HTTP endpoint; --channel goes through a channel adapter.' });
+  const plan = await makePlan(opts);
+  const opened = opts.url !== undefined ? await openHttpTarget(opts, plan) : await openChannelTarget(opts, plan, ctx);
+  const { runLevel } = await import('../loadtest/runner.js');
+  const { levelReport, addEfficiency, reportSource, baselineLevel, environment } = await import('../loadtest/summary.js');
+  const { evaluateThreshold, abortable } = await import('../loadtest/thresholds.js');
+  const startedAt = isoUtc(Date.now());
+  const env = environment(packageVersion());
+  const progress = new Progress(ctx);
+  const levels: LevelReport[] = [];
+  let aborted: LoadtestSummary['aborted'];
+  try {
+    const { target } = opened;
+    progress.update(`preparing ${target.description}...`);
+    await target.prepare();
+    // A request can take up to the timeout; the drain waits that long, plus a little.
+    const bounds: LevelBounds = { ...plan.bounds, drainMs: plan.timeoutMs + 1000 };
+    const early = opts.abortOnFail ? plan.thresholds.filter(abortable) : [];
+    for (const [i, lp] of plan.levels.entries()) {
+      if (opts.signal?.aborted) break;
+      const span = bounds.durationMs !== undefined ? `${bounds.durationMs / 1000}s` : `${fmtInt(bounds.requests!)} requests`;
+      const onTick = (rec: LevelRecorder, now: number): string | undefined => {
+        const n = rec.live(now);
+        progress.update(
+          `${plan.levels.length > 1 ? `[${i + 1}/${plan.levels.length}] ` : ''}${lp.label}  ${n.elapsedSec.toFixed(0)}s/${span}  ${fmtInt(n.rps)} req/s  p99 ${n.p99} ms  errors ${n.errors}${n.errors ? ` (${(n.errorRate * 100).toFixed(2)}%)` : ''}`,
+        );
+        if (early.length === 0 || n.requests < 50 || n.elapsedSec < 1) return undefined;
+        // Read lazily: only the metrics the thresholds name are computed.
+        const live: MetricSource = {
+          latencyAt: (p) => rec.latency.percentileMs(p),
+          get maxMs() {
+            return rec.latency.maxMs();
+          },
+          get meanMs() {
+            return rec.latency.meanMs();
+          },
+          errorRate: n.errorRate,
+          lateRate: rec.scheduled > 0 ? (rec.started > 0 ? rec.startedLate / rec.started : 0) : undefined,
+          rps: n.rps,
+        };
+        const base = plan.baseline ? baselineLevel(plan.baseline, lp.key, plan.levels.length) : undefined;
+        for (const t of early) {
+          const r = evaluateThreshold(t, lp.label, live, base ? reportSource(base) : undefined);
+          if (!r.pass && !r.note) return `threshold ${t.expr} breached at ${n.elapsedSec.toFixed(1)} s (${r.actual}${r.unit === 'req/s' ? ' req/s' : r.unit === '%' ? '%' : ' ms'})`;
+        }
+        return undefined;
+      };
+      const outcome = await runLevel(target, lp, bounds, { onTick, signal: opts.signal });
+      const report = levelReport(lp, outcome);
+      levels.push(report);
+      progress.line(`${lp.label}: ${fmtInt(report.rps)} req/s, p50 ${report.latencyMs.p50} ms, p99 ${report.latencyMs.p99} ms, ${report.errors} error${report.errors === 1 ? '' : 's'}`);
+      if (outcome.stoppedBy) {
+        aborted = { reason: outcome.stoppedBy, level: lp.label };
+        break;
+      }
+    }
+    if (!aborted && opts.signal?.aborted) aborted = { reason: 'interrupted', level: plan.levels[levels.length]?.label ?? '' };
+    progress.clear();
+    addEfficiency(levels);
+    const thresholds: ThresholdResult[] = [];
+    for (const l of levels) {
+      const base = plan.baseline ? baselineLevel(plan.baseline, l.key, plan.levels.length) : undefined;
+      for (const t of plan.thresholds) thresholds.push(evaluateThreshold(t, l.label, reportSource(l), base ? reportSource(base) : undefined));
+    }
+    const summary: LoadtestSummary = {
+      format: 'pay-loadtest-summary',
+      version: 1,
+      startedAt,
+      finishedAt: isoUtc(Date.now()),
+      config: plan.config,
+      target: { ...opened.info, description: target.description, ...target.details() },
+      levels,
+      thresholds,
+      passed: !aborted && thresholds.every((t) => t.pass),
+      ...(aborted ? { aborted } : {}),
+      environment: env,
+    };
+    if (opts.out) {
+      try {
+        writeFileSync(opts.out, `${JSON.stringify(summary, null, 2)}\n`);
+      } catch (err) {
+        throw invalid(`cannot write --out ${opts.out} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+      }
+    }
+    return summary;
+  } finally {
+    progress.clear();
+    await opened.close();
+  }
+}
+
+/** Formats ms for tables: 3 significant figures, µs precision at most. */
+function ms(v: number): string {
+  if (v >= 100) return `${Math.round(v)}`;
+  if (v >= 10) return v.toFixed(1);
+  return v.toFixed(2);
+}
+
+function pct(fraction: number): string {
+  return fraction === 0 ? '0' : `${(fraction * 100).toFixed(fraction < 0.001 ? 3 : 2)}%`;
+}
+
+/** Human and JSON output. Exit 1 when a threshold is breached or the run stopped early. */
+export function presentLoadtest(s: LoadtestSummary, outPath?: string): Presentation {
+  const blocks: Block[] = [];
+  const cfg = s.config as { model: string; durationSec?: number; requests?: number; warmupSec: number };
+  const bound = cfg.durationSec !== undefined ? `${cfg.durationSec} s` : `${fmtInt(cfg.requests ?? 0)} requests`;
+  const model = cfg.model === 'closed' ? `closed model, ${bound} per level` : `open model, ${bound}`;
+  blocks.push({ kind: 'text', text: `Load test: ${String(s.target.description)} (${model}, warm-up ${cfg.warmupSec} s)` });
+
+  const open = s.levels.some((l) => l.model === 'open');
+  const columns = [
+    { key: 'level', header: open ? 'rate' : 'level' },
+    { key: 'requests', header: 'requests', align: 'right' as const },
+    { key: 'rps', header: 'req/s', align: 'right' as const },
+    { key: 'p50', header: 'p50 ms', align: 'right' as const },
+    { key: 'p90', header: 'p90 ms', align: 'right' as const },
+    { key: 'p99', header: 'p99 ms', align: 'right' as const },
+    { key: 'p999', header: 'p99.9 ms', align: 'right' as const },
+    { key: 'max', header: 'max ms', align: 'right' as const },
+    { key: 'errors', header: 'errors', align: 'right' as const },
+    ...(open
+      ? [
+          { key: 'late', header: 'late', align: 'right' as const },
+          { key: 'notStarted', header: 'not started', align: 'right' as const },
+        ]
+      : [{ key: 'efficiency', header: 'efficiency', align: 'right' as const }]),
+    { key: 'cpu', header: 'cpu µs/req', align: 'right' as const },
+  ];
+  blocks.push({
+    kind: 'table',
+    columns,
+    rows: s.levels.map((l) => {
+      const row: Record<string, Cell> = {
+        level: l.label,
+        requests: fmtInt(l.requests),
+        rps: fmtInt(l.rps),
+        p50: ms(l.latencyMs.p50),
+        p90: ms(l.latencyMs.p90),
+        p99: ms(l.latencyMs.p99),
+        p999: ms(l.latencyMs.p99_9),
+        max: ms(l.latencyMs.max),
+        errors: l.errors + l.notStarted > 0 ? { text: pct(l.errorRate), tone: 'error' } : '0',
+        cpu: l.client.cpuUsPerRequest.toFixed(1),
+      };
+      if (l.open) {
+        row.late = l.open.startedLate > 0 ? { text: fmtInt(l.open.startedLate), tone: 'warn' } : '0';
+        row.notStarted = l.open.notStarted > 0 ? { text: fmtInt(l.open.notStarted), tone: 'error' } : '0';
+      } else row.efficiency = l.efficiency !== undefined ? `${Math.round(l.efficiency * 100)}%` : '';
+      return row;
+    }),
+  });
+
+  for (const l of s.levels) {
+    if (l.open) {
+      const o = l.open;
+      blocks.push({
+        kind: 'text',
+        tone: o.startedLate > 0 || o.notStarted > 0 ? 'warn' : 'dim',
+        text:
+          `${l.label}: ${fmtInt(o.scheduled)} scheduled, ${fmtInt(o.started)} started (${fmtInt(o.startRate)}/s), ` +
+          `${fmtInt(o.startedLate)} started late (${fmtInt(o.lateDueToCap)} held by --max-in-flight ${l.maxInFlight}), ${fmtInt(o.notStarted)} not started; ` +
+          `start lag p99 ${ms(o.startLagMs.p99)} ms, max ${ms(o.startLagMs.max)} ms. Latency counts from the intended start.`,
+      });
+    }
+    const codes = Object.entries(l.errorsByCode);
+    if (codes.length > 0) {
+      blocks.push({
+        kind: 'table',
+        title: `Errors${s.levels.length > 1 ? ` (${l.label})` : ''}`,
+        columns: [
+          { key: 'code', header: 'code' },
+          { key: 'count', header: 'count', align: 'right' },
+          { key: 'sample', header: 'first message' },
+        ],
+        rows: codes.map(([code, t]) => ({ code: { text: code, tone: 'error' }, count: fmtInt(t.count), sample: t.sample.length > 100 ? `${t.sample.slice(0, 100)}…` : t.sample })),
+      });
+    }
+  }
+
+  const busiest = s.levels.reduce((m, l) => Math.max(m, l.client.eventLoopUtilization), 0);
+  if (busiest > 0.9) {
+    blocks.push({ kind: 'text', tone: 'warn', text: `The generator's event loop was ${Math.round(busiest * 100)}% busy: the client, not the target, may be the limit. Compare with fewer workers or another machine.` });
+  }
+
+  if (s.thresholds.length > 0) {
+    const unit = (v: number, u: string) => (u === 'ms' ? `${ms(v)} ms` : u === '%' ? `${v}%` : `${fmtInt(v)} req/s`);
+    blocks.push({
+      kind: 'table',
+      title: 'Thresholds',
+      columns: [
+        { key: 'expr', header: 'threshold' },
+        { key: 'level', header: 'level' },
+        { key: 'actual', header: 'actual', align: 'right' },
+        { key: 'limit', header: 'limit', align: 'right' },
+        { key: 'result', header: 'result' },
+      ],
+      rows: s.thresholds.map((t) => ({
+        expr: t.expr,
+        level: t.level,
+        actual: t.note ? '' : unit(t.actual, t.unit),
+        limit: t.note ? t.note : `${unit(t.limit, t.unit)}${t.baseline !== undefined ? ` (baseline ${unit(t.baseline, t.unit)})` : ''}`,
+        result: t.pass ? { text: 'pass', tone: 'ok' } : { text: 'FAIL', tone: 'error' },
+      })),
+    });
+  }
+  const failed = s.thresholds.filter((t) => !t.pass).length;
+  if (s.aborted) blocks.push({ kind: 'text', tone: 'error', text: `Stopped early during ${s.aborted.level}: ${s.aborted.reason}.` });
+  if (s.thresholds.length > 0) {
+    blocks.push(
+      failed === 0
+        ? { kind: 'text', tone: 'ok', text: `PASS: ${s.thresholds.length} threshold${s.thresholds.length === 1 ? '' : 's'} met.` }
+        : { kind: 'text', tone: 'error', text: `FAIL: ${failed} of ${s.thresholds.length} threshold results breached.` },
+    );
+  }
+  if (outPath) blocks.push({ kind: 'text', tone: 'dim', text: `Summary written to ${outPath}` });
+  return { json: s, blocks, exitCode: s.passed ? 0 : 1 };
+}
