@@ -87,4 +87,73 @@ export const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'reconciliation runs and items',
+    // Items of a run are its discrepancies, carried-over and resolved items, and matches made
+    // outside their local day (so that day's run does not report them missing); plain matches
+    // are only counted. An open item (carryable class, closed_by_run NULL) is closed by a later
+    // run; deleting that run reopens it through ON DELETE SET NULL.
+    sql: `
+      CREATE TABLE reconcile_runs (
+        id                INTEGER PRIMARY KEY AUTOINCREMENT,
+        channel           TEXT NOT NULL,
+        date              TEXT NOT NULL,
+        time_zone         TEXT NOT NULL,
+        source            TEXT NOT NULL CHECK (source IN ('file', 'download')),
+        bill_path         TEXT NOT NULL,
+        bill_format       TEXT NOT NULL,
+        bill_sha256       TEXT NOT NULL,
+        bill_bytes        INTEGER NOT NULL,
+        mapping_sha256    TEXT,
+        bill_rows         INTEGER NOT NULL,
+        matched           INTEGER NOT NULL,
+        missing_local     INTEGER NOT NULL,
+        missing_channel   INTEGER NOT NULL,
+        amount_mismatch   INTEGER NOT NULL,
+        status_mismatch   INTEGER NOT NULL,
+        currency_mismatch INTEGER NOT NULL,
+        duplicate         INTEGER NOT NULL,
+        carried_over      INTEGER NOT NULL,
+        resolved          INTEGER NOT NULL,
+        totals            TEXT NOT NULL,
+        superseded_by     INTEGER REFERENCES reconcile_runs (id) ON DELETE SET NULL,
+        started_at        TEXT NOT NULL,
+        finished_at       TEXT NOT NULL,
+        UNIQUE (channel, date, bill_sha256)
+      );
+      CREATE INDEX reconcile_runs_channel_date ON reconcile_runs (channel, date, id);
+
+      CREATE TABLE reconcile_items (
+        id                 INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id             INTEGER NOT NULL REFERENCES reconcile_runs (id) ON DELETE CASCADE,
+        channel            TEXT NOT NULL,
+        class              TEXT NOT NULL CHECK (class IN ('matched', 'missingLocal', 'missingChannel', 'amountMismatch', 'statusMismatch', 'currencyMismatch', 'duplicate', 'carriedOver', 'resolved')),
+        item_key           TEXT NOT NULL,
+        kind               TEXT NOT NULL,
+        order_no           TEXT,
+        refund_no          TEXT,
+        channel_trade_no   TEXT,
+        bill_line          INTEGER,
+        bill_amount_minor  INTEGER,
+        bill_fee_minor     INTEGER,
+        bill_currency      TEXT,
+        bill_time          TEXT,
+        bill_status        TEXT,
+        local_status       TEXT,
+        local_amount_minor INTEGER,
+        local_currency     TEXT,
+        local_time         TEXT,
+        note               TEXT,
+        carried_from       TEXT,
+        origin_item        INTEGER REFERENCES reconcile_items (id) ON DELETE SET NULL,
+        closed_by_run      INTEGER REFERENCES reconcile_runs (id) ON DELETE SET NULL,
+        closed_at          TEXT
+      );
+      CREATE INDEX reconcile_items_run ON reconcile_items (run_id, id);
+      CREATE INDEX reconcile_items_key ON reconcile_items (channel, item_key);
+      CREATE INDEX reconcile_items_closed_by ON reconcile_items (closed_by_run) WHERE closed_by_run IS NOT NULL;
+      CREATE INDEX reconcile_items_origin ON reconcile_items (origin_item) WHERE origin_item IS NOT NULL;
+    `,
+  },
 ];

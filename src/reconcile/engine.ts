@@ -1,0 +1,423 @@
+/**
+ * The reconciliation run: stream a bill into a staging table, pair it with the books by key in
+ * SQL, classify each pair with the rules of classify.ts, and save the run with its items, in one
+ * transaction, replacing an earlier run of the same channel, day and file.
+ *
+ * Memory stays flat whatever the bill's size: rows are staged in batches, read back in pages, and
+ * the book side (entries the bill does not list) is classified and saved by a single SQL
+ * statement. Only discrepancies, timing items and out-of-day matches are kept as items; plain
+ * matches are counted.
+ *
+ * Timing differences: book entries settled within the carry window before the end of the day
+ * and absent from the bill are `carriedOver`, not discrepancies. Every unmatched item stays open;
+ * a later day's run closes it when the bill lists it (book side) or the books catch up (bill
+ * side) and reports it as `resolved`. A carried-over item still open when a later day is run
+ * becomes a `missingChannel` discrepancy of that run.
+ */
+import type { BillRow } from '../channel/contract.js';
+import { invalid, PayError } from '../core/errors.js';
+import { formatAmount } from '../core/money.js';
+import { businessDayRange, isoUtc, type Clock } from '../core/time.js';
+import {
+  ReconcileStore,
+  J,
+  type CurrencyTotals,
+  type NewItem,
+  type RunCounts,
+  type RunRecord,
+  type SideTotals,
+  type StagedRow,
+} from '../store/reconcile-store.js';
+import type { SqliteStore } from '../store/sqlite-store.js';
+import { billKey, billSaysFailed, bookKey, classifyRow, isSettled, type BookEntry, type EntryKind } from './classify.js';
+
+/** Default carry window: a book entry settled in the last 30 minutes of the day may be billed tomorrow. */
+export const DEFAULT_CARRY_WINDOW_MS = 30 * 60_000;
+
+/** What the bill came from. */
+export interface BillInfo {
+  path: string;
+  sha256: string;
+  bytes: number;
+  /** Reader used (`mock`, `alipay`, `mapping`...) or the downloaded format. */
+  format: string;
+  source: 'file' | 'download';
+  mappingSha256?: string;
+}
+
+/** Input of {@link reconcile}. */
+export interface ReconcileInput {
+  channel: string;
+  /** Business day, YYYY-MM-DD. */
+  date: string;
+  /** IANA zone of the business day. */
+  timeZone: string;
+  /** The bill's normalised rows (streamed). */
+  rows: AsyncIterable<BillRow>;
+  bill: BillInfo;
+  /** Window before the end of the day in which unbilled entries are timing differences (ms). */
+  carryWindowMs?: number;
+  clock?: Clock;
+  /** Progress: rows read so far (called every few thousand rows). */
+  onRows?: (rows: number) => void;
+  /** Called when reading is done and matching starts. */
+  onMatching?: () => void;
+}
+
+/** Outcome of a run. */
+export interface ReconcileOutcome {
+  run: RunRecord;
+  /** Id of the run this one replaced (same channel, day and file). */
+  replaced?: number;
+  /** Ids of runs of the same day (other files) this one superseded. */
+  superseded: number[];
+  /** Items of this channel still open after this run (this run's and earlier ones). */
+  outstanding: number;
+}
+
+const STAGE_BATCH = 5000;
+const PAGE = 5000;
+const KINDS = new Set(['payment', 'refund', 'payout', 'fee', 'adjustment']);
+
+const zeroSide = (): SideTotals => ({ count: 0, grossMinor: 0, refundsMinor: 0, payoutsMinor: 0, feesMinor: 0, adjustmentsMinor: 0, netMinor: 0 });
+
+function safeAdd(a: number, b: number): number {
+  const s = a + b;
+  if (!Number.isSafeInteger(s)) throw invalid('bill totals exceed the largest amount pay can hold');
+  return s;
+}
+
+/** Adds a bill row to its currency's bill-side totals. */
+export function addBillTotals(totals: Map<string, SideTotals>, row: Pick<BillRow, 'kind' | 'amountMinor' | 'feeMinor' | 'currency' | 'status'>): void {
+  // A row the channel itself marks failed moved no money.
+  if (billSaysFailed(row.status)) return;
+  let t = totals.get(row.currency);
+  if (!t) totals.set(row.currency, (t = zeroSide()));
+  t.count++;
+  const a = row.amountMinor;
+  switch (row.kind) {
+    case 'payment':
+      t.grossMinor = safeAdd(t.grossMinor, a);
+      break;
+    case 'refund':
+      t.refundsMinor = safeAdd(t.refundsMinor, -a);
+      break;
+    case 'payout':
+      t.payoutsMinor = safeAdd(t.payoutsMinor, -a);
+      break;
+    case 'fee':
+      t.feesMinor = safeAdd(t.feesMinor, -a);
+      break;
+    case 'adjustment':
+      t.adjustmentsMinor = safeAdd(t.adjustmentsMinor, a);
+      break;
+  }
+  t.feesMinor = safeAdd(t.feesMinor, row.feeMinor);
+  // Net is what reached the merchant: every signed amount, less the fees charged on rows.
+  t.netMinor = safeAdd(t.netMinor, a - row.feeMinor);
+}
+
+function damaged(path: string, line: number, message: string): PayError {
+  return invalid(`${path}: bill row at line ${line}: ${message}`, { hint: 'The channel reader produced a row pay cannot use; the file may be damaged.' });
+}
+
+/** Checks a reader's row and turns it into a staging row. */
+function toStaged(row: BillRow, path: string): StagedRow {
+  const line = Number.isSafeInteger(row.line) ? row.line : 0;
+  if (!KINDS.has(row.kind)) throw damaged(path, line, `unknown kind "${String(row.kind)}"`);
+  if (!Number.isSafeInteger(row.amountMinor)) throw damaged(path, line, 'amount is not an integer of minor units');
+  const fee = row.feeMinor ?? 0;
+  if (!Number.isSafeInteger(fee)) throw damaged(path, line, 'fee is not an integer of minor units');
+  if (typeof row.currency !== 'string' || !/^[A-Z]{3}$/.test(row.currency)) throw damaged(path, line, `currency "${String(row.currency)}" is not an ISO 4217 code`);
+  const t = Date.parse(row.time);
+  if (Number.isNaN(t)) throw damaged(path, line, `time "${String(row.time)}" is not a time`);
+  return {
+    line,
+    key: billKey(row),
+    kind: row.kind,
+    orderNo: row.orderNo || null,
+    refundNo: row.refundNo || null,
+    tradeNo: row.channelTradeNo || null,
+    amountMinor: row.amountMinor,
+    feeMinor: fee,
+    currency: row.currency,
+    time: isoUtc(t),
+    status: row.status || null,
+  };
+}
+
+function entryFromJoin(r: unknown[]): BookEntry | undefined {
+  if (r[J.oNo] !== null) {
+    return {
+      kind: r[J.oKind] === 'payout' ? 'payout' : 'payment',
+      orderNo: r[J.oNo] as string,
+      channel: r[J.oChannel] as string,
+      status: r[J.oStatus] as string,
+      amountMinor: r[J.oAmount] as number,
+      currency: r[J.oCurrency] as string,
+      time: (r[J.oTime] as string | null) ?? undefined,
+      channelTradeNo: (r[J.oTrade] as string | null) ?? undefined,
+    };
+  }
+  if (r[J.fNo] !== null) {
+    return {
+      kind: 'refund',
+      orderNo: r[J.fOrderNo] as string,
+      refundNo: r[J.fNo] as string,
+      channel: r[J.fChannel] as string,
+      status: r[J.fStatus] as string,
+      amountMinor: r[J.fAmount] as number,
+      currency: r[J.fCurrency] as string,
+      time: (r[J.fTime] as string | null) ?? undefined,
+      channelTradeNo: (r[J.fTrade] as string | null) ?? undefined,
+    };
+  }
+  return undefined;
+}
+
+const fmt = (minor: number, currency: string) => {
+  try {
+    return `${formatAmount(minor, currency)} ${currency}`;
+  } catch {
+    return `${minor} (minor units) ${currency}`;
+  }
+};
+
+/**
+ * Reconciles one bill against the books and saves the run. Bad input (a reader error, a row pay
+ * cannot use) throws before anything is written.
+ */
+export async function reconcile(store: SqliteStore, input: ReconcileInput): Promise<ReconcileOutcome> {
+  const clock = input.clock ?? (() => Date.now());
+  const startedAt = isoUtc(clock());
+  const { start, end } = businessDayRange(input.date, input.timeZone);
+  const carryWindowMs = input.carryWindowMs ?? DEFAULT_CARRY_WINDOW_MS;
+  const rs = new ReconcileStore(store);
+
+  rs.createStage();
+  try {
+    // 1. Stream the bill into the staging table. Nothing in the order book is touched yet.
+    let batch: StagedRow[] = [];
+    let rows = 0;
+    for await (const row of input.rows) {
+      batch.push(toStaged(row, input.bill.path));
+      rows++;
+      if (batch.length >= STAGE_BATCH) {
+        rs.stage(batch);
+        batch = [];
+        input.onRows?.(rows);
+      }
+    }
+    rs.stage(batch);
+    input.onRows?.(rows);
+    input.onMatching?.();
+    rs.indexStage();
+
+    // 2. Pair, classify and save, in one transaction on the order book.
+    const outcome = store.write(() => match(rs, input, { start, end, rows, startedAt, carryWindowMs, clock }));
+    return outcome;
+  } finally {
+    rs.dropStage();
+  }
+}
+
+interface MatchContext {
+  start: number;
+  end: number;
+  rows: number;
+  startedAt: string;
+  carryWindowMs: number;
+  clock: Clock;
+}
+
+function match(rs: ReconcileStore, input: ReconcileInput, m: MatchContext): ReconcileOutcome {
+  const { channel, date } = input;
+  const now = () => isoUtc(m.clock());
+
+  // Same channel, day and file: replace (delete; items it closed reopen). Other files of the day:
+  // superseded by this run, kept in the history.
+  const previous = rs.findRunByFile(channel, date, input.bill.sha256);
+  if (previous) rs.deleteRun(previous.id);
+  const others = rs.currentRuns(channel, date);
+
+  const runId = rs.insertRun({
+    channel,
+    date,
+    timeZone: input.timeZone,
+    source: input.bill.source,
+    billPath: input.bill.path,
+    billFormat: input.bill.format,
+    billSha256: input.bill.sha256,
+    billBytes: input.bill.bytes,
+    mappingSha256: input.bill.mappingSha256,
+    billRows: m.rows,
+    startedAt: m.startedAt,
+  });
+  for (const o of others) rs.supersede(o.id, runId);
+
+  const counts: RunCounts = { matched: 0, missingLocal: 0, missingChannel: 0, amountMismatch: 0, statusMismatch: 0, currencyMismatch: 0, duplicate: 0, carriedOver: 0, resolved: 0 };
+  const billTotals = new Map<string, SideTotals>();
+  const startIso = isoUtc(m.start);
+  const endIso = isoUtc(m.end);
+
+  // 3. Bill side, page by page.
+  let after = 0;
+  for (;;) {
+    const page = rs.billPage(after, PAGE);
+    if (page.length === 0) break;
+    after = page[page.length - 1][J.rowid] as number;
+    for (const r of page) {
+      const row: BillRow = {
+        line: r[J.line] as number,
+        kind: r[J.kind] as BillRow['kind'],
+        orderNo: (r[J.orderNo] as string | null) ?? undefined,
+        refundNo: (r[J.refundNo] as string | null) ?? undefined,
+        channelTradeNo: (r[J.tradeNo] as string | null) ?? undefined,
+        amountMinor: r[J.amount] as number,
+        feeMinor: r[J.fee] as number,
+        currency: r[J.currency] as string,
+        time: r[J.time] as string,
+        status: (r[J.status] as string | null) ?? undefined,
+      };
+      addBillTotals(billTotals, row);
+      if (row.kind === 'fee' || row.kind === 'adjustment') continue;
+      const key = r[J.key] as string;
+      const billPart = { line: row.line, amountMinor: row.amountMinor, feeMinor: row.feeMinor, currency: row.currency, time: row.time, status: row.status };
+      const base = { runId, channel, key, kind: row.kind, orderNo: row.orderNo, refundNo: row.refundNo, channelTradeNo: row.channelTradeNo, bill: billPart };
+
+      if (r[J.first] !== r[J.rowid]) {
+        counts.duplicate++;
+        rs.insertItem({ ...base, class: 'duplicate', note: 'the channel lists this key more than once' });
+        continue;
+      }
+
+      let entry = entryFromJoin(r);
+      let note: string | undefined;
+      if (entry && entry.channel !== channel) {
+        note = `the books have ${entry.kind === 'refund' ? entry.refundNo : entry.orderNo} under channel ${entry.channel}`;
+        entry = undefined;
+      }
+      if (!entry && row.channelTradeNo) {
+        entry = rs.findByTradeNo(channel, row.kind as EntryKind, row.channelTradeNo);
+        // A fallback match stands in for the book entry's own key on the book side.
+        if (entry) rs.addHit(bookKey(entry));
+      }
+
+      const verdict = classifyRow(row, entry, fmt);
+      const local = entry ? { status: entry.status, amountMinor: entry.amountMinor, currency: entry.currency, time: entry.time } : undefined;
+      const item: NewItem = {
+        ...base,
+        class: verdict.class,
+        orderNo: row.orderNo ?? entry?.orderNo,
+        refundNo: row.refundNo ?? entry?.refundNo,
+        local,
+        note: note ?? verdict.note,
+      };
+      if (entry) item.key = bookKey(entry);
+
+      // An entry settled in the books on another day: close the open item an earlier day's run
+      // left for it (it is billed now), and keep matches so that day's run does not report the
+      // entry missing.
+      const t = entry?.time ? Date.parse(entry.time) : Number.NaN;
+      const outOfDay = entry !== undefined && !(t >= m.start && t < m.end);
+      const open = outOfDay ? rs.openBookItem(channel, item.key, date) : undefined;
+      if (open) rs.closeItem(open.id, runId, now());
+
+      if (verdict.class !== 'matched') {
+        counts[verdict.class]++;
+        if (open) item.note = `${item.note ?? verdict.class} (open since ${open.runDate} as ${open.class})`;
+        rs.insertItem(item);
+        continue;
+      }
+      counts.matched++;
+      if (open) {
+        rs.insertItem({ ...item, class: 'resolved', carriedFrom: open.runDate, originItem: open.id, note: `${open.class} on ${open.runDate}; billed on ${date}` });
+        counts.resolved++;
+      } else if (outOfDay) {
+        rs.insertItem({ ...item, note: entry!.time ? `settled in the books at ${entry!.time}, outside this day` : 'the books record no settlement time' });
+      }
+    }
+  }
+
+  // 4. Open items of earlier days: close what the books now agree with; a carried-over item
+  // the next bill did not list becomes a discrepancy.
+  for (const open of rs.openItemsBefore(channel, date)) {
+    const entry = rs.entryByKey(channel, open.key);
+    if (open.class === 'missingChannel' || open.class === 'carriedOver') {
+      if (!entry || !isSettled(entry)) {
+        rs.closeItem(open.id, runId, now());
+        rs.insertItem({
+          runId,
+          channel,
+          class: 'resolved',
+          key: open.key,
+          kind: open.kind,
+          orderNo: open.orderNo,
+          refundNo: open.refundNo,
+          channelTradeNo: open.channelTradeNo,
+          local: entry ? { status: entry.status, amountMinor: entry.amountMinor, currency: entry.currency, time: entry.time } : undefined,
+          carriedFrom: open.runDate,
+          originItem: open.id,
+          note: `${open.class} on ${open.runDate}; the books no longer have it as settled`,
+        });
+        counts.resolved++;
+      } else if (open.class === 'carriedOver') {
+        rs.closeItem(open.id, runId, now());
+        rs.insertItem({
+          runId,
+          channel,
+          class: 'missingChannel',
+          key: open.key,
+          kind: open.kind,
+          orderNo: open.orderNo,
+          refundNo: open.refundNo,
+          channelTradeNo: open.channelTradeNo,
+          local: open.local,
+          carriedFrom: open.runDate,
+          originItem: open.id,
+          note: `carried over from ${open.runDate} and still not billed`,
+        });
+        counts.missingChannel++;
+      }
+      continue;
+    }
+    // Bill side (missingLocal, statusMismatch): resolved once the books hold it, settled, equal.
+    if (entry && open.bill && classifyRow({ kind: open.kind as BillRow['kind'], amountMinor: open.bill.amountMinor, currency: open.bill.currency, status: open.bill.status }, entry, fmt).class === 'matched') {
+      rs.closeItem(open.id, runId, now());
+      rs.insertItem({
+        runId,
+        channel,
+        class: 'resolved',
+        key: bookKey(entry),
+        kind: open.kind,
+        orderNo: entry.orderNo,
+        refundNo: entry.refundNo,
+        channelTradeNo: open.channelTradeNo,
+        bill: open.bill,
+        local: { status: entry.status, amountMinor: entry.amountMinor, currency: entry.currency, time: entry.time },
+        carriedFrom: open.runDate,
+        originItem: open.id,
+        note: `${open.class} on ${open.runDate}; the books now agree`,
+      });
+      counts.resolved++;
+      // The entry is accounted for by that earlier bill: not missing from this one.
+      rs.addHit(bookKey(entry));
+    }
+  }
+
+  // 5. Book side: settled entries of the day the bill does not list.
+  const carryFrom = isoUtc(m.end - m.carryWindowMs);
+  const unbilled = rs.insertUnbilled(channel, startIso, endIso, carryFrom, runId);
+  counts.missingChannel += unbilled.missingChannel;
+  counts.carriedOver += unbilled.carriedOver;
+
+  // 6. Totals, counts, and an event for the audit trail.
+  const books = rs.booksTotals(channel, startIso, endIso);
+  const currencies = [...new Set([...billTotals.keys(), ...books.keys()])].sort();
+  const totals: CurrencyTotals[] = currencies.map((currency) => ({ currency, bill: billTotals.get(currency) ?? zeroSide(), books: books.get(currency) ?? zeroSide() }));
+  const finishedAt = now();
+  rs.finishRun(runId, counts, totals, finishedAt);
+  rs.event('reconcile.run', channel, { runId, date, billSha256: input.bill.sha256, rows: m.rows, ...counts, ...(previous ? { replaced: previous.id } : {}) }, finishedAt);
+  const run = rs.getRun(runId)!;
+  return { run, replaced: previous?.id, superseded: others.map((o) => o.id), outstanding: rs.countOpen(channel, date) };
+}
