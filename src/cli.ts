@@ -183,6 +183,86 @@ Examples:
         return m.presentShow(await m.showOrder(orderNo, ctx));
       }),
     );
+  orders
+    .command('import')
+    .description("import a company's own order export (CSV) so books kept outside pay can be reconciled")
+    .argument('<file.csv>', 'columns: order_no, channel, kind, amount, currency, status, created_at, paid_at, channel_trade_no, refund_no')
+    .option('--partial', 'import the good rows even when some are rejected (exit status stays 2)')
+    .option('--dry-run', 'check every row, write nothing')
+    .option('--time-zone <zone>', 'zone of times written without an offset (default: such times are rejected)')
+    .addHelpText(
+      'after',
+      `
+kind is payment, refund or payout; a refund row names its order in order_no and its own
+refund_no. All or nothing: one bad row rejects the file (lines listed) unless --partial.
+Re-importing changes nothing; a later export may move orders forward (pending -> succeeded).
+
+Examples:
+  $ pay orders import ./orders-2026-11-22.csv
+  $ pay orders import ./export.csv --time-zone Asia/Shanghai --dry-run --json`,
+    )
+    .action(async (file: string, opts, cmd: Command) =>
+      execute(cmd, async (ctx) => {
+        const m = await import('./commands/orders-import.js');
+        return m.presentImport(await m.importOrders(file, opts, ctx));
+      }),
+    );
+
+  const reconcile = program
+    .command('reconcile')
+    .description("compare a channel's bill for one business day with the order book")
+    .option('--channel <id>', 'channel id (mock, alipay, wechatpay, stripe, paypal, unionpay), or any id with --mapping')
+    .option('--date <YYYY-MM-DD>', "business day, in the channel's time zone (Asia/Shanghai for alipay, wechatpay, unionpay)")
+    .option('--bill <file>', 'the bill file as the channel delivers it (zip, gzip, CSV...)')
+    .option('--download', "fetch the day's bill through the channel's API (the sandbox profile too)")
+    .option('--mapping <file>', 'read --bill as a generic CSV described by this JSON mapping (any channel or bank)')
+    .addOption(new Option('--format <format>', 'report format on stdout (and in --out)').choices(['table', 'json', 'csv']))
+    .option('--out <file>', 'also write the full report to a file (format from --format or the extension)')
+    .option('--merchant <id>', "merchant account the bill must belong to (default: from the channel's config)")
+    .option('--time-zone <zone>', "business-day zone (default: channels.<id>.timeZone, else the channel's own)")
+    .option('--carry-window <minutes>', 'unbilled entries settled this close to midnight carry over to the next day (default 30)')
+    .addHelpText(
+      'after',
+      `
+Exit status: 0 every row matched, 1 discrepancies remain, 2 bad input (nothing saved).
+Rerunning the same channel, day and file replaces that run.
+
+Examples:
+  $ pay reconcile --channel alipay --date 2026-11-22 --bill ./20881234_20261122.csv.zip
+  $ pay reconcile --channel wechatpay --date 2026-11-22 --download --profile sandbox --json
+  $ pay reconcile --channel mybank --date 2026-11-22 --bill ./statement.csv --mapping ./mybank.json --format csv --out items.csv
+  $ pay reconcile history --channel alipay
+  $ pay reconcile show 12`,
+    )
+    .action(async (opts, cmd: Command) =>
+      execute(cmd, async (ctx) => {
+        const m = await import('./commands/reconcile.js');
+        return m.presentReconcile(await m.reconcileCommand(opts, ctx));
+      }),
+    );
+  reconcile
+    .command('history')
+    .description('saved reconciliation runs, newest first')
+    .option('--channel <id>', 'only this channel')
+    .option('--limit <n>', 'at most n runs (default 20)')
+    .action(async (opts, cmd: Command) =>
+      execute(cmd, async (ctx) => {
+        const m = await import('./commands/reconcile.js');
+        return m.presentHistory(await m.reconcileHistory(opts, ctx));
+      }),
+    );
+  reconcile
+    .command('show')
+    .description("a saved run's report")
+    .argument('<run>', 'run id (see pay reconcile history)')
+    .addOption(new Option('--format <format>', 'report format').choices(['table', 'json', 'csv']))
+    .option('--out <file>', 'write the full report to a file')
+    .action(async (run: string, opts, cmd: Command) =>
+      execute(cmd, async (ctx) => {
+        const m = await import('./commands/reconcile.js');
+        return m.presentReconcile(await m.reconcileShow(run, opts, ctx));
+      }),
+    );
 
   const channels = program.command('channels').description('channels pay can speak to');
   channels
