@@ -10,7 +10,8 @@
  *      {"object":"pay.stripe_bill_end","count":1}
  * 2. The itemized balance report CSV (Dashboard > Reports, report type
  *    `balance_change_from_activity.itemized.*`), amounts in major units, columns by name; the
- *    order number comes from `payment_metadata[order_no]` / `refund_metadata[order_no]`.
+ *    order number comes from `payment_metadata[order_no]` / `refund_metadata[order_no]` (the
+ *    report has no payout metadata: payout rows carry their po_ id as the channel trade number).
  *
  * Rows are normalised to BillRow: money to the merchant positive, fee positive when charged.
  * Every row must satisfy net = gross - fee; a broken row, a missing end line, a foreign date or
