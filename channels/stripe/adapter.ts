@@ -34,7 +34,7 @@ import { businessDayRange, isoUtc, parseDate } from '../../src/core/time.js';
 import { FORMAT_BALANCE_TRANSACTIONS, readStripeBill, writeBalanceTransactions } from './bill.js';
 import { paymentIntentStatus, payoutStatus, refundStatus, stripeCallbacks } from './callback.js';
 import { StripeClient } from './client.js';
-import type { StripeConfig } from './config.js';
+import { usesAllowedTypes, type StripeConfig } from './config.js';
 import { fromStripeAmount, toStripeAmount } from './currency.js';
 import type { FormValue } from './form.js';
 
@@ -150,6 +150,8 @@ export class StripeAdapter implements ChannelAdapter {
       expand: ['latest_charge'],
     };
     if (method === 'automatic') params.automatic_payment_methods = { enabled: true };
+    // API versions from 2026-09-30 (endive) replaced payment_method_types with allowed_payment_method_types.
+    else if (usesAllowedTypes(this.config.apiVersion)) params.allowed_payment_method_types = [method];
     else params.payment_method_types = [method];
     if (extra.customer) params.customer = extra.customer;
     if (extra.receipt_email) params.receipt_email = extra.receipt_email;

@@ -11,6 +11,11 @@ export const STRIPE_API_VERSION = '2026-10-28.endive';
 /** Stripe's API origin. */
 export const STRIPE_BASE_URL = 'https://api.stripe.com';
 
+/** True when `apiVersion` takes `allowed_payment_method_types` rather than `payment_method_types` (endive and later). */
+export function usesAllowedTypes(apiVersion: string): boolean {
+  return apiVersion.slice(0, 10) >= '2026-09-30';
+}
+
 /** Validated Stripe settings. */
 export interface StripeConfig extends Record<string, unknown> {
   /** Secret (or restricted) API key: the Bearer credential. */

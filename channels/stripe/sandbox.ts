@@ -18,7 +18,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { ChannelSimulator, Notification, SimulatorDeps, SimulatorModule, SimulatorRequest, SimulatorResponse, TamperKind } from '../../src/channel/sandbox.js';
 import { buildEvent } from './callback.js';
-import { STRIPE_API_VERSION } from './config.js';
+import { STRIPE_API_VERSION, usesAllowedTypes } from './config.js';
 import { currencyExponent } from '../../src/core/money.js';
 import { stripeExponent, STRIPE_WHOLE_UNIT_PAYOUTS } from './currency.js';
 import { decodeForm, decodeQuery, type FormNode, type FormObject } from './form.js';
@@ -258,7 +258,7 @@ export class StripeSimulator implements ChannelSimulator {
 
   private respond(req: SimulatorRequest, params: FormObject, headers: Record<string, string>, requestId: string, idempotencyKey: string | undefined): SimulatorResponse {
     try {
-      const value = this.route(req, params, { requestId, idempotencyKey });
+      const value = this.route(req, params, { requestId, idempotencyKey, apiVersion: req.headers['stripe-version'] });
       if (value === undefined) {
         throw invalidRequest(`Unrecognized request URL (${req.method}: ${req.path}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/.`, {}, 404);
       }
@@ -293,7 +293,7 @@ export class StripeSimulator implements ChannelSimulator {
     }
   }
 
-  private route(req: SimulatorRequest, p: FormObject, ctx: { requestId: string; idempotencyKey?: string }): unknown {
+  private route(req: SimulatorRequest, p: FormObject, ctx: { requestId: string; idempotencyKey?: string; apiVersion?: string }): unknown {
     const m = req.method;
     const parts = req.path.split('/').filter(Boolean).map(decodeURIComponent);
     if (parts[0] !== 'v1') return undefined;
@@ -489,7 +489,7 @@ export class StripeSimulator implements ChannelSimulator {
     return pi;
   }
 
-  private createPaymentIntent(p: FormObject, ctx: { requestId: string; idempotencyKey?: string }): Obj {
+  private createPaymentIntent(p: FormObject, ctx: { requestId: string; idempotencyKey?: string; apiVersion?: string }): Obj {
     const amount = integer(p, 'amount', true)!;
     const currency = currencyOf(p);
     if (amount < 1) throw invalidRequest('This value must be greater than or equal to 1.', { param: 'amount', code: 'parameter_invalid_integer' });
@@ -502,7 +502,16 @@ export class StripeSimulator implements ChannelSimulator {
       throw invalidRequest(`Amount must be at least ${min} in ${currency} (Stripe's minimum charge).`, { param: 'amount', code: 'amount_too_small' });
     }
     if (amount > 99_999_999 * (exp === 3 ? 10 : 1)) throw invalidRequest('Amount must be no more than 999,999.99', { param: 'amount', code: 'amount_too_large' });
-    const types = p.payment_method_types;
+    const legacyTypes = p.payment_method_types;
+    const allowedTypes = p.allowed_payment_method_types;
+    if (legacyTypes !== undefined && usesAllowedTypes(ctx.apiVersion ?? STRIPE_API_VERSION)) {
+      throw invalidRequest('Received unknown parameter: payment_method_types. Did you mean allowed_payment_method_types?', { code: 'parameter_unknown', param: 'payment_method_types' });
+    }
+    if (allowedTypes !== undefined && !usesAllowedTypes(ctx.apiVersion ?? STRIPE_API_VERSION)) {
+      throw invalidRequest('Received unknown parameter: allowed_payment_method_types. Did you mean payment_method_types?', { code: 'parameter_unknown', param: 'allowed_payment_method_types' });
+    }
+    const typeList = (v: FormNode | undefined) => (Array.isArray(v) ? v.filter((t): t is string => typeof t === 'string') : undefined);
+    const types = typeList(allowedTypes) ?? typeList(legacyTypes);
     const automatic = p.automatic_payment_methods;
     const id = rid('pi');
     const pi: Obj = {
@@ -527,7 +536,8 @@ export class StripeSimulator implements ChannelSimulator {
       metadata: metadataOf(p),
       next_action: null,
       payment_method: null,
-      payment_method_types: Array.isArray(types) ? types.filter((t) => typeof t === 'string') : ['card'],
+      allowed_payment_method_types: types ?? null,
+      payment_method_types: types ?? ['card'],
       receipt_email: str(p.receipt_email) ?? null,
       status: 'requires_payment_method',
     };

@@ -119,6 +119,28 @@ describe('Stripe adapter lifecycle', () => {
   });
 });
 
+describe('Stripe API versions', () => {
+  it('sends allowed_payment_method_types under the pinned version and payment_method_types under an older one', async () => {
+    const pinned = await h.adapter();
+    const a = await pinned.collect({ orderNo: generateId('payment'), amountMinor: 100, currency: 'USD', subject: 'x' });
+    expect(h.sim.paymentIntents.get(a.channelTradeNo!)!.allowed_payment_method_types).toEqual(['card']);
+    const last = h.sandbox.requests('stripe').at(-1)!;
+    expect(last.body).toContain('allowed_payment_method_types[]=card');
+    const older = await h.adapter({ apiVersion: '2025-03-31.basil' });
+    const b = await older.collect({ orderNo: generateId('payment'), amountMinor: 100, currency: 'USD', subject: 'x' });
+    expect(h.sim.paymentIntents.get(b.channelTradeNo!)!.payment_method_types).toEqual(['card']);
+    expect(h.sandbox.requests('stripe').at(-1)!.body).toContain('payment_method_types[]=card');
+    // The pinned version no longer knows the old parameter, as Stripe answers.
+    const res = await fetch(`${h.baseUrl}/v1/payment_intents`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${String(h.profile.secretKey)}`, 'stripe-version': '2026-10-28.endive', 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'amount=100&currency=usd&payment_method_types[]=card',
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('parameter_unknown');
+  });
+});
+
 describe('Stripe currency edges', () => {
   it('sends JPY and KRW as whole units and KWD with three decimals', async () => {
     const a = await h.adapter();

@@ -45,7 +45,7 @@ afterAll(async () => {
 describe('official stripe package against the simulator', () => {
   it('creates, confirms and retrieves a PaymentIntent, then refunds part of it', async () => {
     const orderNo = generateId('payment');
-    const pi = await sdk.paymentIntents.create({ amount: 2000, currency: 'usd', payment_method_types: ['card'], metadata: { order_no: orderNo } });
+    const pi = await sdk.paymentIntents.create({ amount: 2000, currency: 'usd', allowed_payment_method_types: ['card'], metadata: { order_no: orderNo } });
     expect(pi.id).toMatch(/^pi_/);
     expect(pi.status).toBe('requires_payment_method');
     expect(pi.client_secret).toContain(`${pi.id}_secret_`);
@@ -67,7 +67,7 @@ describe('official stripe package against the simulator', () => {
 
   it('surfaces card declines, bad keys and idempotency errors as the SDK expects them', async () => {
     await expect(
-      sdk.paymentIntents.create({ amount: 1000, currency: 'usd', payment_method_types: ['card'], payment_method: 'pm_card_chargeDeclined', confirm: true }),
+      sdk.paymentIntents.create({ amount: 1000, currency: 'usd', allowed_payment_method_types: ['card'], payment_method: 'pm_card_chargeDeclined', confirm: true }),
     ).rejects.toMatchObject({ type: 'StripeCardError', code: 'card_declined', decline_code: 'generic_decline' });
     const url = new URL(h.baseUrl);
     const wrong = new Stripe('sk_test_wrongwrongwrong1234', { host: url.hostname, port: Number(url.port), protocol: 'http', maxNetworkRetries: 0 });
@@ -81,7 +81,7 @@ describe('official stripe package against the simulator', () => {
 
   it('auto-paginates balance transactions and lists the balance', async () => {
     for (let i = 0; i < 3; i++) {
-      await sdk.paymentIntents.create({ amount: 100 + i, currency: 'usd', payment_method: 'pm_card_visa', confirm: true, payment_method_types: ['card'] });
+      await sdk.paymentIntents.create({ amount: 100 + i, currency: 'usd', payment_method: 'pm_card_visa', confirm: true, allowed_payment_method_types: ['card'] });
     }
     const ids: string[] = [];
     for await (const t of sdk.balanceTransactions.list({ limit: 2, expand: ['data.source'] })) ids.push(t.id);
@@ -97,7 +97,7 @@ describe('official stripe package against the simulator', () => {
     expect(endpoint.secret).toMatch(/^whsec_/);
     received.length = 0;
     const orderNo = generateId('payment');
-    await sdk.paymentIntents.create({ amount: 3000, currency: 'eur', payment_method_types: ['card'], metadata: { order_no: orderNo } });
+    await sdk.paymentIntents.create({ amount: 3000, currency: 'eur', allowed_payment_method_types: ['card'], metadata: { order_no: orderNo } });
     await h.sandbox.pay('stripe', orderNo);
     await h.sandbox.notificationsIdle();
     const sandboxHooks = received.filter((r) => r.path === '/sandbox-hook');
