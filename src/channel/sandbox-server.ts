@@ -35,6 +35,7 @@ export type SimulatorLoader = () => Promise<{ simulator: SimulatorModule }>;
 
 /** Simulators of the built-in channels, each loaded only when started. */
 const SIMULATORS: Record<string, SimulatorLoader> = {
+  alipay: () => import('../../channels/alipay/sandbox.js'),
   stripe: () => import('../../channels/stripe/sandbox.js'),
 };
 
@@ -86,6 +87,8 @@ export interface SandboxRequestLog {
   handled: boolean;
   /** First characters of the body served. */
   responseExcerpt?: string;
+  /** True when the client left before a delayed answer was sent (`status` is what it would have got). */
+  abandoned?: boolean;
 }
 
 /** A running channel simulator. */
@@ -344,6 +347,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     entry.handled = true;
     if (fault?.kind === 'badSignature' || fault?.kind === 'missingSignature') out = l.channel.simulator.tamper(out, fault.kind);
     else if (fault?.kind === 'malformed') out = malform(out, fault.body);
+    entry.status = out.status;
     if (fault?.kind === 'delay' && fault.delayMs) {
       // The request is processed first and only the answer is late, like a provider whose
       // response is lost in transit: the order exists and a later query finds it.
@@ -363,11 +367,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
         res.once('close', onClose);
       });
       if (gone || closed) {
+        entry.abandoned = true;
         log(`${l.channel.id}: ${method} ${path}: client left before the delayed answer (fault #${fault.id})`);
         return;
       }
     }
-    entry.status = out.status;
     const sent = send(res, out);
     entry.responseExcerpt = sent.subarray(0, 200).toString('utf8');
     log(`${l.channel.id}: ${method} ${path} -> ${out.status}${fault ? ` (fault #${fault.id} ${fault.kind})` : ''}`);
