@@ -1,0 +1,13 @@
+/**
+ * The shared channel contract and fault suites against the Alipay simulator (lifecycle through
+ * the command functions; faults through the built binary: run `npm run build` first).
+ */
+import { channelContractSuite, channelFaultSuite } from '../../../test/helpers/contract-suite.js';
+
+// The trade bill lists payments and refunds; transfers are in the account bill, not here.
+channelContractSuite('alipay', { currency: 'CNY', billKinds: ['payment', 'refund'] });
+
+channelFaultSuite('alipay', {
+  createMatch: { match: '^POST /gateway\\.do', bodyMatch: 'method=alipay\\.trade\\.precreate' },
+  queryMatch: { match: '^POST /gateway\\.do', bodyMatch: 'method=alipay\\.trade\\.query' },
+});
