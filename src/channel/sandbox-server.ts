@@ -37,6 +37,7 @@ export type SimulatorLoader = () => Promise<{ simulator: SimulatorModule }>;
 const SIMULATORS: Record<string, SimulatorLoader> = {
   alipay: () => import('../../channels/alipay/sandbox.js'),
   stripe: () => import('../../channels/stripe/sandbox.js'),
+  wechatpay: () => import('../../channels/wechatpay/sandbox.js'),
 };
 
 /** The real channels `pay sandbox` serves, in port order (base, base+1, ...). */
