@@ -34,6 +34,15 @@ export interface CreateResult {
   existing: boolean;
   /** What the payer needs (QR payload, redirect URL...). */
   payload?: CollectPayload;
+  /** The QR payload drawn as a terminal QR code (human output on a TTY only). */
+  qr?: string;
+}
+
+/** Adds a drawn QR code when the payer gets one and a person is looking at a terminal. */
+async function withQr(ctx: Context, r: CreateResult): Promise<CreateResult> {
+  if (!r.payload?.qrCode) return r;
+  const { renderQr, wantsQr } = await import('../output/qr.js');
+  return wantsQr(ctx) ? { ...r, qr: await renderQr(r.payload.qrCode, { color: ctx.color }) } : r;
 }
 
 /** Parses `key=value` flags. */
@@ -105,7 +114,7 @@ export async function create(opts: CreateOptions, ctx: Context): Promise<CreateR
       });
     }
     // Only an order whose create never got an answer is sent again (same number: no double charge).
-    if (order.status !== 'created') return { order, existing: true, payload: order.payload as CollectPayload | undefined };
+    if (order.status !== 'created') return withQr(ctx, { order, existing: true, payload: order.payload as CollectPayload | undefined });
     ctx.debug(`order ${orderNo} exists without a channel answer; sending the create again with the same number`);
   }
 
@@ -132,7 +141,7 @@ export async function create(opts: CreateOptions, ctx: Context): Promise<CreateR
       },
       { source: 'channel.collect' },
     );
-    return { order: updated.value, existing: !created, payload: result.payload };
+    return withQr(ctx, { order: updated.value, existing: !created, payload: result.payload });
   } catch (err) {
     const definitive = isDefinitiveRejection(err);
     if (definitive) {
@@ -149,6 +158,7 @@ export function presentCreate(r: CreateResult): Presentation {
   blocks.push({ kind: 'fields', fields: orderFields(r.order) });
   const p = r.payload;
   if (p?.qrCode) blocks.push({ kind: 'fields', title: 'For the payer', fields: [['QR payload', p.qrCode]] });
+  if (r.qr) blocks.push({ kind: 'raw', text: r.qr });
   if (p?.redirectUrl) blocks.push({ kind: 'fields', title: 'For the payer', fields: [['pay at', p.redirectUrl]] });
   if (p?.clientSecret) blocks.push({ kind: 'fields', title: 'For the payer', fields: [['client secret', p.clientSecret]] });
   if (r.order.status === 'pending' || r.order.status === 'created') {
