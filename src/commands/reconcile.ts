@@ -80,16 +80,6 @@ async function loadModule(ctx: Context, channel: string, optional: boolean): Pro
   }
 }
 
-/** Wraps a reader so that anything it throws is an input error naming the file (exit 2). */
-async function* guarded(rows: AsyncIterable<BillRow>, path: string, what: string): AsyncIterable<BillRow> {
-  try {
-    yield* rows;
-  } catch (err) {
-    if (err instanceof PayError) throw err;
-    throw invalid(`cannot read ${path} as ${what}: ${(err as Error).message}`, { cause: err, hint: 'The file is damaged or not this kind of bill.' });
-  }
-}
-
 /** Runs a reconciliation and saves it. */
 export async function reconcileCommand(opts: ReconcileOptions, ctx: Context): Promise<ReconcileResult> {
   const channel = await required(ctx, opts.channel, { flag: '--channel', message: 'Channel whose bill to reconcile:', choices: ['mock', 'alipay', 'wechatpay', 'stripe', 'paypal', 'unionpay'] });
@@ -182,7 +172,7 @@ export async function reconcileCommand(opts: ReconcileOptions, ctx: Context): Pr
       channel: channelId,
       date,
       timeZone,
-      rows: guarded(rows, path, `a ${billFormat} bill`),
+      rows,
       bill: { path, sha256, bytes: totalBytes, format: billFormat, source: opts.download ? 'download' : 'file', mappingSha256 },
       carryWindowMs,
       clock: ctx.clock,

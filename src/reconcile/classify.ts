@@ -60,11 +60,28 @@ export function isSettled(entry: Pick<BookEntry, 'kind' | 'status'>): boolean {
  * Bill status words that say the money did not move (a failed or reversed row some channels list).
  * Everything else in a bill, including no status at all, is money that moved.
  */
-const FAILED_WORDS = /^(fail|failed|failure|closed|revoked|reversed|cancel+ed|declined|payerror|refund_?fail(ed)?|error)$/i;
+export const FAILED_STATUS_WORDS: readonly string[] = [
+  'fail',
+  'failed',
+  'failure',
+  'closed',
+  'revoked',
+  'reversed',
+  'canceled',
+  'cancelled',
+  'declined',
+  'payerror',
+  'refund_fail',
+  'refundfail',
+  'refund_failed',
+  'refundfailed',
+  'error',
+];
+const FAILED = new Set(FAILED_STATUS_WORDS);
 
-/** True when a bill row's own status says the money did not move. */
+/** True when a bill row's own status says the money did not move (case and spaces ignored). */
 export function billSaysFailed(status: string | undefined): boolean {
-  return status !== undefined && FAILED_WORDS.test(status.trim());
+  return status !== undefined && FAILED.has(status.trim().toLowerCase());
 }
 
 /**

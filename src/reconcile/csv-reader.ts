@@ -164,10 +164,11 @@ export function fileError(path: string, err: unknown): PayError {
 }
 
 /**
- * Streams the records of a CSV file. Throws INVALID_REQUEST for an unreadable file, bytes that
+ * Streams the records of a CSV file in batches (one per chunk read, so the per-record cost stays
+ * low for files of millions of lines). Throws INVALID_REQUEST for an unreadable file, bytes that
  * are not in the declared encoding (a GBK file read as UTF-8), or an unclosed quote.
  */
-export async function* readCsvRecords(path: string, options: CsvReadOptions = {}): AsyncGenerator<CsvRecord> {
+export async function* readCsvBatches(path: string, options: CsvReadOptions = {}): AsyncGenerator<CsvRecord[]> {
   const encoding = checkEncoding(options.encoding ?? 'utf-8');
   const parser = new CsvParser(options.delimiter ?? ',');
   let gzip: boolean;
@@ -194,9 +195,10 @@ export async function* readCsvRecords(path: string, options: CsvReadOptions = {}
       } catch {
         throw encodingError(path, encoding, lastLine + 1);
       }
-      for (const r of parser.push(text)) {
-        lastLine = r.line;
-        yield r;
+      const batch = [...parser.push(text)];
+      if (batch.length) {
+        lastLine = batch[batch.length - 1].line;
+        yield batch;
       }
     }
     let tail: string;
@@ -205,7 +207,8 @@ export async function* readCsvRecords(path: string, options: CsvReadOptions = {}
     } catch {
       throw encodingError(path, encoding, lastLine + 1);
     }
-    for (const r of parser.push(tail, true)) yield r;
+    const batch = [...parser.push(tail, true)];
+    if (batch.length) yield batch;
   } catch (err) {
     if (err instanceof PayError) {
       if (err.message.startsWith('line ')) throw invalid(`${path}:${err.message.slice(5)}`, { hint: err.hint });
@@ -219,6 +222,11 @@ export async function* readCsvRecords(path: string, options: CsvReadOptions = {}
   } finally {
     file.destroy();
   }
+}
+
+/** Streams the records of a CSV file one by one (see {@link readCsvBatches}). */
+export async function* readCsvRecords(path: string, options: CsvReadOptions = {}): AsyncGenerator<CsvRecord> {
+  for await (const batch of readCsvBatches(path, options)) yield* batch;
 }
 
 function encodingError(path: string, encoding: string, line: number): PayError {

@@ -26,10 +26,9 @@ import {
   type RunCounts,
   type RunRecord,
   type SideTotals,
-  type StagedRow,
 } from '../store/reconcile-store.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
-import { billKey, billSaysFailed, bookKey, classifyRow, isSettled, type BookEntry, type EntryKind } from './classify.js';
+import { bookKey, classifyRow, isSettled, type BookEntry, type EntryKind } from './classify.js';
 
 /** Default carry window: a book entry settled in the last 30 minutes of the day may be billed tomorrow. */
 export const DEFAULT_CARRY_WINDOW_MS = 30 * 60_000;
@@ -87,63 +86,53 @@ function safeAdd(a: number, b: number): number {
   return s;
 }
 
-/** Adds a bill row to its currency's bill-side totals. */
-export function addBillTotals(totals: Map<string, SideTotals>, row: Pick<BillRow, 'kind' | 'amountMinor' | 'feeMinor' | 'currency' | 'status'>): void {
-  // A row the channel itself marks failed moved no money.
-  if (billSaysFailed(row.status)) return;
-  let t = totals.get(row.currency);
-  if (!t) totals.set(row.currency, (t = zeroSide()));
-  t.count++;
-  const a = row.amountMinor;
-  switch (row.kind) {
-    case 'payment':
-      t.grossMinor = safeAdd(t.grossMinor, a);
-      break;
-    case 'refund':
-      t.refundsMinor = safeAdd(t.refundsMinor, -a);
-      break;
-    case 'payout':
-      t.payoutsMinor = safeAdd(t.payoutsMinor, -a);
-      break;
-    case 'fee':
-      t.feesMinor = safeAdd(t.feesMinor, -a);
-      break;
-    case 'adjustment':
-      t.adjustmentsMinor = safeAdd(t.adjustmentsMinor, a);
-      break;
+/**
+ * Bill-side totals per currency from the staged sums per (currency, kind), rows marked failed
+ * already left out. Amounts are magnitudes except net, which is what reached the merchant: every
+ * signed amount less the fees charged on rows.
+ */
+export function billTotalsFromSums(sums: readonly { currency: string; kind: string; n: number; amount: number; fee: number }[]): Map<string, SideTotals> {
+  const totals = new Map<string, SideTotals>();
+  for (const s of sums) {
+    let t = totals.get(s.currency);
+    if (!t) totals.set(s.currency, (t = zeroSide()));
+    t.count += s.n;
+    switch (s.kind) {
+      case 'payment':
+        t.grossMinor = safeAdd(t.grossMinor, s.amount);
+        break;
+      case 'refund':
+        t.refundsMinor = safeAdd(t.refundsMinor, -s.amount);
+        break;
+      case 'payout':
+        t.payoutsMinor = safeAdd(t.payoutsMinor, -s.amount);
+        break;
+      case 'fee':
+        t.feesMinor = safeAdd(t.feesMinor, -s.amount);
+        break;
+      case 'adjustment':
+        t.adjustmentsMinor = safeAdd(t.adjustmentsMinor, s.amount);
+        break;
+    }
+    t.feesMinor = safeAdd(t.feesMinor, s.fee);
+    t.netMinor = safeAdd(t.netMinor, safeAdd(s.amount, -s.fee));
   }
-  t.feesMinor = safeAdd(t.feesMinor, row.feeMinor);
-  // Net is what reached the merchant: every signed amount, less the fees charged on rows.
-  t.netMinor = safeAdd(t.netMinor, a - row.feeMinor);
+  return totals;
 }
 
 function damaged(path: string, line: number, message: string): PayError {
   return invalid(`${path}: bill row at line ${line}: ${message}`, { hint: 'The channel reader produced a row pay cannot use; the file may be damaged.' });
 }
 
-/** Checks a reader's row and turns it into a staging row. */
-function toStaged(row: BillRow, path: string): StagedRow {
+/** Checks a reader's row before it is staged (a reader bug or a damaged file must not slip in). */
+function checkRow(row: BillRow, path: string): BillRow {
   const line = Number.isSafeInteger(row.line) ? row.line : 0;
   if (!KINDS.has(row.kind)) throw damaged(path, line, `unknown kind "${String(row.kind)}"`);
   if (!Number.isSafeInteger(row.amountMinor)) throw damaged(path, line, 'amount is not an integer of minor units');
-  const fee = row.feeMinor ?? 0;
-  if (!Number.isSafeInteger(fee)) throw damaged(path, line, 'fee is not an integer of minor units');
-  if (typeof row.currency !== 'string' || !/^[A-Z]{3}$/.test(row.currency)) throw damaged(path, line, `currency "${String(row.currency)}" is not an ISO 4217 code`);
-  const t = Date.parse(row.time);
-  if (Number.isNaN(t)) throw damaged(path, line, `time "${String(row.time)}" is not a time`);
-  return {
-    line,
-    key: billKey(row),
-    kind: row.kind,
-    orderNo: row.orderNo || null,
-    refundNo: row.refundNo || null,
-    tradeNo: row.channelTradeNo || null,
-    amountMinor: row.amountMinor,
-    feeMinor: fee,
-    currency: row.currency,
-    time: isoUtc(t),
-    status: row.status || null,
-  };
+  if (row.feeMinor !== undefined && !Number.isSafeInteger(row.feeMinor)) throw damaged(path, line, 'fee is not an integer of minor units');
+  if (typeof row.currency !== 'string' || row.currency.length !== 3 || !/^[A-Z]{3}$/.test(row.currency)) throw damaged(path, line, `currency "${String(row.currency)}" is not an ISO 4217 code`);
+  if (typeof row.time !== 'string' || Number.isNaN(Date.parse(row.time))) throw damaged(path, line, `time "${String(row.time)}" is not a time`);
+  return row;
 }
 
 function entryFromJoin(r: unknown[]): BookEntry | undefined {
@@ -197,16 +186,25 @@ export async function reconcile(store: SqliteStore, input: ReconcileInput): Prom
   rs.createStage();
   try {
     // 1. Stream the bill into the staging table. Nothing in the order book is touched yet.
-    let batch: StagedRow[] = [];
+    let batch: BillRow[] = [];
     let rows = 0;
-    for await (const row of input.rows) {
-      batch.push(toStaged(row, input.bill.path));
-      rows++;
-      if (batch.length >= STAGE_BATCH) {
-        rs.stage(batch);
-        batch = [];
-        input.onRows?.(rows);
+    try {
+      for await (const row of input.rows) {
+        batch.push(checkRow(row, input.bill.path));
+        rows++;
+        if (batch.length >= STAGE_BATCH) {
+          rs.stage(batch);
+          batch = [];
+          input.onRows?.(rows);
+        }
       }
+    } catch (err) {
+      // A reader that fails on a damaged file without a PayError still means bad input (exit 2).
+      if (err instanceof PayError) throw err;
+      throw invalid(`cannot read ${input.bill.path} as a ${input.bill.format} bill: ${(err as Error).message}`, {
+        cause: err,
+        hint: 'The file is damaged or not this kind of bill (run with -v for details).',
+      });
     }
     rs.stage(batch);
     input.onRows?.(rows);
@@ -256,14 +254,15 @@ function match(rs: ReconcileStore, input: ReconcileInput, m: MatchContext): Reco
   for (const o of others) rs.supersede(o.id, runId);
 
   const counts: RunCounts = { matched: 0, missingLocal: 0, missingChannel: 0, amountMismatch: 0, statusMismatch: 0, currencyMismatch: 0, duplicate: 0, carriedOver: 0, resolved: 0 };
-  const billTotals = new Map<string, SideTotals>();
   const startIso = isoUtc(m.start);
   const endIso = isoUtc(m.end);
 
-  // 3. Bill side, page by page.
+  // 3. Bill side: plain in-day matches are counted in SQL; every other row is classified here,
+  // page by page.
+  counts.matched = rs.markOdd(channel, startIso, endIso);
   let after = 0;
   for (;;) {
-    const page = rs.billPage(after, PAGE);
+    const page = rs.oddPage(after, PAGE);
     if (page.length === 0) break;
     after = page[page.length - 1][J.rowid] as number;
     for (const r of page) {
@@ -279,8 +278,6 @@ function match(rs: ReconcileStore, input: ReconcileInput, m: MatchContext): Reco
         time: r[J.time] as string,
         status: (r[J.status] as string | null) ?? undefined,
       };
-      addBillTotals(billTotals, row);
-      if (row.kind === 'fee' || row.kind === 'adjustment') continue;
       const key = r[J.key] as string;
       const billPart = { line: row.line, amountMinor: row.amountMinor, feeMinor: row.feeMinor, currency: row.currency, time: row.time, status: row.status };
       const base = { runId, channel, key, kind: row.kind, orderNo: row.orderNo, refundNo: row.refundNo, channelTradeNo: row.channelTradeNo, bill: billPart };
@@ -412,6 +409,7 @@ function match(rs: ReconcileStore, input: ReconcileInput, m: MatchContext): Reco
   counts.carriedOver += unbilled.carriedOver;
 
   // 6. Totals, counts, and an event for the audit trail.
+  const billTotals = billTotalsFromSums(rs.billSums());
   const books = rs.booksTotals(channel, startIso, endIso);
   const currencies = [...new Set([...billTotals.keys(), ...books.keys()])].sort();
   const totals: CurrencyTotals[] = currencies.map((currency) => ({ currency, bill: billTotals.get(currency) ?? zeroSide(), books: books.get(currency) ?? zeroSide() }));

@@ -20,7 +20,7 @@ import { invalid, PayError } from '../core/errors.js';
 import { formatAmount, normalizeCurrency, parseAmount } from '../core/money.js';
 import { isoUtc, utcToWallTime, wallTimeToUtc, zoneOffsetMinutes } from '../core/time.js';
 import { csvField } from '../output/csv.js';
-import { checkEncoding, fileError, readCsvRecords } from './csv-reader.js';
+import { checkEncoding, fileError, readCsvBatches, type CsvRecord } from './csv-reader.js';
 
 /** Fields a column can feed. */
 export const MAPPED_FIELDS = ['orderNo', 'channelTradeNo', 'kind', 'refundNo', 'amount', 'fee', 'currency', 'time', 'status', 'merchantId'] as const;
@@ -372,113 +372,126 @@ async function* readMapped(mapping: BillMapping, source: BillSource, options: Re
   for (const [kind, words] of Object.entries(mapping.kinds) as [RowKind, string[]][]) for (const w of words) kindWords.set(w.toLowerCase(), kind);
   const skipWords = new Set(mapping.skipKinds.map((w) => w.toLowerCase()));
   const currencies = new Map<string, string>();
+  const minor = mapping.amountUnit === 'minor';
+  const bySign = mapping.amountSign === 'kind';
   const fail = (line: number, message: string, hint?: string): PayError => invalid(`${path}:${line}: ${message}`, { hint: hint ?? 'Fix the file or the mapping and run again; nothing was saved.' });
 
-  let index: Partial<Record<MappedField, number>> | undefined;
-  if (!mapping.header) {
-    index = {};
-    for (const [col, field] of Object.entries(mapping.columns)) index[field] = Number(col) - 1;
-  }
+  // Column positions per field (-1: no such column), from the header or the mapping's numbers.
+  const at: Record<MappedField, number> = { orderNo: -1, channelTradeNo: -1, kind: -1, refundNo: -1, amount: -1, fee: -1, currency: -1, time: -1, status: -1, merchantId: -1 };
+  let ready = !mapping.header;
   let width = 0;
+  if (ready) {
+    for (const [col, field] of Object.entries(mapping.columns)) at[field] = Number(col) - 1;
+    width = Math.max(...Object.values(at)) + 1;
+  }
   let records = 0;
-  const footer: { line: number; fields: string[] }[] = [];
+  const footer: CsvRecord[] = [];
+
+  const amountOf = (text: string, label: string, currency: string, line: number): number => {
+    if (text === '') {
+      if (label === 'fee') return 0;
+      throw fail(line, `${label} is empty`);
+    }
+    if (minor) {
+      if (!/^-?\d{1,16}$/.test(text) || !Number.isSafeInteger(Number(text))) throw fail(line, `${label} "${text.slice(0, 30)}" is not a whole number of minor units`);
+      return Number(text);
+    }
+    try {
+      return parseAmount(text, currency, { allowNegative: true, allowZero: true, label });
+    } catch (err) {
+      throw fail(line, (err as Error).message, (err as PayError).hint);
+    }
+  };
+  const cell = (fields: string[], i: number): string => (i === -1 ? '' : fields[i].trim());
 
   const toRow = (line: number, fields: string[]): BillRow | undefined => {
     if (fields.length < width) throw fail(line, `expected at least ${width} fields, found ${fields.length}`, 'The line is cut short, or "delimiter" in the mapping is wrong.');
-    const get = (f: MappedField) => {
-      const i = index![f];
-      return i === undefined ? undefined : fields[i].trim();
-    };
     let kind: RowKind | undefined;
-    const kindText = get('kind');
-    if (kindText !== undefined) {
-      if (skipWords.has(kindText.toLowerCase())) return undefined;
-      kind = kindWords.get(kindText.toLowerCase());
+    if (at.kind !== -1) {
+      const kindText = fields[at.kind].trim();
+      const word = kindText.toLowerCase();
+      if (skipWords.has(word)) return undefined;
+      kind = kindWords.get(word);
       if (!kind) throw fail(line, `kind "${kindText.slice(0, 30)}" is not in the mapping's "kinds"`, `Add it to "kinds" (or to "skipKinds" to ignore such rows).`);
     }
     let currency = mapping.currency;
-    const ccyText = get('currency');
-    if (ccyText !== undefined && ccyText !== '') {
-      currency = currencies.get(ccyText);
-      if (!currency) {
-        try {
-          currency = normalizeCurrency(ccyText);
-        } catch (err) {
-          throw fail(line, (err as Error).message);
+    if (at.currency !== -1) {
+      const ccyText = fields[at.currency].trim();
+      if (ccyText !== '') {
+        currency = currencies.get(ccyText);
+        if (!currency) {
+          try {
+            currency = normalizeCurrency(ccyText);
+          } catch (err) {
+            throw fail(line, (err as Error).message);
+          }
+          currencies.set(ccyText, currency);
         }
-        currencies.set(ccyText, currency);
       }
     }
     if (!currency) throw fail(line, 'no currency');
-    const amountOf = (text: string | undefined, label: string): number => {
-      if (text === undefined || text === '') {
-        if (label === 'fee') return 0;
-        throw fail(line, `${label} is empty`);
-      }
-      if (mapping.amountUnit === 'minor') {
-        if (!/^-?\d{1,16}$/.test(text) || !Number.isSafeInteger(Number(text))) throw fail(line, `${label} "${text.slice(0, 30)}" is not a whole number of minor units`);
-        return Number(text);
-      }
-      try {
-        return parseAmount(text, currency!, { allowNegative: true, allowZero: true, label });
-      } catch (err) {
-        throw fail(line, (err as Error).message, (err as PayError).hint);
-      }
-    };
-    let amountMinor = amountOf(get('amount'), 'amount');
-    const feeMinor = amountOf(get('fee'), 'fee');
+    let amountMinor = amountOf(fields[at.amount].trim(), 'amount', currency, line);
+    const feeMinor = at.fee === -1 ? 0 : amountOf(fields[at.fee].trim(), 'fee', currency, line);
     if (!kind) kind = amountMinor < 0 ? 'refund' : 'payment';
-    if (mapping.amountSign === 'kind') amountMinor = SIGN[kind] * Math.abs(amountMinor);
-    const timeText = get('time') ?? '';
+    if (bySign) amountMinor = SIGN[kind] * Math.abs(amountMinor);
+    const timeText = fields[at.time].trim();
     const t = parseTime(timeText);
     if (Number.isNaN(t)) throw fail(line, `time "${timeText.slice(0, 40)}" does not fit the mapping's timeFormat "${mapping.timeFormat}"`);
     if (options.date && !(t >= dayStart && t < dayEnd)) {
       if (mapping.outsideDay === 'skip') return undefined;
       throw fail(line, `the row is dated ${dayOf(t)} (${zone}); this bill should cover ${options.date}`, 'Is this the bill for another date? Set "outsideDay": "skip" in the mapping for a file that spans several days.');
     }
-    const merchant = get('merchantId');
-    if (options.merchantId && merchant !== undefined && merchant !== options.merchantId) {
-      throw fail(line, `the row belongs to merchant ${merchant.slice(0, 40)}, not ${options.merchantId}`, 'This is the bill of another merchant account.');
+    if (options.merchantId && at.merchantId !== -1) {
+      const merchant = fields[at.merchantId].trim();
+      if (merchant !== options.merchantId) throw fail(line, `the row belongs to merchant ${merchant.slice(0, 40)}, not ${options.merchantId}`, 'This is the bill of another merchant account.');
     }
-    const opt = (f: MappedField) => {
-      const v = get(f);
-      return v === undefined || v === '' ? undefined : v;
+    return {
+      line,
+      orderNo: cell(fields, at.orderNo) || undefined,
+      channelTradeNo: cell(fields, at.channelTradeNo) || undefined,
+      kind,
+      refundNo: cell(fields, at.refundNo) || undefined,
+      amountMinor,
+      feeMinor,
+      currency,
+      time: isoUtc(t),
+      status: cell(fields, at.status) || undefined,
     };
-    return { line, orderNo: opt('orderNo'), channelTradeNo: opt('channelTradeNo'), kind, refundNo: opt('refundNo'), amountMinor, feeMinor, currency, time: isoUtc(t), status: opt('status') };
   };
 
-  for await (const rec of readCsvRecords(path, { delimiter: mapping.delimiter, encoding: mapping.encoding, onBytes: readerOptions.onBytes })) {
-    records++;
-    if (rec.line <= mapping.skipLines) continue;
-    if (mapping.commentPrefix && rec.fields[0].trimStart().startsWith(mapping.commentPrefix)) continue;
-    if (!index) {
-      const names = rec.fields.map((f) => f.replace(/^\uFEFF/, '').trim());
-      index = {};
-      const missing: string[] = [];
-      for (const [col, field] of Object.entries(mapping.columns)) {
-        const i = names.indexOf(col);
-        if (i === -1) missing.push(col);
-        else index[field] = i;
+  for await (const batch of readCsvBatches(path, { delimiter: mapping.delimiter, encoding: mapping.encoding, onBytes: readerOptions.onBytes })) {
+    for (const rec of batch) {
+      records++;
+      if (rec.line <= mapping.skipLines) continue;
+      if (mapping.commentPrefix && rec.fields[0].trimStart().startsWith(mapping.commentPrefix)) continue;
+      if (!ready) {
+        const names = rec.fields.map((f) => f.replace(/^\uFEFF/, '').trim());
+        const missing: string[] = [];
+        for (const [col, field] of Object.entries(mapping.columns)) {
+          const i = names.indexOf(col);
+          if (i === -1) missing.push(col);
+          else at[field] = i;
+        }
+        if (missing.length) {
+          throw fail(rec.line, `the header lacks column${missing.length > 1 ? 's' : ''} ${missing.map((c) => `"${c}"`).join(', ')}`, `The header has: ${names.slice(0, 20).join(', ')}. Check the mapping's "columns", "skipLines", "delimiter" and "encoding".`);
+        }
+        width = Math.max(...Object.values(at)) + 1;
+        ready = true;
+        continue;
       }
-      if (missing.length) {
-        throw fail(rec.line, `the header lacks column${missing.length > 1 ? 's' : ''} ${missing.map((c) => `"${c}"`).join(', ')}`, `The header has: ${names.slice(0, 20).join(', ')}. Check the mapping's "columns", "skipLines", "delimiter" and "encoding".`);
+      // Hold back the last skipFooterLines records: they are the footer, not rows.
+      let current: CsvRecord | undefined = rec;
+      if (mapping.skipFooterLines > 0) {
+        footer.push(rec);
+        current = footer.length > mapping.skipFooterLines ? footer.shift() : undefined;
       }
-      width = Math.max(...Object.values(index)) + 1;
-      continue;
+      if (!current) continue;
+      const row = toRow(current.line, current.fields);
+      if (row) yield row;
     }
-    if (width === 0) width = Math.max(...(Object.values(index) as number[])) + 1;
-    // Hold back the last skipFooterLines records: they are the footer, not rows.
-    let current: { line: number; fields: string[] } | undefined = rec;
-    if (mapping.skipFooterLines > 0) {
-      footer.push(rec);
-      current = footer.length > mapping.skipFooterLines ? footer.shift() : undefined;
-    }
-    if (!current) continue;
-    const row = toRow(current.line, current.fields);
-    if (row) yield row;
   }
   if (records === 0) throw invalid(`${path} is empty`, { hint: 'The download failed or the file was cut off; fetch the bill again.' });
-  if (mapping.header && !index) throw invalid(`${path} has no header line`, { hint: 'Check "skipLines" and "commentPrefix" in the mapping.' });
+  if (!ready) throw invalid(`${path} has no header line`, { hint: 'Check "skipLines" and "commentPrefix" in the mapping.' });
 }
 
 // ---- writing --------------------------------------------------------------------------------

@@ -9,24 +9,10 @@
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import { PayError } from '../core/errors.js';
-import type { BookEntry, EntryKind, ItemClass } from '../reconcile/classify.js';
+import type { BillRow } from '../channel/contract.js';
+import { billKey, FAILED_STATUS_WORDS, type BookEntry, type EntryKind, type ItemClass } from '../reconcile/classify.js';
 import type { SqliteStore } from './sqlite-store.js';
 import type { Store } from './store.js';
-
-/** A bill row as staged (already validated by the engine). */
-export interface StagedRow {
-  line: number;
-  key: string;
-  kind: string;
-  orderNo: string | null;
-  refundNo: string | null;
-  tradeNo: string | null;
-  amountMinor: number;
-  feeMinor: number;
-  currency: string;
-  time: string;
-  status: string | null;
-}
 
 /** Sums of one side for one currency, minor units (amounts are magnitudes; net is signed). */
 export interface SideTotals {
@@ -150,6 +136,12 @@ export const J = {
   fTime: 27,
   fTrade: 28,
 } as const;
+
+/** The book entry a staged row's own key names: same number, same kind. */
+const JOIN_BOOKS = `
+  LEFT JOIN main.orders o ON b.kind IN ('payment', 'payout') AND o.order_no = b.order_no
+    AND o.kind = CASE b.kind WHEN 'payment' THEN 'collect' ELSE 'payout' END
+  LEFT JOIN main.refunds f ON b.kind = 'refund' AND f.refund_no = b.refund_no`;
 
 const nn = <T>(v: unknown): T | undefined => (v === null || v === undefined ? undefined : (v as T));
 
@@ -282,23 +274,23 @@ export class ReconcileStore {
     this.hitInsert = this.db.prepare('INSERT OR IGNORE INTO temp.rc_hits (k) VALUES (?)');
   }
 
-  /** Appends rows to the staging table in one (temp-only) transaction. */
-  stage(rows: readonly StagedRow[]): void {
+  /** Appends rows (already checked by the engine) to the staging table in one temp-only transaction. */
+  stage(rows: readonly BillRow[]): void {
     const many = this.insertMany!;
     const one = this.insertOne!;
     const args: unknown[] = new Array(BATCH * STAGE_COLUMNS);
-    const put = (r: StagedRow, at: number, into: unknown[]) => {
+    const put = (r: BillRow, at: number, into: unknown[]) => {
       into[at] = r.line;
-      into[at + 1] = r.key;
+      into[at + 1] = billKey(r);
       into[at + 2] = r.kind;
-      into[at + 3] = r.orderNo;
-      into[at + 4] = r.refundNo;
-      into[at + 5] = r.tradeNo;
+      into[at + 3] = r.orderNo || null;
+      into[at + 4] = r.refundNo || null;
+      into[at + 5] = r.channelTradeNo || null;
       into[at + 6] = r.amountMinor;
-      into[at + 7] = r.feeMinor;
+      into[at + 7] = r.feeMinor ?? 0;
       into[at + 8] = r.currency;
       into[at + 9] = r.time;
-      into[at + 10] = r.status;
+      into[at + 10] = r.status || null;
     };
     this.db.transaction(() => {
       let i = 0;
@@ -321,30 +313,75 @@ export class ReconcileStore {
 
   /** Drops the staging tables. */
   dropStage(): void {
-    this.db.exec('DROP TABLE IF EXISTS temp.rc_bill; DROP TABLE IF EXISTS temp.rc_hits;');
+    this.db.exec('DROP TABLE IF EXISTS temp.rc_bill; DROP TABLE IF EXISTS temp.rc_hits; DROP TABLE IF EXISTS temp.rc_odd;');
   }
 
   /**
-   * One page of staged rows in file order (row id above `afterRowid`), each with the first row id
-   * of its key (duplicates) and the order or refund its key names, as raw arrays indexed by
-   * {@link J}. Paged rather than iterated: the connection cannot write while an iterator is open.
+   * Sets aside, in one SQL pass, the staged payment, refund and payout rows that are not plain
+   * matches: a plain match is the first row of its key, not marked failed, naming a book entry of
+   * this channel and kind with the same currency and amount, settled, and settled in the books
+   * within [start, end). Those are exactly the rows classifyRow would call matched with nothing
+   * to keep; counting them in SQL spares moving millions of rows through JavaScript. Every other
+   * row is classified by the engine with the rules of classify.ts. Returns the plain-match count.
    */
-  billPage(afterRowid: number, limit: number): unknown[][] {
+  markOdd(channel: string, start: string, end: string): number {
+    const failed = FAILED_STATUS_WORDS.map((w) => `'${w}'`).join(', ');
+    this.db.exec('DROP TABLE IF EXISTS temp.rc_odd; CREATE TEMP TABLE rc_odd (id INTEGER PRIMARY KEY);');
+    const plain = `(b.rowid = (SELECT MIN(d.rowid) FROM temp.rc_bill d WHERE d.k = b.k)
+        AND (b.status IS NULL OR lower(trim(b.status)) NOT IN (${failed}))
+        AND CASE WHEN b.kind = 'refund' THEN
+              f.refund_no IS NOT NULL AND f.channel = :channel AND f.currency = b.currency AND f.amount_minor = abs(b.amount)
+              AND f.status = 'succeeded' AND f.refunded_at >= :start AND f.refunded_at < :end
+            ELSE
+              o.order_no IS NOT NULL AND o.channel = :channel AND o.currency = b.currency AND o.amount_minor = abs(b.amount)
+              AND (o.status = 'succeeded' OR (b.kind = 'payment' AND o.status = 'refunded'))
+              AND o.paid_at >= :start AND o.paid_at < :end
+            END)`;
+    this.db
+      .prepare(
+        `INSERT INTO temp.rc_odd (id)
+         SELECT b.rowid FROM temp.rc_bill b ${JOIN_BOOKS}
+         WHERE b.kind IN ('payment', 'refund', 'payout') AND COALESCE(${plain}, 0) = 0`,
+      )
+      .run({ channel, start, end });
+    const c = this.db
+      .prepare(`SELECT (SELECT COUNT(*) FROM temp.rc_bill WHERE kind IN ('payment', 'refund', 'payout')) - (SELECT COUNT(*) FROM temp.rc_odd) AS n`)
+      .get() as { n: number };
+    return c.n;
+  }
+
+  /**
+   * One page of the rows {@link markOdd} set aside, in file order (row id above `afterRowid`),
+   * each with the first row id of its key (duplicates) and the order or refund its key names, as
+   * raw arrays indexed by {@link J}. Paged, not iterated: the connection cannot write while an
+   * iterator is open.
+   */
+  oddPage(afterRowid: number, limit: number): unknown[][] {
     return this.db
       .prepare(
         `SELECT b.rowid, b.line, b.k, b.kind, b.order_no, b.refund_no, b.trade_no, b.amount, b.fee, b.currency, b.time, b.status,
                 (SELECT MIN(d.rowid) FROM temp.rc_bill d WHERE d.k = b.k),
                 o.order_no, o.kind, o.channel, o.status, o.amount_minor, o.currency, o.paid_at, o.channel_trade_no,
                 f.refund_no, f.order_no, f.channel, f.status, f.amount_minor, f.currency, f.refunded_at, f.channel_refund_no
-         FROM temp.rc_bill b
-         LEFT JOIN main.orders o ON b.kind IN ('payment', 'payout') AND o.order_no = b.order_no
-         LEFT JOIN main.refunds f ON b.kind = 'refund' AND f.refund_no = b.refund_no
-         WHERE b.rowid > ?
-         ORDER BY b.rowid
+         FROM temp.rc_odd x JOIN temp.rc_bill b ON b.rowid = x.id ${JOIN_BOOKS}
+         WHERE x.id > ?
+         ORDER BY x.id
          LIMIT ?`,
       )
       .raw(true)
       .all(afterRowid, limit) as unknown[][];
+  }
+
+  /** Sums of the staged bill per currency and kind, leaving out rows marked failed. */
+  billSums(): { currency: string; kind: string; n: number; amount: number; fee: number }[] {
+    const failed = FAILED_STATUS_WORDS.map((w) => `'${w}'`).join(', ');
+    return this.db
+      .prepare(
+        `SELECT currency, kind, COUNT(*) AS n, SUM(amount) AS amount, SUM(fee) AS fee FROM temp.rc_bill
+         WHERE status IS NULL OR lower(trim(status)) NOT IN (${failed})
+         GROUP BY currency, kind ORDER BY currency, kind`,
+      )
+      .all() as { currency: string; kind: string; n: number; amount: number; fee: number }[];
   }
 
   /** Records that a bill row matched `key` through the trade-number fallback. */
