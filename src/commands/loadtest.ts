@@ -218,7 +218,7 @@ async function makePlan(opts: LoadtestOptions): Promise<Plan> {
     const { loadBaseline, baselineLevel } = await import('../loadtest/summary.js');
     baseline = loadBaseline(opts.baseline);
     for (const l of levels) {
-      if (!baselineLevel(baseline, l.key, levels.length)) {
+      if (!baselineLevel(baseline, l.key)) {
         throw invalid(`baseline ${opts.baseline} has no level ${l.label} (it has ${baseline.levels.map((b) => b.label).join(', ') || 'none'})`, {
           hint: 'Compare like with like: run the same --concurrency or --rate as the baseline.',
         });
@@ -517,7 +517,7 @@ export async function loadtest(opts: LoadtestOptions, ctx: Context): Promise<Loa
           lateRate: rec.scheduled > 0 ? (rec.started > 0 ? rec.startedLate / rec.started : 0) : undefined,
           rps: n.rps,
         };
-        const base = plan.baseline ? baselineLevel(plan.baseline, lp.key, plan.levels.length) : undefined;
+        const base = plan.baseline ? baselineLevel(plan.baseline, lp.key) : undefined;
         for (const t of early) {
           const r = evaluateThreshold(t, lp.label, live, base ? reportSource(base) : undefined);
           if (!r.pass && !r.note) return `threshold ${t.expr} breached at ${n.elapsedSec.toFixed(1)} s (${r.actual}${r.unit === 'req/s' ? ' req/s' : r.unit === '%' ? '%' : ' ms'})`;
@@ -538,7 +538,7 @@ export async function loadtest(opts: LoadtestOptions, ctx: Context): Promise<Loa
     addEfficiency(levels);
     const thresholds: ThresholdResult[] = [];
     for (const l of levels) {
-      const base = plan.baseline ? baselineLevel(plan.baseline, l.key, plan.levels.length) : undefined;
+      const base = plan.baseline ? baselineLevel(plan.baseline, l.key) : undefined;
       for (const t of plan.thresholds) thresholds.push(evaluateThreshold(t, l.label, reportSource(l), base ? reportSource(base) : undefined));
     }
     const summary: LoadtestSummary = {

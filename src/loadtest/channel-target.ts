@@ -193,22 +193,26 @@ export class ChannelTarget implements Target {
     const want = needPool ? Math.max(1, this.o.seedOrders) : 1;
     const created: OrderRef[] = [];
     let attempts = 0;
+    // Orders being created or created: workers claim one before calling, so none overshoots.
+    let claimed = 0;
     let lastError: SendError | undefined;
     if (needPool) this.o.notice?.(`creating ${want} order${want === 1 ? '' : 's'} to ${this.uses.refund ? 'refund' : 'query'} (not measured)...`);
     // A few at a time: fast against the mock, polite against a sandbox.
     const parallel = Math.min(16, want);
     const worker = async () => {
-      while (created.length < want && attempts < want * 3) {
+      while (claimed < want && attempts < want * 3) {
         attempts++;
+        claimed++;
         const req = this.collectRequest();
         const createdAt = isoUtc(this.o.clock());
         try {
           const res = await this.o.calls.collect(req);
           // A declined order cannot be queried for progress or refunded; for collect-only runs
           // any answer proves the channel works.
-          if (needPool && (res.status === 'failed' || res.status === 'closed')) continue;
-          created.push(this.refOf(req, res, createdAt));
+          if (needPool && (res.status === 'failed' || res.status === 'closed')) claimed--;
+          else created.push(this.refOf(req, res, createdAt));
         } catch (err) {
+          claimed--;
           lastError = sendErrorOf(err);
           if (FATAL.has(lastError.code)) throw this.unusable(lastError);
         }

@@ -182,9 +182,9 @@ export function loadBaseline(path: string): LoadtestSummary {
   return doc as LoadtestSummary;
 }
 
-/** The baseline level matching `key` (or the only level when both runs have one). */
-export function baselineLevel(baseline: LoadtestSummary, key: string, runLevels: number): LevelReport | undefined {
-  return baseline.levels.find((l) => l.key === key) ?? (runLevels === 1 && baseline.levels.length === 1 ? baseline.levels[0] : undefined);
+/** The baseline level with the same key: like is compared with like (same workers or rate). */
+export function baselineLevel(baseline: LoadtestSummary, key: string): LevelReport | undefined {
+  return baseline.levels.find((l) => l.key === key);
 }
 
 /** The machine and runtime a run happened on (numbers depend on them). */
