@@ -3,6 +3,7 @@
  * offline callback verification, and a streaming bill reader/writer. Loaded by path in tests:
  * `channels.testpay.module` in a temporary config, or imported directly.
  */
+import { createPublicKey } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
@@ -87,7 +88,8 @@ class TestpayAdapter {
         });
       }
     }
-    const check = verifyBody(this.config.platformPublicKey, res.headers[SIGNATURE_HEADER], raw, this.deps.clock());
+    this.platformKey ??= createPublicKey(this.config.platformPublicKey);
+    const check = verifyBody(this.platformKey, res.headers[SIGNATURE_HEADER], raw, this.deps.clock());
     if (!check.ok) {
       // Exit 3: the channel's answer cannot be trusted, so the outcome is unknown (not a "no").
       throw new PayError('SIGNATURE_INVALID', `testpay ${operation}: answer rejected: ${check.message}`, {

@@ -6,7 +6,7 @@ export declare const NOTIFY_TOLERANCE_SEC: number;
 export declare const TIME_ZONE: string;
 export declare function signBody(privateKey: KeyObject, body: Buffer | string, nowMs: number): string;
 export declare function verifyBody(
-  publicKeyPem: string,
+  publicKeyPem: string | KeyObject,
   header: string | undefined,
   body: Buffer | string,
   at: number,

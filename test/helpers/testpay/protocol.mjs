@@ -26,7 +26,7 @@ export function signBody(privateKey, body, nowMs) {
 }
 
 /**
- * Checks a signature header over `body`. Returns { ok: true, t } or { ok: false, reason, message }.
+ * Checks a signature header over `body` with a PEM (or KeyObject) public key. Returns { ok: true, t } or { ok: false, reason, message }.
  * `toleranceSec` (optional) bounds |at - t|.
  */
 export function verifyBody(publicKeyPem, header, body, at, toleranceSec) {
@@ -40,9 +40,10 @@ export function verifyBody(publicKeyPem, header, body, at, toleranceSec) {
       }),
   );
   if (!/^\d+$/.test(parts.t ?? '') || !parts.s) return { ok: false, reason: 'MALFORMED', message: `${SIGNATURE_HEADER} is not t=<seconds>,s=<base64>` };
-  let key;
+  let key = publicKeyPem;
   try {
-    key = createPublicKey(publicKeyPem);
+    // A KeyObject is used as is (adapters parse the PEM once: parsing costs more than verifying).
+    if (typeof key === 'string') key = createPublicKey(publicKeyPem);
   } catch {
     return { ok: false, reason: 'MISSING_KEY', message: 'platformPublicKey is not a public key' };
   }
