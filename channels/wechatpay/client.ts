@@ -293,11 +293,11 @@ export function errorFromResponse(status: number, body: Buffer, operation: strin
   });
 }
 
-/** The first 200 characters of a body, printable, for error messages. */
+/** The first 200 characters of a body, as text on one line, for error messages. */
 export function excerpt(body: Buffer | string): string {
-  const text = (typeof body === 'string' ? body : body.subarray(0, 400).toString('utf8')).replace(/\s+/g, ' ').trim();
+  const text = (typeof body === 'string' ? body : body.subarray(0, 400).toString('utf8')).replace(/[\u0000-\u001f\s]+/g, ' ').trim();
   if (text === '') return '(empty)';
-  return JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text);
+  return `«${text.length > 200 ? `${text.slice(0, 200)}…` : text}»`;
 }
 
 function signatureError(check: Extract<V3Check, { ok: false }>, operation: string): PayError {
@@ -363,6 +363,12 @@ function summarize(body: unknown): unknown {
   return Object.fromEntries(Object.entries(body as Record<string, unknown>).filter(([k]) => !UNLOGGED_FIELDS.has(k)));
 }
 
+/** Configured keys first, then others whose serial they do not have. */
+function mergeKeys(first: PlatformKey[], second: PlatformKey[]): PlatformKey[] {
+  const seen = new Set(first.map((k) => k.serial));
+  return [...first, ...second.filter((k) => !seen.has(k.serial))];
+}
+
 /** Signs, sends and checks WeChat Pay API v3 calls for one merchant. */
 export class WechatpayClient {
   private downloaded?: { keys: PlatformKey[]; fetchedAt: number };
@@ -373,9 +379,13 @@ export class WechatpayClient {
     private readonly deps: ClientDeps,
   ) {}
 
-  /** True when the platform keys come from GET /v3/certificates rather than the config. */
+  /**
+   * True in certificate mode (no WeChat Pay public key configured): platform certificates may be
+   * downloaded from GET /v3/certificates. Configured certificates are used first; a serial they do
+   * not know (a rotation) triggers a download.
+   */
   get downloadsCertificates(): boolean {
-    return this.config.platformKeys.length === 0;
+    return !this.config.platformKeys.some((k) => k.kind === 'publicKey');
   }
 
   private origin(): string {
@@ -433,7 +443,8 @@ export class WechatpayClient {
       const requestId = res.headers['request-id'];
       record.requestId = requestId;
       if (res.status < 200 || res.status >= 300) throw errorFromResponse(res.status, res.body, spec.operation, requestId);
-      if (!spec.unsigned) await this.verifyResponse(res, spec.operation);
+      // A body no parser accepts is reported as such (with an excerpt) before its signature is
+      // checked: either way it is rejected, and "not JSON" says more than "bad signature".
       let data: T | undefined;
       if (!spec.unsigned && res.body.length > 0) {
         try {
@@ -450,6 +461,7 @@ export class WechatpayClient {
           throw new PayError('CHANNEL_ERROR', `WeChat Pay answered ${spec.operation} with JSON that is not an object: ${excerpt(res.body)}`, { channel: 'wechatpay', httpStatus: res.status, requestId });
         }
       }
+      if (!spec.unsigned) await this.verifyResponse(res, spec.operation);
       record.response = data ?? { status: res.status };
       return { status: res.status, data, headers: res.headers, body: res.body, requestId };
     } catch (err) {
@@ -475,22 +487,30 @@ export class WechatpayClient {
     if (!check.ok) throw signatureError(check, operation);
   }
 
-  /** The platform keys: configured ones, else downloaded (cached in memory and in the state dir). */
+  /**
+   * The platform keys: the configured ones, plus in certificate mode those downloaded (cached in
+   * memory and in the state dir). `refresh` downloads again.
+   */
   async platformKeys(refresh = false): Promise<PlatformKey[]> {
-    if (!this.downloadsCertificates) return this.config.platformKeys;
+    const configured = this.config.platformKeys;
+    if (!this.downloadsCertificates) return configured;
     const now = this.deps.clock();
-    if (!refresh && this.downloaded && now - this.downloaded.fetchedAt < CERT_CACHE_MAX_AGE_MS) return this.downloaded.keys;
-    if (!refresh && !this.downloaded) {
-      const cached = await this.readCache(now);
-      if (cached) {
-        this.downloaded = cached;
-        return cached.keys;
+    if (!refresh) {
+      if (this.downloaded && now - this.downloaded.fetchedAt < CERT_CACHE_MAX_AGE_MS) return mergeKeys(configured, this.downloaded.keys);
+      if (!this.downloaded) {
+        const cached = await this.readCache(now);
+        if (cached) {
+          this.downloaded = cached;
+          return mergeKeys(configured, cached.keys);
+        }
+        // Configured certificates suffice until an answer names one they do not know.
+        if (configured.length) return configured;
       }
     }
     this.downloading ??= this.downloadCertificates().finally(() => {
       this.downloading = undefined;
     });
-    return this.downloading;
+    return mergeKeys(configured, await this.downloading);
   }
 
   /** A key to encrypt sensitive fields with, and its serial (for the Wechatpay-Serial header). */

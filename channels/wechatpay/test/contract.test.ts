@@ -1,0 +1,14 @@
+/**
+ * The shared channel suites against the WeChat Pay simulator: the lifecycle through the command
+ * functions, and injected faults through the real binary (`npm run build` first). A trade bill
+ * lists payments and refunds only (payouts are in the fund-flow bill: see adapter.test.ts).
+ */
+import { channelContractSuite, channelFaultSuite } from '../../../test/helpers/contract-suite.js';
+
+channelContractSuite('wechatpay', { currency: 'CNY', payee: 'oContractPayee0001', payeeName: '合同测试', billKinds: ['payment', 'refund'] });
+
+channelFaultSuite('wechatpay', {
+  currency: 'CNY',
+  createMatch: { match: '^POST /v3/pay/transactions/native' },
+  queryMatch: { match: '^GET /v3/pay/transactions/out-trade-no/' },
+});
