@@ -4,7 +4,7 @@
  * `openssl` command-line tool. Nothing here is a real key.
  */
 import { execFileSync } from 'node:child_process';
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +43,9 @@ export interface TestCertSet {
   alipayPublicCert: string;
   /** Two RSA roots, as Alipay's bundle holds several. */
   alipayRootCert: string;
+  /** Serial numbers (hex) of the app and Alipay certificates: random, so sets differ in SN. */
+  appSerialHex: string;
+  alipaySerialHex: string;
 }
 
 function openssl(args: string[], cwd: string): void {
@@ -67,14 +70,21 @@ export function testCertSet(): TestCertSet {
       openssl(['req', '-new', '-key', `${name}.key`, '-out', `${name}.csr`, '-subj', subj, '-utf8'], dir);
       openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-set_serial', serial, '-out', `${name}.crt`, '-days', '365', '-sha256'], dir);
     };
-    issue('app', '/C=CN/O=测试商户有限公司/OU=Alipay/CN=2021000000000001', '0x2023060769B99529DC18B16AC12FD695');
-    issue('alipay', '/C=CN/O=Ant Financial test/OU=Alipay/CN=支付宝(中国)网络技术有限公司-2088000000000001', '0x1A2B3C4D5E6F');
+    // Random 128-bit serials (top bit clear): two sets from the same CA name differ in SN, as a
+    // rotated certificate does.
+    const serial = () => `2023${randomBytes(14).toString('hex').toUpperCase()}`;
+    const appSerialHex = serial();
+    const alipaySerialHex = serial();
+    issue('app', '/C=CN/O=测试商户有限公司/OU=Alipay/CN=2021000000000001', `0x${appSerialHex}`);
+    issue('alipay', '/C=CN/O=Ant Financial test/OU=Alipay/CN=支付宝(中国)网络技术有限公司-2088000000000001', `0x${alipaySerialHex}`);
     return {
       app,
       alipay,
       appCert: readFileSync(join(dir, 'app.crt'), 'utf8'),
       alipayPublicCert: readFileSync(join(dir, 'alipay.crt'), 'utf8'),
       alipayRootCert: readFileSync(join(dir, 'ca.crt'), 'utf8') + readFileSync(join(dir, 'ca2.crt'), 'utf8'),
+      appSerialHex,
+      alipaySerialHex,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
