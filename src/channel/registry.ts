@@ -19,8 +19,8 @@ type Loader = () => Promise<{ default: ChannelModule }>;
 /** Built-in channels, each loaded only when used. */
 const BUILTIN: Record<string, Loader> = {
   mock: () => import('../../channels/mock/index.js') as Promise<{ default: ChannelModule }>,
-  wechatpay: () => import('../../channels/wechatpay/index.js') as Promise<{ default: ChannelModule }>,
   alipay: () => import('../../channels/alipay/index.js') as Promise<{ default: ChannelModule }>,
+  wechatpay: () => import('../../channels/wechatpay/index.js') as Promise<{ default: ChannelModule }>,
 };
 
 /** Ids of the built-in channels. */
