@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startSandbox, SANDBOX_CHANNELS, type RunningSandbox } from '../../src/channel/sandbox-server.js';
+import { simulatorIds, startSandbox, SANDBOX_CHANNELS, type RunningSandbox } from '../../src/channel/sandbox-server.js';
 import { malform, validateFault } from '../../src/channel/sandbox-faults.js';
 import type { SimulatorModule } from '../../src/channel/sandbox.js';
 import { simulator as testpay, RETRY_DELAYS_MS } from '../helpers/testpay/sandbox.mjs';
@@ -125,9 +125,13 @@ describe('sandbox: listeners, profiles and the control API', () => {
     const sb = await start({ port: base, channels: ['testpay', 'other'], simulators: { testpay, other: { ...testpay, id: 'other' } as SimulatorModule } });
     expect(sb.channels.testpay.port).toBe(base);
     expect(sb.channels.other.port).toBe(base + 1);
-    const bare = await start({ channels: ['unionpay'] });
-    expect(Object.keys(bare.channels)).toEqual([]);
-    expect(bare.unavailable).toEqual(['unionpay']);
+    // A real channel whose simulator is not written yet (none, once every channel has one).
+    const missing = SANDBOX_CHANNELS.find((id) => !simulatorIds().includes(id));
+    if (missing) {
+      const bare = await start({ channels: [missing] });
+      expect(Object.keys(bare.channels)).toEqual([]);
+      expect(bare.unavailable).toEqual([missing]);
+    }
   });
 
   it('serves every real channel that has a simulator by default, and names the rest', async () => {
