@@ -248,7 +248,8 @@ Examples:
     .action(async (opts, cmd: Command) =>
       execute(cmd, async (ctx) => {
         const m = await import('./commands/reconcile.js');
-        return m.presentHistory(await m.reconcileHistory(opts, ctx));
+        // The parent command shares --channel, so it may have taken it: read both levels.
+        return m.presentHistory(await m.reconcileHistory({ ...cmd.optsWithGlobals(), ...opts }, ctx));
       }),
     );
   reconcile
@@ -260,7 +261,8 @@ Examples:
     .action(async (run: string, opts, cmd: Command) =>
       execute(cmd, async (ctx) => {
         const m = await import('./commands/reconcile.js');
-        return m.presentReconcile(await m.reconcileShow(run, opts, ctx));
+        // The parent command shares --format and --out, so it may have taken them.
+        return m.presentReconcile(await m.reconcileShow(run, { ...cmd.optsWithGlobals(), ...opts }, ctx));
       }),
     );
 

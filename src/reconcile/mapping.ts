@@ -43,6 +43,11 @@ export interface BillMapping {
   skipLines: number;
   /** Lines at the end to ignore (a totals footer). */
   skipFooterLines: number;
+  /**
+   * A regular expression one footer line must match, whose first group is the number of data
+   * lines: a truncated file is then detected (needs skipFooterLines >= 1).
+   */
+  rowCount?: RegExp;
   /** Lines starting with this are ignored. */
   commentPrefix?: string;
   /** Currency of every row, when there is no currency column. */
@@ -70,7 +75,7 @@ const bad = (where: string, message: string, hint?: string) =>
 export function parseMapping(raw: unknown, where = 'file'): BillMapping {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw bad(where, 'must be a JSON object');
   const o = raw as Record<string, unknown>;
-  const known = ['columns', 'delimiter', 'encoding', 'header', 'skipLines', 'skipFooterLines', 'commentPrefix', 'currency', 'amountUnit', 'amountSign', 'timeZone', 'timeFormat', 'kinds', 'skipKinds', 'outsideDay', '$schema', 'description'];
+  const known = ['columns', 'delimiter', 'encoding', 'header', 'skipLines', 'skipFooterLines', 'rowCount', 'commentPrefix', 'currency', 'amountUnit', 'amountSign', 'timeZone', 'timeFormat', 'kinds', 'skipKinds', 'outsideDay', '$schema', 'description'];
   const unknown = Object.keys(o).filter((k) => !known.includes(k));
   if (unknown.length) throw bad(where, `unknown key${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`, `Known keys: ${known.filter((k) => !k.startsWith('$')).join(', ')}.`);
 
@@ -155,13 +160,25 @@ export function parseMapping(raw: unknown, where = 'file'): BillMapping {
   const outsideDay = o.outsideDay ?? 'error';
   if (outsideDay !== 'error' && outsideDay !== 'skip') throw bad(where, '"outsideDay" must be "error" or "skip"');
   const commentPrefix = o.commentPrefix === undefined || o.commentPrefix === '' ? undefined : String(o.commentPrefix);
+  const skipFooterLines = count('skipFooterLines');
+  let rowCount: RegExp | undefined;
+  if (o.rowCount !== undefined) {
+    if (typeof o.rowCount !== 'string') throw bad(where, '"rowCount" must be a regular expression (a string)');
+    try {
+      rowCount = new RegExp(o.rowCount);
+    } catch (err) {
+      throw bad(where, `"rowCount" is not a regular expression: ${(err as Error).message}`);
+    }
+    if (skipFooterLines < 1) throw bad(where, '"rowCount" reads a footer line: set "skipFooterLines" to 1 or more');
+  }
   return {
     columns,
     delimiter,
     encoding,
     header,
     skipLines: count('skipLines'),
-    skipFooterLines: count('skipFooterLines'),
+    skipFooterLines,
+    rowCount,
     commentPrefix,
     currency,
     amountUnit,
@@ -385,6 +402,7 @@ async function* readMapped(mapping: BillMapping, source: BillSource, options: Re
     width = Math.max(...Object.values(at)) + 1;
   }
   let records = 0;
+  let dataLines = 0;
   const footer: CsvRecord[] = [];
 
   const amountOf = (text: string, label: string, currency: string, line: number): number => {
@@ -486,12 +504,20 @@ async function* readMapped(mapping: BillMapping, source: BillSource, options: Re
         current = footer.length > mapping.skipFooterLines ? footer.shift() : undefined;
       }
       if (!current) continue;
+      dataLines++;
       const row = toRow(current.line, current.fields);
       if (row) yield row;
     }
   }
   if (records === 0) throw invalid(`${path} is empty`, { hint: 'The download failed or the file was cut off; fetch the bill again.' });
   if (!ready) throw invalid(`${path} has no header line`, { hint: 'Check "skipLines" and "commentPrefix" in the mapping.' });
+  if (mapping.rowCount) {
+    const damaged = 'The file is truncated or damaged; fetch it again.';
+    if (footer.length < mapping.skipFooterLines) throw invalid(`${path}: the footer is missing`, { hint: damaged });
+    const m = footer.map((r) => mapping.rowCount!.exec(r.fields.join(mapping.delimiter))).find((x) => x);
+    if (!m || m[1] === undefined || !/^\d+$/.test(m[1])) throw invalid(`${path}: no footer line matches "rowCount" (${mapping.rowCount.source})`, { hint: damaged });
+    if (Number(m[1]) !== dataLines) throw invalid(`${path}: the footer says ${m[1]} rows, the file has ${dataLines}`, { hint: damaged });
+  }
 }
 
 // ---- writing --------------------------------------------------------------------------------

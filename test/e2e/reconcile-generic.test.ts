@@ -1,0 +1,41 @@
+// The issue 6 reconciliation scenario on a generic CSV bill: a bank statement described by a
+// mapping file (semicolons, a preamble, a row-count footer, magnitudes signed by kind, day-first
+// times in Beijing time), for a channel id pay has no module for.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { mappingBillReader, parseMapping } from '../../src/reconcile/mapping.js';
+import { reconcileE2E } from '../helpers/reconcile-e2e.js';
+
+const mappingJson = {
+  delimiter: ';',
+  skipLines: 2,
+  skipFooterLines: 1,
+  rowCount: '^Total rows;(\\d+)$',
+  columns: {
+    'Merchant Ref': 'orderNo',
+    'Bank Ref': 'channelTradeNo',
+    Type: 'kind',
+    'Refund Ref': 'refundNo',
+    Amount: 'amount',
+    Charges: 'fee',
+    Ccy: 'currency',
+    'Value Time': 'time',
+  },
+  kinds: { payment: ['SALE'], refund: ['REFUND'] },
+  amountSign: 'kind',
+  timeFormat: 'DD/MM/YYYY HH:mm:ss',
+  timeZone: 'Asia/Shanghai',
+};
+const mapping = parseMapping(mappingJson);
+
+reconcileE2E({
+  channel: 'bank-abc',
+  title: 'pay reconcile: generic CSV with a mapping',
+  timeZone: 'Asia/Shanghai',
+  writeBill: (path, rows, options) => mappingBillReader(mapping).write!(path, rows, options),
+  args: (dir) => {
+    const path = join(dir, 'bank-abc.mapping.json');
+    writeFileSync(path, JSON.stringify(mappingJson));
+    return ['--mapping', path];
+  },
+});
