@@ -21,6 +21,7 @@ const BUILTIN: Record<string, Loader> = {
   mock: () => import('../../channels/mock/index.js') as Promise<{ default: ChannelModule }>,
   alipay: () => import('../../channels/alipay/index.js') as Promise<{ default: ChannelModule }>,
   wechatpay: () => import('../../channels/wechatpay/index.js') as Promise<{ default: ChannelModule }>,
+  unionpay: () => import('../../channels/unionpay/index.js') as Promise<{ default: ChannelModule }>,
 };
 
 /** Ids of the built-in channels. */

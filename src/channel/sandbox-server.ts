@@ -37,6 +37,7 @@ export type SimulatorLoader = () => Promise<{ simulator: SimulatorModule }>;
 const SIMULATORS: Record<string, SimulatorLoader> = {
   alipay: () => import('../../channels/alipay/sandbox.js'),
   stripe: () => import('../../channels/stripe/sandbox.js'),
+  unionpay: () => import('../../channels/unionpay/sandbox.js'),
   wechatpay: () => import('../../channels/wechatpay/sandbox.js'),
 };
 

@@ -1,0 +1,52 @@
+/**
+ * The UnionPay channel (China UnionPay online gateway, interface 5.1.0; 5.0.0 and signMethod 11
+ * also verified): web and app consume, query, refund (void on the day when configured), back
+ * notifications, and the reconciliation file (file transfer, txnType 76). This module is what the
+ * registry loads; it stays light (the adapter and the bill reader load when used).
+ *
+ * Not offered: payouts and balance. The online gateway product has no generic payout or balance
+ * API (UnionPay's 代付 is a separate product with its own contract), so the capabilities leave
+ * them out rather than pretend.
+ */
+import type { BillReader, ChannelModule } from '../../src/channel/contract.js';
+import { detectUnionPay, verifyUnionPayCallback } from './callback.js';
+import { UNIONPAY_CONFIG_FIELDS, validateUnionPayConfig, type UnionPayConfig } from './config.js';
+
+const bills: BillReader = {
+  read(source, options) {
+    return {
+      async *[Symbol.asyncIterator]() {
+        const { readUnionPayBill } = await import('./bill.js');
+        yield* readUnionPayBill(source, options);
+      },
+    };
+  },
+  async write(path, rows, options) {
+    const { writeUnionPayBill } = await import('./bill.js');
+    await writeUnionPayBill(path, rows, options);
+  },
+};
+
+const unionpay: ChannelModule<UnionPayConfig> = {
+  id: 'unionpay',
+  description: {
+    id: 'unionpay',
+    name: 'China UnionPay online gateway',
+    version: '1.0.0',
+    capabilities: ['collect', 'queryCollect', 'refund', 'queryRefund', 'verifyCallback', 'readBill', 'downloadBill'],
+    config: UNIONPAY_CONFIG_FIELDS,
+    timeZone: 'Asia/Shanghai',
+    // web: front consume, an auto-submitting HTML form for the payer's browser (no call from pay);
+    // app: back consume (appTransReq.do), returns the tn the UnionPay app SDK opens.
+    methods: ['web', 'app'],
+  },
+  validateConfig: validateUnionPayConfig,
+  async create(config, deps) {
+    const { UnionPayAdapter } = await import('./adapter.js');
+    return new UnionPayAdapter(config, deps);
+  },
+  callback: { detect: detectUnionPay, verify: verifyUnionPayCallback },
+  bill: bills,
+};
+
+export default unionpay;
