@@ -1,0 +1,201 @@
+#!/usr/bin/env node
+// Benchmark of `pay loadtest` as a load generator, against the same local endpoint and in the
+// same run as autocannon (devDependency) and wrk (when installed).
+//
+//   node bench/loadtest.mjs [--duration 10] [--rounds 2] [--only 20|0|mock]
+//
+// For a 20 ms and a zero-latency endpoint (a separate process, bench/latency-server.mjs), each
+// tool runs 50 connections for --duration seconds after a 1 s warm-up; rounds alternate the
+// order of the tools and the best round of each is compared (other processes on the machine can
+// only slow a run down). Printed per tool: requests/s, p50, p99, and the generator's CPU
+// microseconds per request over the measured window. Then the in-process mock channel's collect
+// operations per second with the store off. Targets from issue 7 are printed next to the figures;
+// the script never fails on them (figures, not assertions).
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const BIN = join(ROOT, 'bin', 'pay.js');
+const CONNECTIONS = 50;
+
+// ---- child mode: autocannon measured in its own process -------------------------------------
+if (process.argv[2] === '--autocannon-child') {
+  const [, , , url, seconds] = process.argv;
+  const { default: autocannon } = await import('autocannon');
+  const run = (duration) => autocannon({ url, connections: CONNECTIONS, duration, pipelining: 1 });
+  await run(1); // warm-up: JIT and server, like pay's --warmup 1s
+  const cpu0 = process.cpuUsage();
+  const r = await run(Number(seconds));
+  const cpu = process.cpuUsage(cpu0);
+  const total = r.requests.total;
+  process.stdout.write(
+    JSON.stringify({
+      rps: total / r.duration,
+      p50: r.latency.p50,
+      p99: r.latency.p99,
+      cpuUsPerRequest: (cpu.user + cpu.system) / total,
+      errors: r.errors + r.non2xx,
+      requests: total,
+    }),
+  );
+  process.exit(0);
+}
+
+// ---- options --------------------------------------------------------------------------------
+const args = process.argv.slice(2);
+const opt = (name, def) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : def;
+};
+const DURATION = Number(opt('duration', '10'));
+const ROUNDS = Number(opt('rounds', '2'));
+const ONLY = opt('only', undefined);
+
+if (!existsSync(join(ROOT, 'dist', 'src', 'cli.js'))) {
+  console.error('dist/ is missing: run `npm run build` first.');
+  process.exit(2);
+}
+
+const scratch = mkdtempSync(join(tmpdir(), 'pay-bench-loadtest-'));
+const env = { ...process.env, XDG_DATA_HOME: join(scratch, 'data'), XDG_CONFIG_HOME: join(scratch, 'config'), PAY_DB: '', PAY_CONFIG: '' };
+delete env.PAY_DB;
+delete env.PAY_CONFIG;
+
+function run(cmd, argv, options = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, argv, { env, cwd: scratch, stdio: ['ignore', 'pipe', 'pipe'], ...options });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, out, err }));
+  });
+}
+
+async function startServer(latencyMs) {
+  const child = spawn(process.execPath, [join(ROOT, 'bench', 'latency-server.mjs'), String(latencyMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise((resolve, reject) => {
+    child.stdout.once('data', (d) => resolve(Number(String(d).trim())));
+    child.once('error', reject);
+  });
+  return { url: `http://127.0.0.1:${port}/`, stop: () => child.kill('SIGTERM') };
+}
+
+async function payHttp(url) {
+  const r = await run(process.execPath, [BIN, 'loadtest', '--url', url, '--concurrency', String(CONNECTIONS), '--duration', `${DURATION}s`, '--warmup', '1s', '--json']);
+  if (r.code !== 0) throw new Error(`pay loadtest exited ${r.code}: ${r.err || r.out}`);
+  const l = JSON.parse(r.out).levels[0];
+  return { rps: l.rps, p50: l.latencyMs.p50, p99: l.latencyMs.p99, cpuUsPerRequest: l.client.cpuUsPerRequest, errors: l.errors, requests: l.requests };
+}
+
+async function autocannonHttp(url) {
+  const r = await run(process.execPath, [fileURLToPath(import.meta.url), '--autocannon-child', url, String(DURATION)]);
+  if (r.code !== 0) throw new Error(`autocannon run failed: ${r.err}`);
+  return JSON.parse(r.out);
+}
+
+const WRK = (() => {
+  const r = spawnSync('wrk', ['--version'], { encoding: 'utf8' });
+  return r.error ? undefined : 'wrk';
+})();
+
+/** CPU time of reaped children of this process, µs (fields cutime and cstime of /proc/self/stat). */
+function childrenCpuUs() {
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+  const ticks = Number(fields[13]) + Number(fields[14]);
+  return (ticks * 1e6) / 100; // USER_HZ is 100 on Linux
+}
+
+function wrkMs(text, label) {
+  const m = new RegExp(`^\\s*${label}\\s+([\\d.]+)(us|ms|s)\\s*$`, 'm').exec(text);
+  if (!m) return NaN;
+  const v = Number(m[1]);
+  return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
+}
+
+async function wrkHttp(url) {
+  await run(WRK, ['-t2', `-c${CONNECTIONS}`, '-d1s', url]); // warm-up
+  const cpu0 = childrenCpuUs();
+  const r = await run(WRK, ['-t2', `-c${CONNECTIONS}`, `-d${DURATION}s`, '--latency', url]);
+  const cpuUs = childrenCpuUs() - cpu0;
+  const requests = Number(/(\d+) requests in/.exec(r.out)?.[1] ?? NaN);
+  return { rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(r.out)?.[1] ?? NaN), p50: wrkMs(r.out, '50%'), p99: wrkMs(r.out, '99%'), cpuUsPerRequest: cpuUs / requests, errors: 0, requests };
+}
+
+const fmt = (n, d = 1) => (Number.isFinite(n) ? n.toLocaleString('en', { minimumFractionDigits: d, maximumFractionDigits: d }) : 'n/a');
+const pad = (s, w, right = true) => (right ? String(s).padStart(w) : String(s).padEnd(w));
+
+function printRow(name, r) {
+  console.log(`  ${pad(name, 12, false)}${pad(fmt(r.rps, 0), 10)}${pad(fmt(r.p50, 2), 10)}${pad(fmt(r.p99, 2), 10)}${pad(fmt(r.cpuUsPerRequest, 1), 12)}${r.errors ? `  (${r.errors} errors)` : ''}`);
+}
+
+function check(label, ok, detail) {
+  console.log(`  ${ok ? 'met ' : 'MISS'}  ${label}: ${detail}`);
+}
+
+async function endpoint(latencyMs) {
+  const server = await startServer(latencyMs);
+  const tools = [
+    ['pay', payHttp],
+    ['autocannon', autocannonHttp],
+    ...(WRK ? [['wrk', wrkHttp]] : []),
+  ];
+  const rounds = {};
+  console.log(`\n${latencyMs} ms endpoint, ${CONNECTIONS} connections, ${DURATION} s measured after a 1 s warm-up, ${ROUNDS} round(s)`);
+  console.log(`  ${pad('tool', 12, false)}${pad('req/s', 10)}${pad('p50 ms', 10)}${pad('p99 ms', 10)}${pad('cpu µs/req', 12)}`);
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = round % 2 === 0 ? tools : [...tools].reverse();
+      for (const [name, fn] of order) {
+        const r = await fn(server.url);
+        (rounds[name] ??= []).push(r);
+        printRow(`${name} #${round + 1}`, r);
+      }
+    }
+  } finally {
+    server.stop();
+  }
+  const best = Object.fromEntries(Object.entries(rounds).map(([k, list]) => [k, list.reduce((a, b) => (b.rps > a.rps ? b : a))]));
+  console.log('  best round of each:');
+  for (const [name, r] of Object.entries(best)) printRow(name, r);
+  if (!WRK) console.log('  wrk: not installed, skipped (install it, e.g. apt-get install wrk, to compare against it)');
+  const ratio = best.pay.rps / best.autocannon.rps;
+  if (latencyMs > 0) {
+    const bound = (CONNECTIONS * 1000) / latencyMs;
+    check('pay >= 0.95x autocannon throughput', ratio >= 0.95, `${fmt(ratio, 3)}x`);
+    check(`pay >= 0.9x the ${fmt(bound, 0)} req/s bound`, best.pay.rps >= 0.9 * bound, `${fmt(best.pay.rps / bound, 3)}x`);
+    if (best.wrk) {
+      check('pay p50 within +1 ms of wrk', best.pay.p50 <= best.wrk.p50 + 1, `${fmt(best.pay.p50 - best.wrk.p50, 2)} ms`);
+      check('pay p99 within +8 ms of wrk', best.pay.p99 <= best.wrk.p99 + 8, `${fmt(best.pay.p99 - best.wrk.p99, 2)} ms`);
+    }
+  } else {
+    check('pay >= 0.7x autocannon throughput', ratio >= 0.7, `${fmt(ratio, 3)}x`);
+  }
+}
+
+async function mock() {
+  console.log(`\nin-process mock channel, collect, store off, ${CONNECTIONS} workers, ${DURATION} s after a 1 s warm-up`);
+  let best;
+  for (let round = 0; round < ROUNDS; round++) {
+    const r = await run(process.execPath, [BIN, 'loadtest', '--channel', 'mock', '--concurrency', String(CONNECTIONS), '--duration', `${DURATION}s`, '--warmup', '1s', '--json']);
+    if (r.code !== 0) throw new Error(`pay loadtest --channel mock exited ${r.code}: ${r.err || r.out}`);
+    const l = JSON.parse(r.out).levels[0];
+    console.log(`  round ${round + 1}: ${fmt(l.rps, 0)} collects/s, p99 ${fmt(l.latencyMs.p99, 3)} ms, ${fmt(l.client.cpuUsPerRequest, 1)} cpu µs/op, event loop ${Math.round(l.client.eventLoopUtilization * 100)}% busy`);
+    if (!best || l.rps > best.rps) best = l;
+  }
+  check('mock >= 50,000 collects/s', best.rps >= 50_000, `${fmt(best.rps, 0)}/s`);
+}
+
+try {
+  const cpus = (await import('node:os')).cpus();
+  console.log(`pay loadtest bench: node ${process.version}, ${cpus.length} x ${cpus[0]?.model?.trim()}, load average ${(await import('node:os')).loadavg().map((n) => n.toFixed(2)).join(' ')}`);
+  if (!ONLY || ONLY === '20') await endpoint(20);
+  if (!ONLY || ONLY === '0') await endpoint(0);
+  if (!ONLY || ONLY === 'mock') await mock();
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
+}
