@@ -60,14 +60,14 @@ export async function verify(files: string[], opts: VerifyOptions, ctx: Context)
   await dispatcher.init();
   const store = opts.apply ? await ctx.store() : undefined;
   const apply = store ? (await import('../verify/apply.js')).applyCallback : undefined;
-  const { resolve } = await import('node:path');
+  const { isAbsolute, join } = await import('node:path');
 
   const rows: VerifyRow[] = [];
   for (const input of inputs) {
     for (const file of input.files) {
       let parsed;
       try {
-        parsed = await readRequestFile(resolve(ctx.cwd, file), { source: file, headers });
+        parsed = await readRequestFile(isAbsolute(file) ? file : join(ctx.cwd, file), { source: file, headers });
       } catch (err) {
         if (!isPayError(err)) throw err;
         rows.push({ file, outcome: { class: 'error', error: err as PayError } });

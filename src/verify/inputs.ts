@@ -130,12 +130,17 @@ function collectAll(path: string, d: Dirent | undefined, out: Set<string>): void
   for (const e of entries(path)) if (!e.name.startsWith('.')) collectAll(join(path, e.name), e, out);
 }
 
-/** Files directly inside `dir` (not hidden), sorted by name. */
-export function filesInDirectory(dir: string): string[] {
+/** Names of the files directly inside `dir` (not hidden), sorted. */
+function fileNamesIn(dir: string): string[] {
   return entries(dir)
     .filter((d) => !d.name.startsWith('.') && isFile(join(dir, d.name), d))
-    .map((d) => join(dir, d.name))
+    .map((d) => d.name)
     .sort();
+}
+
+/** Files directly inside `dir` (not hidden), sorted by name. */
+export function filesInDirectory(dir: string): string[] {
+  return fileNamesIn(dir).map((n) => join(dir, n));
 }
 
 /**
@@ -151,9 +156,10 @@ export function expandInputs(args: readonly string[], cwd: string): ExpandedInpu
   return args.map((arg) => {
     const abs = resolve(cwd, arg);
     if (isDir(abs)) {
-      const files = filesInDirectory(abs);
-      if (files.length === 0) throw invalid(`directory ${arg} has no files in it`);
-      return { arg, files: files.map((f) => show(arg, f)) };
+      const names = fileNamesIn(abs);
+      if (names.length === 0) throw invalid(`directory ${arg} has no files in it`);
+      // Shown as the user named the directory (join is cheap; 10,000 relative() calls are not).
+      return { arg, files: names.map((n) => join(arg, n)) };
     }
     if (isFile(abs) || !hasGlob(arg)) return { arg, files: [arg] };
     const files = expandGlob(arg, cwd);

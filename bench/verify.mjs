@@ -1,0 +1,268 @@
+#!/usr/bin/env node
+// Verification throughput: `pay verify <dir> --json` (the built binary, channel detected per
+// file, every verdict checked valid) over a directory of N callback files per scheme, written in
+// the raw-HTTP format by the channels' own signers (dist/) with keys generated here. For RSA
+// schemes the same run times a bare node:crypto verify loop over the same messages and
+// signatures, and prints pay's time over the bare loop's (target: within 2x). Whole-process wall
+// time, so start-up, file reading, parsing and detection are all in pay's figure. Medians of
+// --runs runs, pay and the bare loop interleaved so machine drift hits both alike.
+//
+//   node bench/verify.mjs [--files 10000] [--runs 3] [--only mock,wechatpay-v3]
+import { spawnSync } from 'node:child_process';
+import { generateKeyPairSync, verify as cryptoVerify } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const BIN = join(root, 'bin', 'pay.js');
+const arg = (name, def) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : def;
+};
+const FILES = Number(arg('files', 10000));
+const RUNS = Number(arg('runs', 3));
+const ONLY = arg('only', '')
+  .split(',')
+  .filter(Boolean);
+const dist = (p) => import(join(root, 'dist', p));
+
+const { builtinChannelIds } = await dist('src/channel/registry.js');
+const { formatRawHttp, readRequestFile } = await dist('src/verify/request-file.js');
+const { CallbackDispatcher } = await dist('src/verify/dispatch.js');
+const { filesInDirectory } = await dist('src/verify/inputs.js');
+const registered = new Set(builtinChannelIds());
+const NOW = Date.now();
+
+function rsaKeys() {
+  return generateKeyPairSync('rsa', { modulusLength: 2048 });
+}
+
+/**
+ * Schemes: each builds N signed requests with its channel's signer, the config that verifies
+ * them, and (RSA) the message/signature pairs for the bare loop.
+ */
+const SCHEMES = [
+  {
+    name: 'mock',
+    channel: 'mock',
+    async make(n) {
+      const { buildCallback } = await dist('channels/mock/callback.js');
+      const secret = 'whsec_bench_test_only_secret';
+      const requests = [];
+      for (let i = 0; i < n; i++) {
+        requests.push(buildCallback(secret, 'payment.succeeded', { orderNo: `BENCH${i}`, tradeNo: `MT${i}`, amount: '12.34', currency: 'CNY', status: 'succeeded' }, { nowMs: NOW }));
+      }
+      return { config: { webhookSecret: secret }, requests };
+    },
+  },
+  {
+    name: 'stripe-v1',
+    channel: 'stripe',
+    async make(n) {
+      const { buildEvent } = await dist('channels/stripe/callback.js');
+      const secret = 'whsec_bench_test_only_secret';
+      const requests = [];
+      for (let i = 0; i < n; i++) {
+        requests.push(
+          buildEvent(secret, 'payment_intent.succeeded', { id: `pi_bench${i}`, object: 'payment_intent', amount: 1234, currency: 'usd', status: 'succeeded', metadata: { orderNo: `BENCH${i}` } }, { nowMs: NOW, apiVersion: '2024-06-20' }),
+        );
+      }
+      return { config: { webhookSecret: secret }, requests };
+    },
+  },
+  {
+    name: 'wechatpay-v3',
+    channel: 'wechatpay',
+    rsa: true,
+    async make(n) {
+      const { buildV3Notification } = await dist('channels/wechatpay/callback.js');
+      const { responseMessage } = await dist('channels/wechatpay/signature.js');
+      const { publicKey, privateKey } = rsaKeys();
+      const serial = 'PUB_KEY_ID_0114232134912410000000000000BENCH';
+      const apiV3Key = 'benchApiV3KeyTestOnly0123456789a';
+      const requests = [];
+      const pairs = [];
+      for (let i = 0; i < n; i++) {
+        const r = buildV3Notification({
+          eventType: 'TRANSACTION.SUCCESS',
+          originalType: 'transaction',
+          resource: { mchid: '1900000001', appid: 'wxbench', out_trade_no: `BENCH${i}`, transaction_id: `42000${i}`, trade_state: 'SUCCESS', amount: { total: 1234, currency: 'CNY', payer_total: 1234, payer_currency: 'CNY' }, success_time: '2026-01-01T10:00:00+08:00' },
+          apiV3Key,
+          privateKey,
+          serial,
+          nowMs: NOW,
+        });
+        requests.push(r);
+        pairs.push({
+          message: responseMessage(r.headers['wechatpay-timestamp'], r.headers['wechatpay-nonce'], r.body),
+          signature: Buffer.from(r.headers['wechatpay-signature'], 'base64'),
+        });
+      }
+      return {
+        config: { platformPublicKey: publicKey.export({ type: 'spki', format: 'pem' }), platformSerial: serial, apiV3Key },
+        requests,
+        bare: { algorithm: 'sha256', key: publicKey, pairs },
+      };
+    },
+  },
+  {
+    name: 'wechatpay-v2-md5',
+    channel: 'wechatpay',
+    async make(n) {
+      const { buildV2PayNotify } = await dist('channels/wechatpay/callback.js');
+      const apiKey = 'benchApiV2KeyTestOnly0123456789a';
+      const requests = [];
+      for (let i = 0; i < n; i++) {
+        requests.push(
+          buildV2PayNotify(
+            { return_code: 'SUCCESS', result_code: 'SUCCESS', appid: 'wxbench', mch_id: '1900000001', nonce_str: `n${i}`, out_trade_no: `BENCH${i}`, transaction_id: `42000${i}`, total_fee: '1234', fee_type: 'CNY', time_end: '20260101100000', trade_type: 'NATIVE' },
+            apiKey,
+          ),
+        );
+      }
+      return { config: { apiKey }, requests };
+    },
+  },
+  {
+    name: 'alipay-rsa2',
+    channel: 'alipay',
+    rsa: true,
+    async make(n) {
+      const { buildNotify } = await dist('channels/alipay/callback.js');
+      const { parseForm, signedBytes } = await dist('channels/alipay/signature.js');
+      const { publicKey, privateKey } = rsaKeys();
+      const requests = [];
+      const pairs = [];
+      for (let i = 0; i < n; i++) {
+        const r = buildNotify(
+          { notify_type: 'trade_status_sync', notify_id: `nid${i}`, notify_time: '2026-01-01 10:00:00', app_id: '2021000000000000', out_trade_no: `BENCH${i}`, trade_no: `2026${i}`, trade_status: 'TRADE_SUCCESS', total_amount: '12.34', seller_id: '2088000000000000', version: '1.0' },
+          privateKey,
+        );
+        requests.push(r);
+        const fields = parseForm(r.body);
+        const sign = fields.find((f) => f.key === 'sign');
+        pairs.push({ message: signedBytes(fields, false), signature: Buffer.from(sign.value.toString('latin1'), 'base64') });
+      }
+      return { config: { alipayPublicKey: publicKey.export({ type: 'spki', format: 'pem' }) }, requests, bare: { algorithm: 'sha256', key: publicKey, pairs } };
+    },
+  },
+];
+// Channels whose signers need certificate chains (UnionPay, PayPal) are listed so the output
+// says they were not measured; see the report at the end.
+const NOT_COVERED = [
+  { name: 'unionpay-5.1.0', channel: 'unionpay' },
+  { name: 'paypal', channel: 'paypal' },
+];
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function writeFiles(dir, requests) {
+  mkdirSync(dir, { recursive: true });
+  requests.forEach((r, i) => {
+    const raw = [];
+    for (const [k, v] of Object.entries(r.headers)) raw.push(k, v);
+    raw.push('Content-Length', String(r.body.length));
+    writeFileSync(join(dir, `${String(i).padStart(6, '0')}.http`), formatRawHttp({ method: r.method ?? 'POST', target: r.target ?? '/', rawHeaders: raw, body: r.body }));
+  });
+}
+
+function runPay(dir, env) {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [BIN, 'verify', dir, '--json'], { env: { ...process.env, ...env }, maxBuffer: 1 << 30, encoding: 'utf8' });
+  const ms = performance.now() - t0;
+  let rows;
+  try {
+    rows = JSON.parse(r.stdout);
+  } catch {
+    throw new Error(`pay verify did not print JSON (exit ${r.status}): ${r.stderr.slice(0, 500)}`);
+  }
+  const valid = rows.filter((x) => x.verdict === 'valid').length;
+  if (valid !== rows.length || rows.length !== FILES) {
+    const bad = rows.find((x) => x.verdict !== 'valid');
+    throw new Error(`expected ${FILES} valid verdicts, got ${valid} of ${rows.length}: ${JSON.stringify(bad).slice(0, 400)}`);
+  }
+  return ms;
+}
+
+/**
+ * The same pipeline in this process, without start-up and output: read each file, parse it,
+ * detect the channel, verify. Isolates per-callback cost from process cost.
+ */
+async function runInProcess(dir, channel, settings) {
+  const config = { path: join(dir, 'pay.config.json'), exists: true, origin: 'flag', config: { channels: { [channel]: settings }, profiles: {} } };
+  const t0 = performance.now();
+  const d = new CallbackDispatcher({ config, env: {}, cwd: dir }, {});
+  await d.init();
+  let valid = 0;
+  const files = filesInDirectory(dir);
+  for (const f of files) {
+    const parsed = await readRequestFile(f);
+    const out = await d.verify(parsed.entries[0].request);
+    if (out.class === 'valid') valid++;
+  }
+  const ms = performance.now() - t0;
+  if (valid !== files.length) throw new Error(`in-process: ${valid} of ${files.length} valid`);
+  return ms;
+}
+
+function runBare(bare) {
+  const t0 = performance.now();
+  let ok = 0;
+  for (const p of bare.pairs) if (cryptoVerify(bare.algorithm, p.message, bare.key, p.signature)) ok++;
+  const ms = performance.now() - t0;
+  if (ok !== bare.pairs.length) throw new Error(`bare loop: only ${ok} of ${bare.pairs.length} verified`);
+  return ms;
+}
+
+const base = mkdtempSync(join(tmpdir(), 'pay-bench-verify-'));
+const results = [];
+const skipped = [];
+try {
+  console.log(`pay verify throughput: ${FILES} files per scheme, median of ${RUNS} runs (node ${process.version}, ${process.platform}/${process.arch})`);
+  console.log('process: `pay verify <dir> --json` wall time; in-process: read+parse+detect+verify here; bare: node:crypto verify over the same messages');
+  for (const s of SCHEMES) {
+    if (ONLY.length && !ONLY.includes(s.name)) continue;
+    if (!registered.has(s.channel) || !existsSync(join(root, 'dist', 'channels', s.channel, 'index.js'))) {
+      skipped.push(`${s.name} (channel ${s.channel} not registered yet)`);
+      continue;
+    }
+    const t0 = performance.now();
+    const made = await s.make(FILES);
+    const dir = join(base, s.name);
+    writeFiles(dir, made.requests);
+    const config = join(base, `${s.name}.config.json`);
+    writeFileSync(config, JSON.stringify({ channels: { [s.channel]: made.config } }));
+    const env = { PAY_CONFIG: config, PAY_DB: join(base, 'pay.db'), NO_COLOR: '1' };
+    const genMs = performance.now() - t0;
+    const payMs = [];
+    const inMs = [];
+    const bareMs = [];
+    for (let i = 0; i < RUNS; i++) {
+      payMs.push(runPay(dir, env));
+      inMs.push(await runInProcess(dir, s.channel, made.config));
+      if (made.bare) bareMs.push(runBare(made.bare));
+    }
+    const p = median(payMs);
+    const q = median(inMs);
+    const rate = (ms) => `${((FILES / ms) * 1000).toFixed(0).padStart(6)}/s`;
+    const row = { scheme: s.name, processMs: p, inProcessMs: q };
+    let line = `${s.name.padEnd(17)} process ${p.toFixed(0).padStart(5)} ms ${rate(p)}   in-process ${q.toFixed(0).padStart(5)} ms ${rate(q)}`;
+    if (made.bare) {
+      const b = median(bareMs);
+      Object.assign(row, { bareMs: b, inProcessRatio: q / b, processRatio: p / b });
+      const mark = (r) => `${r.toFixed(2)}x${r <= 2 ? '' : ' (over 2x)'}`;
+      line += `   bare verify ${b.toFixed(0).padStart(4)} ms ${rate(b)}   in-process/bare ${mark(q / b)}, process/bare ${mark(p / b)}`;
+    }
+    results.push(row);
+    console.log(`${line}   [files made in ${(genMs / 1000).toFixed(1)} s]`);
+  }
+  for (const s of NOT_COVERED) if (!ONLY.length || ONLY.includes(s.name)) skipped.push(`${s.name} (no bench generator yet)`);
+  if (skipped.length) console.log(`not measured: ${skipped.join('; ')}`);
+} finally {
+  rmSync(base, { recursive: true, force: true });
+}
