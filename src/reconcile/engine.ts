@@ -296,8 +296,13 @@ function match(rs: ReconcileStore, input: ReconcileInput, m: MatchContext): Reco
       }
       if (!entry && row.channelTradeNo) {
         entry = rs.findByTradeNo(channel, row.kind as EntryKind, row.channelTradeNo);
-        // A fallback match stands in for the book entry's own key on the book side.
-        if (entry) rs.addHit(bookKey(entry));
+        if (entry) {
+          // A fallback match stands in for the book entry's own key on the book side.
+          rs.addHit(bookKey(entry));
+          const ours = entry.kind === 'refund' ? entry.refundNo : entry.orderNo;
+          const theirs = entry.kind === 'refund' ? row.refundNo : row.orderNo;
+          if (theirs && theirs !== ours) note = `matched by the channel's number ${row.channelTradeNo}: the bill says ${theirs}, the books ${ours}`;
+        }
       }
 
       const verdict = classifyRow(row, entry, fmt);
@@ -308,7 +313,7 @@ function match(rs: ReconcileStore, input: ReconcileInput, m: MatchContext): Reco
         orderNo: row.orderNo ?? entry?.orderNo,
         refundNo: row.refundNo ?? entry?.refundNo,
         local,
-        note: note ?? verdict.note,
+        note: note && verdict.note ? `${verdict.note}; ${note}` : (note ?? verdict.note),
       };
       if (entry) item.key = bookKey(entry);
 
