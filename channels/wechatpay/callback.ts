@@ -299,10 +299,27 @@ export function verifyV2Notification(request: RawRequest, keys: CallbackKeys): C
   return { ...base, valid: true, event, dedupKey, reply: v2Reply(true) };
 }
 
+/** Parsed platform keys by their config text: parsing a PEM costs more than verifying with it. */
+const parsedKeys = new Map<string, PlatformKey[]>();
+/** ...and by settings object, so a directory of files verified with one config parses nothing twice. */
+const keysBySettings = new WeakMap<object, PlatformKey[]>();
+
 function keysFrom(settings: Record<string, unknown>): CallbackKeys {
   const s = (k: string) => (typeof settings[k] === 'string' && settings[k] !== '' ? (settings[k] as string) : undefined);
   const pre = settings.platformKeys;
-  const platformKeys = Array.isArray(pre) ? (pre as PlatformKey[]) : platformKeysFrom(settings);
+  let platformKeys: PlatformKey[];
+  if (Array.isArray(pre)) platformKeys = pre as PlatformKey[];
+  else {
+    const known = keysBySettings.get(settings);
+    if (known) platformKeys = known;
+    else {
+      const id = JSON.stringify([settings.platformPublicKey ?? null, settings.platformSerial ?? null, settings.platformCertificate ?? null]);
+      platformKeys = parsedKeys.get(id) ?? platformKeysFrom(settings);
+      if (parsedKeys.size > 64) parsedKeys.clear();
+      parsedKeys.set(id, platformKeys);
+      keysBySettings.set(settings, platformKeys);
+    }
+  }
   return { platformKeys, apiV3Key: s('apiV3Key'), apiKey: s('apiKey') };
 }
 
