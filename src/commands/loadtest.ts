@@ -406,6 +406,7 @@ async function openChannelTarget(opts: LoadtestOptions, plan: Plan, ctx: Context
       }
     }
     const adapter = opened.adapter;
+    const sandbox = live || inProcess ? undefined : await sandboxControl(new URL(baseUrl!).origin);
     const { ChannelTarget } = await import('../loadtest/channel-target.js');
     const calls: ChannelCalls = store
       ? storeCalls(adapter, mod.id, store)
@@ -424,6 +425,7 @@ async function openChannelTarget(opts: LoadtestOptions, plan: Plan, ctx: Context
       seedTimeoutMs: 30_000,
       clock: ctx.clock,
       notice: (m) => ctx.notice(m),
+      payOrder: sandbox?.pay,
     });
     return {
       target,
@@ -437,6 +439,7 @@ async function openChannelTarget(opts: LoadtestOptions, plan: Plan, ctx: Context
         amount: formatAmount(amountMinor, currency),
         amountMinor,
         currency,
+        ...(sandbox ? { sandbox: true } : {}),
         orderBook: recordOrders ? ctx.dbPath : 'none (pass --db to record load-test orders)',
       },
       close: async () => {
@@ -448,6 +451,32 @@ async function openChannelTarget(opts: LoadtestOptions, plan: Plan, ctx: Context
     await cleanup();
     throw err;
   }
+}
+
+/**
+ * The control API of a `pay sandbox` simulator at `origin`, when there is one: refund runs use its
+ * payer (`POST /__sandbox/pay`) to get orders paid. Anything else at that address is left alone.
+ */
+async function sandboxControl(origin: string): Promise<{ pay(orderNo: string): Promise<void> } | undefined> {
+  try {
+    const res = await fetch(`${origin}/__sandbox/health`, { signal: AbortSignal.timeout(2000) });
+    const body = (await res.json()) as { ok?: boolean };
+    if (!res.ok || body?.ok !== true) return undefined;
+  } catch {
+    return undefined;
+  }
+  return {
+    async pay(orderNo: string) {
+      const res = await fetch(`${origin}/__sandbox/pay`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ orderNo, outcome: 'succeeded' }),
+        signal: AbortSignal.timeout(10_000),
+      });
+      await res.arrayBuffer();
+      if (!res.ok) throw new Error(`sandbox payer answered HTTP ${res.status}`);
+    },
+  };
 }
 
 /** Live progress on stderr: one rewritten line, on a terminal only. */

@@ -55,6 +55,11 @@ export interface ChannelTargetOptions {
   clock: Clock;
   /** Progress for people while seeding. */
   notice?: (message: string) => void;
+  /**
+   * Pays a seeded order as the payer would, where the target can (a sandbox simulator's control
+   * API); without it, refund runs wait for orders the channel settles by itself (the mock).
+   */
+  payOrder?: (orderNo: string) => Promise<void>;
 }
 
 /** An order the run can query or refund. */
@@ -233,6 +238,19 @@ export class ChannelTarget implements Target {
   private async waitPaid(orders: OrderRef[]): Promise<void> {
     const deadline = Date.now() + this.o.seedTimeoutMs;
     let waiting = orders;
+    const payOrder = this.o.payOrder;
+    if (payOrder) {
+      this.o.notice?.(`paying ${orders.length} orders through the sandbox payer before refunding...`);
+      let next = 0;
+      const payer = async () => {
+        while (next < orders.length) {
+          const ref = orders[next++];
+          // An order the payer could not pay simply stays out of the refund pool.
+          await payOrder(ref.orderNo).catch(() => {});
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(8, orders.length) }, payer));
+    }
     this.o.notice?.(`waiting for ${orders.length} orders to be paid before refunding...`);
     while (waiting.length > 0 && Date.now() < deadline) {
       const still: OrderRef[] = [];

@@ -7,6 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { simulatorIds, startSandbox, type RunningSandbox } from '../../src/channel/sandbox-server.js';
 import { decodeSummary } from '../../src/loadtest/histogram.js';
 import type { LoadtestSummary } from '../../src/loadtest/summary.js';
 import { runPay, runPayJson, tempDir } from '../helpers/cli.js';
@@ -228,6 +229,32 @@ describe('pay loadtest on the mock channel', () => {
     // Realistic merchant order numbers (core/ids), all different.
     expect(list.json.orders.every((o) => /^P\d{17}[0-9A-HJKMNP-TV-Z]{12}$/.test(o.orderNo))).toBe(true);
     expect(new Set(list.json.orders.map((o) => o.orderNo)).size).toBe(31);
+    expect(existsSync(join(env.XDG_DATA_HOME, 'pay'))).toBe(false);
+  });
+});
+
+describe.skipIf(!simulatorIds().includes('alipay'))('pay loadtest on a sandbox simulator over HTTP', () => {
+  let sandbox: RunningSandbox;
+  let config: string;
+  beforeAll(async () => {
+    sandbox = await startSandbox({ channels: ['alipay'] });
+    config = writeConfig('sandbox.json', { channels: {}, profiles: { sandbox: { channels: { alipay: sandbox.profile('alipay') } } } });
+  });
+  afterAll(() => sandbox?.close());
+
+  it('mixed collect, query and refund through the adapter and the shared HTTP client', async () => {
+    const r = await runPayJson<LoadtestSummary>(
+      ['loadtest', '--channel', 'alipay', '--profile', 'sandbox', '--op', 'mixed', '--concurrency', '4', '--requests', '60', '--warmup', '0', '--seed-orders', '5'],
+      { env: { ...env, PAY_CONFIG: config }, cwd: tmp.dir },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const [level] = r.json.levels;
+    expect(level.requests).toBe(60);
+    expect(level.errors).toBe(0);
+    expect(r.json.target).toMatchObject({ kind: 'channel', channel: 'alipay', live: false, sandbox: true, where: new URL(sandbox.baseUrl('alipay')).origin, seededOrders: 5, paidSeedOrders: 5 });
+    // The requests really reached the simulator (the mix is exact: 50/40/10).
+    const calls = sandbox.requests('alipay').map((q) => q.body);
+    expect(calls.filter((b) => b.includes('alipay.trade.refund')).length).toBe(6); // 10% of 60
     expect(existsSync(join(env.XDG_DATA_HOME, 'pay'))).toBe(false);
   });
 });
