@@ -3,7 +3,8 @@
  * `at`, with its key material in a temporary config under the channel's settings (key fields by
  * their DESIGN.md names; certificate files beside the vector referenced with file:), and a
  * one-byte change to the body, to the signature and to a header (where the scheme has headers)
- * making it invalid (exit 1, BAD_SIGNATURE).
+ * making it invalid (exit 1, BAD_SIGNATURE). A vector with an `at` is invalid today without --at
+ * (an expired timestamp or certificate).
  *
  * The vector files are read in place, never copied; tampered variants are written to a temporary
  * directory. Skips with a visible notice when ../shared is absent, and per vector while its
@@ -249,6 +250,15 @@ describe.skipIf(!HAS_SHARED)('published vectors through pay verify', () => {
         expect(r.json.map((x: { verdict: string; reason?: string }) => `${x.verdict}${x.reason ? `: ${x.reason}` : ''}`)).toEqual(files.map(() => 'valid'));
         expect(r.code).toBe(0);
         for (const row of r.json) expect(row.channel).toBe(v.channel);
+      });
+
+      if (v.at !== undefined)
+        it.skipIf(!ready)('is invalid today without --at: its timestamp or certificate has expired', async () => {
+        const { config } = setup();
+        const r = await runPayJson(['verify', join(VECTORS, v.file)], { env: { PAY_CONFIG: config, PAY_DB: join(dir, 'pay.db') } });
+        expect(r.json[0].verdict).toBe('invalid');
+        expect(['EXPIRED', 'UNTRUSTED_CERT']).toContain(r.json[0].reasonCode);
+        expect(r.code).toBe(1);
       });
 
       it.skipIf(!ready)('a one-byte change to the body, the signature or a header is invalid (exit 1, BAD_SIGNATURE)', async () => {
