@@ -276,3 +276,43 @@ describe('runner', () => {
     expect(o.recorder.numbers().elapsedSec).toBeLessThan(2);
   });
 });
+
+describe('the loadtest command as a function', () => {
+  it('shows live progress on a terminal only, and presents a table', async () => {
+    const { PassThrough } = await import('node:stream');
+    const { createContext } = await import('../../src/commands/context.js');
+    const { loadtest, presentLoadtest } = await import('../../src/commands/loadtest.js');
+    const { formatBlocks } = await import('../../src/output/render.js');
+    const { mkdtempSync, rmSync, existsSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'pay-loadtest-unit-'));
+    try {
+      const run = async (tty: boolean) => {
+        const stderr = Object.assign(new PassThrough(), { isTTY: tty });
+        let text = '';
+        stderr.on('data', (d) => (text += String(d)));
+        const ctx = createContext({ stderr, stdout: new PassThrough(), env: { XDG_DATA_HOME: join(dir, 'data'), XDG_CONFIG_HOME: join(dir, 'config') }, cwd: dir, interactive: false });
+        const summary = await loadtest({ channel: 'mock', concurrency: '2', duration: '1.2s', warmup: '0', threshold: ['errors<1%'] }, ctx);
+        await ctx.close();
+        return { summary, text };
+      };
+      const onTty = await run(true);
+      expect(onTty.text).toMatch(/\r\x1b\[2K2 workers\s+1s\/1\.2s\s+[\d,]+ req\/s\s+p99 [\d.]+ ms\s+errors 0/);
+      expect(onTty.text).toMatch(/2 workers: [\d,]+ req\/s, p50/);
+      const offTty = await run(false);
+      expect(offTty.text).toBe('');
+      const p = presentLoadtest(offTty.summary, 'out.json');
+      expect(p.exitCode).toBe(0);
+      const human = formatBlocks(p.blocks, false);
+      expect(human).toMatch(/^Load test: mock collect \(in-process\) \(closed model, 1\.2 s per level, warm-up 0 s\)/);
+      expect(human).toMatch(/errors<1%\s+2 workers\s+0%\s+1%\s+pass/);
+      expect(human).toMatch(/PASS: 1 threshold met\.\n\nSummary written to out\.json$/);
+      // In-process, the target shares the generator's event loop: no 'the client is the limit' warning.
+      expect(human).not.toMatch(/event loop was/);
+      expect(existsSync(join(dir, 'data', 'pay'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
