@@ -5,7 +5,7 @@
 import type { RawRequest } from '../channel/contract.js';
 import { EXIT, type ExitStatus } from '../core/errors.js';
 import { formatAmount } from '../core/money.js';
-import { redactText } from '../core/redact.js';
+import { redact, redactText } from '../core/redact.js';
 import type { Cell } from '../output/render.js';
 import { isRefusal, type ApplyResult } from './apply.js';
 import { exitStatusOf, type OutcomeClass, type VerifyOutcome } from './dispatch.js';
@@ -67,7 +67,7 @@ export function rowJson(row: VerifyRow): Record<string, unknown> {
   if (v?.dedupKey) out.dedupKey = v.dedupKey;
   if (ev?.data !== undefined) out.data = ev.data;
   if (row.apply) out.apply = row.apply;
-  if (outcome.class === 'error' && outcome.error) out.error = outcome.error.toJSON();
+  if (outcome.class === 'error' && outcome.error) out.error = redact(outcome.error.toJSON());
   return out;
 }
 
