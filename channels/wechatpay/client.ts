@@ -373,6 +373,7 @@ function mergeKeys(first: PlatformKey[], second: PlatformKey[]): PlatformKey[] {
 export class WechatpayClient {
   private downloaded?: { keys: PlatformKey[]; fetchedAt: number };
   private downloading?: Promise<PlatformKey[]>;
+  private cacheRead = false;
 
   constructor(
     readonly config: WechatpayConfig,
@@ -497,15 +498,17 @@ export class WechatpayClient {
     const now = this.deps.clock();
     if (!refresh) {
       if (this.downloaded && now - this.downloaded.fetchedAt < CERT_CACHE_MAX_AGE_MS) return mergeKeys(configured, this.downloaded.keys);
-      if (!this.downloaded) {
+      if (!this.downloaded && !this.cacheRead) {
+        // Once per client: a missing cache file is not looked for again on every call.
+        this.cacheRead = true;
         const cached = await this.readCache(now);
         if (cached) {
           this.downloaded = cached;
           return mergeKeys(configured, cached.keys);
         }
-        // Configured certificates suffice until an answer names one they do not know.
-        if (configured.length) return configured;
       }
+      // Configured certificates suffice until an answer names one they do not know.
+      if (!this.downloaded && configured.length) return configured;
     }
     this.downloading ??= this.downloadCertificates().finally(() => {
       this.downloading = undefined;
