@@ -43,7 +43,7 @@ export const STRIPE_CONFIG_FIELDS: ConfigField[] = [
 
 /** Checks that `url` is an absolute http(s) URL; returns it without a trailing slash. */
 export function checkBaseUrl(value: unknown, where: string): string {
-  if (typeof value !== 'string' || value.trim() === '') throw configError(`${where} must be a URL such as https://api.stripe.com`);
+  if (typeof value !== 'string' || value.trim() === '') throw configError(`${where} must be an absolute http(s) URL`);
   let url: URL;
   try {
     url = new URL(value.trim());

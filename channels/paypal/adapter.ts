@@ -1,0 +1,360 @@
+/**
+ * The PayPal adapter: Orders v2 (create, then capture once the payer approved), refunds of the
+ * capture, Payouts, balances, and the day's transactions as the bill, over the shared HTTP client.
+ *
+ * The flow: `collect` creates the order and returns the approve link; the payer approves at
+ * PayPal; `queryCollect` finds the order APPROVED and captures it (config `captureOnQuery`,
+ * default on), so `pay query` is the step that takes the money. Our order number is the order's
+ * `invoice_id` and `custom_id` (they reach the capture, the webhooks and the reports), and every
+ * POST carries a PayPal-Request-Id derived from our numbers, so a retried call is the same call.
+ */
+import { join } from 'node:path';
+import type {
+  BalanceEntry,
+  BillRow,
+  BillSource,
+  CallbackVerdict,
+  ChannelAdapter,
+  ChannelDeps,
+  CheckResult,
+  CollectRequest,
+  CollectResult,
+  DownloadedBill,
+  OrderRef,
+  OrderState,
+  PayoutRequest,
+  RawRequest,
+  ReadBillOptions,
+  RefundRef,
+  RefundRequest,
+  RefundState,
+  VerifyOptions,
+} from '../../src/channel/contract.js';
+import { invalid, isPayError, PayError } from '../../src/core/errors.js';
+import { businessDayRange, isoUtc, parseDate } from '../../src/core/time.js';
+import { FORMAT_TRANSACTIONS, readPaypalBill, writeTransactions } from './bill.js';
+import { captureStatus, payoutItemStatus, paypalCallbacks, refundStatus } from './callback.js';
+import { PaypalClient } from './client.js';
+import type { PaypalConfig } from './config.js';
+import { fromPaypalValue, toPaypalValue } from './currency.js';
+
+type Obj = Record<string, unknown>;
+
+/** PayPal-Request-Id values: a pure function of our numbers, so a retry repeats the same request. */
+export const requestIds = {
+  collect: (orderNo: string) => `pay-collect-${orderNo}`,
+  capture: (orderNo: string) => `pay-capture-${orderNo}`,
+  refund: (refundNo: string) => `pay-refund-${refundNo}`,
+  payout: (orderNo: string) => `pay-payout-${orderNo}`,
+};
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+const obj = (v: unknown): Obj | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : undefined);
+const arr = (v: unknown): Obj[] => (Array.isArray(v) ? (v.filter((x) => x && typeof x === 'object') as Obj[]) : []);
+
+function linkOf(o: Obj, ...rels: string[]): string | undefined {
+  return str(arr(o.links).find((l) => rels.includes(String(l.rel)))?.href);
+}
+
+/** The recipient type PayPal expects for a payee: an email, a phone number, or a PayPal id. */
+export function recipientType(payee: string): 'EMAIL' | 'PHONE' | 'PAYPAL_ID' {
+  if (/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(payee)) return 'EMAIL';
+  if (/^\+?\d{6,15}$/.test(payee)) return 'PHONE';
+  return 'PAYPAL_ID';
+}
+
+function money(amount: unknown): { amountMinor?: number; currency?: string } {
+  const a = obj(amount);
+  const currency = str(a?.currency_code) ?? str(a?.currency);
+  const value = str(a?.value);
+  if (!currency || !value) return {};
+  return { currency, amountMinor: fromPaypalValue(value, currency) };
+}
+
+/** The PayPal adapter. */
+export class PaypalAdapter implements ChannelAdapter {
+  readonly client: PaypalClient;
+
+  constructor(
+    private readonly config: PaypalConfig,
+    private readonly deps: ChannelDeps,
+  ) {
+    this.client = new PaypalClient(config, { http: () => deps.http(), record: (e) => deps.record(e), clock: deps.clock });
+  }
+
+  private orderStateOf(order: Obj): OrderState {
+    const unit = arr(order.purchase_units)[0] ?? {};
+    const captures = arr(obj(unit.payments)?.captures);
+    const capture = captures[captures.length - 1];
+    const status = String(order.status ?? '');
+    const state: OrderState = { status: 'pending', channelTradeNo: str(order.id), providerStatus: capture ? `${status}/${String(capture.status)}` : status };
+    Object.assign(state, money(unit.amount));
+    if (status === 'VOIDED') state.status = 'closed';
+    else if (status === 'COMPLETED' && capture) {
+      state.status = captureStatus(capture.status);
+      if (state.status === 'succeeded') state.paidAt = isoUtc(Date.parse(str(capture.create_time) ?? '') || this.deps.clock());
+      if (state.status === 'failed') {
+        const reason = str(obj(capture.status_details)?.reason);
+        state.failure = { code: 'DECLINED', message: `PayPal declined the capture${reason ? ` (${reason})` : ''}`, providerCode: reason ?? String(capture.status) };
+      }
+    }
+    return state;
+  }
+
+  private async getOrder(id: string, orderNo: string, operation: string): Promise<Obj> {
+    return this.client.call<Obj>({ operation, method: 'GET', path: `/v2/checkout/orders/${encodeURIComponent(id)}`, orderNo });
+  }
+
+  private orderId(ref: { orderNo: string; channelTradeNo?: string }): string {
+    if (ref.channelTradeNo) return ref.channelTradeNo;
+    throw new PayError('ORDER_NOT_FOUND', `no PayPal order id is recorded for ${ref.orderNo}`, {
+      channel: 'paypal',
+      hint: 'The create never got an answer: run `pay create` again with the same --order-no; PayPal returns the same order for the same PayPal-Request-Id.',
+    });
+  }
+
+  async collect(req: CollectRequest): Promise<CollectResult> {
+    const extra = req.extra ?? {};
+    const known = ['brand_name', 'locale'];
+    const unknown = Object.keys(extra).filter((k) => !known.includes(k));
+    if (unknown.length) throw invalid(`the PayPal channel does not know --extra ${unknown.join(', ')}`, { hint: `PayPal extras: ${known.join(', ')}.` });
+    const value = toPaypalValue(req.amountMinor, req.currency);
+    if (req.notifyUrl) this.deps.debug('paypal: --notify-url is not sent: PayPal delivers webhooks to the app\'s configured webhook (pay sandbox: --webhook-url)');
+    const returnUrl = req.returnUrl ?? this.config.returnUrl;
+    const body: Obj = {
+      intent: 'CAPTURE',
+      purchase_units: [
+        {
+          reference_id: req.orderNo,
+          // invoice_id is unique per merchant at PayPal, which guards against a second payment for one order.
+          invoice_id: req.orderNo,
+          custom_id: req.orderNo,
+          description: req.subject.slice(0, 127),
+          amount: { currency_code: req.currency, value },
+        },
+      ],
+    };
+    if (returnUrl) {
+      body.payment_source = {
+        paypal: {
+          experience_context: {
+            return_url: returnUrl,
+            cancel_url: this.config.cancelUrl ?? returnUrl,
+            user_action: 'PAY_NOW',
+            shipping_preference: 'NO_SHIPPING',
+            ...(extra.brand_name ? { brand_name: extra.brand_name } : {}),
+            ...(extra.locale ? { locale: extra.locale } : {}),
+          },
+        },
+      };
+    }
+    const order = await this.client.call<Obj>({ operation: 'collect', method: 'POST', path: '/v2/checkout/orders', body, requestId: requestIds.collect(req.orderNo), orderNo: req.orderNo });
+    const state = this.orderStateOf(order);
+    const approve = linkOf(order, 'approve', 'payer-action');
+    return {
+      status: state.status === 'closed' ? 'closed' : state.status,
+      channelTradeNo: state.channelTradeNo,
+      payload: { redirectUrl: approve, approveUrl: approve, paypalOrderId: str(order.id), paypalStatus: str(order.status) },
+      ...(state.paidAt ? { paidAt: state.paidAt } : {}),
+    };
+  }
+
+  /** Captures an approved order; a declined instrument is a failed payment, not an error. */
+  private async capture(id: string, orderNo: string): Promise<OrderState> {
+    try {
+      const order = await this.client.call<Obj>({ operation: 'capture', method: 'POST', path: `/v2/checkout/orders/${encodeURIComponent(id)}/capture`, body: {}, requestId: requestIds.capture(orderNo), orderNo });
+      return this.orderStateOf(order);
+    } catch (err) {
+      if (!isPayError(err)) throw err;
+      const issue = err.providerCode;
+      if (issue === 'INSTRUMENT_DECLINED' || issue === 'TRANSACTION_REFUSED') {
+        return { status: 'failed', channelTradeNo: id, providerStatus: `APPROVED/${issue}`, failure: { code: 'DECLINED', message: err.providerMessage ?? 'PayPal declined the payment instrument', providerCode: issue } };
+      }
+      // Someone (a retry, the dashboard) captured it first: report what the order says now.
+      if (issue === 'ORDER_ALREADY_CAPTURED') return this.orderStateOf(await this.getOrder(id, orderNo, 'queryCollect'));
+      if (issue === 'ORDER_NOT_APPROVED') return { status: 'pending', channelTradeNo: id, providerStatus: 'CREATED' };
+      throw err;
+    }
+  }
+
+  async queryCollect(ref: OrderRef): Promise<OrderState> {
+    const id = this.orderId(ref);
+    const order = await this.getOrder(id, ref.orderNo, 'queryCollect');
+    if (order.status === 'APPROVED' && this.config.captureOnQuery) return this.capture(id, ref.orderNo);
+    return this.orderStateOf(order);
+  }
+
+  private async completedCapture(ref: { orderNo: string; channelTradeNo?: string }, operation: string): Promise<{ order: Obj; capture: Obj }> {
+    const order = await this.getOrder(this.orderId(ref), ref.orderNo, operation);
+    const unit = arr(order.purchase_units)[0] ?? {};
+    const capture = arr(obj(unit.payments)?.captures).find((c) => c.status === 'COMPLETED' || c.status === 'PARTIALLY_REFUNDED');
+    if (!capture) {
+      throw new PayError('INVALID_REQUEST', `PayPal order ${String(order.id)} has no completed capture to refund (order status ${String(order.status)})`, {
+        channel: 'paypal',
+        providerCode: 'CAPTURE_NOT_FOUND',
+        hint: 'Run `pay query` first: it captures an approved order.',
+      });
+    }
+    return { order, capture };
+  }
+
+  private refundStateOf(r: Obj): RefundState {
+    const status = refundStatus(r.status);
+    const state: RefundState = { status, channelRefundNo: str(r.id), providerStatus: str(r.status) };
+    if (status === 'succeeded') state.refundedAt = isoUtc(Date.parse(str(r.update_time) ?? str(r.create_time) ?? '') || this.deps.clock());
+    if (status === 'failed') {
+      const reason = str(obj(r.status_details)?.reason);
+      state.failure = { code: 'REFUND_FAILED', message: `PayPal could not refund (${reason ?? String(r.status)})`, providerCode: reason ?? str(r.status) };
+    }
+    return state;
+  }
+
+  async refund(req: RefundRequest): Promise<RefundState> {
+    const value = toPaypalValue(req.amountMinor, req.currency);
+    const { capture } = await this.completedCapture({ orderNo: req.orderNo, channelTradeNo: req.channelTradeNo }, 'refund');
+    const r = await this.client.call<Obj>({
+      operation: 'refund',
+      method: 'POST',
+      path: `/v2/payments/captures/${encodeURIComponent(String(capture.id))}/refund`,
+      body: { amount: { value, currency_code: req.currency }, invoice_id: req.refundNo, custom_id: req.orderNo, ...(req.reason ? { note_to_payer: req.reason.slice(0, 255) } : {}) },
+      requestId: requestIds.refund(req.refundNo),
+      orderNo: req.orderNo,
+      refundNo: req.refundNo,
+    });
+    return this.refundStateOf(r);
+  }
+
+  async queryRefund(ref: RefundRef): Promise<RefundState> {
+    if (ref.channelRefundNo) {
+      return this.refundStateOf(
+        await this.client.call<Obj>({ operation: 'queryRefund', method: 'GET', path: `/v2/payments/refunds/${encodeURIComponent(ref.channelRefundNo)}`, orderNo: ref.orderNo, refundNo: ref.refundNo }),
+      );
+    }
+    // The refund's answer was lost: the order lists its refunds, ours carries our refund number.
+    const order = await this.getOrder(this.orderId(ref), ref.orderNo, 'queryRefund');
+    const unit = arr(order.purchase_units)[0] ?? {};
+    const found = arr(obj(unit.payments)?.refunds).find((r) => r.invoice_id === ref.refundNo);
+    if (!found) {
+      throw new PayError('ORDER_NOT_FOUND', `PayPal has no refund ${ref.refundNo} on order ${String(order.id)}`, {
+        channel: 'paypal',
+        hint: 'The refund never reached PayPal; refunding again with the same --refund-no is safe (same PayPal-Request-Id).',
+      });
+    }
+    return this.refundStateOf(found);
+  }
+
+  private payoutStateOf(batch: Obj): OrderState {
+    const header = obj(batch.batch_header) ?? {};
+    const items = arr(batch.items);
+    const item = items[0];
+    const batchStatus = String(header.batch_status ?? '');
+    const state: OrderState = { status: 'pending', channelTradeNo: str(header.payout_batch_id), providerStatus: item ? `${batchStatus}/${String(item.transaction_status)}` : batchStatus };
+    if (item) {
+      state.status = payoutItemStatus(item.transaction_status);
+      Object.assign(state, money(obj(item.payout_item)?.amount));
+      if (state.status === 'succeeded') state.paidAt = isoUtc(Date.parse(str(item.time_processed) ?? '') || this.deps.clock());
+      if (state.status === 'failed') {
+        const e = obj(item.errors);
+        state.failure = { code: 'PAYOUT_FAILED', message: str(e?.message) ?? `the payout item is ${String(item.transaction_status)}`, providerCode: str(e?.name) ?? String(item.transaction_status) };
+      }
+    } else if (batchStatus === 'DENIED' || batchStatus === 'CANCELED') {
+      state.status = 'failed';
+      state.failure = { code: 'PAYOUT_FAILED', message: `PayPal ${batchStatus.toLowerCase()} the payout batch`, providerCode: batchStatus };
+    }
+    return state;
+  }
+
+  async payout(req: PayoutRequest): Promise<OrderState> {
+    const value = toPaypalValue(req.amountMinor, req.currency);
+    const payee = req.payee.trim();
+    if (payee === '') throw invalid('a PayPal payout needs --to (an email, a phone number or a PayPal id)');
+    const type = recipientType(payee);
+    const batch = await this.client.call<Obj>({
+      operation: 'payout',
+      method: 'POST',
+      path: '/v1/payments/payouts',
+      body: {
+        sender_batch_header: { sender_batch_id: req.orderNo, email_subject: 'You have a payout', recipient_type: type },
+        items: [
+          {
+            recipient_type: type,
+            amount: { value, currency: req.currency },
+            receiver: payee,
+            sender_item_id: req.orderNo,
+            ...(req.remark ? { note: req.remark.slice(0, 4000) } : {}),
+            ...(req.payeeName ? { recipient_name: { full_name: req.payeeName } } : {}),
+          },
+        ],
+      },
+      requestId: requestIds.payout(req.orderNo),
+      orderNo: req.orderNo,
+    });
+    const state = this.payoutStateOf(batch);
+    if (state.amountMinor === undefined) {
+      state.amountMinor = req.amountMinor;
+      state.currency = req.currency;
+    }
+    return state;
+  }
+
+  async queryPayout(ref: OrderRef): Promise<OrderState> {
+    if (!ref.channelTradeNo) {
+      throw new PayError('ORDER_NOT_FOUND', `no PayPal payout batch id is recorded for ${ref.orderNo}`, {
+        channel: 'paypal',
+        hint: 'The payout never got an answer: run `pay payout` again with the same --order-no; PayPal returns the same batch for the same PayPal-Request-Id and refuses a second batch with the same sender_batch_id.',
+      });
+    }
+    return this.payoutStateOf(await this.client.call<Obj>({ operation: 'queryPayout', method: 'GET', path: `/v1/payments/payouts/${encodeURIComponent(ref.channelTradeNo)}`, orderNo: ref.orderNo }));
+  }
+
+  async balance(): Promise<BalanceEntry[]> {
+    const res = await this.client.call<{ balances?: Obj[] }>({ operation: 'balance', method: 'GET', path: '/v1/reporting/balances' });
+    const out: BalanceEntry[] = [];
+    for (const b of arr(res.balances)) {
+      const available = money(b.available_balance);
+      const withheld = money(b.withheld_balance);
+      const currency = str(b.currency) ?? available.currency;
+      if (!currency || available.amountMinor === undefined) continue;
+      out.push({ currency, availableMinor: available.amountMinor, pendingMinor: withheld.amountMinor ?? 0 });
+    }
+    return out.sort((a, z) => a.currency.localeCompare(z.currency));
+  }
+
+  async verifyCallback(request: RawRequest, options: VerifyOptions): Promise<CallbackVerdict> {
+    return paypalCallbacks.verify(request, this.config, options);
+  }
+
+  readBill(source: BillSource, options: ReadBillOptions): AsyncIterable<BillRow> {
+    return readPaypalBill(source, { merchantId: this.config.merchantId, ...options });
+  }
+
+  /** Saves the business day's transactions (GET /v1/reporting/transactions, every page) as the JSON-lines bill. */
+  async downloadBill(options: { date: string; dir: string; type?: string }): Promise<DownloadedBill> {
+    parseDate(options.date);
+    const { start, end } = businessDayRange(options.date, this.config.timeZone);
+    const fmt = (ms: number) => `${new Date(ms).toISOString().slice(0, 19)}+0000`;
+    const path = join(options.dir, `paypal-transactions-${options.date}.jsonl`);
+    const client = this.client;
+    async function* pages(): AsyncGenerator<Obj> {
+      for (let page = 1; page <= 10_000; page++) {
+        const res = await client.call<Obj>({
+          operation: 'downloadBill',
+          method: 'GET',
+          path: '/v1/reporting/transactions',
+          query: { start_date: fmt(start), end_date: fmt(end - 1000), fields: 'all', page_size: 500, page },
+        });
+        for (const t of arr(res.transaction_details)) yield t;
+        const total = typeof res.total_pages === 'number' ? res.total_pages : 1;
+        if (page >= total) return;
+      }
+    }
+    await writeTransactions(path, pages(), { date: options.date, timeZone: this.config.timeZone, account: this.config.merchantId });
+    return { path, format: FORMAT_TRANSACTIONS };
+  }
+
+  async check(): Promise<CheckResult> {
+    const started = performance.now();
+    await this.client.accessToken();
+    return { ok: true, detail: `${this.config.baseUrl} issued an OAuth2 token for the configured app`, latencyMs: performance.now() - started };
+  }
+}

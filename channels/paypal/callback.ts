@@ -1,0 +1,252 @@
+/**
+ * PayPal webhook events: offline verification (`pay verify`), the normalised event, and a builder
+ * of signed events (the simulator and tests).
+ *
+ * Event body: {"id":"WH-...","event_version":"1.0","create_time":"...","resource_type":"capture",
+ * "event_type":"PAYMENT.CAPTURE.COMPLETED","summary":"...","resource":{...},"links":[...]}.
+ * PayPal counts any 2xx as delivered and retries otherwise; we answer 200 (empty body) when valid
+ * and 400 when not, so a misconfigured receiver makes PayPal retry rather than drop the event.
+ */
+import { createHash, randomUUID, type KeyObject, type X509Certificate } from 'node:crypto';
+import type { CallbackEvent, CallbackHandler, CallbackVerdict, HttpReply, RawRequest, VerifyOptions } from '../../src/channel/contract.js';
+import { configError } from '../../src/core/errors.js';
+import type { OrderStatus, RefundStatus } from '../../src/core/order.js';
+import { isKnownCurrency } from '../../src/core/money.js';
+import { fromPaypalValue } from './currency.js';
+import { AUTH_ALGO, checkCertificate, HEADERS, loadCertificates, signTransmission, transmissionMessage, verifyTransmission } from './signature.js';
+
+export const SUCCESS_REPLY: HttpReply = { status: 200, headers: {}, body: '' };
+
+function failureReply(message: string): HttpReply {
+  return { status: 400, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: message }) };
+}
+
+type Obj = Record<string, unknown>;
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+const obj = (v: unknown): Obj | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : undefined);
+
+/** Maps a capture's status to pay's order status. */
+export function captureStatus(status: unknown): Extract<OrderStatus, 'pending' | 'succeeded' | 'failed'> {
+  switch (status) {
+    case 'COMPLETED':
+    case 'PARTIALLY_REFUNDED':
+    case 'REFUNDED':
+      return 'succeeded';
+    case 'DECLINED':
+    case 'FAILED':
+      return 'failed';
+    default:
+      return 'pending';
+  }
+}
+
+/** Maps a refund's status to pay's refund status. */
+export function refundStatus(status: unknown): RefundStatus {
+  if (status === 'COMPLETED') return 'succeeded';
+  if (status === 'CANCELLED' || status === 'FAILED') return 'failed';
+  return 'pending';
+}
+
+/** Maps a payout item's transaction status to pay's order status. */
+export function payoutItemStatus(status: unknown): Extract<OrderStatus, 'pending' | 'succeeded' | 'failed'> {
+  switch (status) {
+    case 'SUCCESS':
+      return 'succeeded';
+    case 'FAILED':
+    case 'RETURNED':
+    case 'BLOCKED':
+    case 'REFUNDED':
+    case 'REVERSED':
+    case 'DENIED':
+    case 'CANCELED':
+      return 'failed';
+    default:
+      return 'pending';
+  }
+}
+
+function money(amount: unknown): { amountMinor?: number; currency?: string } {
+  const a = obj(amount);
+  const currency = str(a?.currency_code) ?? str(a?.currency);
+  if (!currency || !isKnownCurrency(currency)) return {};
+  const value = str(a?.value);
+  if (!value) return { currency };
+  try {
+    return { currency, amountMinor: fromPaypalValue(value, currency) };
+  } catch {
+    return { currency };
+  }
+}
+
+/** A PayPal event as parsed from the body. */
+export interface PaypalEvent {
+  id: string;
+  eventType: string;
+  createTime?: string;
+  resourceType?: string;
+  resource: Obj;
+}
+
+/** Parses an event body; a string says why it is not one. */
+export function parseEvent(body: Buffer): PaypalEvent | string {
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString('utf8'));
+  } catch {
+    return 'body is not JSON';
+  }
+  const o = obj(json);
+  if (!o || typeof o.id !== 'string') return 'body is not a PayPal event (a JSON object with an "id")';
+  return { id: o.id, eventType: str(o.event_type) ?? 'unknown', createTime: str(o.create_time), resourceType: str(o.resource_type), resource: obj(o.resource) ?? {} };
+}
+
+/** The normalised event of a PayPal event. */
+export function toEvent(e: PaypalEvent): CallbackEvent {
+  const r = e.resource;
+  const event: CallbackEvent = { type: e.eventType, kind: 'other' };
+  if (e.createTime && !Number.isNaN(Date.parse(e.createTime))) event.occurredAt = new Date(e.createTime).toISOString();
+  const type = e.eventType;
+  if (type.startsWith('PAYMENT.CAPTURE.') && type !== 'PAYMENT.CAPTURE.REFUNDED' && type !== 'PAYMENT.CAPTURE.REVERSED') {
+    event.kind = 'payment';
+    event.orderNo = str(r.invoice_id) ?? str(r.custom_id);
+    const related = obj(obj(obj(r.supplementary_data)?.related_ids));
+    event.channelTradeNo = str(related?.order_id) ?? str(r.id);
+    Object.assign(event, money(r.amount));
+    event.status = captureStatus(r.status);
+    event.providerStatus = str(r.status);
+  } else if (type === 'PAYMENT.CAPTURE.REFUNDED' || type.startsWith('PAYMENT.REFUND.')) {
+    event.kind = 'refund';
+    event.orderNo = str(r.custom_id);
+    event.refundNo = str(r.invoice_id);
+    event.channelTradeNo = str(r.id);
+    Object.assign(event, money(r.amount));
+    event.status = refundStatus(r.status);
+    event.providerStatus = str(r.status);
+  } else if (type.startsWith('CHECKOUT.ORDER.')) {
+    event.kind = 'payment';
+    const unit = obj(Array.isArray(r.purchase_units) ? r.purchase_units[0] : undefined);
+    event.orderNo = str(unit?.invoice_id) ?? str(unit?.custom_id) ?? str(unit?.reference_id);
+    event.channelTradeNo = str(r.id);
+    Object.assign(event, money(unit?.amount));
+    event.providerStatus = str(r.status);
+    event.status = r.status === 'COMPLETED' ? 'succeeded' : r.status === 'VOIDED' ? 'closed' : 'pending';
+  } else if (type.startsWith('PAYMENT.PAYOUTS-ITEM.')) {
+    event.kind = 'payout';
+    const item = obj(r.payout_item);
+    event.orderNo = str(item?.sender_item_id);
+    event.channelTradeNo = str(r.payout_batch_id);
+    Object.assign(event, money(item?.amount));
+    event.status = payoutItemStatus(r.transaction_status);
+    event.providerStatus = str(r.transaction_status);
+  } else if (type.startsWith('PAYMENT.PAYOUTSBATCH.')) {
+    event.kind = 'payout';
+    const header = obj(r.batch_header);
+    event.orderNo = str(obj(header?.sender_batch_header)?.sender_batch_id);
+    event.channelTradeNo = str(header?.payout_batch_id);
+    const s = str(header?.batch_status);
+    event.providerStatus = s;
+    event.status = s === 'SUCCESS' ? 'succeeded' : s === 'DENIED' || s === 'CANCELED' ? 'failed' : 'pending';
+  }
+  event.data = { id: e.id, resourceType: e.resourceType, resourceId: str(r.id) };
+  return event;
+}
+
+/** What a signed event needs. */
+export interface SignEventOptions {
+  webhookId: string;
+  privateKey: KeyObject | string;
+  certUrl: string;
+  nowMs: number;
+  transmissionId?: string;
+  target?: string;
+}
+
+/** Builds a signed PayPal webhook event as a raw request (what the simulator POSTs). */
+export function buildEvent(eventType: string, resourceType: string, resource: Obj, summary: string, options: SignEventOptions): RawRequest {
+  const created = new Date(options.nowMs).toISOString();
+  const id = `WH-${randomUUID().replace(/-/g, '').slice(0, 17).toUpperCase()}-${randomUUID().replace(/-/g, '').slice(0, 17).toUpperCase()}`;
+  const event = {
+    id,
+    event_version: '1.0',
+    create_time: created,
+    resource_type: resourceType,
+    resource_version: '2.0',
+    event_type: eventType,
+    summary,
+    resource,
+    links: [
+      { href: `https://api.paypal.com/v1/notifications/webhooks-events/${id}`, rel: 'self', method: 'GET' },
+      { href: `https://api.paypal.com/v1/notifications/webhooks-events/${id}/resend`, rel: 'resend', method: 'POST' },
+    ],
+  };
+  const body = Buffer.from(JSON.stringify(event), 'utf8');
+  const transmissionId = options.transmissionId ?? randomUUID();
+  // PayPal writes the transmission time with seconds precision and a Z.
+  const transmissionTime = `${created.slice(0, 19)}Z`;
+  const sig = signTransmission(options.privateKey, transmissionMessage(transmissionId, transmissionTime, options.webhookId, body));
+  return {
+    method: 'POST',
+    target: options.target ?? '/webhooks/paypal',
+    headers: {
+      'content-type': 'application/json',
+      'user-agent': 'PayPal/AUHD-214.0-58830046',
+      [HEADERS.id]: transmissionId,
+      [HEADERS.time]: transmissionTime,
+      [HEADERS.sig]: sig,
+      [HEADERS.certUrl]: options.certUrl,
+      [HEADERS.algo]: AUTH_ALGO,
+    },
+    body,
+  };
+}
+
+function certificatesFrom(value: unknown, key: string): X509Certificate[] | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string') throw configError(`channels.paypal.${key} must be PEM text (e.g. file:PATH)`);
+  try {
+    return loadCertificates(value);
+  } catch {
+    throw configError(`channels.paypal.${key} is not a PEM certificate`, { hint: 'Give the certificate file PAYPAL-CERT-URL points to, as file:PATH.' });
+  }
+}
+
+/** PayPal's offline verifier. Settings: `webhookId`, `certificate`, optional `caCertificate`. */
+export const paypalCallbacks: CallbackHandler = {
+  detect(request: RawRequest): number {
+    if (request.headers[HEADERS.sig] && request.headers[HEADERS.id]) return 1;
+    const head = request.body.subarray(0, 512).toString('utf8');
+    return /"id"\s*:\s*"WH-/.test(head) && /"event_type"\s*:/.test(head) ? 0.5 : 0;
+  },
+  async verify(request: RawRequest, settings: Record<string, unknown>, options: VerifyOptions): Promise<CallbackVerdict> {
+    const base = { channel: 'paypal', scheme: 'paypal-sha256withrsa' };
+    const parsed = parseEvent(request.body);
+    const event = typeof parsed === 'string' ? undefined : toEvent(parsed);
+    const transmissionId = request.headers[HEADERS.id];
+    const dedupKey = typeof parsed === 'string' ? (transmissionId ?? `sha256:${createHash('sha256').update(request.body).digest('hex')}`) : parsed.id;
+    const fail = (reasonCode: NonNullable<CallbackVerdict['reasonCode']>, reason: string): CallbackVerdict => ({ ...base, valid: false, reasonCode, reason, event, dedupKey, reply: failureReply(reasonCode) });
+
+    const webhookId = typeof settings.webhookId === 'string' && settings.webhookId !== '' ? settings.webhookId : undefined;
+    if (!webhookId) return fail('MISSING_KEY', 'channels.paypal.webhookId is not configured (the id of your webhook; it is part of the signed message)');
+    const certs = certificatesFrom(settings.certificate, 'certificate');
+    if (!certs) return fail('MISSING_KEY', 'channels.paypal.certificate is not configured (the PEM that PAYPAL-CERT-URL points to)');
+    const ca = certificatesFrom(settings.caCertificate, 'caCertificate') ?? [];
+
+    const time = request.headers[HEADERS.time];
+    const sig = request.headers[HEADERS.sig];
+    if (!transmissionId || !time || !sig) {
+      const missing = [!transmissionId && 'PAYPAL-TRANSMISSION-ID', !time && 'PAYPAL-TRANSMISSION-TIME', !sig && 'PAYPAL-TRANSMISSION-SIG'].filter(Boolean);
+      return fail('MALFORMED', `missing ${missing.join(', ')} header${missing.length > 1 ? 's' : ''}`);
+    }
+    const algo = request.headers[HEADERS.algo];
+    if (algo && algo !== AUTH_ALGO) return fail('MALFORMED', `PAYPAL-AUTH-ALGO ${algo.slice(0, 40)} is not ${AUTH_ALGO}`);
+    const cert = certs[0];
+    const trust = checkCertificate(cert, options.at, ca);
+    if (!trust.ok) return fail('UNTRUSTED_CERT', trust.message);
+    const message = transmissionMessage(transmissionId, time, webhookId, request.body);
+    if (!verifyTransmission(cert, message, sig)) {
+      return fail('BAD_SIGNATURE', 'the transmission signature does not match (body, transmission id/time, webhook id or certificate differ from what PayPal signed)');
+    }
+    if (typeof parsed === 'string') return { ...base, valid: false, reasonCode: 'MALFORMED', reason: parsed, dedupKey, reply: failureReply('malformed') };
+    return { ...base, valid: true, event, dedupKey, reply: SUCCESS_REPLY };
+  },
+};
