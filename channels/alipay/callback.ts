@@ -14,7 +14,8 @@ import type { CallbackEvent, CallbackHandler, CallbackVerdict, HttpReply, RawReq
 import { configError } from '../../src/core/errors.js';
 import { isKnownCurrency, parseAmount } from '../../src/core/money.js';
 import type { OrderStatus, RefundStatus } from '../../src/core/order.js';
-import { isoUtc, wallTimeToUtc } from '../../src/core/time.js';
+import { isoUtc } from '../../src/core/time.js';
+import { beijingToUtc } from './bill.js';
 import { certSn } from './cert.js';
 import {
   encodeForm,
@@ -39,9 +40,6 @@ export const FAILURE_REPLY: HttpReply = { status: 200, headers: { 'content-type'
 /** A saved synchronous answer or return URL expects no reply. */
 const NO_REPLY: HttpReply = { status: 200, headers: {}, body: '' };
 
-/** Alipay's wall-clock times are Beijing time. */
-export const ALIPAY_TIME_ZONE = 'Asia/Shanghai';
-
 /** Maps `trade_status` onto pay's order states. */
 export function tradeStatus(s: string | undefined): OrderStatus | undefined {
   switch (s) {
@@ -60,19 +58,18 @@ export function tradeStatus(s: string | undefined): OrderStatus | undefined {
 /** Beijing wall time (`2019-08-15 15:56:24`) to ISO UTC; undefined when absent or unreadable. */
 export function alipayTimeToIso(text: string | undefined): string | undefined {
   if (!text) return undefined;
-  try {
-    return isoUtc(wallTimeToUtc(text, ALIPAY_TIME_ZONE));
-  } catch {
-    return undefined;
-  }
+  const ms = beijingToUtc(text.trim());
+  return Number.isNaN(ms) ? undefined : isoUtc(ms);
 }
 
-/** A decoder for a message charset (UTF-8, GBK/GB2312/GB18030). */
+const decoders = { utf8: new TextDecoder('utf-8'), gb: undefined as TextDecoder | undefined };
+
+/** A decoder for a message charset (UTF-8, GBK/GB2312/GB18030). Decoders are stateless here: shared. */
 export function decoderFor(charset: string): TextDecoder {
   const c = charset.toLowerCase();
   // GB2312 and GBK messages decode correctly as GB18030, their superset.
-  if (c === 'gbk' || c === 'gb2312' || c === 'gb18030') return new TextDecoder('gb18030');
-  return new TextDecoder('utf-8');
+  if (c === 'gbk' || c === 'gb2312' || c === 'gb18030') return (decoders.gb ??= new TextDecoder('gb18030'));
+  return decoders.utf8;
 }
 
 /** An encoder for a charset; GBK loads iconv-lite on first use (kept off the start-up path). */
@@ -157,6 +154,21 @@ interface VerifyKeys {
   signType: AlipaySignType;
 }
 
+// Parsing a key or certificate costs far more than a verification; `pay verify` over a directory
+// passes the same settings for every file, so parsed keys are kept by their text (a few at most).
+const keyCache = new Map<string, { key: KeyObject; certSn?: string }>();
+
+function cachedKey(text: string, cert: boolean): { key: KeyObject; certSn?: string } {
+  const id = `${cert ? 'c' : 'k'}:${text}`;
+  let hit = keyCache.get(id);
+  if (!hit) {
+    hit = cert ? { key: loadPublicKey(text), certSn: certSn(text) } : { key: loadPublicKey(text) };
+    if (keyCache.size >= 16) keyCache.delete(keyCache.keys().next().value!);
+    keyCache.set(id, hit);
+  }
+  return hit;
+}
+
 function keysFrom(settings: Record<string, unknown>): VerifyKeys | { missing: string } {
   const cert = settings.alipayPublicCert;
   const pub = settings.alipayPublicKey;
@@ -164,14 +176,14 @@ function keysFrom(settings: Record<string, unknown>): VerifyKeys | { missing: st
   const signType: AlipaySignType = isSignType(st) ? st : 'RSA2';
   if (typeof cert === 'string' && cert.trim() !== '') {
     try {
-      return { key: loadPublicKey(cert), certSn: certSn(cert), signType };
+      return { ...cachedKey(cert, true), signType };
     } catch {
       throw configError('channels.alipay.alipayPublicCert is not a PEM certificate', { hint: "Give Alipay's public-key certificate (alipayCertPublicKey_RSA2.crt), e.g. as file:PATH." });
     }
   }
   if (typeof pub === 'string' && pub.trim() !== '') {
     try {
-      return { key: loadPublicKey(pub), signType };
+      return { ...cachedKey(pub, false), signType };
     } catch {
       throw configError('channels.alipay.alipayPublicKey is not an RSA public key', { hint: "Give Alipay's public key as PEM or the bare base64 the console shows." });
     }

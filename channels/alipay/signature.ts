@@ -151,7 +151,10 @@ export function parseForm(body: Buffer | string): FormField[] {
   return fields;
 }
 
+/** Byte order of UTF-8 keys; for ASCII (every real key) plain code-unit order is the same. */
 function byteOrder(a: string, b: string): number {
+  // eslint-disable-next-line no-control-regex
+  if (/^[\x00-\x7f]*$/.test(a) && /^[\x00-\x7f]*$/.test(b)) return a < b ? -1 : a > b ? 1 : 0;
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
@@ -163,11 +166,17 @@ function byteOrder(a: string, b: string): number {
 export function signedBytes(fields: readonly FormField[], keepSignType: boolean): Buffer {
   const kept = fields.filter((f) => f.key !== 'sign' && (keepSignType || f.key !== 'sign_type'));
   kept.sort((a, b) => byteOrder(a.key, b.key));
-  const parts: Buffer[] = [];
+  let size = 0;
+  for (const f of kept) size += f.key.length + f.value.length + 2;
+  const out = Buffer.allocUnsafe(Math.max(0, size - 1));
+  let n = 0;
   kept.forEach((f, i) => {
-    parts.push(Buffer.from(`${i ? '&' : ''}${f.key}=`, 'latin1'), f.value);
+    if (i) out[n++] = 0x26;
+    n += out.write(f.key, n, 'latin1');
+    out[n++] = 0x3d;
+    n += f.value.copy(out, n);
   });
-  return Buffer.concat(parts);
+  return out.subarray(0, n);
 }
 
 /** A string encoder for a charset (UTF-8 by default; GBK callers pass iconv-lite's). */

@@ -175,7 +175,7 @@ describe('notify signer and verifier', () => {
     const req = buildNotify(tradeFields({ out_biz_no: 'R1', refund_fee: '2.00', gmt_refund: '2026-11-23 11:00:00.123', trade_status: 'TRADE_SUCCESS' }), alipay.privateKey);
     const v = await alipayCallbacks.verify(req, { alipayPublicKey: alipay.publicPem }, AT);
     expect(v.valid).toBe(true);
-    expect(v.event).toMatchObject({ kind: 'refund', refundNo: 'R1', orderNo: 'P20261123100000000ABCDEFGHJKMN', status: 'succeeded', data: { refundFeeTotalMinor: 200 } });
+    expect(v.event).toMatchObject({ kind: 'refund', refundNo: 'R1', orderNo: 'P20261123100000000ABCDEFGHJKMN', status: 'succeeded', occurredAt: '2026-11-23T03:00:00.123Z', data: { refundFeeTotalMinor: 200 } });
     expect(v.event?.amountMinor).toBeUndefined();
   });
 
