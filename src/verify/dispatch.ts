@@ -7,7 +7,10 @@
  * Settings are the channel's config section (with `--profile`) with `env:`/`file:` references
  * resolved key by key, and schema defaults for absent keys, but NOT validateConfig: offline
  * verification needs only the public half of the keys. A key whose reference cannot be resolved
- * is left out and named if the verdict turns out to be MISSING_KEY.
+ * is left out and named if the verdict turns out to be MISSING_KEY. The settings object handed to
+ * `callback.verify` is the same object for every callback of a run (a directory of 10,000 files,
+ * or `pay listen`), so a channel can memoize its parsed keys on it (a WeakMap keyed by settings):
+ * parsing a PEM costs more than an RSA verify.
  *
  * Outcomes fall in three classes, which decide the exit status (see {@link exitStatusOf}):
  * - valid: the signature checks out;
