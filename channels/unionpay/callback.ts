@@ -7,7 +7,7 @@
  * `verifyCert` (5.0.0: UnionPay's verify certificate(s), chosen by `certId`), `secureKey`
  * (signMethod 11). No timestamp rule. Reply: HTTP 200 `ok`; anything else makes UnionPay resend.
  */
-import { createHash, type X509Certificate } from 'node:crypto';
+import { createHash, type KeyObject, type X509Certificate } from 'node:crypto';
 import type { CallbackEvent, CallbackVerdict, HttpReply, RawRequest, VerdictReason, VerifyOptions } from '../../src/channel/contract.js';
 import { isoUtc } from '../../src/core/time.js';
 import { classify, currencyFromNumber, TXN_TYPE } from './codes.js';
@@ -44,6 +44,36 @@ function certsFrom(value: unknown): X509Certificate[] | Error | undefined {
     certCache.set(value, hit);
   }
   return hit;
+}
+
+/** A signing certificate already found trustworthy under a given middle/root, and for when. */
+interface Trusted {
+  publicKey: KeyObject;
+  /** The window in which the leaf and its chain are all valid. */
+  from: number;
+  to: number;
+}
+
+const trusted = new Map<string, Trusted>();
+
+/**
+ * The public key of `pem` when it may be trusted at `at`. A chain found good is remembered (per
+ * certificate and configured middle/root), so answers signed with the same certificate cost one
+ * signature check; the validity window is still checked against `at` every time.
+ */
+function trustedKey(pem: string, middleText: unknown, rootText: unknown, middle: X509Certificate[], root: X509Certificate[], at: number): Trusted | { reason: VerdictReason; message: string } {
+  const cacheKey = `${pem}\u0000${String(middleText)}\u0000${String(rootText)}`;
+  const hit = trusted.get(cacheKey);
+  if (hit && at >= hit.from && at <= hit.to) return hit;
+  const check = checkSignPubKeyCert(pem, { middle, root, at });
+  if (!check.ok) return { reason: check.reason, message: check.message };
+  const issuer = middle.find((m) => check.cert.checkIssued(m))!;
+  const top = root.find((r) => issuer.checkIssued(r))!;
+  const windows = [check.cert, issuer, top].map((c) => [Date.parse(c.validFrom), Date.parse(c.validTo)]);
+  const entry: Trusted = { publicKey: check.cert.publicKey, from: Math.max(...windows.map((w) => w[0])), to: Math.min(...windows.map((w) => w[1])) };
+  if (trusted.size > 256) trusted.clear();
+  trusted.set(cacheKey, entry);
+  return entry;
 }
 
 function missing(key: string, scheme: string, why: string): FieldsCheck {
@@ -87,9 +117,9 @@ export function verifyFields(fields: Record<string, string>, charset: Charset, s
   if (root === undefined) return missing('rootCert', scheme, "is not configured (5.1.0 signing certificates are checked against UnionPay's root certificate)");
   if (middle instanceof Error) return missing('middleCert', scheme, `is not a certificate (PEM or base64 DER): ${middle.message}`);
   if (root instanceof Error) return missing('rootCert', scheme, `is not a certificate (PEM or base64 DER): ${root.message}`);
-  const trust = checkSignPubKeyCert(pem, { middle, root, at });
-  if (!trust.ok) return { ok: false, scheme, reason: trust.reason, message: trust.message };
-  return verifyRsa(fields, trust.cert.publicKey, '5.1.0', charset)
+  const key = trustedKey(pem, settings.middleCert as string, settings.rootCert as string, middle, root, at);
+  if ('reason' in key) return { ok: false, scheme, reason: key.reason, message: key.message };
+  return verifyRsa(fields, key.publicKey, '5.1.0', charset)
     ? { ok: true, scheme }
     : { ok: false, scheme, reason: 'BAD_SIGNATURE', message: 'signature does not match the fields (SHA256withRSA over the SHA-256 hex)' };
 }

@@ -166,11 +166,24 @@ function percentEncode(bytes: Buffer): string {
   return out;
 }
 
+/** encodeURIComponent leaves these unescaped; RFC 3986 form encoding escapes them. */
+const SUB_DELIMS = /[!'()*]/g;
+
 /** Encodes fields as a form body in `charset`. */
 export function encodeForm(fields: Record<string, string>, charset: Charset): Buffer {
+  // UTF-8 takes the native encoder (a hot path: every request and notification).
+  const slow = (v: string) => percentEncode(encodeText(v, charset));
+  const fast = (v: string) => {
+    try {
+      return encodeURIComponent(v).replace(SUB_DELIMS, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+    } catch {
+      return slow(v); // a lone surrogate: encoded as U+FFFD, as Buffer would
+    }
+  };
+  const enc = charset === 'utf-8' ? fast : slow;
   return Buffer.from(
     Object.entries(fields)
-      .map(([k, v]) => `${percentEncode(Buffer.from(k, 'latin1'))}=${percentEncode(encodeText(v, charset))}`)
+      .map(([k, v]) => `${enc(k)}=${enc(v)}`)
       .join('&'),
     'latin1',
   );
