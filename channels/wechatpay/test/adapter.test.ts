@@ -228,6 +228,13 @@ describe('signatures and keys', () => {
     expect(count()).toBe(start + 1);
   });
 
+  it('check(): a signed request accepted, in both key setups; wrong credentials fail', async () => {
+    expect(await (await h.adapter()).check()).toMatchObject({ ok: true, detail: expect.stringMatching(/accepted/) });
+    expect(await (await h.adapter({ platformCertificate: undefined })).check()).toMatchObject({ ok: true, detail: expect.stringMatching(/1 platform certificate\(s\) downloaded and verified/) });
+    const other = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    expect(await caught((await h.adapter({ privateKey: privateKeyPem(other.privateKey) })).check())).toMatchObject({ code: 'AUTHENTICATION_FAILED' });
+  });
+
   it('a wrong APIv3 key cannot open the platform certificates: CONFIG_ERROR naming apiV3Key', async () => {
     const a = await h.adapter({ apiV3Key: 'W'.repeat(32), platformCertificate: undefined });
     const e = await caught(a.balance());
