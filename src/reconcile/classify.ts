@@ -145,7 +145,7 @@ export function classifyRow(row: Pick<BillRow, 'kind' | 'amountMinor' | 'currenc
   }
   const settled = isSettled(entry);
   if (billSaysFailed(row.status)) {
-    if (settled) return { class: 'statusMismatch', note: `the channel says ${row.status}; the books say ${entry.status}` };
+    if (settled) return { class: 'statusMismatch', note: `the channel says ${row.status!.trim()}; the books say ${entry.status}` };
     return { class: 'matched' };
   }
   if (!settled) {

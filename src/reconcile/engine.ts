@@ -335,8 +335,10 @@ function match(rs: ReconcileStore, input: ReconcileInput, m: MatchContext): Reco
       if (open) {
         rs.insertItem({ ...item, class: 'resolved', carriedFrom: open.runDate, originItem: open.id, note: `${open.class} on ${open.runDate}; billed on ${date}` });
         counts.resolved++;
-      } else if (outOfDay) {
-        rs.insertItem({ ...item, note: entry!.time ? `settled in the books at ${entry!.time}, outside this day` : 'the books record no settlement time' });
+      } else if (outOfDay || item.note) {
+        // Kept for the audit trail: a match outside its day, or one made by the channel's number.
+        const when = outOfDay ? (entry!.time ? `settled in the books at ${entry!.time}, outside this day` : 'the books record no settlement time') : undefined;
+        rs.insertItem({ ...item, note: [when, item.note].filter(Boolean).join('; ') });
       }
     }
   }
