@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BillRow } from '../../src/channel/contract.js';
+import type { ItemClass } from '../../src/reconcile/classify.js';
 import { reconcile, type ReconcileInput } from '../../src/reconcile/engine.js';
 import { ReconcileStore } from '../../src/store/reconcile-store.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
@@ -61,7 +62,8 @@ function run(date: string, rows: BillRow[], sha = `sha-${date}`, over: Partial<R
   });
 }
 
-const itemsOf = (runId: number, classes = ['missingLocal', 'missingChannel', 'amountMismatch', 'statusMismatch', 'currencyMismatch', 'duplicate', 'carriedOver', 'resolved', 'matched'] as const) =>
+const ALL: readonly ItemClass[] = ['missingLocal', 'missingChannel', 'amountMismatch', 'statusMismatch', 'currencyMismatch', 'duplicate', 'carriedOver', 'resolved', 'matched'];
+const itemsOf = (runId: number, classes: readonly ItemClass[] = ALL) =>
   [...rs.items(runId, classes)].map((i) => [i.class, i.refundNo ?? i.orderNo]);
 
 describe('reconcile engine', () => {
