@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { RawRequest } from '../../../src/channel/contract.js';
+import type { RawRequest, VerifyOptions } from '../../../src/channel/contract.js';
 import { HAS_SHARED, SHARED_DIR, sharedNotice } from '../../../test/helpers/cli.js';
 import { buildFlatXml, buildV2PayNotify, buildV2RefundNotify, buildV3Notification, parseFlatXml, wechatpayCallbacks } from '../callback.js';
 import { publicKeyPem } from '../signature.js';
@@ -58,7 +58,7 @@ function notification(overrides: Partial<Parameters<typeof buildV3Notification>[
   });
 }
 
-const verify = (r: RawRequest, s: Record<string, unknown> = settings, o = at) => wechatpayCallbacks.verify(r, s, o);
+const verify = (r: RawRequest, s: Record<string, unknown> = settings, o: VerifyOptions = at) => wechatpayCallbacks.verify(r, s, o);
 
 describe('v3 notifications', () => {
   it('verifies a payment notification and normalises it', async () => {
