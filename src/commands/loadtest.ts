@@ -213,6 +213,8 @@ async function makePlan(opts: LoadtestOptions): Promise<Plan> {
 
   const { parseThreshold } = await import('../loadtest/thresholds.js');
   const thresholds = (opts.threshold ?? []).map(parseThreshold);
+  const late = thresholds.find((t) => t.metric.kind === 'late');
+  if (late && levels[0].model === 'closed') throw invalid(`threshold ${late.expr}: lateness exists only in the open model (--rate)`);
   let baseline: LoadtestSummary | undefined;
   if (opts.baseline !== undefined) {
     const { loadBaseline, baselineLevel } = await import('../loadtest/summary.js');

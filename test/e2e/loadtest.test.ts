@@ -158,6 +158,33 @@ describe('pay loadtest against a 20 ms HTTP endpoint', () => {
   });
 });
 
+describe('raw HTTP requests', () => {
+  it('sends the method, headers and body given, with a fresh order number per {{orderNo}}', async () => {
+    const seen: { method: string; url: string; body: string }[] = [];
+    const server = await startLatencyServer({ onRequest: (method, url, body) => seen.push({ method, url, body }) });
+    try {
+      const r = await runPayJson<LoadtestSummary>(
+        ['loadtest', '--url', `${server.url}orders/{{orderNo}}?x=1`, '--body', '{"out_trade_no":"{{orderNo}}","total":100}', '--header', 'Authorization: Bearer sk_test_not_a_secret_123', '--concurrency', '4', '--requests', '40'],
+        { env },
+      );
+      expect(r.code, r.stderr).toBe(0);
+      // The request before the clock started, then the 40 measured ones.
+      expect(seen.length).toBe(41);
+      const numbers = seen.map((q) => (JSON.parse(q.body) as { out_trade_no: string }).out_trade_no);
+      expect(new Set(numbers).size).toBe(41);
+      for (const [i, q] of seen.entries()) {
+        expect(q.method).toBe('POST');
+        expect(q.url).toBe(`/orders/${numbers[i]}?x=1`);
+        expect(numbers[i]).toMatch(/^P\d{17}[0-9A-Z]{12}$/);
+      }
+      expect(r.json.target).toMatchObject({ method: 'POST', headers: { Authorization: '[redacted]', 'content-type': 'application/json' } });
+      expect(r.stdout).not.toContain('sk_test_not_a_secret_123');
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('coordinated omission', () => {
   let server: LatencyServer;
   beforeAll(async () => {
@@ -267,6 +294,7 @@ describe('pay loadtest refuses what it should', () => {
       [['--threshold', 'errors<1'], /percentage/],
       [['--threshold', 'latency<3ms'], /unknown metric/],
       [['--threshold', 'p99<+10%'], /needs --baseline/],
+      [['--threshold', 'late<1%'], /open model/],
       [['--rate', '10/s'], /not both/],
       [['--concurrency', '0'], /not a positive whole number/],
     ] as [string[], RegExp][]) {

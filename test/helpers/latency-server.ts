@@ -18,6 +18,8 @@ export interface LatencyServerOptions {
   stallEvery?: number;
   /** How long a freeze lasts, ms (default 1000). */
   stallMs?: number;
+  /** Sees every request (method, target, body) once its body has arrived. */
+  onRequest?: (method: string, url: string, body: string) => void;
 }
 
 /** A running server. */
@@ -48,7 +50,11 @@ export async function startLatencyServer(options: LatencyServerOptions = {}): Pr
       stalledUntil = now + stallMs;
       stalls++;
     }
-    req.resume();
+    if (options.onRequest) {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => options.onRequest!(req.method ?? '', req.url ?? '', Buffer.concat(chunks).toString('utf8')));
+    } else req.resume();
     const send = () => {
       // A frozen server answers nothing, whenever the answer was due.
       const wait = stalledUntil - performance.now();
