@@ -83,6 +83,8 @@ abstract class LevelRun {
   stoppedBy: string | undefined;
   inFlight = 0;
   unfinished = 0;
+  /** Non-zero while inside `target.send` (a target may fail a request synchronously). */
+  sending = 0;
   readonly flights: Flight[] = [];
   private ticker: NodeJS.Timeout | undefined;
   private drainTimer: NodeJS.Timeout | undefined;
@@ -186,6 +188,16 @@ abstract class LevelRun {
   }
 
   protected onEnd(): void {}
+
+  /** Sends through the target, noting that a synchronous `done` is re-entrant. */
+  send(f: Flight): void {
+    this.sending++;
+    try {
+      this.target.send(f.done);
+    } finally {
+      this.sending--;
+    }
+  }
 }
 
 class ClosedRun extends LevelRun {
@@ -220,15 +232,16 @@ class ClosedRun extends LevelRun {
     if (this.measuring) this.issued++;
     f.busy = true;
     this.inFlight++;
-    this.target.send(f.done);
+    this.send(f);
   }
 
   private onDone(f: Flight, error: SendError | undefined): void {
     if (f.retired) return;
     const now = performance.now();
     if (!this.completed(f, error, now)) return;
-    if (this.target.inProcess && now - this.lastTurn > 5) {
-      // An in-process target answers in microtasks; yield so timers and I/O get their turn.
+    // A request failed inside send() must not recurse into the next send; and an in-process
+    // target answers in microtasks: yield now and then so timers and I/O get their turn.
+    if (this.sending > 0 || (this.target.inProcess && now - this.lastTurn > 5)) {
       setImmediate(() => {
         this.lastTurn = performance.now();
         this.issue(f);
@@ -297,8 +310,8 @@ class OpenRun extends LevelRun {
         this.capHitAt = rel;
         break;
       }
-      this.launch(this.next, at, now);
-      this.next++;
+      // Advance first: a request that fails inside send() re-enters pump.
+      this.launch(this.next++, at, now);
     }
   }
 
@@ -309,7 +322,7 @@ class OpenRun extends LevelRun {
     f.busy = true;
     if (f.measured) this.rec.recordStart(now - f.start, at <= this.capHitAt);
     this.inFlight++;
-    this.target.send(f.done);
+    this.send(f);
   }
 
   private newFlight(): Flight {
@@ -323,7 +336,8 @@ class OpenRun extends LevelRun {
     // Latency runs from the intended start (f.start), not from when the request got out.
     if (!this.completed(f, error, performance.now())) return;
     this.pool.push(f);
-    this.pump();
+    // Inside send() the launching loop is still running and picks up the freed slot itself.
+    if (this.sending === 0) this.pump();
   }
 
   /** The schedule is over: launch what is due and can start, count the rest, drain. */

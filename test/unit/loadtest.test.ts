@@ -267,6 +267,23 @@ describe('runner', () => {
     expect(rec.latency.maxMs()).toBeGreaterThanOrEqual(290);
   });
 
+  it('a target that fails inside send() neither recurses nor loses requests', async () => {
+    const failing: Target = {
+      description: 'sync failure',
+      inProcess: false,
+      async prepare() {},
+      send: (done) => done({ code: 'INVALID_REQUEST', message: 'refused before sending' }),
+      details: () => ({}),
+      async close() {},
+    };
+    const closed = await runLevel(failing, { model: 'closed', key: 'c10', label: '10', concurrency: 10 }, { requests: 20_000, warmupMs: 0, drainMs: 1000 });
+    expect(closed.recorder.numbers()).toMatchObject({ requests: 20_000, errors: 20_000, errorRate: 1 });
+    const open = await runLevel(failing, { model: 'open', key: 'r2000', label: '2000/s', from: 2000, to: 2000, maxInFlight: 1 }, { requests: 500, warmupMs: 0, drainMs: 1000 });
+    expect(open.recorder.started).toBe(500);
+    expect(open.recorder.completed).toBe(500);
+    expect(open.recorder.notStarted).toBe(0);
+  });
+
   it('an abort signal stops a level early', async () => {
     const target = fakeTarget(() => 2, false);
     const stop = new AbortController();
