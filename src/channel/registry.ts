@@ -22,6 +22,8 @@ const BUILTIN: Record<string, Loader> = {
   alipay: () => import('../../channels/alipay/index.js') as Promise<{ default: ChannelModule }>,
   wechatpay: () => import('../../channels/wechatpay/index.js') as Promise<{ default: ChannelModule }>,
   unionpay: () => import('../../channels/unionpay/index.js') as Promise<{ default: ChannelModule }>,
+  stripe: () => import('../../channels/stripe/index.js') as Promise<{ default: ChannelModule }>,
+  paypal: () => import('../../channels/paypal/index.js') as Promise<{ default: ChannelModule }>,
 };
 
 /** Ids of the built-in channels. */
