@@ -6,14 +6,14 @@
  *
  * kind is payment, refund or payout. A refund row names its order in order_no and carries its own
  * refund_no; its paid_at is when it was refunded. Every row is checked (amount with the currency's
- * decimals, known currency, status words, ISO 8601 times with an offset, order numbers); bad rows
+ * decimals, known currency, status words, ISO 8601 times with an offset, order numbers of 1 to 64
+ * characters channels accept); bad rows
  * are reported with their line numbers and, by default, nothing is imported unless every row is
  * good. Re-importing the same file changes nothing; a row that disagrees with the order book is
  * reported as a conflict, except a forward move the state machine allows (pending -> succeeded),
  * which is applied, so a later export brings the books up to date.
  */
 import { invalid, PayError } from '../core/errors.js';
-import { validateOrderNo } from '../core/ids.js';
 import { normalizeCurrency, parseAmount } from '../core/money.js';
 import { isoUtc, zoneOffsetMinutes } from '../core/time.js';
 import type { Presentation } from '../output/render.js';
@@ -72,11 +72,25 @@ export function parseExportTime(text: string, column: string, zone: string | und
   return isoUtc(wall - (off[0] === '-' ? -1 : 1) * minutes * 60_000);
 }
 
+/**
+ * Order and refund numbers of books kept elsewhere: 1 to 64 letters, digits and `_ - . | * :`,
+ * the characters channels accept in merchant numbers (Alipay's out_trade_no allows 64 with
+ * underscores; WeChat Pay's allows `_-|*`). Numbers pay generates are stricter (core/ids).
+ */
+const IMPORTED_NO = /^[A-Za-z0-9_\-.|*:]{1,64}$/;
+
+function importedNo(text: string, column: string): string {
+  if (!IMPORTED_NO.test(text)) {
+    throw invalid(`${column} "${text.length > 40 ? `${text.slice(0, 40)}…` : text}" is not valid`, { hint: 'Use 1 to 64 letters, digits and _ - . | * : (what channels accept).' });
+  }
+  return text;
+}
+
 /** Checks one record of the export on its own. */
 export function parseImportRow(line: number, get: (c: Column) => string, zone?: string, toUtc?: (wallMs: number) => number): ImportRow {
   const kind = get('kind').toLowerCase();
   if (kind !== 'payment' && kind !== 'refund' && kind !== 'payout') throw invalid(`kind "${get('kind').slice(0, 20)}" is not payment, refund or payout`);
-  const orderNo = validateOrderNo(get('order_no'), 'order_no');
+  const orderNo = importedNo(get('order_no'), 'order_no');
   const channel = get('channel');
   if (!CHANNEL_ID.test(channel)) throw invalid(`channel "${channel.slice(0, 40)}" is not a channel id (lowercase letters, digits and dashes, e.g. alipay)`);
   const currency = normalizeCurrency(get('currency'));
@@ -95,7 +109,7 @@ export function parseImportRow(line: number, get: (c: Column) => string, zone?: 
   }
   const refundText = get('refund_no');
   let refundNo: string | null = null;
-  if (kind === 'refund') refundNo = validateOrderNo(refundText, 'refund_no');
+  if (kind === 'refund') refundNo = importedNo(refundText, 'refund_no');
   else if (refundText) throw invalid(`refund_no is set on a ${kind} row`, { hint: 'Only refund rows carry a refund_no; their order_no names the refunded order.' });
   const trade = get('channel_trade_no');
   if (trade.length > 128 || /[\x00-\x1f]/.test(trade)) throw invalid('channel_trade_no is longer than 128 characters or holds control characters');

@@ -1,4 +1,10 @@
-// The issue 6 reconciliation scenario on WeChat Pay's trade bill (ALL), plain and gzip.
+// The issue 6 reconciliation scenario on WeChat Pay's trade bill (ALL), plain and gzip, and a bill
+// in the wrong encoding.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import iconv from 'iconv-lite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runPayJson, tempDir } from '../helpers/cli.js';
 import { reconcileE2E } from '../helpers/reconcile-e2e.js';
 
 // WeChat's transaction and refund ids are digits: derive distinct ones from our numbers.
@@ -8,3 +14,23 @@ const refundTradeNo = (refundNo: string) => `50300012342026112200${digits(refund
 
 reconcileE2E({ channel: 'wechatpay', billName: 'bill.csv', merchantId: '1900000109', tradeNo, refundTradeNo });
 reconcileE2E({ channel: 'wechatpay', title: 'pay reconcile: wechatpay (gzip)', billName: 'bill.csv.gz', merchantId: '1900000109', tradeNo, refundTradeNo });
+
+describe('pay reconcile: wechatpay bill in the wrong encoding', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  beforeAll(() => {
+    tmp = tempDir('pay-reconcile-wechat-');
+  });
+  afterAll(() => tmp.cleanup());
+
+  it('exits 2 for a GBK file (WeChat Pay bills are UTF-8) and saves nothing', async () => {
+    const { wechatpayBills } = await import('../../channels/wechatpay/bill.js');
+    const utf8 = join(tmp.dir, 'utf8.csv');
+    await wechatpayBills.write!(utf8, [{ line: 0, orderNo: 'WECHE2E000001', channelTradeNo: tradeNo('WECHE2E000001'), kind: 'payment', amountMinor: 100, feeMinor: 1, currency: 'CNY', time: '2026-11-22T02:00:00.000Z', status: 'SUCCESS' }], { date: '2026-11-22', merchantId: '1900000109' });
+    const gbk = join(tmp.dir, 'gbk.csv');
+    writeFileSync(gbk, iconv.encode(readFileSync(utf8, 'utf8'), 'gbk'));
+    const db = join(tmp.dir, 'pay.db');
+    const r = await runPayJson(['--db', db, 'reconcile', '--channel', 'wechatpay', '--date', '2026-11-22', '--bill', gbk]);
+    expect(r.code, r.stdout).toBe(2);
+    expect((await runPayJson(['--db', db, 'reconcile', 'history'])).json.runs).toEqual([]);
+  });
+});

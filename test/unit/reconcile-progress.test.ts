@@ -1,0 +1,49 @@
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { createProgress } from '../../src/reconcile/progress.js';
+
+function sink(tty: boolean) {
+  const stream = new PassThrough();
+  let text = '';
+  stream.on('data', (d) => (text += d));
+  Object.assign(stream, { isTTY: tty });
+  return { stream, text: () => text };
+}
+
+describe('progress line', () => {
+  it('draws a bar with bytes, rows and rate on a terminal, after a delay, and clears it', () => {
+    const s = sink(true);
+    let now = 0;
+    const p = createProgress({ stderr: s.stream, json: false, quiet: false }, 'reading bill.csv', { totalBytes: 4 * 1048576, now: () => now });
+    p.bytes(1048576); // too early: nothing yet
+    expect(s.text()).toBe('');
+    now = 1000;
+    p.rows(50_000);
+    p.bytes(2 * 1048576);
+    expect(s.text()).toContain('reading bill.csv [############------------]  50% 2.0 MB/4.0 MB 50,000 rows (50,000/s)');
+    now = 1050;
+    p.rows(60_000); // within the redraw interval
+    expect(s.text()).not.toContain('60,000');
+    p.phase('matching');
+    expect(s.text()).toContain('matching');
+    p.done();
+    expect(s.text().endsWith('\r\x1b[2K')).toBe(true);
+  });
+
+  it('draws nothing off a terminal, with --json or with -q', () => {
+    for (const [tty, json, quiet] of [
+      [false, false, false],
+      [true, true, false],
+      [true, false, true],
+    ]) {
+      const s = sink(tty);
+      let now = 0;
+      const p = createProgress({ stderr: s.stream, json, quiet }, 'reading', { now: () => now });
+      now = 10_000;
+      p.rows(1);
+      p.phase('matching');
+      p.done();
+      expect(s.text()).toBe('');
+    }
+  });
+});
