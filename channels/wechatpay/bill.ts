@@ -495,7 +495,7 @@ function wall(isoOrMs: string | number): string {
   return new Date(ms + 8 * 3600_000).toISOString().slice(0, 19).replace('T', ' ');
 }
 
-/** A line writer with backpressure, optionally gzip. */
+/** A line writer with backpressure, optionally gzip; lines are batched (zlib is slow on tiny chunks). */
 async function lineSink(path: string, gzip: boolean) {
   const file = createWriteStream(path);
   const out = gzip ? createGzip() : file;
@@ -505,11 +505,23 @@ async function lineSink(path: string, gzip: boolean) {
     out.once('error', reject);
   });
   failed.catch(() => {});
+  let batch: string[] = [];
+  let size = 0;
+  const flush = async () => {
+    if (batch.length === 0) return;
+    const chunk = batch.join('');
+    batch = [];
+    size = 0;
+    if (!out.write(chunk)) await Promise.race([once(out, 'drain'), failed]);
+  };
   return {
     async write(line: string) {
-      if (!out.write(`${line}\n`)) await Promise.race([once(out, 'drain'), failed]);
+      batch.push(line, '\n');
+      size += line.length + 1;
+      if (size >= 64 * 1024) await flush();
     },
     async end() {
+      await flush();
       out.end();
       await Promise.race([once(file, 'finish'), failed]);
     },
