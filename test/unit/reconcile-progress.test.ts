@@ -16,9 +16,9 @@ describe('progress line', () => {
     let now = 0;
     const p = createProgress({ stderr: s.stream, json: false, quiet: false }, 'reading bill.csv', { totalBytes: 4 * 1048576, now: () => now });
     p.bytes(1048576); // too early: nothing yet
+    p.rows(50_000);
     expect(s.text()).toBe('');
     now = 1000;
-    p.rows(50_000);
     p.bytes(2 * 1048576);
     expect(s.text()).toContain('reading bill.csv [############------------]  50% 2.0 MB/4.0 MB 50,000 rows (50,000/s)');
     now = 1050;
