@@ -54,7 +54,8 @@ interface Trusted {
   to: number;
 }
 
-const trusted = new Map<string, Trusted>();
+// pem -> middle text -> root text -> trust; nested so that no long key is built per message.
+const trusted = new Map<string, Map<unknown, Map<unknown, Trusted>>>();
 
 /**
  * The public key of `pem` when it may be trusted at `at`. A chain found good is remembered (per
@@ -62,8 +63,7 @@ const trusted = new Map<string, Trusted>();
  * signature check; the validity window is still checked against `at` every time.
  */
 function trustedKey(pem: string, middleText: unknown, rootText: unknown, middle: X509Certificate[], root: X509Certificate[], at: number): Trusted | { reason: VerdictReason; message: string } {
-  const cacheKey = `${pem}\u0000${String(middleText)}\u0000${String(rootText)}`;
-  const hit = trusted.get(cacheKey);
+  const hit = trusted.get(pem)?.get(middleText)?.get(rootText);
   if (hit && at >= hit.from && at <= hit.to) return hit;
   const check = checkSignPubKeyCert(pem, { middle, root, at });
   if (!check.ok) return { reason: check.reason, message: check.message };
@@ -72,7 +72,11 @@ function trustedKey(pem: string, middleText: unknown, rootText: unknown, middle:
   const windows = [check.cert, issuer, top].map((c) => [Date.parse(c.validFrom), Date.parse(c.validTo)]);
   const entry: Trusted = { publicKey: check.cert.publicKey, from: Math.max(...windows.map((w) => w[0])), to: Math.min(...windows.map((w) => w[1])) };
   if (trusted.size > 256) trusted.clear();
-  trusted.set(cacheKey, entry);
+  let byMiddle = trusted.get(pem);
+  if (!byMiddle) trusted.set(pem, (byMiddle = new Map()));
+  let byRoot = byMiddle.get(middleText);
+  if (!byRoot) byMiddle.set(middleText, (byRoot = new Map()));
+  byRoot.set(rootText, entry);
   return entry;
 }
 
@@ -185,9 +189,15 @@ export function eventOf(f: Record<string, string>): CallbackEvent {
 }
 
 /** How likely a raw request is a UnionPay notification (0..1), from the body alone. */
+const FIELD_RE = new Map<string, RegExp>();
+
 export function detectUnionPay(request: RawRequest): number {
   const body = request.body.subarray(0, 64 * 1024).toString('latin1');
-  const has = (k: string) => new RegExp(`(?:^|&)${k}=`).test(body);
+  const has = (k: string) => {
+    let re = FIELD_RE.get(k);
+    if (!re) FIELD_RE.set(k, (re = new RegExp(`(?:^|&)${k}=`)));
+    return re.test(body);
+  };
   if (!has('signature') || !has('merId') || !has('txnType')) return 0;
   if (has('signPubKeyCert') || has('certId')) return 1;
   return has('signMethod') ? 0.8 : 0.5;

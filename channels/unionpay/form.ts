@@ -56,6 +56,26 @@ function percentDecode(s: string): Buffer {
   return Buffer.from(bytes);
 }
 
+const FIELD_NAME = /^[A-Za-z0-9_.-]+$/;
+
+/** One form value, decoded exactly once in `charset`. */
+function decodeValue(key: string, raw: string, charset: Charset): string {
+  // The native decoder is the hot path (every notification); raw non-ASCII bytes need the byte decoder.
+  if (charset === 'utf-8' && !/[\x80-\xff]/.test(raw)) {
+    try {
+      return decodeURIComponent(raw.replace(/\+/g, ' '));
+    } catch {
+      /* fall through to the byte decoder for the precise error */
+    }
+  }
+  try {
+    return decodeText(percentDecode(raw), charset);
+  } catch (err) {
+    if ((err as Error).message.startsWith('bad percent') || (err as Error).message.startsWith('non-ASCII')) throw err;
+    throw new Error(`field ${key} is not valid ${charset}`);
+  }
+}
+
 /** Result of {@link parseForm}. */
 export interface ParsedForm {
   fields: Fields;
@@ -81,15 +101,9 @@ export function parseForm(body: Buffer): ParsedForm {
   const charset = charsetOf(encodingRaw === undefined ? undefined : percentDecode(encodingRaw).toString('latin1'));
   if (!charset) throw new Error(`unsupported encoding "${encodingRaw}"`);
   const fields: Fields = raw.map(([k, v]) => {
-    const key = percentDecode(k).toString('latin1');
-    if (!/^[A-Za-z0-9_.-]+$/.test(key)) throw new Error(`"${key.slice(0, 30)}" is not a field name`);
-    let value: string;
-    try {
-      value = decodeText(percentDecode(v), charset);
-    } catch {
-      throw new Error(`field ${key} is not valid ${charset}`);
-    }
-    return [key, value];
+    const key = FIELD_NAME.test(k) ? k : percentDecode(k).toString('latin1');
+    if (!FIELD_NAME.test(key)) throw new Error(`"${key.slice(0, 30)}" is not a field name`);
+    return [key, decodeValue(key, v, charset)];
   });
   return { fields, charset };
 }

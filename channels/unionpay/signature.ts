@@ -13,7 +13,7 @@
  *   `certId` among locally configured UnionPay certificates.
  * - signMethod 11: signature = sha256hex(string + "&" + sha256hex(secureKey)).
  */
-import { createHash, createSign, createVerify, timingSafeEqual, X509Certificate, type KeyObject } from 'node:crypto';
+import { createHash, createSign, timingSafeEqual, verify as cryptoVerify, X509Certificate, type KeyObject } from 'node:crypto';
 import { encodeText, type Charset } from './form.js';
 
 /** Gateway versions pay speaks. */
@@ -101,13 +101,11 @@ export function signAsUnionPay(fields: Record<string, string>, key: KeyObject, c
 
 /** Checks an RSA (signMethod 01) signature with `publicKey`. */
 export function verifyRsa(fields: Record<string, string>, publicKey: KeyObject, version: UnionPayVersion, charset: Charset): boolean {
-  const sig = fields.signature;
-  if (!sig || !/^[A-Za-z0-9+/]+={0,2}$/.test(sig.replace(/\s+/g, ''))) return false;
+  const sig = fields.signature?.replace(/\s+/g, '');
+  if (!sig || !/^[A-Za-z0-9+/]+={0,2}$/.test(sig)) return false;
   const hex = signingDigestHex(fields, version, charset);
   try {
-    return createVerify(digestOf(version) === 'sha1' ? 'RSA-SHA1' : 'RSA-SHA256')
-      .update(Buffer.from(hex, 'latin1'))
-      .verify(publicKey, sig.replace(/\s+/g, ''), 'base64');
+    return cryptoVerify(digestOf(version), Buffer.from(hex, 'latin1'), publicKey, Buffer.from(sig, 'base64'));
   } catch {
     return false;
   }

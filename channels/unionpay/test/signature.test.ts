@@ -298,3 +298,16 @@ describe('signing and verifying with keys the test makes', () => {
     expect(verifyRsa({ ...signed, orderId: 'P2' }, publicKey, '5.1.0', 'utf-8')).toBe(false);
   });
 });
+
+describe('form decoding', () => {
+  it('decodes once: percent escapes, plus as space, raw UTF-8 bytes, a literal % kept when escaped', () => {
+    const body = Buffer.concat([Buffer.from('encoding=UTF-8&a=%E6%88%90%E5%8A%9F&b=x+y%2Bz&c=100%25&d='), Buffer.from('成功', 'utf8')]);
+    const { fields } = parseForm(body);
+    expect(Object.fromEntries(fields)).toEqual({ encoding: 'UTF-8', a: '成功', b: 'x y+z', c: '100%', d: '成功' });
+  });
+
+  it('refuses invalid UTF-8 and broken escapes', () => {
+    expect(() => parseForm(Buffer.from('encoding=UTF-8&a=%E6%88'))).toThrow(/not valid utf-8/);
+    expect(() => parseForm(Buffer.from('encoding=UTF-8&a=%ZZ'))).toThrow(/percent escape/);
+  });
+});
