@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createContext } from '../../src/commands/context.js';
-import { sandbox, type SandboxReady } from '../../src/commands/sandbox.js';
+import { presentReady, sandbox, type SandboxReady } from '../../src/commands/sandbox.js';
+import { formatBlocks } from '../../src/output/render.js';
 import type { RunningSandbox } from '../../src/channel/sandbox-server.js';
 import { SANDBOX_CHANNELS } from '../../src/channel/sandbox-server.js';
 import { BIN, cleanEnv, runPayJson, tempDir } from '../helpers/cli.js';
@@ -99,6 +100,23 @@ describe('pay sandbox (command function, test simulator)', () => {
     const queried = await runPayJson(['query', created.json.orderNo], { env, cwd: tmp.dir });
     expect(queried.code, queried.stderr).toBe(0);
     expect(queried.json.order?.status ?? queried.json.status).toBe('succeeded');
+  });
+});
+
+describe('pay sandbox report', () => {
+  it('says which channels have no simulator, and that there is nothing to point pay at when none has', () => {
+    const none = presentReady({ channels: [], unavailable: ['alipay', 'paypal'], keyDir: '/x/.pay-sandbox', profile: {}, wrote: true, printed: false });
+    const text = formatBlocks(none.blocks, false);
+    expect(text).toMatch(/alipay\s+no simulator yet/);
+    expect(text).toMatch(/paypal\s+no simulator yet/);
+    expect(text).toContain('No channel simulator is available yet');
+    expect(none.json).toMatchObject({ channels: [], unavailable: ['alipay', 'paypal'], config: null });
+    const some = presentReady({ channels: [{ id: 'stripe', baseUrl: 'http://127.0.0.1:9100', port: 9100 }], unavailable: ['unionpay'], configPath: '/x/pay.config.json', keyDir: '/x/.pay-sandbox', profile: { stripe: { secretKey: 'file:.pay-sandbox/stripe/secretKey.txt' } }, wrote: true, printed: true });
+    const t2 = formatBlocks(some.blocks, false);
+    expect(t2).toContain('pay create --profile sandbox --channel stripe --amount 0.01 --currency USD');
+    expect(t2).toContain('http://127.0.0.1:9100/__sandbox/pay');
+    expect(t2).toContain('file:.pay-sandbox/stripe/secretKey.txt');
+    expect(t2).toMatch(/unionpay\s+no simulator yet/);
   });
 });
 
