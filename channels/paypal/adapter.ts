@@ -56,6 +56,22 @@ function linkOf(o: Obj, ...rels: string[]): string | undefined {
   return str(arr(o.links).find((l) => rels.includes(String(l.rel)))?.href);
 }
 
+/** The Orders v2 create body for an order (the description is added by collect). */
+function createBody(orderNo: string, currency: string, value: string): Obj {
+  return {
+    intent: 'CAPTURE',
+    purchase_units: [
+      {
+        reference_id: orderNo,
+        // invoice_id is unique per merchant at PayPal, which guards against a second payment for one order.
+        invoice_id: orderNo,
+        custom_id: orderNo,
+        amount: { currency_code: currency, value },
+      },
+    ],
+  };
+}
+
 /** The recipient type PayPal expects for a payee: an email, a phone number, or a PayPal id. */
 export function recipientType(payee: string): 'EMAIL' | 'PHONE' | 'PAYPAL_ID' {
   if (/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(payee)) return 'EMAIL';
@@ -121,19 +137,8 @@ export class PaypalAdapter implements ChannelAdapter {
     const value = toPaypalValue(req.amountMinor, req.currency);
     if (req.notifyUrl) this.deps.debug('paypal: --notify-url is not sent: PayPal delivers webhooks to the app\'s configured webhook (pay sandbox: --webhook-url)');
     const returnUrl = req.returnUrl ?? this.config.returnUrl;
-    const body: Obj = {
-      intent: 'CAPTURE',
-      purchase_units: [
-        {
-          reference_id: req.orderNo,
-          // invoice_id is unique per merchant at PayPal, which guards against a second payment for one order.
-          invoice_id: req.orderNo,
-          custom_id: req.orderNo,
-          description: req.subject.slice(0, 127),
-          amount: { currency_code: req.currency, value },
-        },
-      ],
-    };
+    const body = createBody(req.orderNo, req.currency, value);
+    (body.purchase_units as Obj[])[0].description = req.subject.slice(0, 127);
     if (returnUrl) {
       body.payment_source = {
         paypal: {
@@ -178,7 +183,22 @@ export class PaypalAdapter implements ChannelAdapter {
   }
 
   async queryCollect(ref: OrderRef): Promise<OrderState> {
-    const id = this.orderId(ref);
+    let id = ref.channelTradeNo;
+    if (!id) {
+      // The create's answer was lost and PayPal has no lookup by our number: repeating the create
+      // with the same PayPal-Request-Id returns the order PayPal made then (or makes it now, which
+      // moves no money: the payer still has to approve it).
+      const replay = await this.client.call<Obj>({
+        operation: 'queryCollect',
+        method: 'POST',
+        path: '/v2/checkout/orders',
+        body: createBody(ref.orderNo, ref.currency, toPaypalValue(ref.amountMinor, ref.currency)),
+        requestId: requestIds.collect(ref.orderNo),
+        orderNo: ref.orderNo,
+      });
+      id = str(replay.id);
+      if (!id) throw new PayError('CHANNEL_ERROR', `PayPal answered the create of ${ref.orderNo} without an order id`, { channel: 'paypal' });
+    }
     const order = await this.getOrder(id, ref.orderNo, 'queryCollect');
     if (order.status === 'APPROVED' && this.config.captureOnQuery) return this.capture(id, ref.orderNo);
     return this.orderStateOf(order);

@@ -129,7 +129,10 @@ export function toEvent(e: PaypalEvent): CallbackEvent {
     event.channelTradeNo = str(r.id);
     Object.assign(event, money(unit?.amount));
     event.providerStatus = str(r.status);
-    event.status = r.status === 'COMPLETED' ? 'succeeded' : r.status === 'VOIDED' ? 'closed' : 'pending';
+    // An approval moves no money (the merchant still captures): it claims no order status.
+    if (r.status === 'COMPLETED') event.status = 'succeeded';
+    else if (r.status === 'VOIDED') event.status = 'closed';
+    else if (r.status !== 'APPROVED') event.status = 'pending';
   } else if (type.startsWith('PAYMENT.PAYOUTS-ITEM.')) {
     event.kind = 'payout';
     const item = obj(r.payout_item);

@@ -7,6 +7,7 @@
  */
 import type { ChannelCallRecord } from '../../src/channel/contract.js';
 import type { HttpClient, HttpResponse } from '../../src/channel/http-client.js';
+import { redactText } from '../../src/core/redact.js';
 import { isPayError, PayError, type ErrorCode } from '../../src/core/errors.js';
 import type { Clock } from '../../src/core/time.js';
 import type { PaypalConfig } from './config.js';
@@ -139,7 +140,7 @@ export class PaypalClient {
     if (res.status !== 200 || !json || typeof (json as { access_token?: unknown }).access_token !== 'string') {
       const e =
         res.status === 200
-          ? new PayError('CHANNEL_ERROR', `PayPal answered the token request with a malformed body (HTTP ${res.status})`, { channel: 'paypal', httpStatus: res.status })
+          ? new PayError('CHANNEL_ERROR', `PayPal answered the token request with a malformed body (HTTP ${res.status}: ${excerpt(res.body)})`, { channel: 'paypal', httpStatus: res.status })
           : mapPaypalError(res.status, json as PaypalErrorBody | undefined, res, 'the OAuth2 token request');
       this.deps.record({ ...record, httpStatus: res.status, error: { code: e.code, message: e.message, providerCode: e.providerCode }, durationMs: performance.now() - started });
       throw e;
@@ -229,7 +230,7 @@ export class PaypalClient {
         return {} as T;
       }
       if (!json || typeof json !== 'object') {
-        const e = new PayError('CHANNEL_ERROR', `PayPal answered ${what} with a malformed body (HTTP ${res.status}, not JSON)`, {
+        const e = new PayError('CHANNEL_ERROR', `PayPal answered ${what} with a malformed body (HTTP ${res.status}, not JSON: ${excerpt(res.body)})`, {
           channel: 'paypal',
           httpStatus: res.status,
           requestId: res.headers['paypal-debug-id'],
@@ -255,4 +256,10 @@ function parseJson(body: Buffer): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** The start of an answer, for error messages: control characters blanked, secrets removed. */
+function excerpt(body: Buffer): string {
+  const text = body.subarray(0, 400).toString('utf8').slice(0, 120);
+  return JSON.stringify(redactText(text.replace(/[\u0000-\u001f]/g, ' ')) + (body.length > 120 ? '…' : ''));
 }

@@ -7,6 +7,7 @@
  */
 import type { ChannelCallRecord } from '../../src/channel/contract.js';
 import type { HttpClient, HttpResponse } from '../../src/channel/http-client.js';
+import { redactText } from '../../src/core/redact.js';
 import { isPayError, PayError, type ErrorCode } from '../../src/core/errors.js';
 import type { StripeConfig } from './config.js';
 import { encodeForm, type FormValue } from './form.js';
@@ -164,7 +165,7 @@ export class StripeClient {
     }
     if (res.status >= 200 && res.status < 300) {
       if (!json || typeof json !== 'object') {
-        const e = new PayError('CHANNEL_ERROR', `Stripe answered ${what} with a malformed body (HTTP ${res.status}, not JSON)`, {
+        const e = new PayError('CHANNEL_ERROR', `Stripe answered ${what} with a malformed body (HTTP ${res.status}, not JSON: ${excerpt(res.body)})`, {
           channel: 'stripe',
           httpStatus: res.status,
           requestId: res.headers['request-id'],
@@ -198,4 +199,10 @@ export class StripeClient {
       startingAfter = res.data[res.data.length - 1].id;
     }
   }
+}
+
+/** The start of an answer, for error messages: control characters blanked, secrets removed. */
+function excerpt(body: Buffer): string {
+  const text = body.subarray(0, 400).toString('utf8').slice(0, 120);
+  return JSON.stringify(redactText(text.replace(/[\u0000-\u001f]/g, ' ')) + (body.length > 120 ? '…' : ''));
 }

@@ -37,6 +37,23 @@ export interface StripeSimulatorOptions {
   tickMs?: number;
 }
 
+/**
+ * Events sent to the sandbox webhook URL: those that settle an order, refund or payout (an
+ * endpoint registered through the API chooses its own with `enabled_events`, `*` for all).
+ */
+export const SANDBOX_WEBHOOK_EVENTS: readonly string[] = [
+  'payment_intent.succeeded',
+  'payment_intent.payment_failed',
+  'payment_intent.canceled',
+  'charge.refunded',
+  'refund.created',
+  'refund.updated',
+  'refund.failed',
+  'payout.paid',
+  'payout.failed',
+  'payout.canceled',
+];
+
 /** Webhook retry schedule: Stripe backs off exponentially over 3 days; here over seconds. */
 export const STRIPE_RETRY_DELAYS_MS = [500, 1_000, 2_000, 4_000, 8_000];
 
@@ -867,7 +884,7 @@ export class StripeSimulator implements ChannelSimulator {
     const id = rid('evt');
     const targets: { url: string; secret: string }[] = [];
     const sandboxUrl = this.deps.webhookUrl?.();
-    if (sandboxUrl) targets.push({ url: sandboxUrl, secret: this.webhookSecret });
+    if (sandboxUrl && SANDBOX_WEBHOOK_EVENTS.includes(type)) targets.push({ url: sandboxUrl, secret: this.webhookSecret });
     for (const w of this.webhookEndpoints.values()) {
       const events = w.enabled_events as string[];
       if (w.status === 'enabled' && (events.includes('*') || events.includes(type))) targets.push({ url: w.url as string, secret: w.secret });

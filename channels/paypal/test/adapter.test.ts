@@ -137,10 +137,10 @@ describe('PayPal errors and faults', () => {
     expect(JSON.stringify(e.toJSON())).not.toContain('EwrongSecretValue123');
   });
 
-  it('unknown order -> ORDER_NOT_FOUND; no recorded id -> ORDER_NOT_FOUND with the retry advice', async () => {
+  it('unknown order -> ORDER_NOT_FOUND; a payout without a batch id -> ORDER_NOT_FOUND with the retry advice', async () => {
     const a = await h.adapter();
     expect(await caught(a.queryCollect(ref('P1', 'NOSUCHORDER000000', 1, 'USD')))).toMatchObject({ code: 'ORDER_NOT_FOUND', providerCode: 'INVALID_RESOURCE_ID' });
-    const e = await caught(a.queryCollect(ref('P1', undefined, 1, 'USD')));
+    const e = await caught(a.queryPayout(ref('T1', undefined, 100, 'USD')));
     expect(e.code).toBe('ORDER_NOT_FOUND');
     expect(e.hint).toMatch(/same PayPal-Request-Id/);
   });
@@ -151,12 +151,17 @@ describe('PayPal errors and faults', () => {
     h.sandbox.fault('paypal', { kind: 'delay', delayMs: 1200, match: '^POST /v2/checkout/orders$' });
     const e = await caught(a.collect({ orderNo, amountMinor: 4321, currency: 'USD', subject: 'x' }));
     expect(e).toMatchObject({ code: 'TIMEOUT', exitCode: 3 });
+    // Without the order id, the query repeats the create with the same PayPal-Request-Id and
+    // finds the order made by the request whose answer was lost.
+    const found = await a.queryCollect(ref(orderNo, undefined, 4321, 'USD'));
+    expect(found.status).toBe('pending');
     const again = await a.collect({ orderNo, amountMinor: 4321, currency: 'USD', subject: 'x' });
+    expect(again.channelTradeNo).toBe(found.channelTradeNo);
     const mine = [...h.sim.orders.values()].filter((o) => (o.purchase_units as Record<string, unknown>[])[0].invoice_id === orderNo);
     expect(mine).toHaveLength(1);
     expect(again.channelTradeNo).toBe(mine[0].id);
     const posts = h.sandbox.requests('paypal').filter((r) => r.method === 'POST' && r.url === '/v2/checkout/orders' && r.body.includes(orderNo));
-    expect(posts).toHaveLength(2);
+    expect(posts).toHaveLength(3);
     // The capture, too, survives a lost answer without charging twice.
     await h.sandbox.pay('paypal', orderNo);
     h.sandbox.fault('paypal', { kind: 'delay', delayMs: 1200, match: '/capture$' });

@@ -158,7 +158,9 @@ describe('webhooks sent by the simulator', () => {
     const verdicts = await Promise.all(got.map((r) => paypalCallbacks.verify(r, settings, { at: Date.now() })));
     expect(verdicts.every((v) => v.valid)).toBe(true);
     const events = verdicts.map((v) => v.event!);
-    expect(events.find((e) => e.type === 'CHECKOUT.ORDER.APPROVED')).toMatchObject({ orderNo, channelTradeNo: c.channelTradeNo, status: 'pending' });
+    const approved = events.find((e) => e.type === 'CHECKOUT.ORDER.APPROVED')!;
+    expect(approved).toMatchObject({ orderNo, channelTradeNo: c.channelTradeNo, providerStatus: 'APPROVED', amountMinor: 2000 });
+    expect(approved.status).toBeUndefined();
     expect(events.find((e) => e.type === 'PAYMENT.CAPTURE.COMPLETED')).toMatchObject({ kind: 'payment', orderNo, channelTradeNo: c.channelTradeNo, amountMinor: 2000, currency: 'USD', status: 'succeeded' });
     expect(events.find((e) => e.type === 'PAYMENT.CAPTURE.REFUNDED')).toMatchObject({ kind: 'refund', orderNo, refundNo, amountMinor: 500, status: 'succeeded' });
     expect(events.find((e) => e.type === 'PAYMENT.PAYOUTS-ITEM.SUCCEEDED')).toMatchObject({ kind: 'payout', orderNo: payoutNo, amountMinor: 300, status: 'succeeded' });

@@ -103,7 +103,8 @@ describe('official stripe package against the simulator', () => {
     const sandboxHooks = received.filter((r) => r.path === '/sandbox-hook');
     const endpointHooks = received.filter((r) => r.path === '/endpoint');
     const types = sandboxHooks.map((r) => sdk.webhooks.constructEvent(r.body, r.headers['stripe-signature'] as string, h.profile.webhookSecret as string).type);
-    expect(types).toEqual(expect.arrayContaining(['payment_intent.created', 'charge.succeeded', 'payment_intent.succeeded']));
+    // The sandbox URL gets the events that settle something; the endpoint chose its own.
+    expect(types).toEqual(['payment_intent.succeeded']);
     expect(endpointHooks).toHaveLength(1);
     const event = sdk.webhooks.constructEvent(endpointHooks[0].body, endpointHooks[0].headers['stripe-signature'] as string, endpoint.secret!);
     expect(event.type).toBe('payment_intent.succeeded');
