@@ -329,7 +329,7 @@ function storeCalls(adapter: ChannelAdapter, channel: string, store: import('../
   };
 }
 
-async function openChannelTarget(opts: LoadtestOptions, plan: Plan, ctx: Context): Promise<OpenedTarget> {
+async function openChannelTarget(opts: LoadtestOptions, plan: Plan, ctx: Context, notice: (message: string) => void): Promise<OpenedTarget> {
   if (opts.method !== undefined || opts.header !== undefined || opts.body !== undefined) throw invalid('--method, --header and --body apply to --url runs, not to --channel');
   const channelRef = await required(ctx, opts.channel, { flag: '--channel', message: 'Channel to load-test:', choices: ['mock', 'alipay', 'wechatpay', 'stripe', 'paypal', 'unionpay'] });
   const op = (opts.op ?? 'collect') as (typeof OPS)[number];
@@ -426,7 +426,7 @@ async function openChannelTarget(opts: LoadtestOptions, plan: Plan, ctx: Context
       seedOrders,
       seedTimeoutMs: 30_000,
       clock: ctx.clock,
-      notice: (m) => ctx.notice(m),
+      notice,
       payOrder: sandbox?.pay,
     });
     return {
@@ -510,13 +510,13 @@ const fmtInt = (n: number) => Math.round(n).toLocaleString('en');
 export async function loadtest(opts: LoadtestOptions, ctx: Context): Promise<LoadtestSummary> {
   if (opts.url !== undefined && opts.channel !== undefined) throw invalid('give --channel or --url, not both', { hint: '--url load-tests a raw HTTP endpoint; --channel goes through a channel adapter.' });
   const plan = await makePlan(opts);
-  const opened = opts.url !== undefined ? await openHttpTarget(opts, plan) : await openChannelTarget(opts, plan, ctx);
+  const progress = new Progress(ctx);
+  const opened = opts.url !== undefined ? await openHttpTarget(opts, plan) : await openChannelTarget(opts, plan, ctx, (m) => progress.line(m));
   const { runLevel } = await import('../loadtest/runner.js');
   const { levelReport, addEfficiency, reportSource, baselineLevel, environment } = await import('../loadtest/summary.js');
   const { evaluateThreshold, abortable } = await import('../loadtest/thresholds.js');
   const startedAt = isoUtc(Date.now());
   const env = environment(packageVersion());
-  const progress = new Progress(ctx);
   const levels: LevelReport[] = [];
   let aborted: LoadtestSummary['aborted'];
   try {
