@@ -182,9 +182,37 @@ const SCHEMES = [
       return { config: { rootCert: rootPem, middleCert: middlePem }, requests, bare: { algorithm: 'sha256', key: sign.publicKey, pairs } };
     },
   },
+  {
+    name: 'paypal',
+    channel: 'paypal',
+    rsa: true,
+    async make(n) {
+      // A self-signed stand-in for PayPal's message-verification certificate (CN rule met).
+      const { buildCertificate } = await dist('channels/unionpay/pki.js');
+      const { buildEvent } = await dist('channels/paypal/callback.js');
+      const { transmissionMessage, HEADERS } = await dist('channels/paypal/signature.js');
+      const key = rsaKeys();
+      const dn = [['C', 'US'], ['O', 'Bench Test Only'], ['CN', 'messageverificationcerts.sandbox.paypal.com']];
+      const certPem = buildCertificate({ subject: dn, issuer: dn, serial: 7n, notBefore: NOW - 86_400_000, notAfter: NOW + 365 * 86_400_000, publicKey: key.publicKey, signingKey: key.privateKey });
+      const webhookId = 'WEBHOOKBENCH0001';
+      const requests = [];
+      const pairs = [];
+      for (let i = 0; i < n; i++) {
+        const r = buildEvent(
+          'PAYMENT.CAPTURE.COMPLETED',
+          'capture',
+          { id: `CAP${i}`, status: 'COMPLETED', amount: { currency_code: 'USD', value: '12.34' }, invoice_id: `BENCH${i}`, custom_id: `BENCH${i}` },
+          'Payment completed',
+          { webhookId, privateKey: key.privateKey, certUrl: 'https://api.sandbox.paypal.com/v1/notifications/certs/CERT-bench', nowMs: NOW },
+        );
+        requests.push(r);
+        pairs.push({ message: Buffer.from(transmissionMessage(r.headers[HEADERS.id], r.headers[HEADERS.time], webhookId, r.body), 'utf8'), signature: Buffer.from(r.headers[HEADERS.sig], 'base64') });
+      }
+      return { config: { webhookId, certificate: certPem }, requests, bare: { algorithm: 'sha256', key: key.publicKey, pairs } };
+    },
+  },
 ];
-// PayPal's signer needs its channel's certificate handling; listed so the output says so.
-const NOT_COVERED = [{ name: 'paypal', channel: 'paypal' }];
+const NOT_COVERED = [];
 
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
@@ -220,14 +248,15 @@ function runPay(dir, env) {
 }
 
 /**
- * The same pipeline in this process, without start-up and output: read each file, parse it,
- * detect the channel, verify. Isolates per-callback cost from process cost.
+ * The same pipeline in this process, without start-up, module loading and output: read each
+ * file, parse it, detect the channel, verify. Isolates per-callback cost from process cost.
  */
 async function runInProcess(dir, channel, settings) {
   const config = { path: join(dir, 'pay.config.json'), exists: true, origin: 'flag', config: { channels: { [channel]: settings }, profiles: {} } };
-  const t0 = performance.now();
+  // Loading the channel modules is a one-time cost, counted in the process figure, not here.
   const d = new CallbackDispatcher({ config, env: {}, cwd: dir }, {});
   await d.init();
+  const t0 = performance.now();
   let valid = 0;
   const files = filesInDirectory(dir);
   for (const f of files) {
