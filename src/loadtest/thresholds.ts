@@ -48,7 +48,7 @@ export interface MetricSource {
 /** One evaluated threshold on one level. */
 export interface ThresholdResult {
   expr: string;
-  /** Level key (`c50`, `r200`). */
+  /** The level it was checked on, as labelled in the tables (`50 workers`, `200/s`). */
   level: string;
   actual: number;
   limit: number;
