@@ -261,7 +261,9 @@ export function reconcileE2E(options: ReconcileE2EOptions): void {
       const text = !isCompressed(full);
       if (options.corruptAmount ?? text) {
         for (const bad of ['1,000.00', 'abc']) {
-          const needle = Buffer.from(dec(amountOff.amountMinor + 1));
+          // Major units in most formats; minor units in some (Stripe's JSON, PayPal's STL).
+          let needle = Buffer.from(dec(amountOff.amountMinor + 1));
+          if (full.indexOf(needle) === -1) needle = Buffer.from(String(amountOff.amountMinor + 1));
           const at = full.indexOf(needle);
           expect(at, 'the amount to corrupt is in the file').toBeGreaterThan(-1);
           const corrupt = join(tmp.dir, `corrupt-${options.billName ?? 'bill.csv'}`);
