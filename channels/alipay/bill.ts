@@ -107,20 +107,21 @@ export function splitCells(line: string): string[] {
 }
 
 /**
- * Decodes a byte stream into lines, detecting the encoding from the first 8 KiB: a UTF-8 BOM or
- * valid UTF-8 means UTF-8, anything else GBK (GB18030, its superset). Invalid bytes in either are
- * an error naming the line, never silently replaced.
+ * Decodes a byte stream into batches of lines (one batch per chunk: per-line async hops would
+ * dominate the cost of a large bill), detecting the encoding from the first 8 KiB: a UTF-8 BOM
+ * or valid UTF-8 means UTF-8, anything else GBK (GB18030, its superset). Invalid bytes in either
+ * are an error naming the line, never silently replaced.
  */
-export async function* decodeLines(chunks: AsyncIterable<Buffer>, where: string): AsyncGenerator<string> {
+export async function* decodeLines(chunks: AsyncIterable<Buffer>, where: string): AsyncGenerator<string[]> {
   let decoder: TextDecoder | undefined;
   let charset = '';
   let head: Buffer[] = [];
   let headLen = 0;
   let pending = '';
   let lineNo = 0;
+  const utf16 = () => invalid(`${where} is UTF-16, not GBK or UTF-8`, { hint: 'Alipay bills are GBK (as downloaded) or UTF-8; re-save the file in one of those.' });
   const detect = (sample: Buffer) => {
-    if (sample[0] === 0xff && sample[1] === 0xfe) throw invalid(`${where} is UTF-16, not GBK or UTF-8`, { hint: 'Alipay bills are GBK (as downloaded) or UTF-8; re-save the file in one of those.' });
-    if (sample[0] === 0xfe && sample[1] === 0xff) throw invalid(`${where} is UTF-16, not GBK or UTF-8`, { hint: 'Alipay bills are GBK (as downloaded) or UTF-8; re-save the file in one of those.' });
+    if ((sample[0] === 0xff && sample[1] === 0xfe) || (sample[0] === 0xfe && sample[1] === 0xff)) throw utf16();
     try {
       new TextDecoder('utf-8', { fatal: true }).decode(sample, { stream: true });
       charset = 'utf-8';
@@ -141,7 +142,8 @@ export async function* decodeLines(chunks: AsyncIterable<Buffer>, where: string)
     pending = final ? '' : parts.pop()!;
     if (final && parts[parts.length - 1] === '') parts.pop();
     lineNo += parts.length;
-    return parts.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+    for (let i = 0; i < parts.length; i++) if (parts[i].endsWith('\r')) parts[i] = parts[i].slice(0, -1);
+    return parts;
   };
   for await (const chunk of chunks) {
     if (!decoder) {
@@ -151,19 +153,19 @@ export async function* decodeLines(chunks: AsyncIterable<Buffer>, where: string)
       const all = Buffer.concat(head);
       head = [];
       detect(all);
-      yield* feed(all, false);
+      yield feed(all, false);
       continue;
     }
-    yield* feed(chunk, false);
+    yield feed(chunk, false);
   }
   if (!decoder) {
     const all = Buffer.concat(head);
     if (all.length === 0) return;
     detect(all);
-    yield* feed(all, true);
+    yield feed(all, true);
     return;
   }
-  yield* feed(Buffer.alloc(0), true);
+  yield feed(Buffer.alloc(0), true);
 }
 
 function parseBillDate(text: string): string | undefined {
@@ -179,7 +181,16 @@ interface DetailTotals {
   refundReceived: number;
 }
 
+const PLAIN_FEN = /^(-?)(\d{1,13})\.(\d\d)$/;
+
 function money(cell: string, where: string, line: number, label: string): number {
+  // The usual cell (`12.34`, `-0.01`) converts without BigInt; anything else goes the exact,
+  // checking way of core/money.
+  const m = PLAIN_FEN.exec(cell);
+  if (m) {
+    const v = Number(m[2]) * 100 + Number(m[3]);
+    return m[1] && v ? -v : v;
+  }
   try {
     return parseAmount(cell, CURRENCY, { allowNegative: true, allowZero: true, label });
   } catch (err) {
@@ -200,7 +211,7 @@ async function* parseDetail(chunks: AsyncIterable<Buffer>, where: string, option
   let refundFooter: { count: number; received: number } | undefined;
   const totals: DetailTotals = { payments: 0, refunds: 0, paymentReceived: 0, refundReceived: 0 };
 
-  for await (const line of decodeLines(chunks, where)) {
+  for await (const batch of decodeLines(chunks, where)) for (const line of batch) {
     lineNo++;
     if (line.trim() === '') continue;
     if (!sawTitle) {
@@ -319,7 +330,7 @@ async function checkSummary(chunks: AsyncIterable<Buffer>, where: string, totals
   let total: string[] | undefined;
   const sums = { trades: 0, refunds: 0 };
   let lineNo = 0;
-  for await (const line of decodeLines(chunks, where)) {
+  for await (const batch of decodeLines(chunks, where)) for (const line of batch) {
     lineNo++;
     if (line.trim() === '' || line.startsWith('#')) continue;
     const cells = splitCells(line);
@@ -399,8 +410,8 @@ export async function* readAlipayBill(source: BillSource, options: ReadBillOptio
   const summary = entries.find((e) => /业务明细\(汇总\)\.csv$/.test(e.name));
   let totals: DetailTotals | undefined;
   try {
-    totals = yield* parseDetail((await openEntry(path, detail)) as AsyncIterable<Buffer>, `${path}!${detail.name}`, options);
-    if (summary) await checkSummary((await openEntry(path, summary)) as AsyncIterable<Buffer>, `${path}!${summary.name}`, totals);
+    totals = yield* parseDetail(openEntry(path, detail), `${path}!${detail.name}`, options);
+    if (summary) await checkSummary(openEntry(path, summary), `${path}!${summary.name}`, totals);
   } catch (err) {
     wrap(err);
   }
