@@ -8,9 +8,13 @@
  *   that are not UTF-8; optional `"method"`, `"url"` and `"query"` (a return URL's query string).
  * - a HAR file: every entry of `log.entries` is one callback (`postData.text`, base64 when
  *   `postData.encoding` says so).
- * - a GET return URL (`https://shop.example/return?...`, `/return?...`, `?...`) or a bare query
- *   string (`a=1&b=2`): a GET request whose query is the signed content (Alipay and UnionPay
- *   return URLs). Its RawRequest has method GET, the path and query in `target`, an empty body.
+ * - a GET return URL (`https://shop.example/return?...`, `/return?...`, `?...`): a GET request
+ *   whose query is the signed content (Alipay and UnionPay return URLs). Its RawRequest has
+ *   method GET, the path and query in `target`, an empty body.
+ * - a bare form or query string (`a=1&b=2`, one line): a notify body saved on its own, or a
+ *   return URL's query. It becomes a form POST body (content-type form-urlencoded), which is how
+ *   the form channels read both (Alipay tells a return from a notify by its fields; UnionPay
+ *   posts even its front returns). Line ends around it are dropped: a form body cannot hold one.
  * - a bare body (JSON, XML or anything else) whose headers come from `--header` flags.
  *
  * Bodies are sliced from the file's Buffer and never pass through a JS string, so non-UTF-8
@@ -115,7 +119,10 @@ export function parseRequestFile(bytes: Buffer, options: ParseRequestOptions = {
     return { format: 'url', entries: [{ request: withFlags(fromUrl(whole, source), flagHeaders) }] };
   }
   if (whole !== undefined && QUERY.test(whole)) {
-    return { format: 'url', entries: [{ request: withFlags({ method: 'GET', target: `/?${whole}`, headers: {}, body: Buffer.alloc(0), source }, flagHeaders) }] };
+    let end = bytes.length;
+    while (end > start && isSpace(bytes[end - 1])) end--;
+    const headers = { 'content-type': 'application/x-www-form-urlencoded' };
+    return { format: 'body', entries: [{ request: withFlags({ method: 'POST', headers, body: Buffer.from(bytes.subarray(start, end)), source }, flagHeaders) }] };
   }
   if (hasFlags || first === 0x3c /* < */) {
     if (!hasFlags && looksBinary(bytes)) throw notACallback(source, bytes);

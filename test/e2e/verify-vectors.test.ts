@@ -246,6 +246,13 @@ describe.skipIf(!HAS_SHARED)('published vectors through pay verify', () => {
           writeFileSync(f, rawHttp(c));
           files.push(f);
         });
+        // A form body or a return query saved on its own, one line, with the newline editors add.
+        const form = v.query ?? (v.body !== undefined && isForm(v.body) ? v.body : undefined);
+        if (form !== undefined) {
+          const f = join(dir, `${name}.bare.txt`);
+          writeFileSync(f, `${form}\n`);
+          files.push(f);
+        }
         const r = await runPayJson(['verify', ...files, ...at], { env: { PAY_CONFIG: config, PAY_DB: join(dir, 'pay.db') } });
         expect(r.json.map((x: { verdict: string; reason?: string }) => `${x.verdict}${x.reason ? `: ${x.reason}` : ''}`)).toEqual(files.map(() => 'valid'));
         expect(r.code).toBe(0);

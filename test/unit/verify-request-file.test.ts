@@ -211,10 +211,12 @@ describe('return URLs, query strings and bare bodies', () => {
     expect(one(Buffer.from('?a=1&b=2')).request.target).toBe('/?a=1&b=2');
   });
 
-  it('reads a bare query string as a GET return', () => {
-    const { request } = one(Buffer.from('charset=utf-8&out_trade_no=1&sign=a%2Fb\r\n'));
-    expect(request.method).toBe('GET');
-    expect(request.target).toBe('/?charset=utf-8&out_trade_no=1&sign=a%2Fb');
+  it('reads a bare form or query string as a form body, line ends dropped, bytes otherwise kept', () => {
+    const { format, request } = one(Buffer.from('\ncharset=utf-8&out_trade_no=1&sign=a%2Fb&x=%E4%B8%AD\r\n'));
+    expect(format).toBe('body');
+    expect(request.method).toBe('POST');
+    expect(request.headers['content-type']).toBe('application/x-www-form-urlencoded');
+    expect(request.body.toString('latin1')).toBe('charset=utf-8&out_trade_no=1&sign=a%2Fb&x=%E4%B8%AD');
   });
 
   it('reads XML as a bare body', () => {
