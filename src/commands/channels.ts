@@ -72,7 +72,10 @@ export interface CheckedChannel {
 /** Validates config (and reachability, where the channel can) of one channel or all configured. */
 export async function checkChannels(id: string | undefined, ctx: Context): Promise<CheckedChannel[]> {
   const loaded = ctx.config();
-  const ids = id ? [id] : [...new Set(['mock', ...Object.keys(loaded.config.channels)])];
+  // Channels configured in the base settings or in the active profile (a sandbox profile often
+  // holds channels the base config does not mention).
+  const inProfile = ctx.profile ? Object.keys(loaded.config.profiles[ctx.profile]?.channels ?? {}) : [];
+  const ids = id ? [id] : [...new Set(['mock', ...Object.keys(loaded.config.channels), ...inProfile])];
   const out: CheckedChannel[] = [];
   for (const ref of ids) {
     let opened;

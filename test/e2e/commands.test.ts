@@ -84,6 +84,12 @@ describe('channels', () => {
     expect(bad.code).toBe(2);
     expect(bad.json.channels[0]).toMatchObject({ id: 'mock', config: 'error', code: 'CONFIG_ERROR' });
     expect(bad.json.channels[0].detail).toMatch(/successRate/);
+    // Channels that only the active profile configures are checked too.
+    const pcfg = join(tmp.dir, 'profile-only.json');
+    writeFileSync(pcfg, JSON.stringify({ profiles: { p: { channels: { stripe: { baseUrl: 'http://127.0.0.1:9' } } } } }));
+    const prof = await runPayJson(['channels', 'check', '--config', pcfg, '--profile', 'p'], { env });
+    expect(prof.json.channels.map((c: { id: string }) => c.id)).toEqual(['mock', 'stripe']);
+    expect(prof.json.channels[1]).toMatchObject({ config: 'error', code: 'CONFIG_ERROR' });
     // A module given by path that breaks the contract is named as such.
     const mod = join(tmp.dir, 'broken-channel.mjs');
     writeFileSync(mod, "export default { id: 'broken', description: { name: 'Broken' } };");
