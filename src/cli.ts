@@ -379,7 +379,7 @@ threshold holds, 1 when one is breached (or the run was stopped), 2 for bad opti
 Examples:
   $ pay loadtest --channel mock --concurrency 1,10,50,100 --duration 10s
   $ pay loadtest --channel mock --op mixed --rate 100:1000/s --duration 60s --threshold 'p99<250ms' --threshold 'errors<1%'
-  $ pay loadtest --channel stripe --profile sandbox --rate 50/s --requests 1000 --out run.json
+  $ pay loadtest --channel alipay --profile sandbox --rate 50/s --requests 1000 --out run.json
   $ pay loadtest --url http://127.0.0.1:8080/ping --concurrency 50 --duration 10s --baseline run.json --threshold 'p99<+10%'`,
     )
     .action(async (opts, cmd: Command) =>
