@@ -18,6 +18,7 @@ import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { isAscii } from 'node:buffer';
 import type { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import type { BillRow, BillSource, ReadBillOptions, WriteBillOptions } from '../../src/channel/contract.js';
@@ -169,22 +170,41 @@ function signed(value: string): number | undefined {
 }
 
 /** One line decoded into a row plus what the totals need. */
-function decodeRecord(line: Buffer, lineNo: number, path: string, settleMs: number, currency: string): { row: BillRow; merId: string; fee: number; net: number; gross: number } {
+/** Byte positions of the separators, with the field each precedes. */
+const SEPARATORS = ZM_FIELDS.slice(1).map(([name]) => [OFFSET[name] - 1, name] as const);
+
+/** Instant of an MMDDhhmmss time near the settlement date, with the day part memoised (one per row otherwise). */
+function makeTimeParser(settleMs: number): (s: string) => number | undefined {
+  const days = new Map<string, number | undefined>();
+  return (s) => {
+    if (s.length !== 10) return undefined;
+    const mmdd = s.slice(0, 4);
+    let day = days.get(mmdd);
+    if (!days.has(mmdd)) {
+      day = fromMonthDayTime(`${mmdd}000000`, settleMs);
+      days.set(mmdd, day);
+    }
+    if (day === undefined) return undefined;
+    const h = Number(s.slice(4, 6));
+    const m = Number(s.slice(6, 8));
+    const sec = Number(s.slice(8, 10));
+    if (!/^\d{6}$/.test(s.slice(4)) || h > 23 || m > 59 || sec > 59) return undefined;
+    return day + ((h * 60 + m) * 60 + sec) * 1000;
+  };
+}
+
+function decodeRecord(line: Buffer, lineNo: number, path: string, timeOf: (s: string) => number | undefined, currency: string): { row: BillRow; merId: string; fee: number; net: number; gross: number } {
   const where = `:${lineNo}`;
-  for (const [name] of ZM_FIELDS.slice(1)) {
-    const sep = OFFSET[name] - 1;
+  for (const [sep, name] of SEPARATORS) {
     if (sep < line.length && line[sep] !== 0x20) {
       throw damaged(path, where, `no field separator before ${name} at byte ${sep + 1} (wrong encoding, or not a ZM record)`);
     }
   }
-  for (let i = 0; i < line.length; i++) {
-    if (line[i] >= 0x80) {
-      try {
-        decodeText(line, 'gbk');
-      } catch {
-        throw damaged(path, where, 'the record is not GBK text (UnionPay files are GBK)');
-      }
-      break;
+  if (!isAscii(line)) {
+    try {
+      decodeText(line, 'gbk');
+    } catch {
+      throw damaged(path, where, 'the record is not GBK text (UnionPay files are GBK)');
     }
   }
   const get = (f: ZmField) => line.toString('latin1', OFFSET[f], Math.min(line.length, OFFSET[f] + WIDTH[f])).trim();
@@ -194,7 +214,7 @@ function decodeRecord(line: Buffer, lineNo: number, path: string, settleMs: numb
   if (fee === undefined) throw damaged(path, where, `商户手续费 "${get('merFee')}" is not D/C and 12 digits`);
   const net = signed(get('settleAmt'));
   if (net === undefined) throw damaged(path, where, `结算金额 "${get('settleAmt')}" is not D/C and 12 digits`);
-  const time = fromMonthDayTime(get('txnTime'), settleMs);
+  const time = timeOf(get('txnTime'));
   if (time === undefined) throw damaged(path, where, `交易传输时间 "${get('txnTime')}" is not MMDDhhmmss`);
   const txnType = get('txnType');
   const gross = Number(txnAmt);
@@ -339,6 +359,7 @@ export async function* readUnionPayBill(source: BillSource, options: ReadBillOpt
   const anchorDate = billDate ?? options.date;
   // Noon Beijing time on the settlement date: trades of that clearing day lie within a day of it.
   const settleMs = anchorDate ? fromTxnTime(`${anchorDate.replace(/-/g, '')}120000`)! : Date.now();
+  const timeOf = makeTimeParser(settleMs);
   const totals = emptyTotals();
   let lineNo = 0;
   try {
@@ -349,7 +370,7 @@ export async function* readUnionPayBill(source: BillSource, options: ReadBillOpt
       if (line.length < ZM_RECORD_BYTES && (!terminated || line.length < ZM_MIN_BYTES)) {
         throw damaged(path, `:${lineNo}`, `the record is cut short (${line.length} of ${ZM_RECORD_BYTES} bytes): the file is truncated`);
       }
-      const rec = decodeRecord(line, lineNo, path, settleMs, currency);
+      const rec = decodeRecord(line, lineNo, path, timeOf, currency);
       if (options.merchantId && rec.merId !== options.merchantId) throw invalid(`${basename(path)}:${lineNo}: the record is merchant ${rec.merId}'s, not ${options.merchantId}`);
       totals.count++;
       if (rec.row.amountMinor >= 0) totals.amountCredit += rec.gross;
@@ -388,8 +409,8 @@ export async function* readUnionPayBill(source: BillSource, options: ReadBillOpt
 // Writing
 
 function pad(value: string, width: number, what: string): string {
-  if (Buffer.byteLength(value, 'latin1') > width || /[^\x20-\x7e]/.test(value)) throw invalid(`${what} "${value}" does not fit the ZM field (${width} ASCII characters)`);
-  return value.padEnd(width, ' ');
+  if (value.length > width) throw invalid(`${what} "${value}" does not fit the ZM field (${width} characters)`);
+  return value.length === width ? value : value.padEnd(width, ' ');
 }
 
 const digits = (n: number, width: number) => String(n).padStart(width, '0');
@@ -398,7 +419,33 @@ const dc = (n: number) => `${n < 0 ? 'D' : 'C'}${digits(Math.abs(n), 12)}`;
 /** A stable 21-digit query id for rows that do not carry one (refund rows name the original's). */
 function syntheticQueryId(seed: string): string {
   const h = createHash('sha256').update(seed).digest();
-  return (h.readBigUInt64BE(0) % 10n ** 20n).toString().padStart(20, '0').replace(/^/, '9');
+  return `9${(h.readBigUInt64BE(0) % 10n ** 20n).toString().padStart(20, '0')}`;
+}
+
+const INDEX = Object.fromEntries(ZM_FIELDS.map(([name], i) => [name, i])) as Record<ZmField, number>;
+
+/** A record template: every field blank except those every record written here shares. */
+const TEMPLATE: string[] = ZM_FIELDS.map(([, width]) => ' '.repeat(width));
+for (const [name, value] of [
+  ['acqInsCode', '48020000'],
+  ['sendInsCode', '00049992'],
+  ['accNo', '622609******0000'],
+  ['merCatCode', '5999'],
+  ['termType', '07'],
+  ['oldPayType', '01'],
+  ['payCardType', '01'],
+  ['payType', '0001'],
+  ['bizType', '000201'],
+  ['accType', '01'],
+  ['subMerId', '000000000000000'],
+  ['subMerAmt', ` ${digits(0, 12)}`],
+  ['termId', '00000000'],
+  ['discountAmt', ` ${digits(0, 12)}`],
+  ['invoiceAmt', ` ${digits(0, 12)}`],
+  ['instalFee', ` ${digits(0, 11)}`],
+  ['medium', '7'],
+] as Array<[ZmField, string]>) {
+  TEMPLATE[INDEX[name]] = pad(value, WIDTH[name], name);
 }
 
 /** Encodes one row as a ZM record (ASCII, so GBK-safe). */
@@ -409,52 +456,29 @@ export function encodeRecord(row: BillRow, index: number, merId: string): string
   const net = row.amountMinor - row.feeMinor;
   const t = Date.parse(row.time);
   if (Number.isNaN(t)) throw invalid(`row ${index + 1}: "${row.time}" is not a time`);
-  const own = refund ? row.refundNo : row.orderNo;
-  const v: Record<ZmField, string> = {
-    tradeCode: refund ? 'S30' : 'S56',
-    acqInsCode: '48020000',
-    sendInsCode: '00049992',
-    traceNo: digits((index % 999_999) + 1, 6),
-    txnTime: toMonthDayTime(t),
-    accNo: '622609******0000',
-    txnAmt: digits(gross, 12),
-    merCatCode: '5999',
-    termType: '07',
-    queryId: refund ? syntheticQueryId(`${row.refundNo ?? ''}:${index}`) : (row.channelTradeNo ?? syntheticQueryId(`${row.orderNo ?? ''}:${index}`)),
-    oldPayType: '01',
-    orderId: own ?? '',
-    payCardType: '01',
-    origTraceNo: '',
-    origTxnTime: '',
-    merFee: dc(-row.feeMinor),
-    settleAmt: dc(net),
-    payType: '0001',
-    groupMerId: '',
-    txnType: refund ? '04' : row.kind === 'payment' ? '01' : '99',
-    txnSubType: refund ? '00' : '01',
-    bizType: '000201',
-    accType: '01',
-    billType: '',
-    billNo: '',
-    interactMode: '',
-    origQryId: refund ? (row.channelTradeNo ?? '') : '',
-    merId,
-    splitMode: '',
-    subMerId: '000000000000000',
-    subMerAbbr: '',
-    subMerAmt: ` ${digits(0, 12)}`,
-    netAmt: dc(net),
-    termId: '00000000',
-    merReserved: '',
-    discountAmt: ` ${digits(0, 12)}`,
-    invoiceAmt: ` ${digits(0, 12)}`,
-    instalFee: ` ${digits(0, 11)}`,
-    instalNum: '',
-    medium: '7',
-    origOrderId: refund ? (row.orderNo ?? '') : '',
-    reserved: '',
+  const f = TEMPLATE.slice();
+  const set = (name: ZmField, value: string | undefined) => {
+    if (value) f[INDEX[name]] = pad(value, WIDTH[name], name);
   };
-  return ZM_FIELDS.map(([name, width]) => pad(v[name], width, name)).join(' ');
+  set('tradeCode', refund ? 'S30' : 'S56');
+  set('traceNo', digits((index % 999_999) + 1, 6));
+  set('txnTime', toMonthDayTime(t));
+  set('txnAmt', digits(gross, 12));
+  set('queryId', refund ? syntheticQueryId(`${row.refundNo ?? ''}:${index}`) : (row.channelTradeNo ?? syntheticQueryId(`${row.orderNo ?? ''}:${index}`)));
+  set('orderId', refund ? row.refundNo : row.orderNo);
+  set('merFee', dc(-row.feeMinor));
+  set('settleAmt', dc(net));
+  set('txnType', refund ? '04' : row.kind === 'payment' ? '01' : '99');
+  set('txnSubType', refund ? '00' : '01');
+  set('merId', merId);
+  set('netAmt', dc(net));
+  if (refund) {
+    set('origQryId', row.channelTradeNo);
+    set('origOrderId', row.orderNo);
+  }
+  const line = f.join(' ');
+  if (/[^\x20-\x7e]/.test(line)) throw invalid(`row ${index + 1} has characters a ZM record cannot hold (order numbers are ASCII)`);
+  return line;
 }
 
 function rdLine(label: string, count: number, t: Omit<Totals, 'count'>, currency: string): string {
