@@ -418,16 +418,21 @@ function eventCode(r: BillRow): string {
   }
 }
 
-/** Writes rows as a version-9 settlement report (one section; UTF-8, or UTF-16LE with a BOM). */
-export async function writeStl(path: string, rows: BillRow[], options: { date: string; account?: string; utf16?: boolean; generatedAt?: number }): Promise<void> {
-  const lines: string[] = [];
+/** Writes rows (streamed) as a version-9 settlement report: one section; UTF-8, or UTF-16LE with a BOM. */
+export async function writeStl(path: string, rows: Iterable<BillRow>, options: { date: string; account?: string; utf16?: boolean; generatedAt?: number }): Promise<number> {
+  const out = createWriteStream(path);
+  if (options.utf16) out.write(Buffer.from([0xff, 0xfe]));
+  const write = async (line: string) => {
+    if (!out.write(options.utf16 ? Buffer.from(`${line}\r\n`, 'utf16le') : `${line}\r\n`)) await once(out, 'drain');
+  };
   const account = options.account ?? 'PAYSANDBOX0001';
   const dayStart = Date.parse(`${options.date}T00:00:00Z`);
-  lines.push(`"RH",${formatStlTime(options.generatedAt ?? dayStart + 86_400_000 + 3_600_000)},"A",${q(account)},009,`);
-  lines.push('"FH",01');
-  lines.push(`"SH",${formatStlTime(dayStart)},${formatStlTime(dayStart + 86_399_000)},${q(account)},""`);
-  lines.push(`"CH",${STL_COLUMNS.map(q).join(',')}`);
+  await write(`"RH",${formatStlTime(options.generatedAt ?? dayStart + 86_400_000 + 3_600_000)},"A",${q(account)},009,`);
+  await write('"FH",01');
+  await write(`"SH",${formatStlTime(dayStart)},${formatStlTime(dayStart + 86_399_000)},${q(account)},""`);
+  await write(`"CH",${STL_COLUMNS.map(q).join(',')}`);
   const sums = new Map<string, Totals>();
+  let count = 0;
   for (const r of rows) {
     const gross = stlAmount(r.amountMinor, r.currency);
     const fee = stlAmount(r.feeMinor, r.currency);
@@ -459,29 +464,24 @@ export async function writeStl(path: string, rows: BillRow[], options: { date: s
       'Credit Promotional Fee': '',
       'Credit Term': q(''),
     };
-    lines.push(`"SB",${STL_COLUMNS.map((c) => values[c]).join(',')}`);
+    await write(`"SB",${STL_COLUMNS.map((c) => values[c]).join(',')}`);
+    count++;
   }
   const currencies = [...sums.keys()].sort();
-  for (const c of currencies) {
+  const footer = (type: 'SF' | 'RF', c: string) => {
     const t = sums.get(c)!;
     const net = t.grossCredit - t.grossDebit + t.feeCredit - t.feeDebit;
     // The writer knows no opening balance: it writes 0 and the day's net movement as the ending balance.
-    lines.push(`"SF",${q(c)},${t.grossCredit},${t.grossDebit},${t.feeCredit},${t.feeDebit},"CR",0,${q(net >= 0 ? 'CR' : 'DR')},${Math.abs(net)},"CR",0,"CR",0`);
-  }
-  lines.push(`"SC",${rows.length}`);
-  for (const c of currencies) {
-    const t = sums.get(c)!;
-    const net = t.grossCredit - t.grossDebit + t.feeCredit - t.feeDebit;
-    lines.push(`"RF",${q(c)},${t.grossCredit},${t.grossDebit},${t.feeCredit},${t.feeDebit},"CR",0,${q(net >= 0 ? 'CR' : 'DR')},${Math.abs(net)},"CR",0,"CR",0`);
-  }
-  lines.push(`"RC",${rows.length}`);
-  lines.push(`"FF",${rows.length}`);
-  const text = `${lines.join('\r\n')}\r\n`;
-  const out = createWriteStream(path);
-  if (options.utf16) out.write(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]));
-  else out.write(text);
+    return `"${type}",${q(c)},${t.grossCredit},${t.grossDebit},${t.feeCredit},${t.feeDebit},"CR",0,${q(net >= 0 ? 'CR' : 'DR')},${Math.abs(net)},"CR",0,"CR",0`;
+  };
+  for (const c of currencies) await write(footer('SF', c));
+  await write(`"SC",${count}`);
+  for (const c of currencies) await write(footer('RF', c));
+  await write(`"RC",${count}`);
+  await write(`"FF",${count}`);
   out.end();
   await once(out, 'finish');
+  return count;
 }
 
 /** The transactions-API element PayPal would return for a BillRow. */

@@ -122,83 +122,115 @@ export async function* textLines(chunks: AsyncIterable<string>): AsyncGenerator<
   if (buf !== '') yield { text: buf.replace(/\r$/, ''), line: ++line };
 }
 
-/** States of the CSV parser. */
-const S = {
-  FieldStart: 0,
-  Unquoted: 1,
-  Quoted: 2,
-  /** Saw `"` inside a quoted field: either an escaped quote or the field's end. */
-  QuoteInQuoted: 3,
-} as const;
-
 /**
  * Parses RFC 4180 CSV from decoded text: quoted fields may hold commas, doubled quotes and line
  * breaks. Blank lines are skipped. A quote left open at the end of the file means a truncated
  * file and is an INVALID_REQUEST naming the line where the record began.
  */
 export async function* csvRecords(chunks: AsyncIterable<string>, where: string): AsyncGenerator<CsvRecord> {
-  // A character-at-a-time state machine needs no lookahead, so chunk boundaries never matter.
-  let state: number = S.FieldStart;
+  // State carried across chunks, so a chunk boundary can fall anywhere (even inside `""`).
   let fields: string[] = [];
   let field = '';
+  let inQuotes = false;
+  /** Saw `"` inside a quoted field as the last character of a chunk: an escape or the end. */
+  let quotePending = false;
+  let started = false;
+  let afterCr = false;
   let line = 1;
   let recordLine = 1;
-  let afterCr = false;
-  let empty = true;
+  const special = /[,\r\n"]/g;
+  const records: CsvRecord[] = [];
+
+  const endRecord = () => {
+    if (started || field !== '' || fields.length > 0) {
+      fields.push(field);
+      records.push({ fields, line: recordLine });
+    }
+    fields = [];
+    field = '';
+    started = false;
+  };
 
   for await (const chunk of chunks) {
-    for (let i = 0; i < chunk.length; i++) {
-      const ch = chunk[i];
-      if (afterCr) {
-        afterCr = false;
-        if (ch === '\n') continue;
+    let i = 0;
+    const n = chunk.length;
+    if (afterCr && n > 0) {
+      afterCr = false;
+      if (chunk[0] === '\n') i = 1;
+    }
+    if (quotePending && i < n) {
+      quotePending = false;
+      if (chunk[i] === '"') {
+        field += '"';
+        inQuotes = true;
+        i++;
       }
-      if (state === S.Quoted) {
-        if (ch === '"') state = S.QuoteInQuoted;
-        else {
-          if (ch === '\n') line++;
-          field += ch;
+    }
+    while (i < n) {
+      if (inQuotes) {
+        const q = chunk.indexOf('"', i);
+        const end = q < 0 ? n : q;
+        const text = chunk.slice(i, end);
+        for (let k = text.indexOf('\n'); k >= 0; k = text.indexOf('\n', k + 1)) line++;
+        field += text;
+        if (q < 0) {
+          i = n;
+          break;
         }
+        inQuotes = false;
+        if (q + 1 >= n) {
+          quotePending = true;
+          i = n;
+          break;
+        }
+        if (chunk[q + 1] === '"') {
+          field += '"';
+          inQuotes = true;
+          i = q + 2;
+        } else i = q + 1;
         continue;
       }
-      if (state === S.QuoteInQuoted) {
-        if (ch === '"') {
-          field += '"';
-          state = S.Quoted;
-          continue;
-        }
-        state = S.Unquoted;
+      special.lastIndex = i;
+      const m = special.exec(chunk);
+      const j = m ? m.index : n;
+      if (j > i) {
+        field += chunk.slice(i, j);
+        started = true;
       }
+      if (!m) {
+        i = n;
+        break;
+      }
+      const ch = chunk[j];
       if (ch === ',') {
         fields.push(field);
         field = '';
-        state = S.FieldStart;
-        empty = false;
-      } else if (ch === '\n' || ch === '\r') {
-        if (!empty || field !== '' || fields.length > 0) {
-          fields.push(field);
-          yield { fields, line: recordLine };
-        }
-        fields = [];
-        field = '';
-        state = S.FieldStart;
-        empty = true;
-        afterCr = ch === '\r';
+        started = true;
+      } else if (ch === '"') {
+        // A quote opens a quoted field only at its start; elsewhere it is data.
+        if (field === '') inQuotes = true;
+        else field += '"';
+        started = true;
+      } else {
+        endRecord();
         line++;
         recordLine = line;
-      } else if (ch === '"' && state === S.FieldStart) {
-        state = S.Quoted;
-        empty = false;
-      } else {
-        field += ch;
-        state = S.Unquoted;
-        empty = false;
+        if (ch === '\r') {
+          if (j + 1 < n) {
+            if (chunk[j + 1] === '\n') {
+              i = j + 2;
+              if (records.length) yield* records.splice(0);
+              continue;
+            }
+          } else afterCr = true;
+        }
       }
+      i = j + 1;
+      if (records.length) yield* records.splice(0);
     }
+    if (records.length) yield* records.splice(0);
   }
-  if (state === S.Quoted) throw invalid(`${where}:${recordLine}: a quoted field is never closed (the file is truncated)`);
-  if (!empty || field !== '' || fields.length > 0) {
-    fields.push(field);
-    yield { fields, line: recordLine };
-  }
+  if (inQuotes) throw invalid(`${where}:${recordLine}: a quoted field is never closed (the file is truncated)`);
+  endRecord();
+  if (records.length) yield* records.splice(0);
 }
