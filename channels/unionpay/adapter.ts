@@ -11,8 +11,10 @@
  * - downloadBill: file transfer (txnType 76): the zip of the ZM detail and RD summary files.
  * Pending answers (03/04/05) lead to a query, never to a failure.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { inflateSync } from 'node:zlib';
 import type {
   BillRow,
@@ -126,7 +128,14 @@ export class UnionPayAdapter implements ChannelAdapter {
       const frontUrl = req.returnUrl ?? this.config.frontUrl;
       if (frontUrl) fields.frontUrl = frontUrl;
       const form = this.client.frontForm(fields, req.orderNo);
-      return { status: 'pending', payload: { form: form.html, action: form.action, txnTime: sent.txnTime, payBy: toTxnTime(sentMs + this.config.payTimeoutMinutes * 60_000) } };
+      // The form must be POSTed by the payer's browser; a local page that submits it gives people a link to open.
+      const page = join(this.deps.stateDir, 'forms', `${req.orderNo}.html`);
+      mkdirSync(dirname(page), { recursive: true });
+      writeFileSync(page, form.html);
+      return {
+        status: 'pending',
+        payload: { form: form.html, action: form.action, redirectUrl: pathToFileURL(page).href, txnTime: sent.txnTime, payBy: toTxnTime(sentMs + this.config.payTimeoutMinutes * 60_000) },
+      };
     }
     const answer = await this.client.call({ operation: 'appTransReq', url: this.url(PATHS.app), fields, orderNo: req.orderNo, idempotent: true });
     const cls = classify(answer.respCode);

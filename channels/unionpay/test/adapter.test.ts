@@ -4,7 +4,8 @@
  * signature refusals both ways, config validation, and nothing secret in call records.
  */
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateId } from '../../../src/core/ids.js';
 import { PayError } from '../../../src/core/errors.js';
@@ -55,6 +56,8 @@ describe('web (front consume) flow', () => {
     expect(h.sandbox.requests('unionpay').length).toBe(before);
     expect(r.status).toBe('pending');
     const html = r.payload!.form as string;
+    // A page that submits the form, for people to open in a browser.
+    expect(readFileSync(fileURLToPath(r.payload!.redirectUrl as string), 'utf8')).toBe(html);
     expect(html).toContain(`action="${h.baseUrl}/gateway/api/frontTransReq.do"`);
     const { fields } = readAutoSubmitForm(html);
     expect(fields).toMatchObject({ txnType: '01', txnSubType: '01', bizType: '000201', channelType: '07', txnAmt: '1234', currencyCode: '156', version: '5.1.0', signMethod: '01', backUrl: rx.url });
