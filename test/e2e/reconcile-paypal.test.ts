@@ -6,6 +6,6 @@ const tradeNo = (orderNo: string) => `9PP${orderNo.slice(-6)}X${orderNo.length}`
 const refundTradeNo = (refundNo: string) => `1RF${refundNo.slice(-6)}Y${refundNo.length}`;
 
 reconcileE2E({ channel: 'paypal', currency: 'USD', billName: 'STL-20261122.01.009.CSV', tradeNo, refundTradeNo });
-reconcileE2E({ channel: 'paypal', title: 'pay reconcile: paypal (transactions)', currency: 'USD', billName: 'transactions.jsonl', variant: 'transactions', tradeNo, refundTradeNo });
+reconcileE2E({ channel: 'paypal', title: 'pay reconcile: paypal (transactions)', lite: true, currency: 'USD', billName: 'transactions.jsonl', variant: 'transactions', tradeNo, refundTradeNo });
 // UTF-16 STL: the amount-corruption step edits bytes as ASCII, so it is left to the UTF-8 variant.
-reconcileE2E({ channel: 'paypal', title: 'pay reconcile: paypal (STL in UTF-16)', currency: 'USD', billName: 'STL-20261122.01.009.u16.CSV', variant: 'stl-utf16', tradeNo, refundTradeNo, corruptAmount: false });
+reconcileE2E({ channel: 'paypal', title: 'pay reconcile: paypal (STL in UTF-16)', lite: true, currency: 'USD', billName: 'STL-20261122.01.009.u16.CSV', variant: 'stl-utf16', tradeNo, refundTradeNo, corruptAmount: false });

@@ -12,6 +12,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BillRow, ChannelModule, WriteBillOptions } from '../../src/channel/contract.js';
 import { formatAmount } from '../../src/core/money.js';
@@ -50,6 +51,11 @@ export interface ReconcileE2EOptions {
   refunds?: boolean;
   /** Text bills only: corrupt an amount in the file and expect exit 2 (default: when the file is plain text). */
   corruptAmount?: boolean;
+  /**
+   * Skip the steps that do not depend on the file format (rerun, history and show, carry-over):
+   * for a second variant of a channel's format whose other suite runs them, to keep tests fast.
+   */
+  lite?: boolean;
 }
 
 interface Entry {
@@ -97,7 +103,16 @@ export function reconcileE2E(options: ReconcileE2EOptions): void {
   const dec = (minor: number) => formatAmount(minor, currency);
   const extra = () => [...(options.args?.(tmp.dir) ?? []), ...(options.merchantId ? ['--merchant', options.merchantId] : [])];
   const reconcile = (path: string, day = date) => runPayJson(['--db', db, 'reconcile', '--channel', channel, '--date', day, '--bill', path, ...extra()]);
-  const runCount = async () => (await runPayJson(['--db', db, 'reconcile', 'history', '--channel', channel, '--limit', '1000'])).json.runs.length as number;
+  // Read straight from the database: cheaper than spawning `history` after every step.
+  const runCount = () => {
+    const conn = new Database(db, { readonly: true, fileMustExist: true });
+    try {
+      return (conn.prepare('SELECT COUNT(*) AS n FROM reconcile_runs WHERE channel = ?').get(channel) as { n: number }).n;
+    } finally {
+      conn.close();
+    }
+  };
+  const full = !options.lite;
 
   const bookLine = (e: Entry, status = e.status ?? 'succeeded', day = date) =>
     [e.orderNo, channel, 'payment', dec(e.amountMinor), currency, status, utc(day, subtractMinutes(e.at, 5)), status === 'succeeded' ? utc(day, e.at) : '', tradeNo(e.orderNo, 0), ''].join(',');
@@ -210,20 +225,20 @@ export function reconcileE2E(options: ReconcileE2EOptions): void {
         grossMinor: [...matched, missingChannel, amountOff, late].reduce((s, e) => s + e.amountMinor, 0),
         refundsMinor: withRefunds ? refund.amountMinor : 0,
       });
-      expect(await runCount()).toBe(1);
+      expect(runCount()).toBe(1);
       firstRun = r.json.runId;
     });
 
-    it('replaces the run when the same file is reconciled again', async () => {
+    it.skipIf(!full)('replaces the run when the same file is reconciled again', async () => {
       const r = await reconcile(billPath('bill'));
       expect(r.code).toBe(1);
       expect(r.json.replacedRun).toBe(firstRun);
       expect(r.json.runId).not.toBe(firstRun);
-      expect(await runCount()).toBe(1);
+      expect(runCount()).toBe(1);
       firstRun = r.json.runId;
     });
 
-    it('reads saved runs back with history and show', async () => {
+    it.skipIf(!full)('reads saved runs back with history and show', async () => {
       const h = await runPayJson(['--db', db, 'reconcile', 'history']);
       expect(h.code).toBe(0);
       expect(h.json.runs[0]).toMatchObject({ runId: firstRun, channel, date, reconciled: false, summary: { duplicate: 1 } });
@@ -239,7 +254,7 @@ export function reconcileE2E(options: ReconcileE2EOptions): void {
     });
 
     it('rejects bad input with exit 2 and saves nothing', async () => {
-      const before = await runCount();
+      const before = runCount();
       const empty = join(tmp.dir, `empty-${options.billName ?? 'bill.csv'}`);
       writeFileSync(empty, '');
       const e = await reconcile(empty);
@@ -272,7 +287,7 @@ export function reconcileE2E(options: ReconcileE2EOptions): void {
           expect(k.code, `${bad}: ${k.stdout}`).toBe(2);
         }
       }
-      expect(await runCount()).toBe(before);
+      expect(runCount()).toBe(before);
     });
 
     it('exits 0 once the books are fixed and the channel reissues its bill', async () => {
@@ -296,7 +311,7 @@ export function reconcileE2E(options: ReconcileE2EOptions): void {
       expect(r.json.supersededRuns).toEqual([again.json.runId]);
     });
 
-    it("resolves the carried-over order in the next day's run", async () => {
+    it.skipIf(!full)("resolves the carried-over order in the next day's run", async () => {
       const next = await writeBill('next-day', [payment(late, nextDate, 0)].map((row) => ({ ...row, time: utc(nextDate, '00:04:00') })), nextDate);
       const r = await reconcile(next, nextDate);
       expect(r.code, JSON.stringify(r.json)).toBe(0);
