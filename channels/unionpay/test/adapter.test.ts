@@ -3,7 +3,7 @@
  * yet" then closed after payTimeout, retried creates, queries from another machine, voids,
  * signature refusals both ways, config validation, and nothing secret in call records.
  */
-import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -219,7 +219,7 @@ describe('refunds and voids', () => {
 
 describe('signatures both ways', () => {
   it('a request signed with another key is refused by UnionPay (11 -> AUTHENTICATION_FAILED)', async () => {
-    const stranger = generateTestChain().sign.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    const stranger = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
     const p12 = readPkcs12(Buffer.from(h.profile.signCert as string, 'base64'), h.profile.signCertPassword as string);
     const { certIdOf } = await import('../signature.js');
     const a = await h.adapter({ signCert: undefined, signCertPassword: undefined, privateKey: stranger, certId: certIdOf(p12.certificate) });
