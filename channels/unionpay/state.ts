@@ -61,7 +61,21 @@ export class SqliteJournal implements SentJournal {
     this.insert = this.db.prepare('INSERT INTO sent (order_id, txn_time, txn_type, back_url) VALUES (?, ?, ?, ?) ON CONFLICT (order_id) DO NOTHING');
   }
 
+  /** Records never change once written, so a hit is kept (queries poll the same orders). */
+  private readonly cache = new Map<string, SentRecord>();
+
   get(orderId: string): SentRecord | undefined {
+    const hit = this.cache.get(orderId);
+    if (hit) return hit;
+    const found = this.read(orderId);
+    if (found) {
+      if (this.cache.size >= 10_000) this.cache.clear();
+      this.cache.set(orderId, found);
+    }
+    return found;
+  }
+
+  private read(orderId: string): SentRecord | undefined {
     const r = this.select.get(orderId) as { orderId: string; txnTime: string; txnType: string; backUrl: string | null } | undefined;
     if (!r) return undefined;
     const { backUrl, ...rest } = r;
