@@ -463,6 +463,13 @@ Examples:
 /** Entry point: parses argv, runs the command, returns the exit status. */
 export async function main(argv: string[]): Promise<number> {
   exitCode = 0;
+  // A reader that goes away (`pay orders list | head`) is not an error: stop quietly.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(exitCode);
+      throw err;
+    });
+  }
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

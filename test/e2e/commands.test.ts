@@ -163,3 +163,18 @@ describe('start-up loads only what a command needs', () => {
     for (const heavy of ['undici', 'inquirer', 'channels/alipay', 'channels/stripe']) expect(loads).not.toContain(heavy);
   });
 });
+
+describe('a reader that goes away', () => {
+  it('pay --help | head exits quietly', async () => {
+    const r = await new Promise<{ code: number; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [BIN, '--help'], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      // Close our end after the first chunk, like `head -1`.
+      child.stdout.once('data', () => child.stdout.destroy());
+      child.on('close', (code) => resolve({ code: code ?? -1, stderr }));
+    });
+    expect(r.stderr).not.toMatch(/EPIPE|Unhandled/);
+    expect(r.code).toBe(0);
+  });
+});

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PayError } from '../../src/core/errors.js';
 import { registerSecret } from '../../src/core/redact.js';
+import { MIGRATIONS } from '../../src/store/migrations.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import { tempDir } from '../helpers/cli.js';
 
@@ -27,7 +28,7 @@ describe('SqliteStore', () => {
     expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
     const again = SqliteStore.open(store.location);
     const rows = again.db.prepare('SELECT version FROM schema_migrations').all();
-    expect(rows).toEqual([{ version: 1 }]);
+    expect(rows).toEqual(MIGRATIONS.map((m) => ({ version: m.version })));
     await again.close();
   });
 
