@@ -18,6 +18,7 @@
 import { createHash, generateKeyPairSync, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
 import type { ChannelSimulator, Notification, SimulatorDeps, SimulatorModule, SimulatorRequest, SimulatorResponse, TamperKind } from '../../src/channel/sandbox.js';
 import { buildCertificate, randomSerial, type DistinguishedName } from '../unionpay/pki.js';
+import { transactionRow, writeStl } from './bill.js';
 import { buildEvent } from './callback.js';
 import { paypalExponent, PAYPAL_CURRENCIES } from './currency.js';
 import { transmissionMessage, verifyTransmission } from './signature.js';
@@ -775,6 +776,16 @@ export class PaypalSimulator implements ChannelSimulator {
     const order = candidates[candidates.length - 1];
     if (!order) throw new Error(`the PayPal simulator has no order with invoice_id ${orderNo}`);
     this.approve(order, outcome);
+  }
+
+  /**
+   * Writes the day's settlement report (STL, as PayPal drops it on its SFTP server) from the
+   * simulator's books through the channel's own writer: every transaction of the UTC day.
+   */
+  async writeSettlementReport(date: string, path: string, options: { utf16?: boolean } = {}): Promise<number> {
+    const start = Date.parse(`${date}T00:00:00Z`);
+    const rows = this.ledger.filter((l) => l.atMs >= start && l.atMs < start + 86_400_000).map((l, i) => transactionRow(l.details, i + 1));
+    return writeStl(path, rows, { date, account: this.accountId, utf16: options.utf16, generatedAt: this.now() });
   }
 
   /** A fingerprint of the simulator's signing certificate (for messages and tests). */

@@ -7,7 +7,10 @@
  * every POST carries an Idempotency-Key derived from our order/refund number, so a create retried
  * after a timeout is the same request and can never charge twice.
  */
+import { randomUUID } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type {
   BalanceEntry,
   BillRow,
@@ -31,7 +34,7 @@ import type {
 } from '../../src/channel/contract.js';
 import { invalid, isPayError, PayError } from '../../src/core/errors.js';
 import { businessDayRange, isoUtc, parseDate } from '../../src/core/time.js';
-import { FORMAT_BALANCE_TRANSACTIONS, readStripeBill, writeBalanceTransactions } from './bill.js';
+import { FORMAT_BALANCE_TRANSACTIONS, FORMAT_ITEMIZED, ITEMIZED_COLUMNS, readStripeBill, writeBalanceTransactions } from './bill.js';
 import { paymentIntentStatus, payoutStatus, refundStatus, stripeCallbacks } from './callback.js';
 import { StripeClient } from './client.js';
 import { usesAllowedTypes, type StripeConfig } from './config.js';
@@ -348,6 +351,10 @@ export class StripeAdapter implements ChannelAdapter {
    */
   async downloadBill(options: { date: string; dir: string; type?: string }): Promise<DownloadedBill> {
     parseDate(options.date);
+    if (options.type === 'itemized') return this.downloadItemized(options.date, options.dir);
+    if (options.type !== undefined && options.type !== 'balance-transactions') {
+      throw invalid(`unknown Stripe bill type "${options.type}"`, { hint: 'Use balance-transactions (the default) or itemized.' });
+    }
     const { start, end } = businessDayRange(options.date, this.config.timeZone);
     const path = join(options.dir, `stripe-balance-transactions-${options.date}.jsonl`);
     const txns = this.client.list<Obj & { id: string }>({
@@ -357,6 +364,40 @@ export class StripeAdapter implements ChannelAdapter {
     });
     await writeBalanceTransactions(path, txns, { date: options.date, timeZone: this.config.timeZone });
     return { path, format: FORMAT_BALANCE_TRANSACTIONS };
+  }
+
+  /**
+   * The itemized balance report for the day through the Reporting API: a report run
+   * (balance_change_from_activity.itemized.3, with our metadata columns), polled until it
+   * succeeds, and its CSV downloaded.
+   */
+  private async downloadItemized(date: string, dir: string): Promise<DownloadedBill> {
+    const { start, end } = businessDayRange(date, this.config.timeZone);
+    let run = await this.client.call<Obj>({
+      operation: 'downloadBill',
+      method: 'POST',
+      path: '/v1/reporting/report_runs',
+      params: {
+        report_type: 'balance_change_from_activity.itemized.3',
+        parameters: { interval_start: Math.floor(start / 1000), interval_end: Math.floor(end / 1000), timezone: this.config.timeZone, columns: [...ITEMIZED_COLUMNS] },
+      },
+      // A report run moves no money; each download asks for a fresh one.
+      idempotencyKey: `pay-report-${date}-${randomUUID()}`,
+    });
+    // Stripe takes from seconds to minutes to run a report.
+    const deadline = Date.now() + 10 * 60_000;
+    for (let wait = 250; run.status === 'pending'; wait = Math.min(wait * 2, 5_000)) {
+      if (Date.now() + wait > deadline) throw new PayError('TIMEOUT', `Stripe report run ${String(run.id)} did not finish in 10 minutes`, { channel: 'stripe', hint: 'Try again later; the report keeps running at Stripe.' });
+      await sleep(wait);
+      run = await this.client.call<Obj>({ operation: 'downloadBill', method: 'GET', path: `/v1/reporting/report_runs/${encodeURIComponent(String(run.id))}` });
+    }
+    const url = str((run.result as Obj | null)?.url);
+    if (run.status !== 'succeeded' || !url) {
+      throw new PayError('CHANNEL_ERROR', `Stripe report run ${String(run.id)} ${String(run.status)}${run.error ? `: ${String(run.error)}` : ''}`, { channel: 'stripe' });
+    }
+    const path = join(dir, `stripe-itemized-${date}.csv`);
+    await writeFile(path, await this.client.fetchFile(url, 'downloadBill'));
+    return { path, format: FORMAT_ITEMIZED };
   }
 
   async check(): Promise<CheckResult> {

@@ -185,6 +185,43 @@ export class StripeClient {
   }
 
   /**
+   * Downloads a file Stripe produced (a report run's result) with the secret key. The key is only
+   * ever sent to the configured API origin or to Stripe's file host.
+   */
+  async fetchFile(url: string, operation: string): Promise<Buffer> {
+    let origin: string;
+    try {
+      origin = new URL(url).origin;
+    } catch {
+      throw new PayError('CHANNEL_ERROR', `Stripe gave a file URL that is not a URL`, { channel: 'stripe' });
+    }
+    if (origin !== new URL(this.config.baseUrl).origin && origin !== 'https://files.stripe.com') {
+      throw new PayError('CHANNEL_ERROR', `Stripe gave a file on ${origin}, which is neither the API nor files.stripe.com; not sending the key there`, { channel: 'stripe' });
+    }
+    const started = performance.now();
+    const http = await this.deps.http();
+    const res = await http.request({
+      method: 'GET',
+      url,
+      headers: { authorization: `Bearer ${this.config.secretKey}`, 'stripe-version': this.config.apiVersion, 'user-agent': USER_AGENT },
+      idempotent: true,
+      operation: `stripe ${operation}`,
+      timeoutMs: this.config.timeoutMs,
+    });
+    this.deps.record({ operation: `stripe.${operation}`, request: { method: 'GET', path: new URL(url).pathname }, httpStatus: res.status, requestId: res.headers['request-id'], attempts: res.attempts, durationMs: performance.now() - started });
+    if (res.status !== 200) {
+      let body: StripeErrorBody | undefined;
+      try {
+        body = (JSON.parse(res.body.toString('utf8')) as { error?: StripeErrorBody }).error;
+      } catch {
+        body = undefined;
+      }
+      throw mapStripeError(res.status, body, res, `the report file download`);
+    }
+    return res.body;
+  }
+
+  /**
    * Iterates a list endpoint with `starting_after` until `has_more` is false. Yields the items
    * page by page, so a long day never sits in memory whole.
    */

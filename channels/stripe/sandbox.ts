@@ -17,6 +17,9 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { ChannelSimulator, Notification, SimulatorDeps, SimulatorModule, SimulatorRequest, SimulatorResponse, TamperKind } from '../../src/channel/sandbox.js';
+import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { balanceTransactionRow, writeItemized } from './bill.js';
 import { buildEvent } from './callback.js';
 import { STRIPE_API_VERSION, usesAllowedTypes } from './config.js';
 import { currencyExponent } from '../../src/core/money.js';
@@ -174,6 +177,9 @@ export class StripeSimulator implements ChannelSimulator {
   readonly balanceTransactions = new Map<string, Obj>();
   readonly events = new Map<string, Obj>();
   readonly webhookEndpoints = new Map<string, Obj & { secret: string }>();
+  /** Reporting runs and the files they produced (itemized reports written by the channel's bill writer). */
+  readonly reportRuns = new Map<string, Obj>();
+  private readonly files = new Map<string, { path: string; object: Obj }>();
   /** Idempotency records: key -> what was asked and answered. */
   private readonly idempotency = new Map<string, { fingerprint: string; method: string; path: string; response: SimulatorResponse }>();
   /** Charges created in this simulator (declined attempts included): tests assert on it. */
@@ -230,6 +236,12 @@ export class StripeSimulator implements ChannelSimulator {
     try {
       this.authenticate(req);
       this.advance();
+      const file = /^\/v1\/files\/(file_[A-Za-z0-9]+)\/contents$/.exec(req.path);
+      if (req.method === 'GET' && file) {
+        const f = this.files.get(file[1]);
+        if (!f) throw missing('file', file[1], 'file');
+        return { status: 200, headers: { 'content-type': 'text/csv', 'request-id': requestId }, body: await readFile(f.path) };
+      }
       let params: FormObject;
       try {
         params = req.method === 'GET' || req.method === 'DELETE' ? decodeQuery(req.query) : decodeForm(req.body.toString('utf8'));
@@ -391,6 +403,13 @@ export class StripeSimulator implements ChannelSimulator {
           return e;
         }
         if (m === 'GET' && !id) return this.list([...this.events.values()].filter((e) => !str(p.type) || e.type === p.type), p, '/v1/events', []);
+        return undefined;
+      case 'reporting':
+        if (id === 'report_runs' && m === 'POST' && !action) return this.createReportRun(p);
+        if (id === 'report_runs' && m === 'GET' && action) return this.reportRuns.get(action) ?? this.throwMissing('reporting.report_run', action);
+        return undefined;
+      case 'files':
+        if (m === 'GET' && id) return this.files.get(id)?.object ?? this.throwMissing('file', id);
         return undefined;
       case 'account':
         if (m === 'GET' && !id) return { id: this.accountId, object: 'account', charges_enabled: true, payouts_enabled: true, country: 'US', default_currency: 'usd', type: 'standard' };
@@ -904,6 +923,75 @@ export class StripeSimulator implements ChannelSimulator {
       this.deps.notify(n);
     }
     this.events.set(id, recorded ?? { id, object: 'event', api_version: STRIPE_API_VERSION, created: this.nowSec(), data: { object: snapshot }, livemode: false, pending_webhooks: 0, type });
+  }
+
+  // ---------------------------------------------------------------- reporting
+
+  private throwMissing(kind: string, id: string): never {
+    throw missing(kind, id, 'id');
+  }
+
+  /**
+   * POST /v1/reporting/report_runs for the itemized balance report: pending at first, then
+   * succeeded with a file written by the channel's own bill writer from the balance transactions
+   * of the interval (sources expanded, so order numbers come along).
+   */
+  private createReportRun(p: FormObject): Obj {
+    const type = str(p.report_type);
+    if (!type) throw invalidRequest('Missing required param: report_type.', { code: 'parameter_missing', param: 'report_type' });
+    if (!/^balance_change_from_activity\.itemized\.[1-4]$/.test(type)) {
+      throw invalidRequest(`The pay sandbox produces balance_change_from_activity.itemized.* reports only, not ${type}.`, { param: 'report_type' });
+    }
+    const params = (p.parameters && typeof p.parameters === 'object' && !Array.isArray(p.parameters) ? p.parameters : {}) as FormObject;
+    const start = integer(params, 'interval_start', true)!;
+    const end = integer(params, 'interval_end', true)!;
+    if (end <= start) throw invalidRequest('interval_end must be after interval_start.', { param: 'parameters[interval_end]' });
+    const timezone = str(params.timezone) ?? 'UTC';
+    const id = rid('frr');
+    const run: Obj = {
+      id,
+      object: 'reporting.report_run',
+      created: this.nowSec(),
+      error: null,
+      livemode: false,
+      parameters: { interval_start: start, interval_end: end, timezone },
+      report_type: type,
+      result: null,
+      status: 'pending',
+      succeeded_at: null,
+    };
+    this.reportRuns.set(id, run);
+    const rows = [...this.balanceTransactions.values()]
+      .filter((t) => (t.created as number) >= start && (t.created as number) < end)
+      .map((t, i) => balanceTransactionRow(this.expand(this.withTxnStatus(t), ['source']), i + 1));
+    const fileId = rid('file');
+    const path = join(this.deps.workDir, `${fileId}.csv`);
+    writeItemized(path, rows, { timeZone: timezone })
+      .then(async () => {
+        const size = (await readFile(path)).length;
+        const object = {
+          id: fileId,
+          object: 'file',
+          created: this.nowSec(),
+          expires_at: this.nowSec() + 7 * 86400,
+          filename: `${fileId}.csv`,
+          purpose: 'finance_report_run',
+          size,
+          title: `${type} ${id}`,
+          type: 'csv',
+          url: `${this.deps.baseUrl?.() ?? ''}/v1/files/${fileId}/contents`,
+        };
+        this.files.set(fileId, { path, object });
+        run.result = object;
+        run.status = 'succeeded';
+        run.succeeded_at = this.nowSec();
+        this.emit('reporting.report_run.succeeded', run, {});
+      })
+      .catch((err: Error) => {
+        run.status = 'failed';
+        run.error = err.message;
+      });
+    return run;
   }
 
   // ---------------------------------------------------------------- the payer

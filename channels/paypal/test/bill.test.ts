@@ -189,5 +189,12 @@ describe('downloadBill from the simulator', () => {
     expect(pay).toMatchObject({ amountMinor: 10_000, currency: 'USD', status: 'S' });
     expect(pay.feeMinor).toBeGreaterThan(0);
     expect(rows.find((r) => r.kind === 'refund')).toMatchObject({ orderNo, refundNo, amountMinor: -2_500 });
+
+    // The same day as the settlement report the simulator drops (written by the channel's writer).
+    const stl = join(dir, `STL-${today.replace(/-/g, '')}.01.009.CSV`);
+    expect(await h.sim.writeSettlementReport(today, stl)).toBe(522);
+    const fromStl = await readAll(stl, { date: today, merchantId: String(h.profile.merchantId) });
+    const key = (r: BillRow) => [r.kind, r.orderNo, r.refundNo, r.amountMinor, r.feeMinor, r.currency, r.channelTradeNo].join('|');
+    expect(fromStl.map(key).sort()).toEqual(rows.map(key).sort());
   });
 });

@@ -195,5 +195,15 @@ describe('downloadBill from the simulator', () => {
     const refund = rows.find((r) => r.kind === 'refund' && r.refundNo === 'RNO1')!;
     expect(refund).toMatchObject({ amountMinor: -700, orderNo: orders[0] + 'R' });
     expect(payments.every((r) => r.feeMinor > 0 && r.channelTradeNo?.startsWith('pi_'))).toBe(true);
+
+    // The same day as the itemized report, through the Reporting API (report run, then its file).
+    const itemized = await a.downloadBill({ date: today, dir, type: 'itemized' });
+    expect(itemized.format).toBe('stripe-itemized-csv');
+    expect(readFileSync(itemized.path, 'utf8').split('\n')[0]).toMatch(/^balance_transaction_id,created_utc,/);
+    const fromReport: BillRow[] = [];
+    for await (const r of a.readBill({ path: itemized.path }, { date: today })) fromReport.push(r);
+    const strip2 = (r: BillRow) => [r.kind, r.orderNo, r.refundNo, r.amountMinor, r.feeMinor, r.currency, r.time];
+    expect(fromReport.map(strip2).sort()).toEqual(rows.map(strip2).sort());
+    expect(h.sandbox.requests('stripe').some((r) => r.method === 'POST' && r.url === '/v1/reporting/report_runs' && r.body.includes('parameters[columns][]=payment_metadata'))).toBe(true);
   });
 });

@@ -8,7 +8,7 @@ import { csvRecords, sniffEncoding } from '../csv.js';
 import { validateStripeConfig } from '../config.js';
 import { fromStripeAmount, stripeExponentOverrides, toStripeAmount } from '../currency.js';
 import { decodeForm, encodeForm } from '../form.js';
-import { mapStripeError } from '../client.js';
+import { mapStripeError, StripeClient } from '../client.js';
 import stripe from '../index.js';
 
 describe('form encoding', () => {
@@ -137,5 +137,21 @@ describe('streaming CSV', () => {
     expect(sniffEncoding(Buffer.from([0xff, 0xfe, 0x22, 0x00]))).toEqual({ encoding: 'utf-16le', bomLength: 2 });
     expect(sniffEncoding(Buffer.from('"R', 'utf16le'))).toEqual({ encoding: 'utf-16le', bomLength: 0 });
     expect(sniffEncoding(Buffer.from([0xef, 0xbb, 0xbf, 0x22]))).toEqual({ encoding: 'utf-8', bomLength: 3 });
+  });
+});
+
+describe('report file downloads', () => {
+  it('never sends the key to a host other than the API or files.stripe.com', async () => {
+    let called = 0;
+    const client = new StripeClient(validateStripeConfig({ secretKey: 'sk_test_abcdefghijkl', baseUrl: 'http://127.0.0.1:9' }), {
+      http: async () => {
+        called++;
+        throw new Error('must not be called');
+      },
+      record: () => {},
+    });
+    await expect(client.fetchFile('https://evil.example/v1/files/file_1/contents', 'downloadBill')).rejects.toMatchObject({ code: 'CHANNEL_ERROR' });
+    await expect(client.fetchFile('http://127.0.0.1:10/v1/files/file_1/contents', 'downloadBill')).rejects.toMatchObject({ code: 'CHANNEL_ERROR' });
+    expect(called).toBe(0);
   });
 });
