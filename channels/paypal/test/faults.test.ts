@@ -5,7 +5,7 @@
  * each with the right code and exit status and nothing lost; and the whole flow from the CLI
  * (create -> payer approves -> query captures -> refund), with currency edges.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateId } from '../../../src/core/ids.js';
@@ -98,5 +98,16 @@ describe('paypal faults through the binary', () => {
     const fine = await pay(['create', '--channel', 'paypal', '--amount', '1.005', '--currency', 'USD']);
     expect(fine.code).toBe(2);
     expect(fx.sandbox.requests('paypal').length).toBe(before);
+  });
+
+  it('the order book and its event log never hold the API secret', async () => {
+    const secret = String(fx.settings.clientSecret);
+    expect(secret.length).toBeGreaterThan(10);
+    const events = await pay(['orders', 'show', orderNo]);
+    expect(events.code, events.stderr).toBe(0);
+    expect(JSON.stringify(events.json)).not.toContain(secret);
+    for (const f of [fx.db, `${fx.db}-wal`]) {
+      if (existsSync(f)) expect(readFileSync(f).includes(Buffer.from(secret)), f).toBe(false);
+    }
   });
 });

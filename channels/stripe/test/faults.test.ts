@@ -4,7 +4,7 @@
  * a 503 then success, 429 with Retry-After, a malformed answer, and a rejected key, each with the
  * right code and exit status and nothing lost.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateId } from '../../../src/core/ids.js';
@@ -116,5 +116,16 @@ describe('stripe faults through the binary', () => {
     expect(notTens.code).toBe(2);
     expect(notTens.json.error.message).toMatch(/0\.010/);
     expect(fx.sandbox.requests('stripe').length).toBe(before);
+  });
+
+  it('the order book and its event log never hold the API secret', async () => {
+    const secret = String(fx.settings.secretKey);
+    expect(secret.length).toBeGreaterThan(10);
+    const events = await pay(['orders', 'show', orderNo]);
+    expect(events.code, events.stderr).toBe(0);
+    expect(JSON.stringify(events.json)).not.toContain(secret);
+    for (const f of [fx.db, `${fx.db}-wal`]) {
+      if (existsSync(f)) expect(readFileSync(f).includes(Buffer.from(secret)), f).toBe(false);
+    }
   });
 });
