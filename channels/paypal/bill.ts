@@ -291,8 +291,8 @@ async function* readStl(source: BillSource, options: ReadBillOptions): AsyncGene
   }
   if (!sawRh) throw invalid(`${path} is empty`, { hint: 'A PayPal settlement report starts with an RH record.' });
   if (inSection) throw damaged(path, lastLine, 'the last section has no SF/SC footer: the file is truncated');
+  if (!sawRc) throw damaged(path, lastLine, 'no RC report count: the file is truncated');
   if (!sawFf) throw damaged(path, lastLine, 'no FF file footer: the file is truncated');
-  void sawRc;
 }
 
 /** Normalises one `transaction_details` element of the transactions API. */

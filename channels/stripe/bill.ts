@@ -217,7 +217,6 @@ function stripeDecimal(text: string, currency: string, label: string): number {
 async function* readItemized(source: BillSource, options: ReadBillOptions & { timeZone?: string }): AsyncGenerator<BillRow> {
   const path = source.path;
   let columns: Map<string, number> | undefined;
-  let records = 0;
   for await (const rec of csvRecords(decodeFile(path, { allowUtf16: true, label: 'Stripe itemized report' }), path)) {
     if (!columns) {
       columns = new Map(rec.fields.map((name, i) => [name.trim(), i]));
@@ -243,9 +242,10 @@ async function* readItemized(source: BillSource, options: ReadBillOptions & { ti
       if (net !== gross - fee) throw new Error(`net ${get('net')} is not gross ${get('gross')} minus fee ${get('fee')}`);
       const utcText = get('created_utc');
       const timeMs = utcText ? reportTime(utcText, 'UTC') : reportTime(get('created'), options.timeZone ?? 'UTC');
-      // The report's own local `created` column says which reporting day the row is in.
+      // The report's own local `created` column says which reporting day the row is in; without
+      // it, the UTC time is placed in the configured zone.
       const localText = get('created');
-      if (options.date && localText && utcText && columns.has('created')) {
+      if (options.date && localText) {
         const localDay = localText.slice(0, 10);
         if (localDay !== options.date) {
           throw invalid(`${path}:${rec.line}: the row is dated ${localDay}, but the bill should cover ${options.date}`, {
@@ -270,11 +270,9 @@ async function* readItemized(source: BillSource, options: ReadBillOptions & { ti
       if (isPayError(err) && err.message.startsWith(`${path}:`)) throw err;
       throw damaged(path, rec.line, (err as Error).message);
     }
-    records++;
     yield row;
   }
   if (!columns) throw invalid(`${path} is empty`, { hint: 'A Stripe itemized report starts with its header row (balance_transaction_id,...).' });
-  void records;
 }
 
 /** Peeks at the first non-blank character to tell JSON lines from CSV. */
