@@ -213,8 +213,18 @@ describe('coordinated omission', () => {
 
 describe('pay loadtest on the mock channel', () => {
   it('runs in-process and leaves the order book alone', async () => {
-    const r = await runPayJson<LoadtestSummary>(['loadtest', '--channel', 'mock', '--concurrency', '4', '--requests', '2000'], { env, cwd: tmp.dir });
+    // The user's own order book (found through $PAY_DB) with one real order in it.
+    const userDb = join(tmp.dir, 'user-book.db');
+    const userEnv = { ...env, PAY_DB: userDb };
+    const created = await runPayJson<{ orderNo: string }>(['create', '--channel', 'mock', '--amount', '1.00', '--currency', 'CNY'], { env: userEnv, cwd: tmp.dir });
+    expect(created.code, created.stderr).toBe(0);
+    const before = readFileSync(userDb);
+
+    const r = await runPayJson<LoadtestSummary>(['loadtest', '--channel', 'mock', '--concurrency', '4', '--requests', '2000'], { env: userEnv, cwd: tmp.dir });
     expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(userDb).equals(before)).toBe(true);
+    const list = await runPayJson<{ orders: { orderNo: string }[] }>(['orders', 'list'], { env: userEnv, cwd: tmp.dir });
+    expect(list.json.orders.map((o) => o.orderNo)).toEqual([created.json.orderNo]);
     const [level] = r.json.levels;
     expect(level.requests).toBe(2000);
     expect(level.errors).toBe(0);
