@@ -153,7 +153,10 @@ function parseHeaders(list: string[] | undefined): [string, string][] {
     const i = h.indexOf(':');
     const name = i > 0 ? h.slice(0, i).trim() : '';
     if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) throw invalid(`--header "${redactText(h).slice(0, 60)}" is not "name: value"`);
-    return [name, h.slice(i + 1).trim()] as [string, string];
+    const value = h.slice(i + 1).trim();
+    // Named without its value: it may be a credential.
+    if (/[\0\r\n]/.test(value)) throw invalid(`--header ${name} has a line break or NUL in its value`);
+    return [name, value] as [string, string];
   });
 }
 
