@@ -9,7 +9,7 @@ import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path
 import { pathToFileURL } from 'node:url';
 import { channelSettings, configBaseDir, resolveSettings, type LoadedConfig } from '../core/config.js';
 import { configError, invalid, isPayError, PayError } from '../core/errors.js';
-import { SECRET_FIELD } from '../core/redact.js';
+import { registerSecret, SECRET_FIELD } from '../core/redact.js';
 import type { Clock } from '../core/time.js';
 import { ALL_CAPABILITIES, type ChannelAdapter, type ChannelCallRecord, type ChannelDeps, type ChannelModule } from './contract.js';
 import type { HttpClient } from './http-client.js';
@@ -203,6 +203,8 @@ export interface OpenedChannel {
 /** Loads, configures and creates a channel adapter. Config is validated before any call. */
 export async function openChannel(ref: string, options: OpenChannelOptions): Promise<OpenedChannel> {
   const mod = await loadChannelModule(ref, { config: options.config, cwd: options.cwd });
+  // Overrides (demo, load tests) carry keys too: register them so they are masked like config secrets.
+  for (const [k, v] of Object.entries(options.overrides ?? {})) if (typeof v === 'string' && isSecretKey(mod, k)) registerSecret(v);
   const settings = { ...channelConfig(mod, options.config, options.profile, options.env, options.cwd), ...(options.overrides ?? {}) };
   const config = validateChannelConfig(mod, settings);
   const stateDir = channelStateDir(options.dbPath, mod.id);
