@@ -66,21 +66,43 @@ export interface MockState {
   close(): void;
 }
 
-/** In-memory books (one process; load tests). */
+/** Trades the in-memory books keep before forgetting the least recently used (about 200 MB). */
+export const MEMORY_TRADE_LIMIT = 200_000;
+
+/**
+ * In-memory books (one process; load tests). Bounded: past `limit` trades the least recently used
+ * one is forgotten with its refunds, so a long in-process load test cannot exhaust memory; balances
+ * and bills then cover the trades still held.
+ */
 export class MemoryMockState implements MockState {
   private trades = new Map<string, MockTrade>();
   private refunds = new Map<string, MockRefund>();
   // Refunds per order: a scan of every refund per refund made refund load tests quadratic.
   private refundsByOrder = new Map<string, MockRefund[]>();
 
+  constructor(private readonly limit = MEMORY_TRADE_LIMIT) {}
+
   getTrade(orderNo: string) {
-    return this.trades.get(orderNo);
+    const t = this.trades.get(orderNo);
+    if (t) {
+      // Map order is insertion order: re-inserting marks the trade as recently used.
+      this.trades.delete(orderNo);
+      this.trades.set(orderNo, t);
+    }
+    return t;
   }
   insertTrade(trade: MockTrade) {
-    const existing = this.trades.get(trade.orderNo);
+    const existing = this.getTrade(trade.orderNo);
     if (existing) return { trade: existing, created: false };
     this.trades.set(trade.orderNo, trade);
+    if (this.trades.size > this.limit) this.forgetOldest();
     return { trade, created: true };
+  }
+  private forgetOldest() {
+    const oldest = this.trades.keys().next().value as string;
+    this.trades.delete(oldest);
+    for (const r of this.refundsByOrder.get(oldest) ?? []) this.refunds.delete(r.refundNo);
+    this.refundsByOrder.delete(oldest);
   }
   insertPayout(trade: MockTrade, initialMinor: (c: string) => number, nowMs: number) {
     const existing = this.trades.get(trade.orderNo);

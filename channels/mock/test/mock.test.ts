@@ -172,3 +172,22 @@ describe('mock channel', () => {
     expect(() => validateMockConfig({ balance: { JPX: '1' } })).toThrow(/unknown currency JPX/);
   });
 });
+
+describe('in-memory books', () => {
+  it('forget the least recently used trades past their limit, with their refunds', async () => {
+    const { MemoryMockState } = await import('../state.js');
+    const books = new MemoryMockState(3);
+    const trade = (orderNo: string) => ({ orderNo, tradeNo: `T${orderNo}`, kind: 'collect' as const, amountMinor: 100, currency: 'CNY', feeMinor: 0, createdMs: 0, settleMs: 0, outcome: 'succeeded' as const });
+    for (const n of ['a', 'b', 'c']) books.insertTrade(trade(n));
+    books.insertRefund({ refundNo: 'ra', orderNo: 'a', refundTradeNo: 'x', amountMinor: 10, currency: 'CNY', createdMs: 0, settleMs: 0 });
+    books.getTrade('a'); // a is now the most recently used
+    books.insertTrade(trade('d'));
+    expect(books.getTrade('b')).toBeUndefined();
+    expect(books.getTrade('a')).toBeDefined();
+    // Order of use is now c, d, a: three more trades push all three out.
+    for (const n of ['e', 'f', 'g']) books.insertTrade(trade(n));
+    expect(books.getTrade('a')).toBeUndefined();
+    expect(books.getRefund('ra')).toBeUndefined();
+    expect(books.refundsOf('a')).toEqual([]);
+  });
+});
