@@ -99,6 +99,45 @@ async function importPath(path: string): Promise<unknown> {
   }
 }
 
+/** Adapter operations that talk to the channel (as opposed to offline checks and parsing). */
+const CHANNEL_CALLS = ['collect', 'queryCollect', 'closeCollect', 'refund', 'queryRefund', 'payout', 'queryPayout', 'balance', 'downloadBill', 'check'] as const;
+
+/**
+ * Wraps an adapter's channel calls so their errors mean the same thing for every channel: an
+ * answer whose signature does not verify leaves the outcome unknown, so it exits 3 (channel
+ * error) rather than 1 (which `pay verify` uses for an invalid callback); anything thrown that is
+ * not a PayError is a CHANNEL_ERROR naming the channel.
+ */
+export function guardAdapter(mod: ChannelModule, adapter: ChannelAdapter): ChannelAdapter {
+  const target = adapter as unknown as Record<string, unknown>;
+  for (const op of CHANNEL_CALLS) {
+    const fn = target[op];
+    if (typeof fn !== 'function') continue;
+    target[op] = async (...args: unknown[]) => {
+      try {
+        return await (fn as (...a: unknown[]) => Promise<unknown>).apply(adapter, args);
+      } catch (err) {
+        if (isPayError(err)) {
+          if (err.code !== 'SIGNATURE_INVALID' || err.exitCode === 3) throw err;
+          throw new PayError('SIGNATURE_INVALID', err.message, {
+            hint: err.hint ?? `The channel's answer was not trusted, so the outcome is unknown; run the same command again later, or \`pay query\` the order.`,
+            providerCode: err.providerCode,
+            providerMessage: err.providerMessage,
+            httpStatus: err.httpStatus,
+            requestId: err.requestId,
+            channel: err.channel ?? mod.id,
+            details: err.details,
+            cause: err,
+            exitCode: 3,
+          });
+        }
+        throw new PayError('CHANNEL_ERROR', `channel ${mod.id} failed in ${op}: ${(err as Error)?.message ?? String(err)}`, { channel: mod.id, cause: err });
+      }
+    };
+  }
+  return adapter;
+}
+
 /** Options for {@link loadChannelModule}. */
 export interface LoadModuleOptions {
   /** Config, for `channels.<id>.module` paths. */
@@ -223,7 +262,7 @@ export async function openChannel(ref: string, options: OpenChannelOptions): Pro
     debug: options.debug ?? (() => {}),
     http: () => (options.http ? options.http() : Promise.reject(new PayError('SYSTEM_ERROR', 'no HTTP client is configured for this run'))),
   };
-  const adapter = checkAdapter(mod, await mod.create(config, deps));
+  const adapter = guardAdapter(mod, checkAdapter(mod, await mod.create(config, deps)));
   return {
     module: mod,
     config,

@@ -104,6 +104,32 @@ describe('channel registry', () => {
     expect((err as PayError).message).toMatch(/token is required/);
   });
 
+  it('makes channel-call errors mean the same for every channel', async () => {
+    const file = join(tmp.dir, 'flaky-channel.mjs');
+    writeFileSync(
+      file,
+      `import { PayError } from ${JSON.stringify(new URL('../../src/core/errors.ts', import.meta.url).href)};
+       export default { id: 'flaky', description: { id: 'flaky', name: 'Flaky', version: '0.1.0', capabilities: ['queryCollect', 'balance', 'verifyCallback'], config: [], timeZone: 'UTC' },
+        validateConfig(s) { return s; },
+        create() { return {
+          async queryCollect() { throw new PayError('SIGNATURE_INVALID', 'answer signature does not verify'); },
+          async balance() { throw new TypeError('cannot read properties of undefined'); },
+          async verifyCallback() { return { valid: false, channel: 'flaky', scheme: 'x', reason: 'bad', reasonCode: 'BAD_SIGNATURE', reply: { status: 400, headers: {}, body: '' } }; },
+        }; } };`,
+    );
+    const loaded = { path: join(tmp.dir, 'c.json'), exists: false, origin: 'cwd' as const, config: { channels: {}, profiles: {} } };
+    const ch = await openChannel(file, { config: loaded, env: {}, dbPath: join(tmp.dir, 'pay.db'), clock: Date.now });
+    const sig = await ch.adapter.queryCollect!({ orderNo: 'P1', amountMinor: 1, currency: 'CNY', createdAt: '' }).catch((e) => e);
+    // An untrusted answer leaves the outcome unknown: a channel error (exit 3), not "invalid" (1).
+    expect(sig).toMatchObject({ code: 'SIGNATURE_INVALID', exitCode: 3, channel: 'flaky' });
+    expect((sig as PayError).hint).toMatch(/outcome is unknown/);
+    const bug = await ch.adapter.balance!().catch((e) => e);
+    expect(bug).toMatchObject({ code: 'CHANNEL_ERROR', exitCode: 3 });
+    expect((bug as PayError).message).toMatch(/channel flaky failed in balance: cannot read properties/);
+    // Offline checks are not channel calls and keep their verdicts.
+    expect(await ch.adapter.verifyCallback!({ headers: {}, body: Buffer.alloc(0) }, { at: 0 })).toMatchObject({ valid: false });
+  });
+
   it('keeps channel state beside the database', () => {
     expect(channelStateDir('/data/pay.db', 'mock')).toBe('/data/pay.channels/mock');
   });
