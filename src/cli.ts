@@ -66,7 +66,7 @@ Exit status: 0 success, 1 a negative answer (payment failed, signature invalid,
 discrepancies, threshold breached), 2 usage/config/input error, 3 channel or network error.
 
 Start here:
-  $ pay demo                                              guided tour on the mock channel
+  $ pay demo                                              guided tour: every channel, locally
   $ pay create --channel mock --amount 12.34 --currency CNY
   $ pay orders list`,
   );
@@ -426,7 +426,7 @@ Examples:
 
   program
     .command('demo')
-    .description('guided tour: a whole payment lifecycle on local channels, no credentials needed')
+    .description('guided tour: a whole payment lifecycle on every channel (mock and local simulators), no credentials needed')
     .addHelpText('after', '\nExamples:\n  $ pay demo\n  $ pay demo --db /tmp/demo.db && pay orders list --db /tmp/demo.db')
     .action(async (_opts, cmd: Command) =>
       execute(cmd, async (ctx) => {
