@@ -157,10 +157,15 @@ export function presentCreate(r: CreateResult): Presentation {
   if (r.existing) blocks.push({ kind: 'text', tone: 'warn', text: `Order ${r.order.orderNo} already exists; no new charge was made.` });
   blocks.push({ kind: 'fields', fields: orderFields(r.order) });
   const p = r.payload;
-  if (p?.qrCode) blocks.push({ kind: 'fields', title: 'For the payer', fields: [['QR payload', p.qrCode]] });
+  // What the payer needs, whatever shape the channel gave it (the whole payload is in --json).
+  const forPayer: [string, string][] = [];
+  if (p?.qrCode) forPayer.push(['QR payload', p.qrCode]);
+  if (p?.redirectUrl) forPayer.push(['pay at', p.redirectUrl]);
+  if (p?.clientSecret) forPayer.push(['client secret', p.clientSecret]);
+  if (typeof p?.tn === 'string') forPayer.push(['app tn', p.tn]);
+  if (p?.form && !p.redirectUrl) forPayer.push(['form', 'an auto-submitting HTML form: payload.form in --json']);
+  if (forPayer.length) blocks.push({ kind: 'fields', title: 'For the payer', fields: forPayer });
   if (r.qr) blocks.push({ kind: 'raw', text: r.qr });
-  if (p?.redirectUrl) blocks.push({ kind: 'fields', title: 'For the payer', fields: [['pay at', p.redirectUrl]] });
-  if (p?.clientSecret) blocks.push({ kind: 'fields', title: 'For the payer', fields: [['client secret', p.clientSecret]] });
   if (r.order.status === 'pending' || r.order.status === 'created') {
     blocks.push({ kind: 'text', tone: 'dim', text: `Next: pay query ${r.order.orderNo}` });
   }
