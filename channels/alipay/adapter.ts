@@ -38,6 +38,7 @@ import type {
   RefundState,
   VerifyOptions,
 } from '../../src/channel/contract.js';
+import { isZip } from '../../src/channel/zip.js';
 import { invalid, isPayError, PayError } from '../../src/core/errors.js';
 import { formatAmount, parseAmount } from '../../src/core/money.js';
 import { isoUtc, parseDate } from '../../src/core/time.js';
@@ -45,7 +46,6 @@ import { billFileName, readAlipayBill } from './bill.js';
 import { alipayCallbacks, alipayTimeToIso, tradeStatus } from './callback.js';
 import { AlipayClient } from './client.js';
 import type { AlipayConfig } from './config.js';
-import { isZipMagic } from './zip.js';
 
 /** How long a QR / page trade stays payable (the timeout_express we send), plus clock slack. */
 export const PAYABLE_MINUTES = 120;
@@ -307,7 +307,7 @@ export class AlipayAdapter implements ChannelAdapter {
     const url = str(answer.body.bill_download_url);
     if (!url) throw new PayError('CHANNEL_ERROR', 'Alipay answered the bill query without bill_download_url', { channel: 'alipay' });
     const bytes = await this.client.download(url, 'alipay.bill.download');
-    if (!isZipMagic(bytes)) throw new PayError('CHANNEL_ERROR', `the bill Alipay served for ${date} is not a zip`, { channel: 'alipay', hint: 'Run the download again; the URL is valid for 30 seconds.' });
+    if (!isZip(bytes)) throw new PayError('CHANNEL_ERROR', `the bill Alipay served for ${date} is not a zip`, { channel: 'alipay', hint: 'Run the download again; the URL is valid for 30 seconds.' });
     await mkdir(options.dir, { recursive: true });
     const path = join(options.dir, billFileName(this.config.sellerId, date));
     await writeFile(path, bytes);

@@ -26,10 +26,10 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { TextDecoder } from 'node:util';
 import type { BillReader, BillRow, BillSource, ReadBillOptions, WriteBillOptions } from '../../src/channel/contract.js';
+import { isZip, listZip, openEntry, writeZip, ZipFormatError, type ZipEntry } from '../../src/channel/zip.js';
 import { invalid, isPayError, PayError } from '../../src/core/errors.js';
 import { formatAmount, parseAmount } from '../../src/core/money.js';
 import { isoUtc, parseDate, wallTimeToUtc } from '../../src/core/time.js';
-import { isZipMagic, listZip, openEntry, writeZip, ZipFormatError, type ZipEntry } from './zip.js';
 
 const CURRENCY = 'CNY';
 
@@ -386,7 +386,7 @@ export async function* readAlipayBill(source: BillSource, options: ReadBillOptio
   } finally {
     await fh.close();
   }
-  if (!isZipMagic(head)) {
+  if (!isZip(head)) {
     yield* parseDetail(fileChunks(path), path, options);
     return;
   }
@@ -540,9 +540,9 @@ export async function writeAlipayBill(path: string, rows: Iterable<BillRow>, opt
   await writeZip(
     path,
     [
-      { nameBytes: encode(`${account}_${stamp}_业务明细.csv`), data: encodeLines(detailLines(rows, account, date, totals), encode) },
+      { name: encode(`${account}_${stamp}_业务明细.csv`), data: encodeLines(detailLines(rows, account, date, totals), encode) },
       // Produced after the detail entry is written, when the totals are known.
-      { nameBytes: encode(`${account}_${stamp}_业务明细(汇总).csv`), data: (async function* () { yield* encodeLines(summaryLines(account, date, totals), encode); })() },
+      { name: encode(`${account}_${stamp}_业务明细(汇总).csv`), data: (async function* () { yield* encodeLines(summaryLines(account, date, totals), encode); })() },
     ],
     wallTimeToUtc(`${nextDay(date)} 05:00:00`, 'UTC'),
   );

@@ -19,15 +19,14 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { isAscii } from 'node:buffer';
-import type { Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import type { BillRow, BillSource, ReadBillOptions, WriteBillOptions } from '../../src/channel/contract.js';
+import { isZip, listZip, openEntry, readEntry, writeZip, ZipFormatError, type ZipEntry } from '../../src/channel/zip.js';
 import { invalid, PayError } from '../../src/core/errors.js';
 import { formatAmount, parseAmount } from '../../src/core/money.js';
 import { isoUtc, parseDate } from '../../src/core/time.js';
 import { decodeText, encodeText } from './form.js';
 import { fromMonthDayTime, fromTxnTime, toMonthDayTime } from './wire-time.js';
-import { isZip, listZip, openEntry, readEntry, writeZip, ZipFormatError, type ZipEntry } from './zip.js';
 
 /** The ZM record layout: field name and byte width, in order. */
 export const ZM_FIELDS = [
@@ -255,9 +254,9 @@ function decodeRecord(line: Buffer, lineNo: number, path: string, timeOf: (s: st
   return { row, merId: get('merId'), fee, net, gross };
 }
 
-async function* lines(stream: Readable): AsyncGenerator<{ line: Buffer; terminated: boolean }> {
+async function* lines(chunks: AsyncIterable<Buffer>): AsyncGenerator<{ line: Buffer; terminated: boolean }> {
   let rest: Buffer | undefined;
-  for await (const chunk of stream) {
+  for await (const chunk of chunks) {
     let data = rest && rest.length ? Buffer.concat([rest, chunk as Buffer]) : (chunk as Buffer);
     let start = 0;
     for (;;) {
@@ -271,6 +270,10 @@ async function* lines(stream: Readable): AsyncGenerator<{ line: Buffer; terminat
     data = Buffer.alloc(0);
   }
   if (rest && rest.length) yield { line: rest[rest.length - 1] === 0x0d ? rest.subarray(0, -1) : rest, terminated: false };
+}
+
+async function* fileChunks(path: string): AsyncGenerator<Buffer, void, undefined> {
+  yield* createReadStream(path) as AsyncIterable<Buffer>;
 }
 
 async function head(path: string, n: number): Promise<Buffer> {
@@ -303,7 +306,8 @@ export async function* readUnionPayBill(source: BillSource, options: ReadBillOpt
     throw invalid(`cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
   if (first.length === 0) throw invalid(`${basename(path)} is empty`, { hint: 'Download the bill again; an empty file has nothing to reconcile.' });
-  let stream: Readable;
+  // Both sources are lazy: nothing is opened until the rows are read.
+  let chunks: AsyncGenerator<Buffer, void, undefined>;
   let summary: RdSummary | undefined;
   let nameDate: string | undefined;
   let nameMerId: string | undefined;
@@ -330,11 +334,8 @@ export async function* readUnionPayBill(source: BillSource, options: ReadBillOpt
     } else {
       throw damaged(path, '', 'the zip has no RD summary file, so its rows cannot be checked against UnionPay\'s totals');
     }
-    try {
-      stream = await openEntry(path, zm);
-    } catch (err) {
-      throw damaged(path, '', (err as Error).message);
-    }
+    // A damaged entry shows on the first read, where ZipFormatError is reported below.
+    chunks = openEntry(path, zm);
   } else {
     const m = ZM_NAME.exec(basename(path));
     if (m) {
@@ -342,16 +343,14 @@ export async function* readUnionPayBill(source: BillSource, options: ReadBillOpt
       nameMerId = m[2];
     }
     if (first[0] === 0xef && first[1] === 0xbb && first[2] === 0xbf) throw damaged(path, '', 'the file is UTF-8 (it starts with a byte-order mark); UnionPay files are GBK');
-    stream = createReadStream(path);
+    chunks = fileChunks(path);
   }
   const billDate = summary?.settleDate ?? nameDate;
   if (options.date && billDate && billDate !== options.date) {
-    stream.destroy();
     throw invalid(`${basename(path)} is UnionPay's bill for settlement date ${billDate}, not ${options.date}`);
   }
   const fileMerId = summary?.merId ?? nameMerId;
   if (options.merchantId && fileMerId && fileMerId !== options.merchantId) {
-    stream.destroy();
     throw invalid(`${basename(path)} is the bill of merchant ${fileMerId}, not ${options.merchantId}`);
   }
   if (summary && nameMerId && summary.merId !== nameMerId) throw damaged(path, '', `the summary names merchant ${summary.merId}, the detail file ${nameMerId}`);
@@ -363,7 +362,7 @@ export async function* readUnionPayBill(source: BillSource, options: ReadBillOpt
   const totals = emptyTotals();
   let lineNo = 0;
   try {
-    for await (const { line, terminated } of lines(stream)) {
+    for await (const { line, terminated } of lines(chunks)) {
       lineNo++;
       if (line.length === 0 || (line.length < ZM_RECORD_BYTES && line.toString('latin1').trim() === '')) continue;
       if (line.length > ZM_RECORD_BYTES) throw damaged(path, `:${lineNo}`, `the record is ${line.length} bytes, a ZM record is ${ZM_RECORD_BYTES} (wrong encoding, or not a ZM file)`);
@@ -385,7 +384,7 @@ export async function* readUnionPayBill(source: BillSource, options: ReadBillOpt
     if (err instanceof ZipFormatError) throw damaged(path, '', err.message);
     throw err;
   } finally {
-    stream.destroy();
+    await chunks.return();
   }
   if (totals.count === 0 && !summary) throw invalid(`${basename(path)} has no records`, { hint: 'An empty detail file cannot be told apart from a failed download; check the date.' });
   if (summary) {

@@ -9,10 +9,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { BillRow } from '../../../src/channel/contract.js';
+import { listZip, writeZip } from '../../../src/channel/zip.js';
 import { isPayError } from '../../../src/core/errors.js';
 import { HAS_SHARED, SHARED_DIR, sharedNotice, tempDir } from '../../../test/helpers/cli.js';
 import { billFileName, readAlipayBill, writeAlipayBill } from '../bill.js';
-import { listZip, writeZip } from '../zip.js';
 
 const tmp = tempDir('pay-alipay-bill-');
 afterAll(() => tmp.cleanup());
@@ -97,8 +97,8 @@ describe.skipIf(!HAS_SHARED)('published samples', () => {
     await writeZip(
       zip,
       [
-        { nameBytes: gbk('20880211096256330156_20190916_业务明细.csv'), data: [readFileSync(SAMPLE_GBK)] },
-        { nameBytes: gbk('20880211096256330156_20190916_业务明细(汇总).csv'), data: [summary] },
+        { name: gbk('20880211096256330156_20190916_业务明细.csv'), data: [readFileSync(SAMPLE_GBK)] },
+        { name: gbk('20880211096256330156_20190916_业务明细(汇总).csv'), data: [summary] },
       ],
       Date.UTC(2019, 8, 17, 5, 46, 49),
     );
@@ -109,8 +109,8 @@ describe.skipIf(!HAS_SHARED)('published samples', () => {
     await writeZip(
       badZip,
       [
-        { nameBytes: gbk('20880211096256330156_20190916_业务明细.csv'), data: [readFileSync(SAMPLE_GBK)] },
-        { nameBytes: gbk('20880211096256330156_20190916_业务明细(汇总).csv'), data: [Buffer.from(summary.toString('latin1').replace('\t,\t,1,0', '\t,\t,2,0'), 'latin1')] },
+        { name: gbk('20880211096256330156_20190916_业务明细.csv'), data: [readFileSync(SAMPLE_GBK)] },
+        { name: gbk('20880211096256330156_20190916_业务明细(汇总).csv'), data: [Buffer.from(summary.toString('latin1').replace('\t,\t,1,0', '\t,\t,2,0'), 'latin1')] },
       ],
       Date.UTC(2019, 8, 17),
     );
@@ -222,7 +222,7 @@ describe('writer round trip', () => {
     writeFileSync(corruptPath, corrupt);
     await expectBad(corruptPath, /CRC|inflated|damaged/);
     const other = file('other.zip');
-    await writeZip(other, [{ nameBytes: Buffer.from('readme.txt'), data: [Buffer.from('hello')] }], Date.now());
+    await writeZip(other, [{ name: Buffer.from('readme.txt'), data: [Buffer.from('hello')] }], Date.now());
     await expectBad(other, /no trade detail CSV.*readme\.txt/);
   });
 

@@ -2,11 +2,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BillRow } from '../../../src/channel/contract.js';
+import { listZip, readEntry, writeZip } from '../../../src/channel/zip.js';
 import { PayError } from '../../../src/core/errors.js';
 import { tempDir } from '../../../test/helpers/cli.js';
 import { billFileNames, encodeRecord, readUnionPayBill, renderRd, writeUnionPayBill, ZM_RECORD_BYTES } from '../bill.js';
 import { encodeText } from '../form.js';
-import { listZip, readEntry, writeZip } from '../zip.js';
 
 const MER = '777290058110097';
 const DATE = '2026-11-22';

@@ -1,24 +1,33 @@
 /**
- * A small streaming zip reader and writer over node:zlib for UnionPay's reconciliation archives
- * (`<merId>_<yyyyMMdd>.zip` holding the ZM detail file and the RD summary). Reading uses the
- * central directory (zip64 included) and streams each entry through zlib, checking its CRC-32 and
- * size, so a detail file of millions of rows never sits in memory. Writing streams too, with data
- * descriptors (sizes follow the data), as UnionPay's own archives do.
+ * A small streaming zip reader and writer over node:zlib, for the channels whose statements come
+ * zipped (Alipay's trade bill archive, UnionPay's ZM + RD file). Reading uses the central
+ * directory (random access, zip64 included) and streams each entry through zlib, checking its
+ * CRC-32 and size, so a bill of millions of rows is never held in memory. Entry names are UTF-8
+ * when the general-purpose flag (bit 11) says so, else the Chinese legacy code page (GB18030, a
+ * superset of the GBK that Alipay writes without the flag; plain ASCII reads the same either way).
+ * Writing streams too: each entry's sizes and CRC follow its data in a data descriptor (bit 3).
  */
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
-import { Readable, Transform } from 'node:stream';
-import { crc32, createDeflateRaw, createInflateRaw } from 'node:zlib';
+import type { Readable } from 'node:stream';
+import { TextDecoder } from 'node:util';
+import { crc32, createDeflateRaw, createInflateRaw, type ZlibOptions } from 'node:zlib';
 
 /** One entry of the central directory. */
 export interface ZipEntry {
+  /** Name decoded (UTF-8 when flagged, else GB18030/GBK). */
   name: string;
+  /** Compression method: 0 stored, 8 deflate (the only two read). */
   method: number;
+  /** General-purpose bit flags (bit 3: data descriptor, bit 11: UTF-8 name). */
   flags: number;
+  /** CRC-32 of the uncompressed data. */
   crc: number;
   compressedSize: number;
+  /** Uncompressed size. */
   size: number;
+  /** Offset of the local file header. */
   localOffset: number;
 }
 
@@ -32,10 +41,14 @@ export class ZipFormatError extends Error {
 
 const SIG = { EOCD: 0x06054b50, ZIP64_LOCATOR: 0x07064b50, ZIP64_EOCD: 0x06064b50, CEN: 0x02014b50, LOC: 0x04034b50, DESC: 0x08074b50 };
 const U32 = 0xffffffff;
+const FLAG_DESCRIPTOR = 0x0008;
+const FLAG_UTF8 = 0x0800;
 
-/** True when `head` starts like a zip file. */
-export function isZip(head: Buffer): boolean {
-  return head.length >= 4 && (head.readUInt32LE(0) === SIG.LOC || head.readUInt32LE(0) === SIG.EOCD);
+/** True when `head` starts like a zip file (a local header, or the end record of an empty zip). */
+export function isZip(head: Uint8Array): boolean {
+  if (head.length < 4) return false;
+  const sig = (head[0] | (head[1] << 8) | (head[2] << 16) | (head[3] << 24)) >>> 0;
+  return sig === SIG.LOC || sig === SIG.EOCD;
 }
 
 async function readAt(path: string, position: number, length: number): Promise<Buffer> {
@@ -49,10 +62,15 @@ async function readAt(path: string, position: number, length: number): Promise<B
   }
 }
 
-/** Lists the entries of the zip at `path`. */
+/** An entry name: UTF-8 when bit 11 says so, else GB18030 (GBK-compatible; what Alipay writes). */
+export function decodeEntryName(bytes: Uint8Array, flags: number): string {
+  return new TextDecoder(flags & FLAG_UTF8 ? 'utf-8' : 'gb18030').decode(bytes);
+}
+
+/** Lists the entries of the zip at `path` from its central directory. */
 export async function listZip(path: string): Promise<ZipEntry[]> {
   const size = (await stat(path)).size;
-  if (size < 22) throw new ZipFormatError('too short to be a zip file');
+  if (size < 22) throw new ZipFormatError('too short to be a zip file (truncated, or not a zip)');
   const tailLen = Math.min(size, 22 + 0xffff);
   const tail = await readAt(path, size - tailLen, tailLen);
   let eocd = -1;
@@ -66,6 +84,8 @@ export async function listZip(path: string): Promise<ZipEntry[]> {
   let count = tail.readUInt16LE(eocd + 10);
   let cdSize = tail.readUInt32LE(eocd + 12);
   let cdOffset = tail.readUInt32LE(eocd + 16);
+  // Saturated fields defer to the zip64 record, when its locator is there (65,535 entries
+  // exactly is a plain zip's count).
   if ((count === 0xffff || cdSize === U32 || cdOffset === U32) && eocd >= 20 && tail.readUInt32LE(eocd - 20) === SIG.ZIP64_LOCATOR) {
     const recOffset = Number(tail.readBigUInt64LE(eocd - 20 + 8));
     const rec = await readAt(path, recOffset, 56);
@@ -74,7 +94,7 @@ export async function listZip(path: string): Promise<ZipEntry[]> {
     cdSize = Number(rec.readBigUInt64LE(40));
     cdOffset = Number(rec.readBigUInt64LE(48));
   }
-  if (cdOffset + cdSize > size) throw new ZipFormatError('the central directory lies past the end of the file (truncated zip)');
+  if (cdOffset + cdSize > size) throw new ZipFormatError('the central directory lies past the end of the file (the zip is truncated)');
   const cd = await readAt(path, cdOffset, cdSize);
   const entries: ZipEntry[] = [];
   let p = 0;
@@ -91,62 +111,85 @@ export async function listZip(path: string): Promise<ZipEntry[]> {
     let localOffset = cd.readUInt32LE(p + 42);
     const nameBytes = cd.subarray(p + 46, p + 46 + nameLen);
     const extra = cd.subarray(p + 46 + nameLen, p + 46 + nameLen + extraLen);
+    // The zip64 extra field (0x0001) holds, in this order, only the values saturated above.
     for (let e = 0; e + 4 <= extra.length; ) {
       const id = extra.readUInt16LE(e);
       const len = extra.readUInt16LE(e + 2);
       if (id === 0x0001) {
         let q = e + 4;
-        if (uncompressed === U32) (uncompressed = Number(extra.readBigUInt64LE(q)), (q += 8));
-        if (compressedSize === U32) (compressedSize = Number(extra.readBigUInt64LE(q)), (q += 8));
-        if (localOffset === U32) localOffset = Number(extra.readBigUInt64LE(q));
+        const next = () => {
+          if (q + 8 > e + 4 + len) throw new ZipFormatError('damaged zip64 extra field');
+          const v = Number(extra.readBigUInt64LE(q));
+          q += 8;
+          return v;
+        };
+        if (uncompressed === U32) uncompressed = next();
+        if (compressedSize === U32) compressedSize = next();
+        if (localOffset === U32) localOffset = next();
       }
       e += 4 + len;
     }
-    // UnionPay's entry names are ASCII; other archives may flag UTF-8 (bit 11).
-    const name = flags & 0x800 ? nameBytes.toString('utf8') : nameBytes.toString('latin1');
-    entries.push({ name, method, flags, crc, compressedSize, size: uncompressed, localOffset });
+    entries.push({ name: decodeEntryName(nameBytes, flags), method, flags, crc, compressedSize, size: uncompressed, localOffset });
     p += 46 + nameLen + extraLen + commentLen;
   }
   return entries;
 }
 
-/** Streams an entry's uncompressed bytes; the stream errors on a CRC or size mismatch. */
-export async function openEntry(path: string, entry: ZipEntry): Promise<Readable> {
+// zlib streams pass their options on to Transform: a deep read-ahead lets the thread pool inflate
+// while the caller parses (the typings do not list highWaterMark).
+const INFLATE_OPTIONS = { chunkSize: 64 * 1024, highWaterMark: 1024 * 1024 } as ZlibOptions;
+
+/**
+ * Streams an entry's uncompressed bytes. Nothing is read until the first chunk is asked for; a
+ * damaged header, a failed inflate, or a CRC-32 or size mismatch at the end throws ZipFormatError.
+ * Stopping early (break, `return()`) closes the file.
+ */
+export async function* openEntry(path: string, entry: ZipEntry): AsyncGenerator<Buffer, void, undefined> {
   const loc = await readAt(path, entry.localOffset, 30);
   if (loc.length < 30 || loc.readUInt32LE(0) !== SIG.LOC) throw new ZipFormatError(`damaged local header for ${entry.name}`);
   const start = entry.localOffset + 30 + loc.readUInt16LE(26) + loc.readUInt16LE(28);
   if (entry.method !== 0 && entry.method !== 8) throw new ZipFormatError(`${entry.name} uses compression method ${entry.method} (only stored and deflate are read)`);
-  const raw = entry.compressedSize === 0 ? Readable.from([]) : createReadStream(path, { start, end: start + entry.compressedSize - 1 });
+  const { size: fileSize } = await stat(path);
+  if (start + entry.compressedSize > fileSize) throw new ZipFormatError(`${entry.name} is cut short (the zip is truncated)`);
   let crc = 0;
-  let size = 0;
-  const check = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      crc = crc32(chunk, crc);
-      size += chunk.length;
-      done(null, chunk);
-    },
-    flush(done) {
-      if (size !== entry.size) done(new ZipFormatError(`${entry.name} is ${size} bytes, the directory says ${entry.size} (damaged zip)`));
-      else if (crc >>> 0 !== entry.crc >>> 0) done(new ZipFormatError(`${entry.name} fails its CRC-32 check (damaged zip)`));
-      else done();
-    },
-  });
-  const inflated = entry.method === 8 ? raw.pipe(createInflateRaw()) : raw;
-  raw.on('error', (err: Error) => check.destroy(err));
-  if (inflated !== raw) inflated.on('error', (err: Error) => check.destroy(new ZipFormatError(`${entry.name} cannot be inflated (${(err as Error).message})`)));
-  return inflated.pipe(check);
+  let length = 0;
+  if (entry.compressedSize > 0) {
+    const raw = createReadStream(path, { start, end: start + entry.compressedSize - 1, highWaterMark: 256 * 1024 });
+    const source: Readable = entry.method === 0 ? raw : raw.pipe(createInflateRaw(INFLATE_OPTIONS));
+    if (source !== raw) raw.on('error', (err) => source.destroy(err));
+    try {
+      for await (const chunk of source as AsyncIterable<Buffer>) {
+        crc = crc32(chunk, crc);
+        length += chunk.length;
+        yield chunk;
+      }
+    } catch (err) {
+      if (err instanceof ZipFormatError) throw err;
+      throw new ZipFormatError(`${entry.name} cannot be inflated (${(err as Error).message})`);
+    } finally {
+      raw.destroy();
+      if (source !== raw) source.destroy();
+    }
+  }
+  if (length !== entry.size) throw new ZipFormatError(`${entry.name} is ${length} bytes, the directory says ${entry.size} (the zip is damaged)`);
+  if (crc >>> 0 !== entry.crc >>> 0) throw new ZipFormatError(`${entry.name} fails its CRC-32 check (the zip is damaged)`);
 }
 
-/** Reads a whole (small) entry into memory. */
+/** Reads a whole (small) entry into memory, with the same checks as `openEntry`. */
 export async function readEntry(path: string, entry: ZipEntry): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const c of await openEntry(path, entry)) chunks.push(c as Buffer);
+  for await (const c of openEntry(path, entry)) chunks.push(c);
   return Buffer.concat(chunks);
 }
 
-/** One file to write into a zip. */
+/** One entry to write. */
 export interface ZipInput {
-  name: string;
+  /**
+   * The entry name. A string is stored as UTF-8, with the UTF-8 flag when it is not plain ASCII;
+   * bytes are stored exactly as given without the flag (a legacy code page: Alipay's GBK names).
+   */
+  name: string | Buffer;
+  /** The content; an iterable is consumed lazily, so large entries stream. */
   data: Buffer | AsyncIterable<Buffer> | Iterable<Buffer>;
 }
 
@@ -158,7 +201,11 @@ function dosDateTime(ms: number): { time: number; date: number } {
   };
 }
 
-/** Writes a deflate zip at `path`, streaming each input. */
+/**
+ * Writes a deflated zip at `path`, streaming each input in turn (an input's data is not read
+ * until the entries before it are written, so a later entry may summarise an earlier one).
+ * `mtimeMs` is stored as every entry's modification time, as wall-clock fields of its UTC form.
+ */
 export async function writeZip(path: string, inputs: ZipInput[], mtimeMs: number): Promise<void> {
   const out = createWriteStream(path);
   let offset = 0;
@@ -170,8 +217,9 @@ export async function writeZip(path: string, inputs: ZipInput[], mtimeMs: number
   const central: Buffer[] = [];
   try {
     for (const input of inputs) {
-      const name = Buffer.from(input.name, 'utf8');
-      const flags = 0x0008 | (/[^\x20-\x7e]/.test(input.name) ? 0x800 : 0);
+      const name = typeof input.name === 'string' ? Buffer.from(input.name, 'utf8') : input.name;
+      const utf8 = typeof input.name === 'string' && /[^\x20-\x7e]/.test(input.name);
+      const flags = FLAG_DESCRIPTOR | (utf8 ? FLAG_UTF8 : 0);
       const localOffset = offset;
       const loc = Buffer.alloc(30);
       loc.writeUInt32LE(SIG.LOC, 0);
@@ -180,6 +228,7 @@ export async function writeZip(path: string, inputs: ZipInput[], mtimeMs: number
       loc.writeUInt16LE(8, 8);
       loc.writeUInt16LE(time, 10);
       loc.writeUInt16LE(date, 12);
+      // CRC and sizes stay zero here: they follow in the data descriptor.
       loc.writeUInt16LE(name.length, 26);
       await write(Buffer.concat([loc, name]));
       let crc = 0;
@@ -187,13 +236,13 @@ export async function writeZip(path: string, inputs: ZipInput[], mtimeMs: number
       let compressed = 0;
       const deflate = createDeflateRaw({ level: 6 });
       const drained = (async () => {
-        for await (const c of deflate) {
-          compressed += (c as Buffer).length;
-          await write(c as Buffer);
+        for await (const c of deflate as AsyncIterable<Buffer>) {
+          compressed += c.length;
+          await write(c);
         }
       })();
-      const chunks = Buffer.isBuffer(input.data) ? [input.data] : input.data;
-      for await (const chunk of chunks as AsyncIterable<Buffer>) {
+      const chunks: AsyncIterable<Buffer> | Iterable<Buffer> = Buffer.isBuffer(input.data) ? [input.data] : input.data;
+      for await (const chunk of chunks) {
         crc = crc32(chunk, crc);
         size += chunk.length;
         if (!deflate.write(chunk)) await once(deflate, 'drain');
@@ -220,7 +269,7 @@ export async function writeZip(path: string, inputs: ZipInput[], mtimeMs: number
       cen.writeUInt32LE(size, 24);
       cen.writeUInt16LE(name.length, 28);
       cen.writeUInt32LE(localOffset, 42);
-      central.push(Buffer.concat([cen, name]));
+      central.push(cen, name);
     }
     const cdOffset = offset;
     const cd = Buffer.concat(central);
