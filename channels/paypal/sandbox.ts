@@ -17,7 +17,7 @@
  */
 import { createHash, generateKeyPairSync, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
 import type { ChannelSimulator, Notification, SimulatorDeps, SimulatorModule, SimulatorRequest, SimulatorResponse, TamperKind } from '../../src/channel/sandbox.js';
-import { buildCertificate, randomSerial, type DistinguishedName } from '../unionpay/pki.js';
+import { buildCertificate, randomSerial, type DistinguishedName } from '../../src/channel/x509.js';
 import { transactionRow, writeStl } from './bill.js';
 import { buildEvent } from './callback.js';
 import { paypalExponent, PAYPAL_CURRENCIES } from './currency.js';

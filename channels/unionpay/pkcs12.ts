@@ -10,7 +10,7 @@
  * modes (rare, never used for UnionPay certificates) are refused with a clear message.
  */
 import { createDecipheriv, createHash, createHmac, createPrivateKey, createPublicKey, pbkdf2Sync, timingSafeEqual, X509Certificate, type KeyObject } from 'node:crypto';
-import { Asn1Error, decode, expect, expectContext, readInt, readOid, TAG, type Asn1 } from './der.js';
+import { Asn1Error, decode, expect, expectContext, readInt, readOid, TAG, type Asn1 } from '../../src/channel/der.js';
 import { rc2CbcDecrypt } from './rc2.js';
 
 /** Why a PKCS#12 file could not be opened. */

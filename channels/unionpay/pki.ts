@@ -1,68 +1,16 @@
 /**
- * Builds X.509 certificates and PKCS#12 files with node:crypto, for the sandbox simulator (which
- * plays UnionPay with a three-level chain of its own and hands the merchant a test-only sign
- * certificate) and for tests. Nothing here is used to talk to the real UnionPay.
+ * UnionPay's test-only PKI, for the sandbox simulator (which plays UnionPay with a three-level
+ * chain of its own, signing CN `041@...@中国银联股份有限公司@...`, and hands the merchant a
+ * test-only sign certificate in a PKCS#12 file) and for tests. Certificates come from the shared
+ * builder in src/channel/x509.ts. Nothing here is used to talk to the real UnionPay.
  */
-import { createCipheriv, createHmac, createSign, generateKeyPairSync, pbkdf2Sync, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
-import { bitString, bool, explicit, implicitPrimitive, integer, nullValue, octets, oid, printable, seq, set, time, utf8 } from './der.js';
+import { createCipheriv, createHmac, generateKeyPairSync, pbkdf2Sync, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
+import { explicit, implicitPrimitive, integer, nullValue, octets, oid, seq } from '../../src/channel/der.js';
+import { buildCertificate, randomSerial, type DistinguishedName } from '../../src/channel/x509.js';
 import { pkcs12Kdf } from './pkcs12.js';
 
-/** A distinguished name as ordered attribute pairs, e.g. `[['C','CN'],['O','...'],['CN','...']]`. */
-export type DistinguishedName = Array<[string, string]>;
-
-const ATTR_OID: Record<string, string> = { C: '2.5.4.6', O: '2.5.4.10', OU: '2.5.4.11', CN: '2.5.4.3' };
-
-function name(dn: DistinguishedName): Buffer {
-  return seq(
-    ...dn.map(([k, v]) => {
-      const o = ATTR_OID[k];
-      if (!o) throw new Error(`unsupported name attribute ${k}`);
-      // Country is PrintableString by rule; the rest UTF8String (UnionPay CNs carry Chinese).
-      return set(seq(oid(o), k === 'C' ? printable(v) : utf8(v)));
-    }),
-  );
-}
-
-/** What a certificate to build says. */
-export interface CertificateSpec {
-  subject: DistinguishedName;
-  issuer: DistinguishedName;
-  serial: bigint;
-  notBefore: number;
-  notAfter: number;
-  publicKey: KeyObject;
-  /** The issuer's private key (the subject's own for a self-signed root). */
-  signingKey: KeyObject;
-  /** CA certificate (basicConstraints cA, keyCertSign). */
-  ca?: boolean;
-  /** Signature hash (default sha256). */
-  hash?: 'sha256' | 'sha1';
-}
-
-/** Builds and signs a certificate; returns its PEM. */
-export function buildCertificate(spec: CertificateSpec): string {
-  const sigAlg = seq(oid(spec.hash === 'sha1' ? '1.2.840.113549.1.1.5' : '1.2.840.113549.1.1.11'), nullValue());
-  const keyUsage = spec.ca
-    ? Buffer.from([0x03, 0x02, 0x01, 0x06]) // keyCertSign | cRLSign
-    : Buffer.from([0x03, 0x02, 0x06, 0xc0]); // digitalSignature | nonRepudiation
-  const extensions = seq(
-    seq(oid('2.5.29.19'), bool(true), octets(spec.ca ? seq(bool(true)) : seq())),
-    seq(oid('2.5.29.15'), bool(true), octets(keyUsage)),
-  );
-  const tbs = seq(
-    explicit(0, integer(2)),
-    integer(spec.serial),
-    sigAlg,
-    name(spec.issuer),
-    seq(time(spec.notBefore), time(spec.notAfter)),
-    name(spec.subject),
-    spec.publicKey.export({ type: 'spki', format: 'der' }),
-    explicit(3, extensions),
-  );
-  const signature = createSign(spec.hash === 'sha1' ? 'RSA-SHA1' : 'RSA-SHA256').update(tbs).sign(spec.signingKey);
-  const der = seq(tbs, sigAlg, bitString(signature));
-  return `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/.{1,64}/g, '$&\n')}-----END CERTIFICATE-----\n`;
-}
+// bench/verify.mjs builds its chains through this module; new code imports src/channel/x509.js.
+export { buildCertificate, randomSerial, type CertificateSpec, type DistinguishedName } from '../../src/channel/x509.js';
 
 /** A key pair plus its certificate. */
 export interface Issued {
@@ -74,11 +22,6 @@ export interface Issued {
 
 function rsa(): { privateKey: KeyObject; publicKey: KeyObject } {
   return generateKeyPairSync('rsa', { modulusLength: 2048 });
-}
-
-/** A random positive serial of about 64 bits (UnionPay serials are long decimals). */
-export function randomSerial(): bigint {
-  return BigInt(`0x${randomBytes(8).toString('hex')}`) | (1n << 62n);
 }
 
 /** The three-level chain UnionPay signs with (root, middle, signing certificate), test-only. */

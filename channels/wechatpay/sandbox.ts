@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import type { ChannelSimulator, SimulatorDeps, SimulatorModule, SimulatorRequest, SimulatorResponse, TamperKind } from '../../src/channel/sandbox.js';
+import { buildCertificate } from '../../src/channel/x509.js';
 import { invalid } from '../../src/core/errors.js';
 import { writeFundFlowBill, writeTradeBill, type WechatBillRow } from './bill.js';
 import { buildV3Notification } from './callback.js';
@@ -39,7 +40,6 @@ import {
   rsaVerify,
   signResponse,
 } from './signature.js';
-import { createCertificate } from './x509.js';
 
 const generateKeyPair = promisify(generateKeyPairCb);
 
@@ -205,10 +205,10 @@ export class WechatpaySimulator implements ChannelSimulator {
 
   private makePlatform(pair: { privateKey: KeyObject; publicKey: KeyObject }, notBefore: number, notAfter: number): Platform {
     const serial = randomBytes(20).toString('hex').toUpperCase().replace(/^0/, '1');
-    const certificatePem = createCertificate({
+    const certificatePem = buildCertificate({
       publicKey: pair.publicKey,
       signingKey: pair.privateKey,
-      serialHex: serial,
+      serial: BigInt(`0x${serial}`),
       subject: [
         ['C', 'CN'],
         ['O', '财付通支付科技有限公司'],

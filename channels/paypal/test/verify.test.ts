@@ -8,9 +8,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateId } from '../../../src/core/ids.js';
+import { buildCertificate, randomSerial, type DistinguishedName } from '../../../src/channel/x509.js';
 import { notifyReceiver, sandboxFixture, type NotifyReceiver, type SandboxFixture } from '../../../test/helpers/contract-suite.js';
 import { runPayJson } from '../../../test/helpers/cli.js';
-import { buildCertificate, randomSerial, type DistinguishedName } from '../../unionpay/pki.js';
 
 describe('pay verify on the PayPal simulator\'s webhooks', () => {
   let fx: SandboxFixture;

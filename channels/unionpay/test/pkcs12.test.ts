@@ -2,8 +2,8 @@ import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decode, integer, oid, oidToString, seq } from '../../../src/channel/der.js';
 import { tempDir } from '../../../test/helpers/cli.js';
-import { decode, integer, oid, oidToString, seq } from '../der.js';
 import { buildPkcs12, generateMerchantCert, generateTestChain } from '../pki.js';
 import { Pkcs12Error, readPkcs12 } from '../pkcs12.js';
 import { rc2CbcDecrypt } from '../rc2.js';

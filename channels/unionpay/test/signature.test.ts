@@ -3,10 +3,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RawRequest } from '../../../src/channel/contract.js';
+import { buildCertificate, randomSerial, type DistinguishedName } from '../../../src/channel/x509.js';
 import { HAS_SHARED, SHARED_DIR, sharedNotice, tempDir } from '../../../test/helpers/cli.js';
 import { detectUnionPay, verifyUnionPayCallback } from '../callback.js';
 import { encodeForm, parseForm } from '../form.js';
-import { buildCertificate, randomSerial } from '../pki.js';
 import { certIdOf, signAsUnionPay, signFields, signingString, verifyRsa, verifySecureKey } from '../signature.js';
 import { opensslChain, type OpensslChain } from './pki-helpers.js';
 
@@ -250,7 +250,7 @@ describe('signing and verifying with keys the test makes', () => {
 
   it('5.0.0: SHA-1 both steps, certificate chosen by certId from verifyCert', async () => {
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const dn: Array<[string, string]> = [['CN', 'test-only 5.0.0 verify']];
+    const dn: DistinguishedName = [['CN', 'test-only 5.0.0 verify']];
     const pem = buildCertificate({ subject: dn, issuer: dn, serial: randomSerial(), notBefore: now - 86_400_000, notAfter: now + 86_400_000, publicKey, signingKey: privateKey });
     const certId = certIdOf(new (await import('node:crypto')).X509Certificate(pem));
     const signed = signFields({ ...notifyFields(), version: '5.0.0' }, { version: '5.0.0', signMethod: '01', charset: 'utf-8', signer: { privateKey, certId } });

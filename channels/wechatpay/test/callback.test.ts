@@ -10,10 +10,10 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RawRequest, VerifyOptions } from '../../../src/channel/contract.js';
+import { buildCertificate } from '../../../src/channel/x509.js';
 import { HAS_SHARED, SHARED_DIR, sharedNotice } from '../../../test/helpers/cli.js';
 import { buildFlatXml, buildV2PayNotify, buildV2RefundNotify, buildV3Notification, parseFlatXml, wechatpayCallbacks } from '../callback.js';
 import { publicKeyPem } from '../signature.js';
-import { createCertificate } from '../x509.js';
 
 const require = createRequire(import.meta.url);
 const { Rsa, Formatter, Aes, Hash } = require('wechatpay-axios-plugin') as {
@@ -149,7 +149,7 @@ describe('v3 notifications', () => {
   });
 
   it('refuses a notification signed under an expired platform certificate', async () => {
-    const pem = createCertificate({ publicKey: platform.publicKey, signingKey: platform.privateKey, serialHex: '7ABC01', subject: [['CN', 'expired, test only']], notBefore: NOW - 400 * 86400_000, notAfter: NOW - 86400_000 });
+    const pem = buildCertificate({ publicKey: platform.publicKey, signingKey: platform.privateKey, serial: 0x7abc01n, subject: [['CN', 'expired, test only']], notBefore: NOW - 400 * 86400_000, notAfter: NOW - 86400_000 });
     const v = await verify(notification({ serial: '7ABC01' }), { platformCertificate: pem, apiV3Key: API_V3_KEY });
     expect(v).toMatchObject({ valid: false, reasonCode: 'UNTRUSTED_CERT' });
     expect(v.reason).toMatch(/expired/);

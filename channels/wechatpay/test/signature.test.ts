@@ -10,6 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildCertificate } from '../../../src/channel/x509.js';
 import { HAS_SHARED, SHARED_DIR, sharedNotice, tempDir } from '../../../test/helpers/cli.js';
 import {
   buildAuthorization,
@@ -36,7 +37,6 @@ import {
   verifyV3,
   type PlatformKey,
 } from '../signature.js';
-import { createCertificate } from '../x509.js';
 
 const require = createRequire(import.meta.url);
 // The community SDK the brief names as the oracle (CommonJS).
@@ -159,7 +159,7 @@ describe('v3 response and notification signatures', () => {
   });
 
   it('refuses an expired or not-yet-valid certificate (validity checked at the verify moment)', () => {
-    const pem = createCertificate({ publicKey: platform.publicKey, signingKey: platform.privateKey, serialHex: 'AB01', subject: [['CN', 'test only']], notBefore: NOW - 86400_000 * 30, notAfter: NOW - 1000 });
+    const pem = buildCertificate({ publicKey: platform.publicKey, signingKey: platform.privateKey, serial: 0xab01n, subject: [['CN', 'test only']], notBefore: NOW - 86400_000 * 30, notAfter: NOW - 1000 });
     const k = keyFromCertificate(new X509Certificate(pem));
     const h = signResponse({ privateKey: platform.privateKey, serial: 'AB01', body, timestamp: ts });
     expect(verifyV3(h, body, { keys: [k] }, NOW)).toMatchObject({ ok: false, reason: 'UNTRUSTED_CERT' });
@@ -242,10 +242,10 @@ describe('keys and certificates', () => {
   afterAll(cleanup);
   let certPem = '';
   beforeAll(() => {
-    certPem = createCertificate({
+    certPem = buildCertificate({
       publicKey: platform.publicKey,
       signingKey: platform.privateKey,
-      serialHex: 'F1D2E3A4B5C6D7E8F9001122334455667788AABB',
+      serial: 0xf1d2e3a4b5c6d7e8f9001122334455667788aabbn,
       subject: [['C', 'CN'], ['O', '财付通支付科技有限公司'], ['CN', 'Tenpay sandbox (test only)']],
       notBefore: NOW - 1000,
       notAfter: Date.UTC(2060, 0, 1),

@@ -1,7 +1,8 @@
 /**
  * A small ASN.1 reader and writer: just what PKCS#12 files, X.509 certificates and their
- * extensions need. The reader accepts BER as well as DER (indefinite lengths and constructed
- * strings), because PKCS#12 files written by Java and some CA tools use them.
+ * extensions need (the certificate builder in x509.ts, UnionPay's PKCS#12 reader and writer). The
+ * reader accepts BER as well as DER (indefinite lengths and constructed strings), because PKCS#12
+ * files written by Java and some CA tools use them.
  */
 
 /** One decoded element. */
@@ -241,10 +242,10 @@ export function oid(dotted: string): Buffer {
 /** BIT STRING with no unused bits. */
 export const bitString = (b: Buffer): Buffer => tlv(0x03, Buffer.concat([Buffer.from([0]), b]));
 
-/** UTCTime before 2050, GeneralizedTime from then on (RFC 5280). */
+/** UTCTime for 1950 through 2049, GeneralizedTime outside (RFC 5280). */
 export function time(ms: number): Buffer {
   const iso = new Date(ms).toISOString();
   const digits = iso.slice(0, 19).replace(/[-:T]/g, '');
   const year = Number(digits.slice(0, 4));
-  return year < 2050 ? tlv(0x17, Buffer.from(`${digits.slice(2)}Z`, 'latin1')) : tlv(0x18, Buffer.from(`${digits}Z`, 'latin1'));
+  return year >= 1950 && year < 2050 ? tlv(0x17, Buffer.from(`${digits.slice(2)}Z`, 'latin1')) : tlv(0x18, Buffer.from(`${digits}Z`, 'latin1'));
 }
