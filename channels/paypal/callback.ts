@@ -213,6 +213,51 @@ function certificatesFrom(value: unknown, key: string): X509Certificate[] | unde
   }
 }
 
+/** The configured certificates, parsed, and what is known about trusting the signing one. */
+interface CertSettings {
+  /** The texts they were parsed from: a changed setting is parsed again. */
+  certificate: unknown;
+  caCertificate: unknown;
+  /** The certificates, or the config error they raise (raised again for every callback). */
+  parsed: { certs?: X509Certificate[]; ca: X509Certificate[]; key?: KeyObject } | Error;
+  /** Once trusted: the moments at which every certificate of the chain is valid. */
+  trustedFrom?: number;
+  trustedTo?: number;
+}
+
+// Parsing a certificate costs ten RSA verifications, and `pay verify` passes the same settings
+// object for every callback of a run: the parsed certificates are kept per settings object.
+const bySettings = new WeakMap<object, CertSettings>();
+
+function certSettings(settings: Record<string, unknown>): CertSettings {
+  let entry = bySettings.get(settings);
+  if (entry && entry.certificate === settings.certificate && entry.caCertificate === settings.caCertificate) return entry;
+  let parsed: CertSettings['parsed'];
+  try {
+    const certs = certificatesFrom(settings.certificate, 'certificate');
+    // Without a signing certificate the verdict is MISSING_KEY, whatever the CA setting holds.
+    const ca = certs ? (certificatesFrom(settings.caCertificate, 'caCertificate') ?? []) : [];
+    parsed = { certs, ca, key: certs?.[0].publicKey };
+  } catch (err) {
+    parsed = err as Error;
+  }
+  entry = { certificate: settings.certificate, caCertificate: settings.caCertificate, parsed };
+  bySettings.set(settings, entry);
+  return entry;
+}
+
+/** {@link checkCertificate}, skipped while `at` stays inside a chain already found good. */
+function trustAt(entry: CertSettings, cert: X509Certificate, ca: X509Certificate[], at: number): ReturnType<typeof checkCertificate> {
+  if (entry.trustedFrom !== undefined && at >= entry.trustedFrom && at <= entry.trustedTo!) return { ok: true };
+  const visited: X509Certificate[] = [];
+  const trust = checkCertificate(cert, at, ca, visited);
+  if (trust.ok) {
+    entry.trustedFrom = Math.max(...visited.map((c) => Date.parse(c.validFrom)));
+    entry.trustedTo = Math.min(...visited.map((c) => Date.parse(c.validTo)));
+  }
+  return trust;
+}
+
 /** PayPal's offline verifier. Settings: `webhookId`, `certificate`, optional `caCertificate`. */
 export const paypalCallbacks: CallbackHandler = {
   detect(request: RawRequest): number {
@@ -230,9 +275,10 @@ export const paypalCallbacks: CallbackHandler = {
 
     const webhookId = typeof settings.webhookId === 'string' && settings.webhookId !== '' ? settings.webhookId : undefined;
     if (!webhookId) return fail('MISSING_KEY', 'channels.paypal.webhookId is not configured (the id of your webhook; it is part of the signed message)');
-    const certs = certificatesFrom(settings.certificate, 'certificate');
-    if (!certs) return fail('MISSING_KEY', 'channels.paypal.certificate is not configured (the PEM that PAYPAL-CERT-URL points to)');
-    const ca = certificatesFrom(settings.caCertificate, 'caCertificate') ?? [];
+    const entry = certSettings(settings);
+    if (entry.parsed instanceof Error) throw entry.parsed;
+    const { certs, ca, key } = entry.parsed;
+    if (!certs || !key) return fail('MISSING_KEY', 'channels.paypal.certificate is not configured (the PEM that PAYPAL-CERT-URL points to)');
 
     const time = request.headers[HEADERS.time];
     const sig = request.headers[HEADERS.sig];
@@ -243,10 +289,10 @@ export const paypalCallbacks: CallbackHandler = {
     const algo = request.headers[HEADERS.algo];
     if (algo && algo !== AUTH_ALGO) return fail('MALFORMED', `PAYPAL-AUTH-ALGO ${algo.slice(0, 40)} is not ${AUTH_ALGO}`);
     const cert = certs[0];
-    const trust = checkCertificate(cert, options.at, ca);
+    const trust = trustAt(entry, cert, ca, options.at);
     if (!trust.ok) return fail('UNTRUSTED_CERT', trust.message);
     const message = transmissionMessage(transmissionId, time, webhookId, request.body);
-    if (!verifyTransmission(cert, message, sig)) {
+    if (!verifyTransmission(key, message, sig)) {
       return fail('BAD_SIGNATURE', 'the transmission signature does not match (body, transmission id/time, webhook id or certificate differ from what PayPal signed)');
     }
     if (typeof parsed === 'string') return { ...base, valid: false, reasonCode: 'MALFORMED', reason: parsed, dedupKey, reply: failureReply('malformed') };

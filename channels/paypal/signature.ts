@@ -9,7 +9,7 @@
  * moment, its CN (`messageverificationcerts*.paypal.com`), and, when a CA bundle is configured,
  * its chain. Pure: certificates, keys and the moment are passed in.
  */
-import { createSign, createVerify, X509Certificate, type KeyObject } from 'node:crypto';
+import { createSign, verify as cryptoVerify, X509Certificate, type KeyObject } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 
 /** Header names (lowercase, as RawRequest holds them). */
@@ -42,10 +42,16 @@ export function signTransmission(privateKey: KeyObject | string, message: string
   return createSign('RSA-SHA256').update(message, 'utf8').sign(privateKey, 'base64');
 }
 
-/** Verifies a base64 SHA256withRSA signature with a certificate's public key. */
-export function verifyTransmission(cert: X509Certificate, message: string, signatureB64: string): boolean {
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(signatureB64.trim())) return false;
-  return createVerify('RSA-SHA256').update(message, 'utf8').verify(cert.publicKey, Buffer.from(signatureB64.trim(), 'base64'));
+/**
+ * Verifies a base64 SHA256withRSA signature with a certificate's public key (or the key itself:
+ * `cert.publicKey` builds a new KeyObject on every read, so callers that verify many messages
+ * pass the key they took once).
+ */
+export function verifyTransmission(cert: X509Certificate | KeyObject, message: string, signatureB64: string): boolean {
+  const sig = signatureB64.trim();
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(sig)) return false;
+  const key = cert instanceof X509Certificate ? cert.publicKey : cert;
+  return cryptoVerify('sha256', Buffer.from(message, 'utf8'), key, Buffer.from(sig, 'base64'));
 }
 
 /**
@@ -83,9 +89,11 @@ function validAt(cert: X509Certificate, atMs: number, what: string): CertCheck {
 /**
  * Decides whether to trust the signing certificate at `atMs`: validity window, the CN rule, and
  * the chain up to a certificate of `ca` when a CA bundle is given (every certificate on the way
- * must be valid too).
+ * must be valid too). `visited` collects the certificates whose validity was checked: only their
+ * windows depend on the moment, so an `ok` answer holds for any moment inside all of them.
  */
-export function checkCertificate(cert: X509Certificate, atMs: number, ca: X509Certificate[] = []): CertCheck {
+export function checkCertificate(cert: X509Certificate, atMs: number, ca: X509Certificate[] = [], visited?: X509Certificate[]): CertCheck {
+  visited?.push(cert);
   const valid = validAt(cert, atMs, 'the signing certificate');
   if (!valid.ok) return valid;
   const cn = commonName(cert);
@@ -98,6 +106,7 @@ export function checkCertificate(cert: X509Certificate, atMs: number, ca: X509Ce
   for (let depth = 0; depth < 8; depth++) {
     const issuer = ca.find((c) => current.checkIssued(c) && current.verify(c.publicKey));
     if (!issuer) return { ok: false, message: `the signing certificate does not chain to the configured CA (no issuer for "${current.issuer.split('\n').join(', ')}")` };
+    visited?.push(issuer);
     const v = validAt(issuer, atMs, `CA certificate "${commonName(issuer) ?? issuer.subject}"`);
     if (!v.ok) return v;
     if (issuer.checkIssued(issuer) || issuer === current) return { ok: true };
