@@ -9,6 +9,7 @@
  */
 import { createHash, randomUUID, type KeyObject, type X509Certificate } from 'node:crypto';
 import type { CallbackEvent, CallbackHandler, CallbackVerdict, HttpReply, RawRequest, VerifyOptions } from '../../src/channel/contract.js';
+import { hasAscii } from '../../src/channel/detect.js';
 import { configError } from '../../src/core/errors.js';
 import type { OrderStatus, RefundStatus } from '../../src/core/order.js';
 import { isKnownCurrency } from '../../src/core/money.js';
@@ -262,6 +263,8 @@ function trustAt(entry: CertSettings, cert: X509Certificate, ca: X509Certificate
 export const paypalCallbacks: CallbackHandler = {
   detect(request: RawRequest): number {
     if (request.headers[HEADERS.sig] && request.headers[HEADERS.id]) return 1;
+    // A byte search before any decoding: every file of a `pay verify` run is shown to every detector.
+    if (!hasAscii(request.body.subarray(0, 512), '"WH-')) return 0;
     const head = request.body.subarray(0, 512).toString('utf8');
     return /"id"\s*:\s*"WH-/.test(head) && /"event_type"\s*:/.test(head) ? 0.5 : 0;
   },

@@ -9,6 +9,7 @@
  */
 import { createHash, type KeyObject, type X509Certificate } from 'node:crypto';
 import type { CallbackEvent, CallbackVerdict, HttpReply, RawRequest, VerdictReason, VerifyOptions } from '../../src/channel/contract.js';
+import { hasFormField } from '../../src/channel/detect.js';
 import { isoUtc } from '../../src/core/time.js';
 import { classify, currencyFromNumber, TXN_TYPE } from './codes.js';
 import { charsetOf, fieldsToRecord, parseForm, type Charset, type Fields } from './form.js';
@@ -189,15 +190,10 @@ export function eventOf(f: Record<string, string>): CallbackEvent {
 }
 
 /** How likely a raw request is a UnionPay notification (0..1), from the body alone. */
-const FIELD_RE = new Map<string, RegExp>();
-
 export function detectUnionPay(request: RawRequest): number {
-  const body = request.body.subarray(0, 64 * 1024).toString('latin1');
-  const has = (k: string) => {
-    let re = FIELD_RE.get(k);
-    if (!re) FIELD_RE.set(k, (re = new RegExp(`(?:^|&)${k}=`)));
-    return re.test(body);
-  };
+  // Byte searches, no decoding: every file of a `pay verify` run is shown to every detector.
+  const body = request.body.subarray(0, 64 * 1024);
+  const has = (k: string) => hasFormField(body, k);
   if (!has('signature') || !has('merId') || !has('txnType')) return 0;
   if (has('signPubKeyCert') || has('certId')) return 1;
   return has('signMethod') ? 0.8 : 0.5;

@@ -14,6 +14,7 @@
  */
 import { createHash, randomUUID, type KeyObject } from 'node:crypto';
 import type { CallbackEvent, CallbackHandler, CallbackVerdict, HttpReply, RawRequest, VerdictReason, VerifyOptions } from '../../src/channel/contract.js';
+import { hasAscii } from '../../src/channel/detect.js';
 import { isoUtc } from '../../src/core/time.js';
 import { fromWire, orderStatusOf, payoutStatusOf, refundStatusOf, wireTimeToIso, type WireNotification, type WireRefund, type WireTransaction, type WireTransferBill } from './client.js';
 import { platformKeysFrom } from './config.js';
@@ -324,7 +325,10 @@ function keysFrom(settings: Record<string, unknown>): CallbackKeys {
 }
 
 function isXml(body: Buffer): boolean {
-  const head = body.subarray(0, 64).toString('utf8').replace(/^\uFEFF/, '').trimStart();
+  const start = body.subarray(0, 64);
+  // Detection asks this of every file: no '<' byte, no XML, without decoding anything.
+  if (start.indexOf(0x3c) < 0) return false;
+  const head = start.toString('utf8').replace(/^\uFEFF/, '').trimStart();
   return head.startsWith('<xml>') || head.startsWith('<?xml');
 }
 
@@ -340,7 +344,9 @@ export const wechatpayCallbacks: CallbackHandler = {
       if (/<mch_id>/.test(text)) return 0.5;
       return 0;
     }
-    const text = request.body.subarray(0, 4096).toString('utf8');
+    const head = request.body.subarray(0, 4096);
+    if (!hasAscii(head, '"encrypt-resource"')) return 0;
+    const text = head.toString('utf8');
     if (/"resource_type"\s*:\s*"encrypt-resource"/.test(text) && /"event_type"/.test(text)) return 0.6;
     return 0;
   },

@@ -83,18 +83,40 @@ export function exitStatusOf(classes: Iterable<OutcomeClass>): ExitStatus {
  * Throws INVALID_REQUEST naming the candidates when there is a tie or no match.
  */
 export function pickChannel(request: RawRequest, modules: readonly ChannelModule[], notLoaded: readonly string[] = []): { module: ChannelModule; score: number } {
+  // The common case, one clear winner, without building and sorting a list per callback.
+  let best: ChannelModule | undefined;
+  let bestScore = 0;
+  let ties = 0;
+  for (const m of modules) {
+    if (!m.callback) continue;
+    const score = detectScore(m, request);
+    if (score > bestScore) {
+      best = m;
+      bestScore = score;
+      ties = 0;
+    } else if (score === bestScore && score > 0) ties++;
+  }
+  if (best && ties === 0) return { module: best, score: bestScore };
+  return pickChannelSlow(request, modules, notLoaded);
+}
+
+/** A module's detection score for a request, clamped to 0..1; a detector that throws scores 0. */
+function detectScore(m: ChannelModule, request: RawRequest): number {
+  let score = 0;
+  try {
+    score = Number(m.callback!.detect(request)) || 0;
+  } catch {
+    // A detector that chokes on foreign input simply does not claim it.
+    score = 0;
+  }
+  return Math.max(0, Math.min(1, score));
+}
+
+/** {@link pickChannel} when there is no single winner: the errors name the candidates. */
+function pickChannelSlow(request: RawRequest, modules: readonly ChannelModule[], notLoaded: readonly string[]): { module: ChannelModule; score: number } {
   const scored = modules
     .filter((m) => m.callback)
-    .map((m) => {
-      let score = 0;
-      try {
-        score = Number(m.callback!.detect(request)) || 0;
-      } catch {
-        // A detector that chokes on foreign input simply does not claim it.
-        score = 0;
-      }
-      return { module: m, score: Math.max(0, Math.min(1, score)) };
-    })
+    .map((m) => ({ module: m, score: detectScore(m, request) }))
     .sort((a, b) => b.score - a.score);
   const where = request.source ?? 'the callback';
   const top = scored[0];
@@ -118,6 +140,9 @@ export function pickChannel(request: RawRequest, modules: readonly ChannelModule
 export class CallbackDispatcher {
   private modules?: Promise<{ modules: ChannelModule[]; notLoaded: string[] }>;
   private forced?: Promise<ChannelModule>;
+  /** The same, once loaded: a run of 10,000 files picks channels without awaiting per file. */
+  private loadedModules?: { modules: ChannelModule[]; notLoaded: string[] };
+  private loadedForced?: ChannelModule;
   private readonly settings = new Map<string, ChannelSettingsEntry | PayError>();
 
   constructor(
@@ -137,7 +162,7 @@ export class CallbackDispatcher {
 
   private forcedModule(): Promise<ChannelModule> {
     this.forced ??= import('../channel/registry.js').then(({ loadChannelModule }) =>
-      loadChannelModule(this.options.channel!, { config: this.env.config, cwd: this.env.cwd }),
+      loadChannelModule(this.options.channel!, { config: this.env.config, cwd: this.env.cwd }).then((mod) => (this.loadedForced = mod)),
     );
     return this.forced;
   }
@@ -155,7 +180,8 @@ export class CallbackDispatcher {
           this.env.debug?.(`channel ${ref} not loaded for detection: ${(err as Error).message}`);
         }
       }
-      return { modules, notLoaded };
+      this.loadedModules = { modules, notLoaded };
+      return this.loadedModules;
     })();
     return this.modules;
   }
@@ -210,7 +236,10 @@ export class CallbackDispatcher {
     let mod: ChannelModule;
     let score: number | undefined;
     try {
-      ({ module: mod, score } = await this.channelFor(request));
+      const loaded: { module: ChannelModule; score?: number } | undefined = this.options.channel
+        ? this.loadedForced && { module: this.loadedForced }
+        : this.loadedModules && pickChannel(request, this.loadedModules.modules, this.loadedModules.notLoaded);
+      ({ module: mod, score } = loaded ?? (await this.channelFor(request)));
     } catch (err) {
       return { class: 'error', error: toPayError(err) };
     }
@@ -220,7 +249,8 @@ export class CallbackDispatcher {
     }
     let entry: ChannelSettingsEntry;
     try {
-      entry = await this.settingsFor(mod);
+      const known = this.settings.get(mod.id);
+      entry = known && !(known instanceof PayError) && !isPayError(known) ? known : await this.settingsFor(mod);
     } catch (err) {
       return { ...base, class: 'error', error: toPayError(err) };
     }
