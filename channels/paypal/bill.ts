@@ -30,10 +30,10 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import type { BillReader, BillRow, BillSource, ReadBillOptions, WriteBillOptions } from '../../src/channel/contract.js';
+import { decodeFile, readCsvRecords, readTextLines } from '../../src/channel/csv.js';
 import { invalid, isPayError } from '../../src/core/errors.js';
 import { convertMinor, currencyExponent, isKnownCurrency } from '../../src/core/money.js';
 import { isoUtc, parseDate, utcToWallTime } from '../../src/core/time.js';
-import { csvRecords, decodeFile, textLines } from '../stripe/csv.js';
 import { fromPaypalValue, toPaypalValue } from './currency.js';
 
 export const FORMAT_TRANSACTIONS = 'paypal-transactions';
@@ -167,7 +167,7 @@ async function* readStl(source: BillSource, options: ReadBillOptions): AsyncGene
   const reportSums = new Map<string, Totals>();
   const footerCurrencies = new Set<string>();
   let lastLine = 0;
-  const records = csvRecords(decodeFile(path, { allowUtf16: true, label: 'PayPal settlement report' }), path);
+  const records = readCsvRecords(path, { label: 'PayPal settlement report' });
   for await (const rec of records) {
     lastLine = rec.line;
     const type = rec.fields[0]?.trim();
@@ -333,7 +333,7 @@ async function* readJsonLines(source: BillSource, options: ReadBillOptions): Asy
   let end: Record<string, unknown> | undefined;
   let rows = 0;
   let lastLine = 0;
-  for await (const { text, line } of textLines(decodeFile(path, { allowUtf16: false, label: 'PayPal transactions file' }))) {
+  for await (const { text, line } of readTextLines(path, { allowUtf16: false, label: 'PayPal transactions file' })) {
     lastLine = line;
     if (text.trim() === '') continue;
     let o: Record<string, unknown>;
@@ -370,7 +370,7 @@ async function* readJsonLines(source: BillSource, options: ReadBillOptions): Asy
 }
 
 async function firstChar(path: string): Promise<string | undefined> {
-  for await (const chunk of decodeFile(path, { allowUtf16: true, label: 'PayPal statement' })) {
+  for await (const chunk of decodeFile(path, { label: 'PayPal statement' })) {
     const m = /\S/.exec(chunk);
     if (m) return m[0];
   }

@@ -20,10 +20,10 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import type { BillReader, BillRow, BillSource, ReadBillOptions, WriteBillOptions } from '../../src/channel/contract.js';
+import { decodeFile, readCsvRecords, readTextLines } from '../../src/channel/csv.js';
 import { invalid, isPayError } from '../../src/core/errors.js';
 import { formatAmount, isKnownCurrency, parseAmount } from '../../src/core/money.js';
 import { isoUtc, parseDate, utcToWallTime, wallTimeToUtc } from '../../src/core/time.js';
-import { csvRecords, decodeFile, textLines } from './csv.js';
 import { fromStripeAmount, stripeExponent, toStripeAmount } from './currency.js';
 
 /** Format names `downloadBill` reports. */
@@ -147,7 +147,7 @@ async function* readJsonLines(source: BillSource, options: ReadBillOptions): Asy
   let end: Record<string, unknown> | undefined;
   let rows = 0;
   let lastLine = 0;
-  for await (const { text, line } of textLines(decodeFile(path, { allowUtf16: false, label: 'Stripe balance-transaction file' }))) {
+  for await (const { text, line } of readTextLines(path, { allowUtf16: false, label: 'Stripe balance-transaction file' })) {
     lastLine = line;
     if (text.trim() === '') continue;
     let obj: Record<string, unknown>;
@@ -217,7 +217,7 @@ function stripeDecimal(text: string, currency: string, label: string): number {
 async function* readItemized(source: BillSource, options: ReadBillOptions & { timeZone?: string }): AsyncGenerator<BillRow> {
   const path = source.path;
   let columns: Map<string, number> | undefined;
-  for await (const rec of csvRecords(decodeFile(path, { allowUtf16: true, label: 'Stripe itemized report' }), path)) {
+  for await (const rec of readCsvRecords(path, { label: 'Stripe itemized report' })) {
     if (!columns) {
       columns = new Map(rec.fields.map((name, i) => [name.trim(), i]));
       const missing = REQUIRED_COLUMNS.filter((c) => !columns!.has(c));
@@ -277,7 +277,7 @@ async function* readItemized(source: BillSource, options: ReadBillOptions & { ti
 
 /** Peeks at the first non-blank character to tell JSON lines from CSV. */
 async function firstChar(path: string): Promise<string | undefined> {
-  for await (const chunk of decodeFile(path, { allowUtf16: true, label: 'Stripe statement' })) {
+  for await (const chunk of decodeFile(path, { label: 'Stripe statement' })) {
     const m = /\S/.exec(chunk);
     if (m) return m[0];
   }

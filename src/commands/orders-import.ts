@@ -122,7 +122,7 @@ export async function importOrders(file: string, opts: ImportOptions, ctx: Conte
   const { resolve } = await import('node:path');
   const path = resolve(ctx.cwd, file);
   const { fingerprint } = await import('../reconcile/file-hash.js');
-  const { readCsvRecords } = await import('../reconcile/csv-reader.js');
+  const { readCsvRecords } = await import('../channel/csv.js');
   const { zoneConverter } = await import('../reconcile/mapping.js');
   const { OrderImport } = await import('../store/order-import.js');
   const { sqliteOf } = await import('../store/reconcile-store.js');
@@ -149,7 +149,7 @@ export async function importOrders(file: string, opts: ImportOptions, ctx: Conte
     let ignored: string[] = [];
     let rows = 0;
     let batch: ImportRow[] = [];
-    for await (const rec of readCsvRecords(path, { onBytes: (n) => progress.bytes(n) })) {
+    for await (const rec of readCsvRecords(path, { label: 'order export', onBytes: (n) => progress.bytes(n) })) {
       if (!index) {
         const names = rec.fields.map((f) => f.trim().toLowerCase());
         const missing = REQUIRED.filter((c) => !names.includes(c));

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { fileError } from './csv-reader.js';
+import { fileError } from '../channel/csv.js';
 
 /** sha256 (hex) and size of a file, streamed. Missing or unreadable files are input errors. */
 export async function fingerprint(path: string): Promise<{ sha256: string; bytes: number }> {

@@ -20,7 +20,7 @@ import { invalid, PayError } from '../core/errors.js';
 import { formatAmount, normalizeCurrency, parseAmount } from '../core/money.js';
 import { isoUtc, utcToWallTime, wallTimeToUtc, zoneOffsetMinutes } from '../core/time.js';
 import { csvField } from '../output/csv.js';
-import { checkEncoding, fileError, readCsvBatches, type CsvRecord } from './csv-reader.js';
+import { checkEncoding, fileError, readCsvBatches, type CsvRecord, type TextEncoding } from '../channel/csv.js';
 
 /** Fields a column can feed. */
 export const MAPPED_FIELDS = ['orderNo', 'channelTradeNo', 'kind', 'refundNo', 'amount', 'fee', 'currency', 'time', 'status', 'merchantId'] as const;
@@ -36,7 +36,7 @@ export interface BillMapping {
   /** Field separator; default `,` (`"tab"` for `\t`). */
   delimiter: string;
   /** utf-8 (default), gbk, gb18030, utf-16le, utf-16be. */
-  encoding: string;
+  encoding: TextEncoding;
   /** The first line after `skipLines` names the columns (default true). */
   header: boolean;
   /** Lines before the header (a bank's preamble). */
@@ -107,7 +107,7 @@ export function parseMapping(raw: unknown, where = 'file'): BillMapping {
   if (typeof delimiter !== 'string' || delimiter.length !== 1 || delimiter === '"' || delimiter === '\n' || delimiter === '\r') {
     throw bad(where, '"delimiter" must be one character (or "tab")');
   }
-  let encoding: string;
+  let encoding: TextEncoding;
   try {
     encoding = checkEncoding(o.encoding === undefined ? 'utf-8' : String(o.encoding));
   } catch (err) {
@@ -477,7 +477,13 @@ async function* readMapped(mapping: BillMapping, source: BillSource, options: Re
     };
   };
 
-  for await (const batch of readCsvBatches(path, { delimiter: mapping.delimiter, encoding: mapping.encoding, onBytes: readerOptions.onBytes })) {
+  for await (const batch of readCsvBatches(path, {
+    delimiter: mapping.delimiter,
+    encoding: mapping.encoding,
+    label: 'bill',
+    encodingHint: mapping.encoding === 'utf-8' ? 'The file is in another encoding: set "encoding" (e.g. "gbk") in the mapping file.' : 'Check the file\'s encoding and set "encoding" accordingly.',
+    onBytes: readerOptions.onBytes,
+  })) {
     for (const rec of batch) {
       records++;
       if (rec.line <= mapping.skipLines) continue;

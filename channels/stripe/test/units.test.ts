@@ -1,10 +1,9 @@
 /**
- * Small pure parts of the Stripe channel: form encoding, currency rules (table-driven), config
- * validation, and the streaming CSV parser shared with PayPal.
+ * Small pure parts of the Stripe channel: form encoding, currency rules (table-driven) and config
+ * validation. (The streaming CSV parser it shares with PayPal is tested in test/unit/csv.test.ts.)
  */
 import { describe, expect, it } from 'vitest';
 import { isPayError } from '../../../src/core/errors.js';
-import { csvRecords, sniffEncoding } from '../csv.js';
 import { validateStripeConfig } from '../config.js';
 import { fromStripeAmount, stripeExponentOverrides, toStripeAmount } from '../currency.js';
 import { decodeForm, encodeForm } from '../form.js';
@@ -112,31 +111,6 @@ describe('error mapping', () => {
     expect(e.exitCode).toBe(exit);
     expect(e.providerCode).toBe((body as { code?: string }).code ?? body.type);
     expect(e.requestId).toBe('req_1');
-  });
-});
-
-describe('streaming CSV', () => {
-  async function* chars(text: string) {
-    for (const c of text) yield c;
-  }
-  it('parses quoted fields, doubled quotes, CRLF and embedded newlines across any chunking', async () => {
-    const text = 'a,b,c\r\n"x, y","say ""hi""","multi\nline"\r\n\r\nlast,,\n';
-    const expected = [
-      { fields: ['a', 'b', 'c'], line: 1 },
-      { fields: ['x, y', 'say "hi"', 'multi\nline'], line: 2 },
-      { fields: ['last', '', ''], line: 5 },
-    ];
-    const one: unknown[] = [];
-    for await (const r of csvRecords((async function* () { yield text; })(), 'f')) one.push(r);
-    expect(one).toEqual(expected);
-    const each: unknown[] = [];
-    for await (const r of csvRecords(chars(text), 'f')) each.push(r);
-    expect(each).toEqual(expected);
-  });
-  it('sniffs UTF-16 with and without a BOM', () => {
-    expect(sniffEncoding(Buffer.from([0xff, 0xfe, 0x22, 0x00]))).toEqual({ encoding: 'utf-16le', bomLength: 2 });
-    expect(sniffEncoding(Buffer.from('"R', 'utf16le'))).toEqual({ encoding: 'utf-16le', bomLength: 0 });
-    expect(sniffEncoding(Buffer.from([0xef, 0xbb, 0xbf, 0x22]))).toEqual({ encoding: 'utf-8', bomLength: 3 });
   });
 });
 
