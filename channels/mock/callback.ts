@@ -122,6 +122,7 @@ export const mockCallbacks: CallbackHandler = {
     if (typeof parsed === 'string') {
       return { ...base, valid: false, reasonCode: 'MALFORMED', reason: parsed, dedupKey, reply: failureReply('malformed') };
     }
-    return { ...base, valid: true, event, dedupKey, reply: SUCCESS_REPLY };
+    // A literal, not a spread of `base`: spreading then adding properties costs ~1 us per object here.
+    return { channel: 'mock', scheme: 'mock-hmac-sha256', valid: true, event, dedupKey, reply: SUCCESS_REPLY };
   },
 };

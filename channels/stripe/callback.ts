@@ -220,6 +220,7 @@ export const stripeCallbacks: CallbackHandler = {
     }
     if (!check.ok) return { ...base, valid: false, reasonCode: check.reason, reason: check.message, event, dedupKey, reply: failureReply(check.reason) };
     if (typeof parsed === 'string') return { ...base, valid: false, reasonCode: 'MALFORMED', reason: parsed, dedupKey, reply: failureReply('malformed event') };
-    return { ...base, valid: true, event, dedupKey, reply: SUCCESS_REPLY };
+    // A literal, not a spread of `base`: spreading then adding properties costs ~1 us per object here.
+    return { channel: 'stripe', scheme: 'stripe-v1', valid: true, event, dedupKey, reply: SUCCESS_REPLY };
   },
 };

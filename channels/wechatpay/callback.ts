@@ -191,8 +191,9 @@ export function verifyV3Notification(request: RawRequest, keys: CallbackKeys, op
   const base = { channel: CHANNEL, scheme: 'wechatpay-v3' };
   const parsed = parseV3Body(request.body);
   const dedupKey = typeof parsed === 'string' ? hashKey(request.body) : parsed.id;
-  const shallow: CallbackEvent | undefined = typeof parsed === 'string' ? undefined : { type: parsed.event_type, kind: kindOf(parsed.event_type), occurredAt: wireTimeToIso(parsed.create_time) };
-  const fail = (reasonCode: VerdictReason, reason: string): CallbackVerdict => ({ ...base, valid: false, reasonCode, reason, event: shallow, dedupKey, reply: v3FailureReply(reasonCode, reason) });
+  // What a failure verdict shows of the event; built only for failures (a valid one decrypts the full event).
+  const shallow = (): CallbackEvent | undefined => (typeof parsed === 'string' ? undefined : { type: parsed.event_type, kind: kindOf(parsed.event_type), occurredAt: wireTimeToIso(parsed.create_time) });
+  const fail = (reasonCode: VerdictReason, reason: string): CallbackVerdict => ({ ...base, valid: false, reasonCode, reason, event: shallow(), dedupKey, reply: v3FailureReply(reasonCode, reason) });
   if (keys.platformKeys.length === 0) {
     return fail('MISSING_KEY', 'channels.wechatpay.platformPublicKey (with platformSerial) or platformCertificate is not configured: nothing to verify the signature with');
   }
@@ -215,7 +216,8 @@ export function verifyV3Notification(request: RawRequest, keys: CallbackKeys, op
   } catch {
     return fail('MALFORMED', 'decrypted resource is not a JSON object');
   }
-  return { ...base, valid: true, event: eventFromResource(parsed.event_type, resource, parsed.create_time), dedupKey, reply: V3_SUCCESS_REPLY };
+  // A literal, not a spread of `base`: spreading then adding properties costs ~1 us per object here.
+  return { channel: CHANNEL, scheme: 'wechatpay-v3', valid: true, event: eventFromResource(parsed.event_type, resource, parsed.create_time), dedupKey, reply: V3_SUCCESS_REPLY };
 }
 
 /** `yyyyMMddHHmmss` in UTC+8 (v2 time_end) -> ISO UTC. */
@@ -297,7 +299,7 @@ export function verifyV2Notification(request: RawRequest, keys: CallbackKeys): C
   // Payment notifications omit sign_type even when the order was signed with HMAC-SHA256.
   else type = sign.length === 64 ? 'HMAC-SHA256' : 'MD5';
   if (!hexEquals(v2Sign(fields, keys.apiKey, type), sign)) return fail('BAD_SIGNATURE', `${type} sign does not match the fields`, event, dedupKey);
-  return { ...base, valid: true, event, dedupKey, reply: v2Reply(true) };
+  return { channel: CHANNEL, scheme, valid: true, event, dedupKey, reply: v2Reply(true) };
 }
 
 /** Parsed platform keys by their config text: parsing a PEM costs more than verifying with it. */

@@ -78,7 +78,8 @@ export async function verify(files: string[], opts: VerifyOptions, ctx: Context)
       const many = parsed.entries.length > 1 || parsed.format === 'har';
       for (let i = 0; i < parsed.entries.length; i++) {
         const e = parsed.entries[i];
-        const row: VerifyRow = { file, ...(many ? { entry: i + 1 } : {}), outcome: { class: 'error' } };
+        // No object spread here: it costs about a microsecond per row in this V8.
+        const row: VerifyRow = many ? { file, entry: i + 1, outcome: { class: 'error' } } : { file, outcome: { class: 'error' } };
         if (e.error) {
           row.outcome = { class: 'error', error: e.error };
         } else {

@@ -243,41 +243,47 @@ export class CallbackDispatcher {
     } catch (err) {
       return { class: 'error', error: toPayError(err) };
     }
-    const base = { channel: mod.id, ...(score !== undefined ? { score } : {}) };
+    // Outcomes are built without object spread: in this V8 a spread followed by more properties
+    // costs about a microsecond per object, which a run of 10,000 callbacks notices.
+    const judged = (cls: OutcomeClass, verdict?: CallbackVerdict, error?: PayError): VerifyOutcome => {
+      const out: VerifyOutcome = score !== undefined ? { channel: mod.id, score, class: cls } : { channel: mod.id, class: cls };
+      if (verdict) out.verdict = verdict;
+      if (error) out.error = error;
+      return out;
+    };
     if (!mod.callback) {
-      return { ...base, class: 'error', error: invalid(`channel ${mod.id} cannot verify callbacks offline (its module has no callback handler)`) };
+      return judged('error', undefined, invalid(`channel ${mod.id} cannot verify callbacks offline (its module has no callback handler)`));
     }
     let entry: ChannelSettingsEntry;
     try {
       const known = this.settings.get(mod.id);
       entry = known && !(known instanceof PayError) && !isPayError(known) ? known : await this.settingsFor(mod);
     } catch (err) {
-      return { ...base, class: 'error', error: toPayError(err) };
+      return judged('error', undefined, toPayError(err));
     }
     let verdict: CallbackVerdict;
     try {
       verdict = await mod.callback.verify(request, entry.settings, { at, toleranceSec: this.options.toleranceSec });
     } catch (err) {
-      if (isPayError(err)) return { ...base, class: 'error', error: err };
+      if (isPayError(err)) return judged('error', undefined, err);
       // Most often a key the crypto library cannot parse: a config problem, said without the key.
-      return {
-        ...base,
-        class: 'error',
-        error: configError(`channel ${mod.id} could not verify ${request.source ?? 'the callback'}: ${redactText((err as Error)?.message ?? String(err))}`, {
+      return judged(
+        'error',
+        undefined,
+        configError(`channel ${mod.id} could not verify ${request.source ?? 'the callback'}: ${redactText((err as Error)?.message ?? String(err))}`, {
           hint: `Check the key material under channels.${mod.id} (PEM text or a file: reference to it).`,
           cause: err,
         }),
-      };
+      );
     }
     if (verdict.reason) verdict = { ...verdict, reason: redactText(verdict.reason) };
-    if (verdict.valid) return { ...base, class: 'valid', verdict };
+    if (verdict.valid) return judged('valid', verdict);
     if (verdict.reasonCode && CONFIG_REASONS.includes(verdict.reasonCode)) {
       const notes = [...entry.unresolved.values()];
-      return {
-        ...base,
-        class: 'error',
+      return judged(
+        'error',
         verdict,
-        error: configError(`${verdict.reason ?? verdict.reasonCode}${notes.length ? ` (${notes.join('; ')})` : ''}`, {
+        configError(`${verdict.reason ?? verdict.reasonCode}${notes.length ? ` (${notes.join('; ')})` : ''}`, {
           channel: mod.id,
           hint:
             verdict.reasonCode === 'MISSING_KEY'
@@ -285,9 +291,9 @@ export class CallbackDispatcher {
               : `The signature is valid, but the configured key cannot decrypt the content: check channels.${mod.id}.`,
           details: { reasonCode: verdict.reasonCode },
         }),
-      };
+      );
     }
-    return { ...base, class: 'invalid', verdict };
+    return judged('invalid', verdict);
   }
 }
 
