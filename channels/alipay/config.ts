@@ -5,6 +5,7 @@
  * every request and select the key of every answer).
  */
 import { createPublicKey } from 'node:crypto';
+import { checkUrl } from '../../src/channel/config-checks.js';
 import type { ConfigField } from '../../src/channel/contract.js';
 import { configError } from '../../src/core/errors.js';
 import { certSn, parseCertificatePem, rootCertSn } from './cert.js';
@@ -59,15 +60,8 @@ function text(settings: Record<string, unknown>, key: string): string | undefine
 
 function url(settings: Record<string, unknown>, key: string): string | undefined {
   const v = text(settings, key);
-  if (v === undefined) return undefined;
-  let u: URL;
-  try {
-    u = new URL(v);
-  } catch {
-    throw configError(`${where(key)} is not a URL`, { hint: 'Give an absolute http(s) URL.' });
-  }
-  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw configError(`${where(key)} must be an http(s) URL`);
-  return v;
+  // As configured: the gateway keeps its path, and callback URLs reach Alipay verbatim.
+  return v === undefined ? undefined : checkUrl(v, where(key), 'as-given');
 }
 
 /** Validates Alipay settings, applying defaults. Messages name the field, never its value. */

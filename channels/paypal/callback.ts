@@ -10,11 +10,12 @@
 import { createHash, randomUUID, type KeyObject, type X509Certificate } from 'node:crypto';
 import type { CallbackEvent, CallbackHandler, CallbackVerdict, HttpReply, RawRequest, VerifyOptions } from '../../src/channel/contract.js';
 import { hasAscii } from '../../src/channel/detect.js';
+import { readCertificates } from '../../src/channel/pem.js';
 import { configError } from '../../src/core/errors.js';
 import type { OrderStatus, RefundStatus } from '../../src/core/order.js';
 import { isKnownCurrency } from '../../src/core/money.js';
 import { fromPaypalValue } from './currency.js';
-import { AUTH_ALGO, checkCertificate, HEADERS, loadCertificates, signTransmission, transmissionMessage, verifyTransmission } from './signature.js';
+import { AUTH_ALGO, checkCertificate, HEADERS, signTransmission, transmissionMessage, verifyTransmission } from './signature.js';
 
 export const SUCCESS_REPLY: HttpReply = { status: 200, headers: {}, body: '' };
 
@@ -208,7 +209,7 @@ function certificatesFrom(value: unknown, key: string): X509Certificate[] | unde
   if (value === undefined || value === null || value === '') return undefined;
   if (typeof value !== 'string') throw configError(`channels.paypal.${key} must be PEM text (e.g. file:PATH)`);
   try {
-    return loadCertificates(value);
+    return readCertificates(value);
   } catch {
     throw configError(`channels.paypal.${key} is not a PEM certificate`, { hint: 'Give the certificate file PAYPAL-CERT-URL points to, as file:PATH.' });
   }

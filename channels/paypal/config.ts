@@ -1,9 +1,9 @@
 /**
  * PayPal settings: schema and validation, run before any call. Messages name fields, never values.
  */
+import { checkBaseUrl, checkTimeZone } from '../../src/channel/config-checks.js';
 import type { ConfigField } from '../../src/channel/contract.js';
 import { configError } from '../../src/core/errors.js';
-import { checkBaseUrl, checkTimeZone } from '../stripe/config.js';
 
 /** PayPal's live REST origin. */
 export const PAYPAL_BASE_URL = 'https://api-m.paypal.com';

@@ -54,18 +54,6 @@ export function verifyTransmission(cert: X509Certificate | KeyObject, message: s
   return cryptoVerify('sha256', Buffer.from(message, 'utf8'), key, Buffer.from(sig, 'base64'));
 }
 
-/**
- * Reads certificates: PEM text (one or several, as a bundle), or one bare base64 DER certificate.
- * Throws a plain Error when the text holds none.
- */
-export function loadCertificates(text: string): X509Certificate[] {
-  const pems = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
-  if (pems) return pems.map((p) => new X509Certificate(p));
-  const bare = text.replace(/\s+/g, '');
-  if (/^[A-Za-z0-9+/]+={0,2}$/.test(bare) && bare.length > 100) return [new X509Certificate(Buffer.from(bare, 'base64'))];
-  throw new Error('no certificate found (expected PEM or base64 DER)');
-}
-
 /** The CN of a certificate's subject. */
 export function commonName(cert: X509Certificate): string | undefined {
   for (const line of cert.subject.split('\n')) {

@@ -2,9 +2,9 @@
  * Stripe settings: schema (for `pay channels list` and `config show`) and validation, run before
  * any call. Error messages name the field, never its value.
  */
+import { checkBaseUrl, checkTimeZone } from '../../src/channel/config-checks.js';
 import type { ConfigField } from '../../src/channel/contract.js';
 import { configError } from '../../src/core/errors.js';
-import { zoneOffsetMinutes } from '../../src/core/time.js';
 
 /** The Stripe API version pay speaks (and the official `stripe` package it is tested with). */
 export const STRIPE_API_VERSION = '2026-10-28.endive';
@@ -40,30 +40,6 @@ export const STRIPE_CONFIG_FIELDS: ConfigField[] = [
   { key: 'timeZone', type: 'string', default: 'UTC', description: 'IANA time zone of your business day for bills and reconciliation (your Stripe account reporting zone).' },
   { key: 'timeoutMs', type: 'number', description: 'Timeout of one API call in milliseconds (default: the shared HTTP client\'s).' },
 ];
-
-/** Checks that `url` is an absolute http(s) URL; returns it without a trailing slash. */
-export function checkBaseUrl(value: unknown, where: string): string {
-  if (typeof value !== 'string' || value.trim() === '') throw configError(`${where} must be an absolute http(s) URL`);
-  let url: URL;
-  try {
-    url = new URL(value.trim());
-  } catch {
-    throw configError(`${where} is not a URL`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw configError(`${where} must be an http(s) URL`);
-  return url.toString().replace(/\/+$/, '');
-}
-
-/** Checks an IANA time zone name. */
-export function checkTimeZone(value: unknown, where: string): string {
-  if (typeof value !== 'string' || value.trim() === '') throw configError(`${where} must be an IANA time zone such as UTC or America/New_York`);
-  try {
-    zoneOffsetMinutes(value.trim(), 0);
-  } catch {
-    throw configError(`${where} is not a known IANA time zone`);
-  }
-  return value.trim();
-}
 
 /** Validates Stripe settings, applying defaults. */
 export function validateStripeConfig(settings: Record<string, unknown>): StripeConfig {

@@ -10,10 +10,11 @@
 import { createHash, type KeyObject, type X509Certificate } from 'node:crypto';
 import type { CallbackEvent, CallbackVerdict, HttpReply, RawRequest, VerdictReason, VerifyOptions } from '../../src/channel/contract.js';
 import { hasFormField } from '../../src/channel/detect.js';
+import { readCertificates } from '../../src/channel/pem.js';
 import { isoUtc } from '../../src/core/time.js';
 import { classify, currencyFromNumber, TXN_TYPE } from './codes.js';
 import { charsetOf, fieldsToRecord, parseForm, type Charset, type Fields } from './form.js';
-import { certIdOf, checkSignPubKeyCert, parseCertificates, verifyRsa, verifySecureKey } from './signature.js';
+import { certIdOf, checkSignPubKeyCert, verifyRsa, verifySecureKey } from './signature.js';
 import { fromMonthDayTime, fromTxnTime } from './wire-time.js';
 
 /** What UnionPay expects when a notification was received. */
@@ -37,7 +38,7 @@ function certsFrom(value: unknown): X509Certificate[] | Error | undefined {
   let hit = certCache.get(value);
   if (!hit) {
     try {
-      hit = parseCertificates(value);
+      hit = readCertificates(value);
     } catch (err) {
       hit = err as Error;
     }

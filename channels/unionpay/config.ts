@@ -4,11 +4,13 @@
  * is a CONFIG_ERROR naming the field, never a failure halfway through a payment. Messages name
  * fields, never values.
  */
-import { createPrivateKey, type KeyObject, type X509Certificate } from 'node:crypto';
+import type { KeyObject, X509Certificate } from 'node:crypto';
+import { checkUrl } from '../../src/channel/config-checks.js';
 import type { ConfigField } from '../../src/channel/contract.js';
+import { readCertificates, readPrivateKey } from '../../src/channel/pem.js';
 import { configError } from '../../src/core/errors.js';
 import { readPkcs12 } from './pkcs12.js';
-import { certIdOf, parseCertificates, type RsaSigner, type SignMethod, type UnionPayVersion } from './signature.js';
+import { certIdOf, type RsaSigner, type SignMethod, type UnionPayVersion } from './signature.js';
 
 /** UnionPay's production gateway origin (paths `/gateway/api/...`). */
 export const UNIONPAY_BASE_URL = 'https://gateway.95516.com';
@@ -79,15 +81,7 @@ function str(settings: Record<string, unknown>, key: string): string | undefined
 
 function url(settings: Record<string, unknown>, key: string, origin = false): string | undefined {
   const v = str(settings, key);
-  if (v === undefined) return undefined;
-  let u: URL;
-  try {
-    u = new URL(v);
-  } catch {
-    throw configError(`channels.unionpay.${key} is not a URL`);
-  }
-  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw configError(`channels.unionpay.${key} must be an http(s) URL`);
-  return origin ? u.toString().replace(/\/+$/, '') : v;
+  return v === undefined ? undefined : checkUrl(v, `channels.unionpay.${key}`, origin ? 'base' : 'as-given');
 }
 
 /** Opens the PKCS#12 sign certificate given as base64 text. */
@@ -110,13 +104,7 @@ function signerFromPkcs12(b64: string, password: string): RsaSigner {
 
 function privateKeyFrom(text: string): KeyObject {
   try {
-    if (text.includes('-----BEGIN')) return createPrivateKey(text);
-    const der = Buffer.from(text.replace(/\s+/g, ''), 'base64');
-    try {
-      return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
-    } catch {
-      return createPrivateKey({ key: der, format: 'der', type: 'pkcs1' });
-    }
+    return readPrivateKey(text);
   } catch {
     throw configError('channels.unionpay.privateKey is not an RSA private key (PEM, or bare base64 PKCS#8/PKCS#1)');
   }
@@ -127,7 +115,7 @@ function certsOk(settings: Record<string, unknown>, key: string): string | undef
   if (v === undefined) return undefined;
   let certs: X509Certificate[];
   try {
-    certs = parseCertificates(v);
+    certs = readCertificates(v);
   } catch {
     throw configError(`channels.unionpay.${key} is not a certificate (PEM or base64 DER)`);
   }

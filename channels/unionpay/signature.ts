@@ -119,20 +119,6 @@ export function verifySecureKey(fields: Record<string, string>, secureKey: strin
   return timingSafeEqual(Buffer.from(sig.toLowerCase(), 'hex'), expected);
 }
 
-/**
- * Reads certificates from PEM text (one or several), bare base64 DER, or DER bytes. Throws Error
- * with a reason when nothing readable is found.
- */
-export function parseCertificates(input: string | Buffer): X509Certificate[] {
-  if (Buffer.isBuffer(input) && input[0] === 0x30) return [new X509Certificate(input)];
-  const text = Buffer.isBuffer(input) ? input.toString('latin1') : input;
-  const pems = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
-  if (pems) return pems.map((p) => new X509Certificate(p));
-  const bare = text.replace(/\s+/g, '');
-  if (/^[A-Za-z0-9+/]+={0,2}$/.test(bare) && bare.length > 100) return [new X509Certificate(Buffer.from(bare, 'base64'))];
-  throw new Error('no certificate found (expected PEM or base64 DER)');
-}
-
 /** The decimal serial number of a certificate (UnionPay's `certId`). */
 export function certIdOf(cert: X509Certificate): string {
   return BigInt(`0x${cert.serialNumber}`).toString(10);

@@ -3,6 +3,7 @@
  * network call. Key names follow DESIGN.md ("Configuration").
  */
 import type { KeyObject } from 'node:crypto';
+import { checkUrl } from '../../src/channel/config-checks.js';
 import type { ConfigField } from '../../src/channel/contract.js';
 import { configError } from '../../src/core/errors.js';
 import { certificatesFrom, keyFromCertificate, privateKeyFrom, publicKeyFrom, type PlatformKey } from './signature.js';
@@ -67,17 +68,9 @@ function str(settings: Record<string, unknown>, key: string, required: boolean):
   return v.trim();
 }
 
-function url(settings: Record<string, unknown>, key: string, def?: string): string | undefined {
+function url(settings: Record<string, unknown>, key: string, form: 'base' | 'as-given', def?: string): string | undefined {
   const v = str(settings, key, false) ?? def;
-  if (v === undefined) return undefined;
-  let u: URL;
-  try {
-    u = new URL(v);
-  } catch {
-    throw configError(`channels.wechatpay.${key} is not a URL`);
-  }
-  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw configError(`channels.wechatpay.${key} must be an http(s) URL`);
-  return v.replace(/\/+$/, '');
+  return v === undefined ? undefined : checkUrl(v, `channels.wechatpay.${key}`, form);
 }
 
 /**
@@ -163,8 +156,9 @@ export function validateWechatpayConfig(settings: Record<string, unknown>): Wech
     apiV3Key,
     platformKeys,
     apiKey,
-    baseUrl: url(settings, 'baseUrl', DEFAULT_BASE_URL)!,
-    notifyUrl: url(settings, 'notifyUrl'),
+    baseUrl: url(settings, 'baseUrl', 'base', DEFAULT_BASE_URL)!,
+    // Sent to WeChat Pay as configured.
+    notifyUrl: url(settings, 'notifyUrl', 'as-given'),
     transferSceneId: str(settings, 'transferSceneId', false) ?? '1000',
     transferPerception: str(settings, 'transferPerception', false) ?? '现金奖励',
     transferReportInfos: (infos as Record<string, string> | undefined) ?? {},

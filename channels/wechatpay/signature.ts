@@ -21,8 +21,6 @@ import {
   createDecipheriv,
   createHash,
   createHmac,
-  createPrivateKey,
-  createPublicKey,
   createSign,
   constants,
   publicEncrypt,
@@ -33,6 +31,7 @@ import {
   X509Certificate,
   type KeyObject,
 } from 'node:crypto';
+import { readPrivateKey, readPublicKey } from '../../src/channel/pem.js';
 
 /** The only signature type WeChat Pay v3 uses (header `Wechatpay-Signature-Type`). */
 export const SIGNATURE_TYPE = 'WECHATPAY2-SHA256-RSA2048';
@@ -64,9 +63,6 @@ function armour(base64: string, label: string): string {
   return `-----BEGIN ${label}-----\n${body.replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END ${label}-----\n`;
 }
 
-const PEM = /-----BEGIN ([A-Z ]+)-----/;
-const BASE64 = /^[A-Za-z0-9+/=\s]+$/;
-
 /**
  * Reads a private key given as PEM (PKCS#8 or PKCS#1) or bare base64 of PKCS#8/PKCS#1 DER, as
  * merchants receive `apiclient_key.pem`. Throws a plain Error (callers name the config field).
@@ -76,15 +72,7 @@ export function privateKeyFrom(text: string | KeyObject): KeyObject {
     if (text.type !== 'private') throw new Error('not a private key');
     return text;
   }
-  const t = text.trim();
-  if (PEM.test(t)) return createPrivateKey(t);
-  if (!BASE64.test(t)) throw new Error('neither PEM nor base64');
-  const der = Buffer.from(t.replace(/\s+/g, ''), 'base64');
-  try {
-    return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
-  } catch {
-    return createPrivateKey({ key: der, format: 'der', type: 'pkcs1' });
-  }
+  return readPrivateKey(text);
 }
 
 /** A verification key and where it came from. */
@@ -129,16 +117,7 @@ export function publicKeyFrom(text: string, serial?: string): PlatformKey {
     const [cert] = certificatesFrom(t);
     return keyFromCertificate(cert);
   }
-  let key: KeyObject;
-  if (PEM.test(t)) key = createPublicKey(t);
-  else if (BASE64.test(t)) {
-    const der = Buffer.from(t.replace(/\s+/g, ''), 'base64');
-    try {
-      key = createPublicKey({ key: der, format: 'der', type: 'spki' });
-    } catch {
-      key = createPublicKey({ key: der, format: 'der', type: 'pkcs1' });
-    }
-  } else throw new Error('neither PEM nor base64');
+  const key = readPublicKey(t);
   if (key.asymmetricKeyType !== 'rsa') throw new Error(`an ${key.asymmetricKeyType} key, not RSA`);
   return { serial: serial ? normalizeSerial(serial) : undefined, key, kind: 'publicKey' };
 }
