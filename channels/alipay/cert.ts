@@ -9,6 +9,7 @@
  * non-ASCII text come out exactly as the SDKs see them.
  */
 import { createHash, X509Certificate, type KeyObject } from 'node:crypto';
+import { decode, oidToString, TAG, type Asn1 } from '../../src/channel/der.js';
 
 /** What pay needs from one certificate. */
 export interface CertInfo {
@@ -33,58 +34,6 @@ export function certificateDers(text: string): Buffer[] {
   const out: Buffer[] = [];
   for (const m of text.matchAll(PEM_CERT)) out.push(Buffer.from(m[1].replace(/\s+/g, ''), 'base64'));
   return out;
-}
-
-interface Tlv {
-  tag: number;
-  /** Start of the value. */
-  start: number;
-  /** End of the value (exclusive). */
-  end: number;
-}
-
-function readTlv(buf: Buffer, pos: number): Tlv {
-  if (pos + 2 > buf.length) throw new Error('truncated DER');
-  const tag = buf[pos];
-  let len = buf[pos + 1];
-  let start = pos + 2;
-  if (len & 0x80) {
-    const n = len & 0x7f;
-    if (n === 0 || n > 4 || start + n > buf.length) throw new Error('bad DER length');
-    len = 0;
-    for (let i = 0; i < n; i++) len = len * 256 + buf[start + i];
-    start += n;
-  }
-  if (start + len > buf.length) throw new Error('truncated DER');
-  return { tag, start, end: start + len };
-}
-
-/** The TLVs directly inside a constructed value. */
-function children(buf: Buffer, parent: Tlv): Tlv[] {
-  const out: Tlv[] = [];
-  let pos = parent.start;
-  while (pos < parent.end) {
-    const t = readTlv(buf, pos);
-    out.push(t);
-    pos = t.end;
-  }
-  return out;
-}
-
-function decodeOid(bytes: Buffer): string {
-  const parts: number[] = [];
-  let value = 0;
-  for (let i = 0; i < bytes.length; i++) {
-    value = value * 128 + (bytes[i] & 0x7f);
-    if (!(bytes[i] & 0x80)) {
-      if (parts.length === 0) {
-        const first = value < 80 ? Math.floor(value / 40) : 2;
-        parts.push(first, value - first * 40);
-      } else parts.push(value);
-      value = 0;
-    }
-  }
-  return parts.join('.');
 }
 
 // Short names as the official Node SDK (@fidm/x509) prints them.
@@ -122,25 +71,21 @@ function decodeString(tag: number, bytes: Buffer): string {
 /** Parses one DER certificate. Throws on anything that is not an X.509 certificate. */
 export function parseCertificate(der: Buffer): CertInfo {
   const x509 = new X509Certificate(der);
-  const cert = readTlv(der, 0);
-  const [tbs] = children(der, cert);
-  const fields = children(der, tbs);
+  const fields = tbsFields(der);
   // [0] EXPLICIT version is optional (v1 certificates omit it).
-  let i = fields[0]?.tag === 0xa0 ? 1 : 0;
-  const serialTlv = fields[i++];
+  let i = fields[0]?.cls === 2 && fields[0].tag === 0 ? 1 : 0;
+  const serialNode = fields[i++];
   const sigAlg = fields[i++];
-  const issuerTlv = fields[i++];
-  if (!serialTlv || serialTlv.tag !== 0x02 || !sigAlg || !issuerTlv || issuerTlv.tag !== 0x30) throw new Error('not an X.509 certificate');
-  const serialHex = der.subarray(serialTlv.start, serialTlv.end).toString('hex') || '0';
-  const serial = BigInt(`0x${serialHex}`).toString(10);
-  const oidTlv = children(der, sigAlg)[0];
-  const signatureOid = decodeOid(der.subarray(oidTlv.start, oidTlv.end));
+  const issuerNode = fields[i++];
+  if (serialNode?.cls !== 0 || serialNode.tag !== TAG.INTEGER || !sigAlg || issuerNode?.cls !== 0 || issuerNode.tag !== TAG.SEQUENCE) throw new Error('not an X.509 certificate');
+  const serial = BigInt(`0x${serialNode.value.toString('hex') || '0'}`).toString(10);
+  const signatureOid = oidToString(sigAlg.children[0]?.value ?? Buffer.alloc(0));
   const attributes: string[] = [];
-  for (const rdn of children(der, issuerTlv)) {
-    for (const atv of children(der, rdn)) {
-      const [type, value] = children(der, atv);
-      const oid = decodeOid(der.subarray(type.start, type.end));
-      attributes.push(`${SHORT_NAMES[oid] ?? oid}=${decodeString(value.tag, der.subarray(value.start, value.end))}`);
+  for (const rdn of issuerNode.children) {
+    for (const atv of rdn.children) {
+      const [type, value] = atv.children;
+      const oid = oidToString(type.value);
+      attributes.push(`${SHORT_NAMES[oid] ?? oid}=${decodeString(value.tag, value.value)}`);
     }
   }
   const issuer = attributes.reverse().join(',');
@@ -153,6 +98,11 @@ export function parseCertificate(der: Buffer): CertInfo {
     notBefore: Date.parse(x509.validFrom),
     notAfter: Date.parse(x509.validTo),
   };
+}
+
+/** The elements of a certificate's TBSCertificate. */
+function tbsFields(der: Buffer): Asn1[] {
+  return decode(der).children[0]?.children ?? [];
 }
 
 /** Parses the first certificate of a PEM text; throws a plain Error when there is none. */
@@ -176,12 +126,9 @@ export function rootCertSn(bundle: string): string {
       info = parseCertificate(der);
     } catch {
       // An SM2 root may not load in OpenSSL builds without SM2; it would be skipped anyway.
-      const cert = readTlv(der, 0);
-      const [tbs] = children(der, cert);
-      const f = children(der, tbs);
-      const sigAlg = f[f[0]?.tag === 0xa0 ? 2 : 1];
-      const oidTlv = children(der, sigAlg)[0];
-      if (decodeOid(der.subarray(oidTlv.start, oidTlv.end)).startsWith('1.2.840.113549.1.1')) throw new Error('unreadable RSA certificate in the root bundle');
+      const f = tbsFields(der);
+      const oid = f[f[0]?.cls === 2 && f[0].tag === 0 ? 2 : 1]?.children[0];
+      if (!oid || oidToString(oid.value).startsWith('1.2.840.113549.1.1')) throw new Error('unreadable RSA certificate in the root bundle');
       continue;
     }
     if (info.signatureOid.startsWith('1.2.840.113549.1.1')) sns.push(info.sn);

@@ -10,8 +10,8 @@
  *
  * Every verifier here has its signer, used by the simulator and the tests.
  */
-import { createPrivateKey, createPublicKey, createSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
-import { certificateDers, parseCertificate } from './cert.js';
+import { createSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { readPrivateKey, readPublicKey } from '../../src/channel/pem.js';
 
 /** `sign_type` values. RSA (SHA-1) is legacy; new apps use RSA2. */
 export type AlipaySignType = 'RSA2' | 'RSA';
@@ -23,37 +23,13 @@ export function isSignType(v: unknown): v is AlipaySignType {
   return v === 'RSA2' || v === 'RSA';
 }
 
-function bareBase64(text: string): Buffer | undefined {
-  const compact = text.replace(/\s+/g, '');
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(compact) || compact.length < 64) return undefined;
-  return Buffer.from(compact, 'base64');
-}
-
 /**
  * Loads an RSA private key: PEM (PKCS#1 `RSA PRIVATE KEY` or PKCS#8 `PRIVATE KEY`) or the bare
  * base64 Alipay's key tool prints (PKCS#8 or PKCS#1 DER). Throws a message-free Error on failure
  * (callers name the config field; the key text never reaches a message).
  */
 export function loadPrivateKey(text: string): KeyObject {
-  let key: KeyObject | undefined;
-  const t = text.trim();
-  try {
-    if (t.includes('-----BEGIN')) key = createPrivateKey(t);
-    else {
-      const der = bareBase64(t);
-      if (der) {
-        try {
-          key = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
-        } catch {
-          key = createPrivateKey({ key: der, format: 'der', type: 'pkcs1' });
-        }
-      }
-    }
-  } catch {
-    key = undefined;
-  }
-  if (!key || key.asymmetricKeyType !== 'rsa') throw new Error('not an RSA private key');
-  return key;
+  return rsaOnly(text, readPrivateKey, 'not an RSA private key');
 }
 
 /**
@@ -61,27 +37,17 @@ export function loadPrivateKey(text: string): KeyObject {
  * bare base64 SPKI as Alipay's console shows it.
  */
 export function loadPublicKey(text: string): KeyObject {
+  return rsaOnly(text, readPublicKey, 'not an RSA public key');
+}
+
+function rsaOnly(text: string, read: (text: string) => KeyObject, message: string): KeyObject {
   let key: KeyObject | undefined;
-  const t = text.trim();
   try {
-    if (t.includes('-----BEGIN CERTIFICATE')) {
-      const [der] = certificateDers(t);
-      key = parseCertificate(der).publicKey;
-    } else if (t.includes('-----BEGIN')) key = createPublicKey(t);
-    else {
-      const der = bareBase64(t);
-      if (der) {
-        try {
-          key = createPublicKey({ key: der, format: 'der', type: 'spki' });
-        } catch {
-          key = createPublicKey({ key: der, format: 'der', type: 'pkcs1' });
-        }
-      }
-    }
+    key = read(text);
   } catch {
     key = undefined;
   }
-  if (!key || key.asymmetricKeyType !== 'rsa') throw new Error('not an RSA public key');
+  if (!key || key.asymmetricKeyType !== 'rsa') throw new Error(message);
   return key;
 }
 
