@@ -4,7 +4,7 @@
  * presenter turns into output.
  */
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
+import type { Command } from 'commander';
 import type { Context, GlobalOptions } from './commands/context.js';
 import type { Presentation } from './output/render.js';
 
@@ -43,8 +43,10 @@ async function execute(cmd: Command, body: (ctx: Context) => Promise<Presentatio
   }
 }
 
+type Commander = typeof import('commander');
+
 /** Builds the program (exported for tests and the help snapshot). */
-export function buildProgram(): Command {
+export function buildProgram({ Command, Option }: Commander): Command {
   const program = new Command('pay')
     .description('Payment operations from the command line: create, query, refund and pay out through a channel; verify callbacks; reconcile bills; load-test channels.')
     .version(packageVersion(), '-V, --version', 'print the version')
@@ -470,11 +472,17 @@ export async function main(argv: string[]): Promise<number> {
       throw err;
     });
   }
-  const program = buildProgram();
+  // `pay --version` answers without loading the argument parser: start-up is most of its cost.
+  if (argv.length === 3 && (argv[2] === '--version' || argv[2] === '-V')) {
+    process.stdout.write(`${packageVersion()}\n`);
+    return 0;
+  }
+  const commander = await import('commander');
+  const program = buildProgram(commander);
   try {
     await program.parseAsync(argv);
   } catch (err) {
-    if (err instanceof CommanderError) {
+    if (err instanceof commander.CommanderError) {
       // Help and version are successes; anything else commander rejects is a usage error.
       return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2;
     }
