@@ -14,12 +14,13 @@
  * order's notify_url in its charset, retried on Alipay's schedule (compressed) until the merchant
  * answers `success`.
  */
-import { generateKeyPairSync, randomBytes, randomInt, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TextDecoder } from 'node:util';
 import type { BillRow } from '../../src/channel/contract.js';
 import type { ChannelSimulator, SimulatorDeps, SimulatorModule, SimulatorRequest, SimulatorResponse, TamperKind } from '../../src/channel/sandbox.js';
+import { feeInBasisPoints, htmlPage, randomDigits } from '../../src/channel/sandbox-helpers.js';
 import { invalid } from '../../src/core/errors.js';
 import { formatAmount, parseAmount } from '../../src/core/money.js';
 import { isoUtc, parseDate } from '../../src/core/time.js';
@@ -118,19 +119,9 @@ const METHODS = new Set([
   'alipay.data.dataservice.bill.downloadurl.query',
 ]);
 
-function digits(n: number): string {
-  let s = '';
-  while (s.length < n) s += String(randomInt(0, 1_000_000_000)).padStart(9, '0');
-  return s.slice(0, n);
-}
-
 /** Alipay's JSON writer escapes `/`: the signed text is not what JSON.stringify gives. */
 function alipayJson(value: unknown): string {
   return JSON.stringify(value).replaceAll('/', '\\/');
-}
-
-function feeFor(amountMinor: number, bps: number): number {
-  return Number((BigInt(amountMinor) * BigInt(bps) + 5000n) / 10000n);
 }
 
 function yuanOf(text: unknown, field: string): number {
@@ -145,15 +136,6 @@ function need(biz: Record<string, unknown>, key: string, max = 64): string {
   if (v === undefined || v === null || v === '') throw INVALID('isv.invalid-parameter', `缺少必选参数${key}`);
   if (typeof v !== 'string' || [...v].length > max) throw INVALID('isv.invalid-parameter', `参数${key}不合法`);
   return v;
-}
-
-function html(title: string, body: string): SimulatorResponse {
-  const esc = (s: string) => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
-  return {
-    status: 200,
-    headers: { 'content-type': 'text/html;charset=utf-8' },
-    body: `<!doctype html><html><head><meta charset="utf-8"><title>${esc(title)}</title></head><body><h1>${esc(title)}</h1><p>${esc(body)}</p></body></html>`,
-  };
 }
 
 /** The Alipay simulator. */
@@ -295,7 +277,7 @@ export class AlipaySimulator implements ChannelSimulator {
       const body: Record<string, unknown> = { code: err.code, msg: err.msg };
       if (err.subCode) body.sub_code = err.subCode;
       if (err.subMsg) body.sub_msg = err.subMsg;
-      if (method === 'alipay.trade.page.pay' || method === 'alipay.trade.wap.pay') return { ...html('支付宝 - 错误', `${err.subCode ?? err.code}: ${err.subMsg ?? err.msg}`), status: 200 };
+      if (method === 'alipay.trade.page.pay' || method === 'alipay.trade.wap.pay') return { ...htmlPage('支付宝 - 错误', `${err.subCode ?? err.code}: ${err.subMsg ?? err.msg}`), status: 200 };
       return this.answer(err.errorResponse ? 'error_response' : member, body, !err.errorResponse);
     }
   }
@@ -380,7 +362,7 @@ export class AlipaySimulator implements ChannelSimulator {
     const now = this.now();
     const t: Trade = {
       outTradeNo,
-      tradeNo: `${utcToBeijing(now).slice(0, 10).replaceAll('-', '')}22001${digits(15)}`,
+      tradeNo: `${utcToBeijing(now).slice(0, 10).replaceAll('-', '')}22001${randomDigits(15)}`,
       totalMinor,
       subject,
       status: 'NOT_OPENED',
@@ -389,7 +371,7 @@ export class AlipaySimulator implements ChannelSimulator {
       signType: ctx.signType,
       createdMs: now,
       timeoutMs: this.timeoutOf(biz),
-      feeMinor: feeFor(totalMinor, this.feeBps),
+      feeMinor: feeInBasisPoints(totalMinor, this.feeBps),
       buyerId: '',
       buyerLogonId: '',
       qrToken: randomBytes(12).toString('hex'),
@@ -414,7 +396,7 @@ export class AlipaySimulator implements ChannelSimulator {
   private open(t: Trade): void {
     if (t.status !== 'NOT_OPENED') return;
     t.status = 'WAIT_BUYER_PAY';
-    t.buyerId = `2088${digits(12)}`;
+    t.buyerId = `2088${randomDigits(12)}`;
     t.buyerLogonId = `sb***@sandbox.example`;
   }
 
@@ -425,14 +407,14 @@ export class AlipaySimulator implements ChannelSimulator {
 
   private pagePay(ctx: Ctx): SimulatorResponse {
     const t = this.newTrade(ctx, 'WAIT_BUYER_PAY');
-    return html('支付宝 - 网上支付 收银台 (sandbox)', `订单 ${t.outTradeNo}: ${formatAmount(t.totalMinor, 'CNY')} 元, ${t.subject}. POST /__sandbox/pay {"orderNo":"${t.outTradeNo}"} to pay.`);
+    return htmlPage('支付宝 - 网上支付 收银台 (sandbox)', `订单 ${t.outTradeNo}: ${formatAmount(t.totalMinor, 'CNY')} 元, ${t.subject}. POST /__sandbox/pay {"orderNo":"${t.outTradeNo}"} to pay.`);
   }
 
   private openQr(token: string): SimulatorResponse {
     const t = this.byQrToken.get(token);
     if (!t || this.settle(t).expired) return { status: 404, headers: { 'content-type': 'text/plain;charset=utf-8' }, body: '二维码已失效' };
     this.open(t);
-    return html('支付宝 - 扫码支付 (sandbox)', `订单 ${t.outTradeNo}: ${formatAmount(t.totalMinor, 'CNY')} 元, 状态 ${t.status}.`);
+    return htmlPage('支付宝 - 扫码支付 (sandbox)', `订单 ${t.outTradeNo}: ${formatAmount(t.totalMinor, 'CNY')} 元, 状态 ${t.status}.`);
   }
 
   private query(biz: Record<string, unknown>): Record<string, unknown> {
@@ -480,7 +462,7 @@ export class AlipaySimulator implements ChannelSimulator {
     if (this.balanceMinor < amount) throw BUSINESS('ACQ.SELLER_BALANCE_NOT_ENOUGH', '卖家余额不足');
     const now = this.now();
     // Alipay gives back the service fee in proportion to what is refunded.
-    const fee = t.refundedMinor + amount === t.totalMinor ? t.feeMinor - [...t.refunds.values()].reduce((s, r) => s + r.feeMinor, 0) : feeFor(amount, this.feeBps);
+    const fee = t.refundedMinor + amount === t.totalMinor ? t.feeMinor - [...t.refunds.values()].reduce((s, r) => s + r.feeMinor, 0) : feeInBasisPoints(amount, this.feeBps);
     t.refunds.set(outRequestNo, { outRequestNo, amountMinor: amount, feeMinor: fee, ms: now, reason: typeof biz.refund_reason === 'string' ? biz.refund_reason : undefined });
     t.refundedMinor += amount;
     this.balanceMinor -= amount - fee;
@@ -527,7 +509,7 @@ export class AlipaySimulator implements ChannelSimulator {
     this.balanceMinor -= amount;
     const now = this.now();
     const day = utcToBeijing(now).slice(0, 10).replaceAll('-', '');
-    const t: Transfer = { outBizNo, orderId: `${day}110070000${digits(13)}`, payFundOrderId: `${day}110070001${digits(13)}`, amountMinor: amount, identity: payee.identity, status: 'SUCCESS', ms: now };
+    const t: Transfer = { outBizNo, orderId: `${day}110070000${randomDigits(13)}`, payFundOrderId: `${day}110070001${randomDigits(13)}`, amountMinor: amount, identity: payee.identity, status: 'SUCCESS', ms: now };
     this.transfers.set(outBizNo, t);
     return this.transferAnswer(t);
   }
@@ -644,7 +626,7 @@ export class AlipaySimulator implements ChannelSimulator {
       subject: t.subject,
       buyer_id: t.buyerId,
       invoice_amount: amount,
-      notify_id: `${utcToBeijing(now).slice(0, 10).replaceAll('-', '')}00222${digits(23)}`,
+      notify_id: `${utcToBeijing(now).slice(0, 10).replaceAll('-', '')}00222${randomDigits(23)}`,
       fund_bill_list: JSON.stringify([{ amount, fundChannel: 'ALIPAYACCOUNT' }]),
       notify_type: 'trade_status_sync',
       trade_status: t.status,

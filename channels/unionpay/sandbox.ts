@@ -16,12 +16,13 @@
  *   base64-encoded in fileContent. The simulator settles by calendar day in Beijing time
  *   (UnionPay's own cut-off is 23:00).
  */
-import { randomBytes, randomInt, type KeyObject } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import type { BillRow } from '../../src/channel/contract.js';
 import type { ChannelSimulator, SimulatorDeps, SimulatorModule, SimulatorRequest, SimulatorResponse, TamperKind } from '../../src/channel/sandbox.js';
+import { feeInBasisPoints, htmlPage, randomDigits } from '../../src/channel/sandbox-helpers.js';
 import { invalid } from '../../src/core/errors.js';
 import { isoUtc } from '../../src/core/time.js';
 import { billFileNames, writeUnionPayBill } from './bill.js';
@@ -80,8 +81,6 @@ const OK_MSG = '成功[0000000]';
 const NOTIFY_SINK = '/sandbox/notify-sink';
 const SIGN_FAILED = '验证签名失败';
 
-const digits = (n: number) => Array.from({ length: n }, () => randomInt(10)).join('');
-
 class Refusal extends Error {
   constructor(
     readonly respCode: string,
@@ -94,7 +93,7 @@ class Refusal extends Error {
 /** The UnionPay simulator. */
 export class UnionPaySimulator implements ChannelSimulator {
   readonly id = 'unionpay';
-  readonly merId = `777${digits(12)}`;
+  readonly merId = `777${randomDigits(12)}`;
   /** UnionPay's chain: answers are signed with `chain.sign`. */
   readonly chain: TestChain;
   /** The merchant's sign certificate, handed out in the profile as a PKCS#12. */
@@ -213,7 +212,7 @@ export class UnionPaySimulator implements ChannelSimulator {
       if (!(err instanceof Refusal)) throw err;
       const fields: Record<string, string> = { version: f.version ?? '5.1.0', encoding: 'UTF-8', respCode: err.respCode, respMsg: err.respMsg };
       for (const k of ['bizType', 'txnType', 'txnSubType', 'accessType', 'merId', 'orderId', 'txnTime']) if (f[k]) fields[k] = f[k];
-      if (route === 'front') return this.page(`交易失败 (respCode ${err.respCode})`, err.respMsg);
+      if (route === 'front') return htmlPage(`交易失败 (respCode ${err.respCode})`, err.respMsg);
       return this.answer(fields);
     }
   }
@@ -248,15 +247,10 @@ export class UnionPaySimulator implements ChannelSimulator {
     return Number(s);
   }
 
-  private page(title: string, text: string): SimulatorResponse {
-    const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
-    return { status: 200, headers: { 'content-type': 'text/html;charset=UTF-8' }, body: `<!DOCTYPE html><html><head><meta charset="UTF-8"><title>${esc(title)}</title></head><body><h1>${esc(title)}</h1><p>${esc(text)}</p></body></html>` };
-  }
-
   /** The payer's browser posted the front-consume form: show the (sandbox) cashier. */
   private front(f: Record<string, string>): SimulatorResponse {
     const fields = this.consume(f, '07');
-    return this.page('银联在线支付 (pay sandbox cashier)', `Order ${fields.orderId}, ${(Number(f.txnAmt) / 100).toFixed(2)} CNY. The sandbox payer pays with POST /__sandbox/pay {"orderNo":"${fields.orderId}"}.`);
+    return htmlPage('银联在线支付 (pay sandbox cashier)', `Order ${fields.orderId}, ${(Number(f.txnAmt) / 100).toFixed(2)} CNY. The sandbox payer pays with POST /__sandbox/pay {"orderNo":"${fields.orderId}"}.`);
   }
 
   private consume(f: Record<string, string>, channelType: string): Record<string, string> {
@@ -270,7 +264,7 @@ export class UnionPaySimulator implements ChannelSimulator {
     const amount = this.amountOf(f.txnAmt);
     if (this.orders.has(f.orderId) || this.refunds.has(f.orderId)) throw new Refusal('12', '重复交易');
     const order: SimOrder = { orderId: f.orderId, txnTime: f.txnTime, amount, channelType, backUrl: f.backUrl, createdMs: this.now(), status: 'unpaid', refunded: 0 };
-    if (channelType === '08') order.tn = digits(21);
+    if (channelType === '08') order.tn = randomDigits(21);
     this.orders.set(order.orderId, order);
     const out: Record<string, string> = { version: f.version, encoding: 'UTF-8', bizType: f.bizType, txnType: '01', txnSubType: f.txnSubType, accessType: '0', merId: this.merId, orderId: f.orderId, txnTime: f.txnTime, respCode: '00', respMsg: OK_MSG };
     if (order.tn) out.tn = order.tn;
@@ -278,7 +272,7 @@ export class UnionPaySimulator implements ChannelSimulator {
   }
 
   private fee(amount: number): number {
-    return Math.floor((amount * this.feeBps + 5000) / 10000);
+    return feeInBasisPoints(amount, this.feeBps);
   }
 
   private back(f: Record<string, string>): Record<string, string> {
@@ -305,8 +299,8 @@ export class UnionPaySimulator implements ChannelSimulator {
       origOrderId: orig.orderId,
       backUrl: f.backUrl,
       reqReserved: f.reqReserved,
-      queryId: digits(21),
-      traceNo: digits(6),
+      queryId: randomDigits(21),
+      traceNo: randomDigits(6),
       createdMs: now,
       settleMs: now + this.refundSettleMs,
       // A void returns the whole fee; a refund keeps it.
@@ -413,14 +407,14 @@ export class UnionPaySimulator implements ChannelSimulator {
     const now = this.now();
     if (outcome === 'failed') {
       o.status = 'failed';
-      o.queryId = digits(21);
+      o.queryId = randomDigits(21);
       this.byQueryId.set(o.queryId, o);
       return;
     }
     o.status = 'paid';
     o.paidMs = now;
-    o.queryId = digits(21);
-    o.traceNo = digits(6);
+    o.queryId = randomDigits(21);
+    o.traceNo = randomDigits(6);
     this.byQueryId.set(o.queryId, o);
     this.notify(
       o.backUrl,

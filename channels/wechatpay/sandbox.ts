@@ -16,12 +16,13 @@
  * Test conventions: a transfer to an openid ending in `_fail` fails (fail_reason
  * PAYEE_ACCOUNT_ABNORMAL); `expireCertificate()` swaps in an expired platform certificate.
  */
-import { createHash, generateKeyPair as generateKeyPairCb, randomBytes, randomInt, randomUUID, type KeyObject } from 'node:crypto';
+import { createHash, generateKeyPair as generateKeyPairCb, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import type { ChannelSimulator, SimulatorDeps, SimulatorModule, SimulatorRequest, SimulatorResponse, TamperKind } from '../../src/channel/sandbox.js';
+import { feeInBasisPoints, randomDigits } from '../../src/channel/sandbox-helpers.js';
 import { buildCertificate } from '../../src/channel/x509.js';
 import { invalid } from '../../src/core/errors.js';
 import { writeFundFlowBill, writeTradeBill, type WechatBillRow } from './bill.js';
@@ -133,22 +134,12 @@ interface Platform {
 
 const json = { 'content-type': 'application/json' };
 
-function digits(n: number): string {
-  let s = '';
-  while (s.length < n) s += randomInt(0, 1e9).toString().padStart(9, '0');
-  return s.slice(0, n);
-}
-
 function shanghaiDate(ms: number): string {
   return new Date(ms + 8 * 3600_000).toISOString().slice(0, 10);
 }
 
 function compactDate(ms: number): string {
   return shanghaiDate(ms).replace(/-/g, '');
-}
-
-function feeOf(amount: number, bps: number): number {
-  return Number((BigInt(amount) * BigInt(bps) + 5000n) / 10000n);
 }
 
 class HttpError {
@@ -190,7 +181,7 @@ export class WechatpaySimulator implements ChannelSimulator {
     // Test-only secrets, generated per run.
     this.apiV3Key = nonce(32);
     this.apiKey = nonce(32);
-    this.publicKeyId = `${PUBLIC_KEY_ID_PREFIX}01${digits(30)}`;
+    this.publicKeyId = `${PUBLIC_KEY_ID_PREFIX}01${randomDigits(30)}`;
   }
 
   /** Creates a simulator with fresh merchant and platform keys. */
@@ -287,7 +278,7 @@ export class WechatpaySimulator implements ChannelSimulator {
       status,
       headers: {
         ...headers,
-        'request-id': `08${digits(10)}-${randomUUID()}`,
+        'request-id': `08${randomDigits(10)}-${randomUUID()}`,
         ...signResponse({ privateKey: this.platform.privateKey, serial: this.signingSerial, body, timestamp: now }),
       },
       body,
@@ -421,9 +412,9 @@ export class WechatpaySimulator implements ChannelSimulator {
     }
     o.state = 'SUCCESS';
     o.paidMs = at;
-    o.transactionId = `4200${digits(4)}${compactDate(at)}${digits(12)}`;
+    o.transactionId = `4200${randomDigits(4)}${compactDate(at)}${randomDigits(12)}`;
     o.openid ??= `oUpF8u${randomBytes(16).toString('base64url').slice(0, 22)}`;
-    o.fee = feeOf(o.total, this.options.feeBps);
+    o.fee = feeInBasisPoints(o.total, this.options.feeBps);
     this.ordersByTxn.set(o.transactionId, o);
     this.notify(o.notifyUrl, 'TRANSACTION.SUCCESS', 'transaction', '支付成功', this.transaction(o), `wechatpay TRANSACTION.SUCCESS ${o.outTradeNo}`);
   }
@@ -596,7 +587,7 @@ export class WechatpaySimulator implements ChannelSimulator {
       kind === 'native'
         ? { code_url: `weixin://wxpay/bizpayurl?pr=${randomBytes(6).toString('base64url')}` }
         : kind === 'h5'
-          ? { h5_url: `${this.base()}/sandbox/checkmweb?prepay_id=${prepay}&package=${digits(10)}` }
+          ? { h5_url: `${this.base()}/sandbox/checkmweb?prepay_id=${prepay}&package=${randomDigits(10)}` }
           : { prepay_id: prepay };
     const o: Order = {
       outTradeNo,
@@ -667,7 +658,7 @@ export class WechatpaySimulator implements ChannelSimulator {
     if (refunded + (amount.refund as number) > o.total) throw new HttpError(400, 'INVALID_REQUEST', '申请退款金额超过订单可退金额');
     const now = this.deps.clock();
     const r: Refund = {
-      refundId: `5030${digits(4)}${compactDate(now)}${digits(13)}`,
+      refundId: `5030${randomDigits(4)}${compactDate(now)}${randomDigits(13)}`,
       outRefundNo,
       outTradeNo: o.outTradeNo,
       transactionId: o.transactionId!,
@@ -678,7 +669,7 @@ export class WechatpaySimulator implements ChannelSimulator {
       createdMs: now,
       settleMs: now + this.options.settleMs,
       status: 'PROCESSING',
-      feeBack: feeOf(amount.refund as number, this.options.feeBps),
+      feeBack: feeInBasisPoints(amount.refund as number, this.options.feeBps),
     };
     this.refunds.set(outRefundNo, r);
     this.schedule(this.options.settleMs);
@@ -730,7 +721,7 @@ export class WechatpaySimulator implements ChannelSimulator {
     const now = this.deps.clock();
     const t: Transfer = {
       outBillNo,
-      transferBillNo: `1330${digits(36)}`,
+      transferBillNo: `1330${randomDigits(36)}`,
       appid: this.appId,
       openid: b.openid,
       userName,
