@@ -30,8 +30,9 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import type { BillReader, BillRow, BillSource, ReadBillOptions, WriteBillOptions } from '../../src/channel/contract.js';
-import { decodeFile, readCsvRecords, readTextLines } from '../../src/channel/csv.js';
-import { invalid, isPayError } from '../../src/core/errors.js';
+import { firstNonBlankChar, readCsvRecords } from '../../src/channel/csv.js';
+import { readJsonLinesBill, writeJsonLinesBill, type JsonLinesBillFormat, type JsonLinesBillHeader } from '../../src/channel/json-lines-bill.js';
+import { invalid } from '../../src/core/errors.js';
 import { convertMinor, currencyExponent, isKnownCurrency } from '../../src/core/money.js';
 import { isoUtc, parseDate, utcToWallTime } from '../../src/core/time.js';
 import { fromPaypalValue, toPaypalValue } from './currency.js';
@@ -39,8 +40,14 @@ import { fromPaypalValue, toPaypalValue } from './currency.js';
 export const FORMAT_TRANSACTIONS = 'paypal-transactions';
 export const FORMAT_STL = 'paypal-settlement-report';
 
-const HEADER_OBJECT = 'pay.paypal_bill';
-const END_OBJECT = 'pay.paypal_bill_end';
+/** The transactions JSON lines `downloadBill` saves (src/channel/json-lines-bill.ts). */
+const JSON_LINES: JsonLinesBillFormat = {
+  header: 'pay.paypal_bill',
+  provider: 'PayPal',
+  label: 'PayPal transactions file',
+  damagedHint: 'The PayPal statement looks damaged or incomplete; download it again.',
+  emptyHint: 'Give a PayPal settlement report (STL) or a file saved by `pay reconcile --download`.',
+};
 
 /** STL amounts carry two implied decimals whatever the currency. */
 const STL_EXPONENT = 2;
@@ -327,62 +334,12 @@ export function transactionRow(t: Record<string, unknown>, line: number): BillRo
   return row;
 }
 
-async function* readJsonLines(source: BillSource, options: ReadBillOptions): AsyncGenerator<BillRow> {
-  const path = source.path;
-  let header: Record<string, unknown> | undefined;
-  let end: Record<string, unknown> | undefined;
-  let rows = 0;
-  let lastLine = 0;
-  for await (const { text, line } of readTextLines(path, { allowUtf16: false, label: 'PayPal transactions file' })) {
-    lastLine = line;
-    if (text.trim() === '') continue;
-    let o: Record<string, unknown>;
-    try {
-      o = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      throw damaged(path, line, header ? 'a line is not complete JSON (the file is truncated?)' : 'not JSON');
-    }
-    if (!o || typeof o !== 'object' || Array.isArray(o)) throw damaged(path, line, 'a line is not a JSON object');
-    if (!header) {
-      if (o.object !== HEADER_OBJECT) throw damaged(path, line, `first line is not the ${HEADER_OBJECT} header`);
-      header = o;
-      if (options.date && typeof o.date === 'string' && o.date !== options.date) throw invalid(`${path} is the PayPal bill for ${o.date}, not ${options.date}`);
-      if (options.merchantId && typeof o.account === 'string' && o.account !== options.merchantId) throw invalid(`${path} belongs to PayPal account ${o.account}, not ${options.merchantId}`);
-      continue;
-    }
-    if (end) throw damaged(path, line, 'data after the end line');
-    if (o.object === END_OBJECT) {
-      end = o;
-      continue;
-    }
-    let row: BillRow;
-    try {
-      row = transactionRow(o, line);
-    } catch (err) {
-      throw damaged(path, line, isPayError(err) ? err.message : (err as Error).message);
-    }
-    rows++;
-    yield row;
-  }
-  if (!header) throw invalid(`${path} is empty`, { hint: 'Give a PayPal settlement report (STL) or a file saved by `pay reconcile --download`.' });
-  if (!end) throw damaged(path, lastLine, `no ${END_OBJECT} line: the download was cut short`);
-  if (end.count !== rows) throw damaged(path, lastLine, `the end line says ${String(end.count)} transactions, the file has ${rows}`);
-}
-
-async function firstChar(path: string): Promise<string | undefined> {
-  for await (const chunk of decodeFile(path, { label: 'PayPal statement' })) {
-    const m = /\S/.exec(chunk);
-    if (m) return m[0];
-  }
-  return undefined;
-}
-
 /** Streams a PayPal statement (STL or the saved transactions) as normalised rows. */
 export async function* readPaypalBill(source: BillSource, options: ReadBillOptions = {}): AsyncGenerator<BillRow> {
   if (options.date) parseDate(options.date);
-  const first = await firstChar(source.path);
+  const first = await firstNonBlankChar(source.path, { label: 'PayPal statement' });
   if (first === undefined) throw invalid(`${source.path} is empty`, { hint: 'Give a PayPal settlement report (STL) or a file saved by `pay reconcile --download`.' });
-  if (first === '{') yield* readJsonLines(source, options);
+  if (first === '{') yield* readJsonLinesBill(source.path, JSON_LINES, options, transactionRow);
   else yield* readStl(source, options);
 }
 
@@ -506,25 +463,12 @@ export function rowToTransaction(r: BillRow, account = 'PAYSANDBOX0001'): Record
 }
 
 /** Writes transactions (API elements, streamed) as the JSON-lines bill; returns the count. */
-export async function writeTransactions(
+export function writeTransactions(
   path: string,
   txns: AsyncIterable<Record<string, unknown>> | Iterable<Record<string, unknown>>,
-  header: { date: string; timeZone: string; account?: string },
+  header: JsonLinesBillHeader,
 ): Promise<number> {
-  const out = createWriteStream(path);
-  const write = async (line: string) => {
-    if (!out.write(`${line}\n`)) await once(out, 'drain');
-  };
-  await write(JSON.stringify({ object: HEADER_OBJECT, version: 1, date: header.date, timeZone: header.timeZone, ...(header.account ? { account: header.account } : {}) }));
-  let count = 0;
-  for await (const t of txns) {
-    await write(JSON.stringify(t));
-    count++;
-  }
-  await write(JSON.stringify({ object: END_OBJECT, count }));
-  out.end();
-  await once(out, 'finish');
-  return count;
+  return writeJsonLinesBill(path, JSON_LINES, txns, header);
 }
 
 export const paypalBills: BillReader = {

@@ -20,7 +20,8 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import type { BillReader, BillRow, BillSource, ReadBillOptions, WriteBillOptions } from '../../src/channel/contract.js';
-import { decodeFile, readCsvRecords, readTextLines } from '../../src/channel/csv.js';
+import { firstNonBlankChar, readCsvRecords } from '../../src/channel/csv.js';
+import { readJsonLinesBill, writeJsonLinesBill, type JsonLinesBillFormat, type JsonLinesBillHeader } from '../../src/channel/json-lines-bill.js';
 import { invalid, isPayError } from '../../src/core/errors.js';
 import { formatAmount, isKnownCurrency, parseAmount } from '../../src/core/money.js';
 import { isoUtc, parseDate, utcToWallTime, wallTimeToUtc } from '../../src/core/time.js';
@@ -30,8 +31,14 @@ import { fromStripeAmount, stripeExponent, toStripeAmount } from './currency.js'
 export const FORMAT_BALANCE_TRANSACTIONS = 'stripe-balance-transactions';
 export const FORMAT_ITEMIZED = 'stripe-itemized-csv';
 
-const HEADER_OBJECT = 'pay.stripe_bill';
-const END_OBJECT = 'pay.stripe_bill_end';
+/** The balance-transaction JSON lines `downloadBill` saves (src/channel/json-lines-bill.ts). */
+const JSON_LINES: JsonLinesBillFormat = {
+  header: 'pay.stripe_bill',
+  provider: 'Stripe',
+  label: 'Stripe balance-transaction file',
+  damagedHint: 'The Stripe statement looks damaged or incomplete; download or export it again.',
+  emptyHint: 'A Stripe balance-transaction file starts with its pay.stripe_bill header line.',
+};
 
 /** Columns of the itemized report that pay needs (others are ignored). */
 const REQUIRED_COLUMNS = ['balance_transaction_id', 'currency', 'gross', 'fee', 'net', 'reporting_category'] as const;
@@ -141,54 +148,6 @@ export function balanceTransactionRow(txn: Record<string, unknown>, line: number
   return row;
 }
 
-async function* readJsonLines(source: BillSource, options: ReadBillOptions): AsyncGenerator<BillRow> {
-  const path = source.path;
-  let header: Record<string, unknown> | undefined;
-  let end: Record<string, unknown> | undefined;
-  let rows = 0;
-  let lastLine = 0;
-  for await (const { text, line } of readTextLines(path, { allowUtf16: false, label: 'Stripe balance-transaction file' })) {
-    lastLine = line;
-    if (text.trim() === '') continue;
-    let obj: Record<string, unknown>;
-    try {
-      obj = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      throw damaged(path, line, end || rows > 0 ? 'a line is not complete JSON (the file is truncated?)' : 'not JSON');
-    }
-    if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw damaged(path, line, 'a line is not a JSON object');
-    if (!header) {
-      if (obj.object !== HEADER_OBJECT) throw damaged(path, line, `first line is not the ${HEADER_OBJECT} header`);
-      header = obj;
-      const date = str(header.date);
-      if (options.date && date && date !== options.date) {
-        throw invalid(`${path} is the Stripe bill for ${date}, not ${options.date}`, { hint: 'Download the bill for the day you reconcile.' });
-      }
-      const account = str(header.account);
-      if (options.merchantId && account && account !== options.merchantId) {
-        throw invalid(`${path} belongs to Stripe account ${account}, not ${options.merchantId}`);
-      }
-      continue;
-    }
-    if (end) throw damaged(path, line, 'data after the end line');
-    if (obj.object === END_OBJECT) {
-      end = obj;
-      continue;
-    }
-    let row: BillRow;
-    try {
-      row = balanceTransactionRow(obj, line);
-    } catch (err) {
-      throw damaged(path, line, isPayError(err) ? err.message : (err as Error).message);
-    }
-    rows++;
-    yield row;
-  }
-  if (!header) throw invalid(`${path} is empty`, { hint: 'A Stripe balance-transaction file starts with its pay.stripe_bill header line.' });
-  if (!end) throw damaged(path, lastLine, `no ${END_OBJECT} line: the download was cut short`);
-  if (end.count !== rows) throw damaged(path, lastLine, `the end line says ${String(end.count)} transactions, the file has ${rows}`);
-}
-
 /** Parses a report time: `2026-11-23 10:00:00` (Stripe's CSV), or ISO 8601. */
 function reportTime(text: string, timeZone: string): number {
   const t = text.trim();
@@ -275,21 +234,12 @@ async function* readItemized(source: BillSource, options: ReadBillOptions & { ti
   if (!columns) throw invalid(`${path} is empty`, { hint: 'A Stripe itemized report starts with its header row (balance_transaction_id,...).' });
 }
 
-/** Peeks at the first non-blank character to tell JSON lines from CSV. */
-async function firstChar(path: string): Promise<string | undefined> {
-  for await (const chunk of decodeFile(path, { label: 'Stripe statement' })) {
-    const m = /\S/.exec(chunk);
-    if (m) return m[0];
-  }
-  return undefined;
-}
-
 /** Streams a Stripe statement (either shape) as normalised rows. */
 export async function* readStripeBill(source: BillSource, options: ReadBillOptions & { timeZone?: string } = {}): AsyncGenerator<BillRow> {
   if (options.date) parseDate(options.date);
-  const first = await firstChar(source.path);
+  const first = await firstNonBlankChar(source.path, { label: 'Stripe statement' });
   if (first === undefined) throw invalid(`${source.path} is empty`, { hint: 'Give a Stripe itemized balance report (CSV) or a file saved by `pay reconcile --download`.' });
-  if (first === '{') yield* readJsonLines(source, options);
+  if (first === '{') yield* readJsonLinesBill(source.path, JSON_LINES, options, balanceTransactionRow);
   else yield* readItemized(source, options);
 }
 
@@ -308,21 +258,12 @@ function lineWriter(path: string) {
 }
 
 /** Writes balance transactions (API objects, streamed) as the JSON-lines bill; returns the count. */
-export async function writeBalanceTransactions(
+export function writeBalanceTransactions(
   path: string,
   txns: AsyncIterable<Record<string, unknown>> | Iterable<Record<string, unknown>>,
-  header: { date: string; timeZone: string; account?: string },
+  header: JsonLinesBillHeader,
 ): Promise<number> {
-  const w = lineWriter(path);
-  await w.write(JSON.stringify({ object: HEADER_OBJECT, version: 1, date: header.date, timeZone: header.timeZone, ...(header.account ? { account: header.account } : {}) }));
-  let count = 0;
-  for await (const t of txns) {
-    await w.write(JSON.stringify(t));
-    count++;
-  }
-  await w.write(JSON.stringify({ object: END_OBJECT, count }));
-  await w.close();
-  return count;
+  return writeJsonLinesBill(path, JSON_LINES, txns, header);
 }
 
 /** The balance transaction (API shape, source expanded) Stripe would hold for a BillRow. */

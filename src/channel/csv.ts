@@ -191,6 +191,15 @@ export async function* decodeFile(path: string, options: TextFileOptions = {}): 
   }
 }
 
+/** The first non-blank character of a text file, undefined when there is none (tells JSON from CSV). */
+export async function firstNonBlankChar(path: string, options: TextFileOptions = {}): Promise<string | undefined> {
+  for await (const chunk of decodeFile(path, options)) {
+    const m = /\S/.exec(chunk);
+    if (m) return m[0];
+  }
+  return undefined;
+}
+
 /** Splits decoded text into lines (LF or CRLF), with 1-based numbers. Empty lines are kept. */
 export async function* textLines(chunks: AsyncIterable<string>): AsyncGenerator<{ text: string; line: number }> {
   let buf = '';
