@@ -14,6 +14,7 @@ import { startSandbox, type RunningSandbox } from '../../../src/channel/sandbox-
 import { createHttpClient } from '../../../src/channel/undici-http-client.js';
 import { isPayError, type PayError } from '../../../src/core/errors.js';
 import { isoUtc } from '../../../src/core/time.js';
+import { caught } from '../../../test/helpers/errors.js';
 import { eventually, notifyReceiver, type NotifyReceiver } from '../../../test/helpers/contract-suite.js';
 import { AlipayAdapter } from '../adapter.js';
 import { readAlipayBill, utcToBeijing } from '../bill.js';
@@ -60,16 +61,6 @@ function adapterFor(settings: Record<string, unknown>): AlipayAdapter {
     debug: () => {},
   };
   return new AlipayAdapter(validateAlipayConfig(settings), deps);
-}
-
-async function rejection(p: Promise<unknown>): Promise<PayError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(isPayError(err), String(err)).toBe(true);
-    return err as PayError;
-  }
-  throw new Error('expected a rejection');
 }
 
 let serial = 0;
@@ -129,7 +120,7 @@ describe('public-key mode', () => {
     // The same create again (a retry) gives the same QR, and no second trade.
     expect((await env.adapter.collect({ orderNo: no, amountMinor: 1234, currency: 'CNY', subject: 'QR 订单' })).payload!.qrCode).toBe(r.payload!.qrCode);
     // The same number with another amount is refused.
-    const changed = await rejection(env.adapter.collect({ orderNo: no, amountMinor: 999, currency: 'CNY', subject: 'QR 订单' }));
+    const changed = await caught(env.adapter.collect({ orderNo: no, amountMinor: 999, currency: 'CNY', subject: 'QR 订单' }));
     expect(changed).toMatchObject({ code: 'INVALID_REQUEST', providerCode: 'ACQ.CONTEXT_INCONSISTENT' });
     expect(await env.adapter.queryCollect(ref(no, 1234))).toMatchObject({ status: 'pending', providerStatus: 'TRADE_NOT_EXIST' });
     await fetch(r.payload!.qrCode!);
@@ -157,7 +148,7 @@ describe('public-key mode', () => {
     const c = orderNo();
     await env.adapter.collect({ orderNo: c, amountMinor: 100, currency: 'CNY', subject: 'c' });
     await env.sandbox.pay('alipay', c);
-    expect(await rejection(env.adapter.closeCollect(ref(c, 100)))).toMatchObject({ code: 'INVALID_REQUEST', providerCode: 'ACQ.TRADE_STATUS_ERROR' });
+    expect(await caught(env.adapter.closeCollect(ref(c, 100)))).toMatchObject({ code: 'INVALID_REQUEST', providerCode: 'ACQ.TRADE_STATUS_ERROR' });
   });
 
   it('trades expire: an unopened one becomes unknown after its window, an opened one closes', async () => {
@@ -169,7 +160,7 @@ describe('public-key mode', () => {
     await fetch(rb.payload!.qrCode!);
     now += 126 * 60_000;
     try {
-      const gone = await rejection(env.adapter.queryCollect({ orderNo: a, amountMinor: 100, currency: 'CNY', createdAt: created }));
+      const gone = await caught(env.adapter.queryCollect({ orderNo: a, amountMinor: 100, currency: 'CNY', createdAt: created }));
       expect(gone).toMatchObject({ code: 'ORDER_NOT_FOUND', providerCode: 'ACQ.TRADE_NOT_EXIST' });
       expect(gone.hint).toMatch(/Nothing was paid/);
       expect(await env.adapter.queryCollect({ orderNo: b, amountMinor: 100, currency: 'CNY', createdAt: created })).toMatchObject({ status: 'closed', providerStatus: 'TRADE_CLOSED' });
@@ -187,8 +178,8 @@ describe('public-key mode', () => {
     expect(await env.adapter.refund(req('R1', 3000))).toMatchObject({ status: 'succeeded', providerStatus: 'REFUND_SUCCESS' });
     // The same refund number again: no second refund, the first one's state.
     expect(await env.adapter.refund(req('R1', 3000))).toMatchObject({ status: 'succeeded' });
-    expect(await rejection(env.adapter.refund(req('R1', 2000)))).toMatchObject({ code: 'INVALID_REQUEST', providerCode: 'ACQ.DISCORDANT_REPEAT_REQUEST' });
-    expect(await rejection(env.adapter.refund(req('R2', 7001)))).toMatchObject({ code: 'INVALID_REQUEST', providerCode: 'ACQ.REFUND_AMT_NOT_EQUAL_TOTAL' });
+    expect(await caught(env.adapter.refund(req('R1', 2000)))).toMatchObject({ code: 'INVALID_REQUEST', providerCode: 'ACQ.DISCORDANT_REPEAT_REQUEST' });
+    expect(await caught(env.adapter.refund(req('R2', 7001)))).toMatchObject({ code: 'INVALID_REQUEST', providerCode: 'ACQ.REFUND_AMT_NOT_EQUAL_TOTAL' });
     expect(await env.adapter.queryRefund({ orderNo: no, refundNo: 'R1', amountMinor: 3000, totalMinor: 10000, currency: 'CNY' })).toMatchObject({ status: 'succeeded' });
     expect(await env.adapter.queryRefund({ orderNo: no, refundNo: 'R9', amountMinor: 3000, totalMinor: 10000, currency: 'CNY' })).toMatchObject({ status: 'pending', providerStatus: 'REFUND_NOT_FOUND' });
     expect(await env.adapter.refund(req('R2', 7000))).toMatchObject({ status: 'succeeded' });
@@ -201,7 +192,7 @@ describe('public-key mode', () => {
     expect(refunds.every((r) => r.verdict.valid)).toBe(true);
     const unpaid = orderNo();
     await env.adapter.collect({ orderNo: unpaid, amountMinor: 100, currency: 'CNY', subject: 'u' });
-    expect(await rejection(env.adapter.refund({ ...req('R3', 100), orderNo: unpaid }))).toMatchObject({ code: 'ORDER_NOT_FOUND' });
+    expect(await caught(env.adapter.refund({ ...req('R3', 100), orderNo: unpaid }))).toMatchObject({ code: 'ORDER_NOT_FOUND' });
   });
 
   it('transfers: to a user id and a login id, refused payees as failed results, balance limits, queries', async () => {
@@ -213,19 +204,19 @@ describe('public-key mode', () => {
     const again = await env.adapter.payout({ orderNo: t1, amountMinor: 500, currency: 'CNY', payee: '2088123412341234' });
     expect(again.status).toBe('succeeded');
     expect((await env.adapter.balance())[0].availableMinor).toBe(before.availableMinor - 500);
-    expect(await rejection(env.adapter.payout({ orderNo: orderNo(), amountMinor: 500, currency: 'CNY', payee: 'someone@example.com' }))).toMatchObject({ code: 'INVALID_REQUEST' });
+    expect(await caught(env.adapter.payout({ orderNo: orderNo(), amountMinor: 500, currency: 'CNY', payee: 'someone@example.com' }))).toMatchObject({ code: 'INVALID_REQUEST' });
     const refused = await env.adapter.payout({ orderNo: orderNo(), amountMinor: 500, currency: 'CNY', payee: 'nobody@example.com', payeeName: '张三' });
     expect(refused).toMatchObject({ status: 'failed', failure: { providerCode: 'PAYEE_NOT_EXIST' } });
-    const poor = await rejection(env.adapter.payout({ orderNo: orderNo(), amountMinor: 10_000_000_000, currency: 'CNY', payee: '2088123412341234' }));
+    const poor = await caught(env.adapter.payout({ orderNo: orderNo(), amountMinor: 10_000_000_000, currency: 'CNY', payee: '2088123412341234' }));
     expect(poor).toMatchObject({ code: 'INSUFFICIENT_BALANCE', providerCode: 'BALANCE_IS_NOT_ENOUGH' });
-    expect(await rejection(env.adapter.queryPayout(ref('T-unknown', 1)))).toMatchObject({ code: 'ORDER_NOT_FOUND', providerCode: 'ORDER_NOT_EXIST' });
-    expect(await rejection(env.adapter.payout({ orderNo: orderNo(), amountMinor: 500, currency: 'USD', payee: '2088123412341234' }))).toMatchObject({ code: 'INVALID_REQUEST' });
+    expect(await caught(env.adapter.queryPayout(ref('T-unknown', 1)))).toMatchObject({ code: 'ORDER_NOT_FOUND', providerCode: 'ORDER_NOT_EXIST' });
+    expect(await caught(env.adapter.payout({ orderNo: orderNo(), amountMinor: 500, currency: 'USD', payee: '2088123412341234' }))).toMatchObject({ code: 'INVALID_REQUEST' });
   });
 
   it('the bill: refused for the day in progress, then downloaded as a GBK zip and parsed', async () => {
     const today = utcToBeijing(now).slice(0, 10);
     const dir = mkdtempSync(join(tmpdir(), 'pay-alipay-dl-'));
-    const early = await rejection(env.adapter.downloadBill({ date: today, dir }));
+    const early = await caught(env.adapter.downloadBill({ date: today, dir }));
     expect(early).toMatchObject({ code: 'INVALID_REQUEST', providerCode: 'isp.bill_not_exist' });
     expect(early.hint).toMatch(/09:00/);
     now += 86_400_000;
@@ -244,7 +235,7 @@ describe('public-key mode', () => {
         ['R1', -3000, -18],
         ['R2', -7000, -42],
       ]);
-      expect(await rejection(env.adapter.downloadBill({ date: utcToBeijing(now + 86_400_000).slice(0, 10), dir }))).toMatchObject({ code: 'INVALID_REQUEST' });
+      expect(await caught(env.adapter.downloadBill({ date: utcToBeijing(now + 86_400_000).slice(0, 10), dir }))).toMatchObject({ code: 'INVALID_REQUEST' });
     } finally {
       now -= 86_400_000;
     }
@@ -254,14 +245,14 @@ describe('public-key mode', () => {
     expect(await env.adapter.check()).toMatchObject({ ok: true });
     const other = rsaKeyPair();
     const badKey = adapterFor({ ...env.settings, privateKey: other.privatePem });
-    const e1 = await rejection(badKey.queryCollect(ref('P1')));
+    const e1 = await caught(badKey.queryCollect(ref('P1')));
     expect(e1).toMatchObject({ code: 'AUTHENTICATION_FAILED', providerCode: 'isv.invalid-signature', exitCode: 3 });
     expect(e1.hint).toMatch(/privateKey/);
     expect((await badKey.check()).ok).toBe(false);
     const badApp = adapterFor({ ...env.settings, appId: '2021999999999999' });
-    expect(await rejection(badApp.queryCollect(ref('P1')))).toMatchObject({ code: 'AUTHENTICATION_FAILED', providerCode: 'isv.invalid-app-id' });
+    expect(await caught(badApp.queryCollect(ref('P1')))).toMatchObject({ code: 'AUTHENTICATION_FAILED', providerCode: 'isv.invalid-app-id' });
     const badAlipayKey = adapterFor({ ...env.settings, alipayPublicKey: other.publicPem });
-    expect(await rejection(badAlipayKey.queryCollect(ref('P1')))).toMatchObject({ code: 'SIGNATURE_INVALID' });
+    expect(await caught(badAlipayKey.queryCollect(ref('P1')))).toMatchObject({ code: 'SIGNATURE_INVALID' });
   });
 
   it('never puts the private key in a call record', () => {
@@ -330,13 +321,13 @@ describe('certificate mode', () => {
   it('a rotated Alipay certificate is named, not silently trusted; a foreign app cert is a config error', async () => {
     const other = testCertSet();
     const rotated = adapterFor({ ...env.settings, alipayPublicCert: other.alipayPublicCert });
-    const e = await rejection(rotated.queryCollect(ref('P1')));
+    const e = await caught(rotated.queryCollect(ref('P1')));
     expect(e.code).toBe('SIGNATURE_INVALID');
     expect(e.hint).toMatch(/rotated/);
     expect(() => validateAlipayConfig({ ...env.settings, appCert: other.appCert })).toThrow(/appCert does not belong to channels.alipay.privateKey/);
     // An app certificate the gateway does not know: its SN is refused.
     const foreign = adapterFor({ ...env.settings, appCert: other.appCert, privateKey: other.app.privatePem });
-    expect(await rejection(foreign.queryCollect(ref('P1')))).toMatchObject({ code: 'AUTHENTICATION_FAILED', providerCode: 'isv.invalid-app-cert-sn' });
+    expect(await caught(foreign.queryCollect(ref('P1')))).toMatchObject({ code: 'AUTHENTICATION_FAILED', providerCode: 'isv.invalid-app-cert-sn' });
   });
 });
 
@@ -344,17 +335,17 @@ describe('config validation', () => {
   const key = rsaKeyPair();
   const base = { appId: '2021000000000001', privateKey: key.privatePem, alipayPublicKey: key.publicBase64 };
   const fails = (settings: Record<string, unknown>, pattern: RegExp) => {
-    let caught: unknown;
+    let thrown: unknown;
     try {
       validateAlipayConfig(settings);
     } catch (err) {
-      caught = err;
+      thrown = err;
     }
-    expect(isPayError(caught)).toBe(true);
-    expect((caught as PayError).code).toBe('CONFIG_ERROR');
-    expect((caught as PayError).exitCode).toBe(2);
-    expect((caught as PayError).message).toMatch(pattern);
-    expect((caught as PayError).message).not.toContain('MII');
+    expect(isPayError(thrown)).toBe(true);
+    expect((thrown as PayError).code).toBe('CONFIG_ERROR');
+    expect((thrown as PayError).exitCode).toBe(2);
+    expect((thrown as PayError).message).toMatch(pattern);
+    expect((thrown as PayError).message).not.toContain('MII');
   };
 
   it('accepts public-key mode with defaults', () => {

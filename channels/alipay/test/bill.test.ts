@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { BillRow } from '../../../src/channel/contract.js';
 import { listZip, writeZip } from '../../../src/channel/zip.js';
-import { isPayError } from '../../../src/core/errors.js';
+import { billRefusal, readBillRows } from '../../../test/helpers/bills.js';
 import { HAS_SHARED, SHARED_DIR, sharedNotice, tempDir } from '../../../test/helpers/cli.js';
 import { billFileName, readAlipayBill, writeAlipayBill } from '../bill.js';
 
@@ -19,24 +19,10 @@ afterAll(() => tmp.cleanup());
 let n = 0;
 const file = (name: string) => join(tmp.dir, `${n++}-${name}`);
 
-async function readAll(path: string, options: { date?: string; merchantId?: string } = {}): Promise<BillRow[]> {
-  const rows: BillRow[] = [];
-  for await (const r of readAlipayBill({ path }, options)) rows.push(r);
-  return rows;
-}
+const readAll = (path: string, options: { date?: string; merchantId?: string } = {}) => readBillRows(readAlipayBill, path, options);
 
 async function expectBad(path: string, pattern: RegExp, options: { date?: string; merchantId?: string } = {}): Promise<void> {
-  let caught: unknown;
-  try {
-    await readAll(path, options);
-  } catch (err) {
-    caught = err;
-  }
-  expect(isPayError(caught), String(caught)).toBe(true);
-  const e = caught as { code: string; exitCode: number; message: string };
-  expect(e.code).toBe('INVALID_REQUEST');
-  expect(e.exitCode).toBe(2);
-  expect(e.message).toMatch(pattern);
+  expect((await billRefusal(readAlipayBill, path, options)).message).toMatch(pattern);
 }
 
 function totals(rows: BillRow[]) {

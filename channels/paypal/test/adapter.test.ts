@@ -4,9 +4,9 @@
  * currency rules, error mapping and faults (nothing lost, never two orders or captures).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { isPayError, PayError } from '../../../src/core/errors.js';
 import { generateId } from '../../../src/core/ids.js';
 import { parseAmount } from '../../../src/core/money.js';
+import { caught } from '../../../test/helpers/errors.js';
 import { startPaypalHarness, type PaypalHarness } from './harness.js';
 
 let h: PaypalHarness;
@@ -17,16 +17,6 @@ afterEach(() => h.sandbox.clearFaults());
 afterAll(async () => {
   await h?.close();
 });
-
-async function caught(p: Promise<unknown>): Promise<PayError> {
-  try {
-    await p;
-  } catch (err) {
-    if (isPayError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected a PayError');
-}
 
 const ref = (orderNo: string, channelTradeNo: string | undefined, amountMinor: number, currency: string) => ({ orderNo, channelTradeNo, amountMinor, currency, createdAt: new Date().toISOString() });
 

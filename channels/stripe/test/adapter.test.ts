@@ -3,9 +3,9 @@
  * currency edges, error mapping and faults (nothing lost, never two charges).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isPayError, PayError } from '../../../src/core/errors.js';
 import { generateId } from '../../../src/core/ids.js';
 import { parseAmount } from '../../../src/core/money.js';
+import { caught } from '../../../test/helpers/errors.js';
 import { startStripeHarness, type StripeHarness } from './harness.js';
 
 let h: StripeHarness;
@@ -15,16 +15,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.close();
 });
-
-async function caught(p: Promise<unknown>): Promise<PayError> {
-  try {
-    await p;
-  } catch (err) {
-    if (isPayError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected a PayError');
-}
 
 describe('Stripe adapter lifecycle', () => {
   it('collects with a test card, queries, refunds part and queries the refund', async () => {

@@ -7,8 +7,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { BillRow } from '../../../src/channel/contract.js';
-import { isPayError } from '../../../src/core/errors.js';
 import { generateId } from '../../../src/core/ids.js';
+import { billRefusal, readBillRows } from '../../../test/helpers/bills.js';
 import { tempDir } from '../../../test/helpers/cli.js';
 import { readStripeBill, stripeBills } from '../bill.js';
 import { startStripeHarness, type StripeHarness } from './harness.js';
@@ -16,21 +16,8 @@ import { startStripeHarness, type StripeHarness } from './harness.js';
 const { dir, cleanup } = tempDir('pay-stripe-bill-');
 afterAll(cleanup);
 
-async function readAll(path: string, options: { date?: string; merchantId?: string; timeZone?: string } = {}): Promise<BillRow[]> {
-  const rows: BillRow[] = [];
-  for await (const r of readStripeBill({ path }, options)) rows.push(r);
-  return rows;
-}
-
-async function refusal(path: string, options: { date?: string; merchantId?: string } = {}): Promise<string> {
-  try {
-    await readAll(path, options);
-  } catch (err) {
-    if (isPayError(err) && err.code === 'INVALID_REQUEST' && err.exitCode === 2) return err.message;
-    throw err;
-  }
-  throw new Error(`${path} was accepted`);
-}
+const readAll = (path: string, options: { date?: string; merchantId?: string; timeZone?: string } = {}) => readBillRows(readStripeBill, path, options);
+const refusal = async (path: string, options: { date?: string; merchantId?: string } = {}) => (await billRefusal(readStripeBill, path, options)).message;
 
 const ROWS: BillRow[] = [
   { line: 0, kind: 'payment', orderNo: 'P1', channelTradeNo: 'pi_1', amountMinor: 10_000, feeMinor: 320, currency: 'USD', time: '2026-11-23T01:02:03.000Z', status: 'available' },

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BillRow } from '../../../src/channel/contract.js';
 import { listZip, readEntry, writeZip } from '../../../src/channel/zip.js';
-import { PayError } from '../../../src/core/errors.js';
+import { billRefusal, readBillRows } from '../../../test/helpers/bills.js';
 import { tempDir } from '../../../test/helpers/cli.js';
 import { billFileNames, encodeRecord, readUnionPayBill, renderRd, writeUnionPayBill, ZM_RECORD_BYTES } from '../bill.js';
 import { encodeText } from '../form.js';
@@ -17,20 +17,8 @@ beforeAll(() => {
 });
 afterAll(() => tmp.cleanup());
 
-async function readAll(path: string, options: { date?: string; merchantId?: string } = {}): Promise<BillRow[]> {
-  const rows: BillRow[] = [];
-  for await (const r of readUnionPayBill({ path }, options)) rows.push(r);
-  return rows;
-}
-
-async function failure(path: string, options: { date?: string; merchantId?: string } = {}): Promise<PayError> {
-  try {
-    await readAll(path, options);
-  } catch (err) {
-    return err as PayError;
-  }
-  throw new Error(`expected ${path} to be refused`);
-}
+const readAll = (path: string, options: { date?: string; merchantId?: string } = {}) => readBillRows(readUnionPayBill, path, options);
+const failure = (path: string, options: { date?: string; merchantId?: string } = {}) => billRefusal(readUnionPayBill, path, options);
 
 const rows: BillRow[] = [
   { line: 0, orderNo: 'P20261122010000000AAAAAAAAAAAA', channelTradeNo: '772611220100000000001', kind: 'payment', amountMinor: 12345, feeMinor: 74, currency: 'CNY', time: '2026-11-21T17:00:05.000Z' },

@@ -9,8 +9,9 @@ import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RawRequest } from '../../../src/channel/contract.js';
-import { isPayError, type PayError } from '../../../src/core/errors.js';
+import type { PayError } from '../../../src/core/errors.js';
 import { generateId } from '../../../src/core/ids.js';
+import { caught } from '../../../test/helpers/errors.js';
 import { readWechatBill } from '../bill.js';
 import { errorFromResponse } from '../client.js';
 import wechatpay from '../index.js';
@@ -18,16 +19,6 @@ import { privateKeyPem, publicKeyPem, rsaVerify } from '../signature.js';
 import { startWechatpayHarness, type WechatpayHarness } from './harness.js';
 
 const require = createRequire(import.meta.url);
-
-async function caught(p: Promise<unknown>): Promise<PayError> {
-  try {
-    await p;
-  } catch (err) {
-    if (isPayError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected a PayError');
-}
 
 const today = () => new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
 const ref = (orderNo: string, amountMinor = 1234) => ({ orderNo, amountMinor, currency: 'CNY', createdAt: new Date().toISOString() });
