@@ -16,7 +16,7 @@
  * Run `npm run build` first: the fault suite drives bin/pay.js.
  */
 import { once } from 'node:events';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -93,6 +93,8 @@ export interface FaultSuiteOptions extends SuiteOptions {
   exhaustedCodes?: string[];
   /** Whether a malformed answer's error must quote it (default true). */
   malformedExcerpt?: boolean;
+  /** Body of the injected 429 (the provider's own rate-limit answer; default none). */
+  rateLimitBody?: string;
   /**
    * How many orders the simulator holds for a merchant order number (default: counts the create
    * requests the simulator handled that carry it). Give one that reads the simulator's state.
@@ -417,7 +419,28 @@ export function channelContractSuite(channelId: string, options: ContractSuiteOp
       if (kinds.includes('payout')) expect(rows.find((r) => r.kind === 'payout')!.amountMinor).toBe(-parseAmount(payoutAmount, currency));
       for (const r of rows) expect(Number.isNaN(Date.parse(r.time))).toBe(false);
     });
+
+    it('the order book and its event log never hold a secret setting, after the whole lifecycle', () => {
+      expectNoSecrets(fx);
+    });
   });
+}
+
+/**
+ * Fails when the order book (database and WAL files) or `shown` (a command's output) holds the
+ * value of a setting the channel's schema marks secret.
+ */
+function expectNoSecrets(fx: SandboxFixture, shown = ''): void {
+  // Short values could turn up in a book by chance; real secrets and test keys are longer.
+  const secrets = Object.entries(fx.settings).filter((e): e is [string, string] => isSecretKey(fx.module, e[0]) && typeof e[1] === 'string' && e[1].length >= 12);
+  expect(secrets.length, 'the sandbox profile holds no secret setting to look for').toBeGreaterThan(0);
+  expect(existsSync(fx.db), 'no order book was written').toBe(true);
+  for (const [key, value] of secrets) {
+    expect(shown.includes(value), `the output holds ${key}`).toBe(false);
+    for (const f of [fx.db, `${fx.db}-wal`]) {
+      if (existsSync(f)) expect(readFileSync(f).includes(Buffer.from(value)), `${f} holds ${key}`).toBe(false);
+    }
+  }
 }
 
 /** What the binary printed as its JSON error, with every string in it. */
@@ -455,7 +478,10 @@ export function channelFaultSuite(channelId: string, options: FaultSuiteOptions)
     const fault = (match: RequestMatch, spec: Omit<FaultSpec, 'match' | 'bodyMatch'>) => fx.sandbox.fault(channelId, { ...match, ...spec });
     const matches = (match: RequestMatch, r: { method: string; url: string; body: string }) =>
       (!match.match || new RegExp(match.match).test(`${r.method} ${r.url}`)) && (!match.bodyMatch || new RegExp(match.bodyMatch).test(r.body));
-    const requestsFor = (match: RequestMatch, orderNo: string) => fx.sandbox.requests(channelId).filter((r) => matches(match, r) && (r.url.includes(orderNo) || r.body.includes(orderNo)));
+    // Requests about an order name our order number, or (Stripe, PayPal) the channel's own id for it.
+    const tradeNos = new Map<string, string>();
+    const names = (r: { url: string; body: string }, id: string | undefined) => id !== undefined && id !== '' && (r.url.includes(id) || r.body.includes(id));
+    const requestsFor = (match: RequestMatch, orderNo: string) => fx.sandbox.requests(channelId).filter((r) => matches(match, r) && (names(r, orderNo) || names(r, tradeNos.get(orderNo))));
     const countOrders = async (orderNo: string) =>
       options.countOrders ? options.countOrders(fx.sandbox, orderNo) : requestsFor(options.createMatch, orderNo).filter((r) => r.handled && r.status !== undefined && r.status < 300).length;
     const localStatus = async (orderNo: string) => {
@@ -470,6 +496,7 @@ export function channelFaultSuite(channelId: string, options: FaultSuiteOptions)
       pendingNo = generateId('payment');
       const r = await pay(createArgs(pendingNo));
       expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+      if (typeof r.json.channelTradeNo === 'string') tradeNos.set(pendingNo, r.json.channelTradeNo);
     });
     afterAll(async () => {
       await fx?.close();
@@ -515,7 +542,7 @@ export function channelFaultSuite(channelId: string, options: FaultSuiteOptions)
     });
 
     step('rateLimit', '429 with Retry-After: the query waits and is retried', async () => {
-      fault(options.queryMatch, { kind: 'status', status: 429, retryAfter: 1 });
+      fault(options.queryMatch, { kind: 'status', status: 429, retryAfter: 1, ...(options.rateLimitBody ? { body: options.rateLimitBody } : {}) });
       const started = Date.now();
       const r = await pay(['query', pendingNo]);
       expect(r.code, r.stderr).toBe(0);
@@ -572,6 +599,12 @@ export function channelFaultSuite(channelId: string, options: FaultSuiteOptions)
       expect(nos).toContain(pendingNo);
       const q = await pay(['query', pendingNo]);
       expect(q.code, q.stderr).toBe(0);
+    });
+
+    it('the order book and its event log never hold a secret setting', async () => {
+      const shown = await pay(['orders', 'show', pendingNo]);
+      expect(shown.code, shown.stderr).toBe(0);
+      expectNoSecrets(fx, JSON.stringify(shown.json));
     });
   });
 }

@@ -3,10 +3,10 @@
  * functions (the payer approves, `pay query` captures), and injected faults through the real
  * binary (`npm run build` first).
  *
- * Skipped fault steps, and where they are covered instead (faults.test.ts): PayPal reads an order
- * by its own id, so a query's URL never carries our order number, which the suite's request
- * matching for retryQuery, rateLimit and malformed relies on; and PayPal's API answers are not
- * signed, so there is no response signature to spoil.
+ * A PayPal query names PayPal's order id, never our order number: the suite finds it by the id the
+ * create returned. Skipped fault steps: malformed, covered with more in faults.test.ts (the paid
+ * state in the answer is not applied, and a later query captures); and PayPal's API answers are
+ * not signed, so there is no response signature to spoil.
  */
 import { channelContractSuite, channelFaultSuite } from '../../../test/helpers/contract-suite.js';
 import type { PaypalSimulator } from '../sandbox.js';
@@ -20,5 +20,6 @@ channelFaultSuite('paypal', {
   // Counted from the simulator's own books: orders whose invoice_id is the order number.
   countOrders: (sandbox, orderNo) =>
     [...(sandbox.channels.paypal.simulator as PaypalSimulator).orders.values()].filter((o) => (o.purchase_units as Record<string, unknown>[])[0].invoice_id === orderNo).length,
-  skip: ['retryQuery', 'rateLimit', 'malformed', 'badSignature', 'missingSignature'],
+  rateLimitBody: '{"name":"RATE_LIMIT_REACHED","message":"Too many requests. Blocked due to rate limiting."}',
+  skip: ['malformed', 'badSignature', 'missingSignature'],
 });
