@@ -57,9 +57,13 @@ function percentDecode(s: string): Buffer {
 }
 
 const FIELD_NAME = /^[A-Za-z0-9_.-]+$/;
+// eslint-disable-next-line no-control-regex
+const NEEDS_DECODING = /[%+\x80-\xff]/;
 
 /** One form value, decoded exactly once in `charset`. */
 function decodeValue(key: string, raw: string, charset: Charset): string {
+  // Most values (ids, codes, amounts) have nothing to decode and read the same in every charset.
+  if (!NEEDS_DECODING.test(raw)) return raw;
   // The native decoder is the hot path (every notification); raw non-ASCII bytes need the byte decoder.
   if (charset === 'utf-8' && !/[\x80-\xff]/.test(raw)) {
     try {
@@ -98,7 +102,7 @@ export function parseForm(body: Buffer): ParsedForm {
     raw.push([piece.slice(0, eq), piece.slice(eq + 1)]);
   }
   const encodingRaw = raw.find(([k]) => k === 'encoding')?.[1];
-  const charset = charsetOf(encodingRaw === undefined ? undefined : percentDecode(encodingRaw).toString('latin1'));
+  const charset = charsetOf(encodingRaw === undefined ? undefined : /[%+]/.test(encodingRaw) ? percentDecode(encodingRaw).toString('latin1') : encodingRaw);
   if (!charset) throw new Error(`unsupported encoding "${encodingRaw}"`);
   const fields: Fields = raw.map(([k, v]) => {
     const key = FIELD_NAME.test(k) ? k : percentDecode(k).toString('latin1');

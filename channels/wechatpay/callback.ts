@@ -304,8 +304,11 @@ export function verifyV2Notification(request: RawRequest, keys: CallbackKeys): C
 
 /** Parsed platform keys by their config text: parsing a PEM costs more than verifying with it. */
 const parsedKeys = new Map<string, PlatformKey[]>();
-/** ...and by settings object, so a directory of files verified with one config parses nothing twice. */
-const keysBySettings = new WeakMap<object, PlatformKey[]>();
+/**
+ * ...and by settings object, so a directory of files verified with one config parses nothing
+ * twice; with the texts they came from, so a key changed on the same object is read again.
+ */
+const keysBySettings = new WeakMap<object, { texts: unknown[]; keys: PlatformKey[] }>();
 
 function keysFrom(settings: Record<string, unknown>): CallbackKeys {
   const s = (k: string) => (typeof settings[k] === 'string' && settings[k] !== '' ? (settings[k] as string) : undefined);
@@ -313,14 +316,15 @@ function keysFrom(settings: Record<string, unknown>): CallbackKeys {
   let platformKeys: PlatformKey[];
   if (Array.isArray(pre)) platformKeys = pre as PlatformKey[];
   else {
+    const texts = [settings.platformPublicKey, settings.platformSerial, settings.platformCertificate];
     const known = keysBySettings.get(settings);
-    if (known) platformKeys = known;
+    if (known && known.texts.every((t, i) => t === texts[i])) platformKeys = known.keys;
     else {
-      const id = JSON.stringify([settings.platformPublicKey ?? null, settings.platformSerial ?? null, settings.platformCertificate ?? null]);
+      const id = JSON.stringify(texts.map((t) => t ?? null));
       platformKeys = parsedKeys.get(id) ?? platformKeysFrom(settings);
       if (parsedKeys.size > 64) parsedKeys.clear();
       parsedKeys.set(id, platformKeys);
-      keysBySettings.set(settings, platformKeys);
+      keysBySettings.set(settings, { texts, keys: platformKeys });
     }
   }
   return { platformKeys, apiV3Key: s('apiV3Key'), apiKey: s('apiKey') };
