@@ -58,6 +58,7 @@ interface Trusted {
 
 // pem -> middle text -> root text -> trust; nested so that no long key is built per message.
 const trusted = new Map<string, Map<unknown, Map<unknown, Trusted>>>();
+let lastTrusted: { pem: string; middleText: unknown; rootText: unknown; entry: Trusted } | undefined;
 
 /**
  * The public key of `pem` when it may be trusted at `at`. A chain found good is remembered (per
@@ -65,7 +66,11 @@ const trusted = new Map<string, Map<unknown, Map<unknown, Trusted>>>();
  * signature check; the validity window is still checked against `at` every time.
  */
 function trustedKey(pem: string, middleText: unknown, rootText: unknown, middle: X509Certificate[], root: X509Certificate[], at: number): Trusted | { reason: VerdictReason; message: string } {
-  const hit = trusted.get(pem)?.get(middleText)?.get(rootText);
+  // Notifications of a run are nearly all signed with one certificate: comparing with the last
+  // one found costs less than hashing a kilobyte-long PEM for the map.
+  const last = lastTrusted;
+  const hit = last && last.pem === pem && last.middleText === middleText && last.rootText === rootText ? last.entry : trusted.get(pem)?.get(middleText)?.get(rootText);
+  if (hit && hit !== last?.entry) lastTrusted = { pem, middleText, rootText, entry: hit };
   if (hit && at >= hit.from && at <= hit.to) return hit;
   const check = checkSignPubKeyCert(pem, { middle, root, at });
   if (!check.ok) return { reason: check.reason, message: check.message };

@@ -66,10 +66,11 @@ export async function verify(files: string[], opts: VerifyOptions, ctx: Context)
 
   const rows: VerifyRow[] = [];
   for (const input of inputs) {
-    for (const file of input.files) {
+    for (let k = 0; k < input.files.length; k++) {
+      const file = input.files[k];
       let parsed;
       try {
-        parsed = await readRequestFile(isAbsolute(file) ? file : join(ctx.cwd, file), { source: file, headers });
+        parsed = await readRequestFile(input.paths?.[k] ?? (isAbsolute(file) ? file : join(ctx.cwd, file)), { source: file, headers });
       } catch (err) {
         if (!isPayError(err)) throw err;
         rows.push({ file, outcome: { class: 'error', error: err as PayError } });

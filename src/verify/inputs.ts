@@ -15,6 +15,11 @@ export interface ExpandedInput {
   arg: string;
   /** Files, as paths relative to cwd when the argument was relative (sorted). */
   files: string[];
+  /**
+   * For a directory: the same files as absolute paths (index for index), so that reading them
+   * needs no path arithmetic per file. Absent for files and globs.
+   */
+  paths?: string[];
 }
 
 const MAGIC = /[*?[]/;
@@ -159,7 +164,8 @@ export function expandInputs(args: readonly string[], cwd: string): ExpandedInpu
       const names = fileNamesIn(abs);
       if (names.length === 0) throw invalid(`directory ${arg} has no files in it`);
       // Shown as the user named the directory (join is cheap; 10,000 relative() calls are not).
-      return { arg, files: names.map((n) => join(arg, n)) };
+      const dir = abs.endsWith(sep) ? abs : abs + sep;
+      return { arg, files: names.map((n) => join(arg, n)), paths: names.map((n) => dir + n) };
     }
     if (isFile(abs) || !hasGlob(arg)) return { arg, files: [arg] };
     const files = expandGlob(arg, cwd);

@@ -84,8 +84,12 @@ function addLowerHeader(headers: Record<string, string>, key: string, value: str
 // One read buffer for every file of a run: readFileSync would stat each file and allocate for it.
 let scratch: Buffer | undefined;
 
-/** The bytes of a file, read to its end (pipes and /dev/fd paths included), in a Buffer of their own. */
-function readWhole(path: string): Buffer {
+/**
+ * The bytes of a file, read to its end (pipes and /dev/fd paths included). A file that fits the
+ * read buffer comes back as a view of it (`owned: false`), valid until the next read: the parser
+ * copies what it keeps, so most files are copied once (their body) instead of twice.
+ */
+function readWhole(path: string): { bytes: Buffer; owned: boolean } {
   const fd = openSync(path, 'r');
   try {
     scratch ??= Buffer.allocUnsafeSlow(64 * 1024);
@@ -100,8 +104,8 @@ function readWhole(path: string): Buffer {
       if (got === 0) break;
       n += got;
     }
-    const last = Buffer.from(scratch.subarray(0, n));
-    return full ? Buffer.concat([...full, last]) : last;
+    if (!full) return { bytes: scratch.subarray(0, n), owned: false };
+    return { bytes: Buffer.concat([...full, scratch.subarray(0, n)]), owned: true };
   } finally {
     closeSync(fd);
   }
@@ -109,22 +113,27 @@ function readWhole(path: string): Buffer {
 
 /** Reads and parses a callback file (see the module comment for the formats). */
 export async function readRequestFile(path: string, options: ParseRequestOptions = {}): Promise<ParsedRequestFile> {
-  let bytes: Buffer;
+  let file: { bytes: Buffer; owned: boolean };
   try {
     // Synchronous on purpose: files are read one after another, and a thread-pool round trip
     // per small file costs more than the read (10,000 files: 3.8 s async, far less sync).
-    bytes = readWhole(path);
+    file = readWhole(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw invalid(`cannot read ${options.source ?? path} (${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory' : (code ?? 'error')})`, {
       hint: code === 'ENOENT' ? 'Check the path; quote a glob (\'dir/*.http\') to let pay expand it.' : undefined,
     });
   }
-  return parseRequestFile(bytes, { ...options, source: options.source ?? path });
+  return parseBytes(file.bytes, { source: options.source ?? path, headers: options.headers }, file.owned);
 }
 
 /** Parses the bytes of a callback file. Throws INVALID_REQUEST when the file is none of the formats. */
 export function parseRequestFile(bytes: Buffer, options: ParseRequestOptions = {}): ParsedRequestFile {
+  return parseBytes(bytes, options, true);
+}
+
+/** {@link parseRequestFile}; `owned` false: `bytes` will be reused, so a body that is all of it is copied. */
+function parseBytes(bytes: Buffer, options: ParseRequestOptions, owned: boolean): ParsedRequestFile {
   const source = options.source ?? 'input';
   const flagHeaders = options.headers ?? {};
   const hasFlags = Object.keys(flagHeaders).length > 0;
@@ -141,7 +150,7 @@ export function parseRequestFile(bytes: Buffer, options: ParseRequestOptions = {
   if (REQUEST_LINE.test(firstLine)) {
     return { format: 'http', entries: [{ request: withFlags(parseRawHttp(bytes, start, source), flagHeaders) }] };
   }
-  if (first === 0x7b /* { */) return parseJsonFile(bytes, start, source, flagHeaders);
+  if (first === 0x7b /* { */) return parseJsonFile(bytes, start, source, flagHeaders, owned);
 
   const whole = singleLine(bytes, start);
   if (whole !== undefined && /^(https?:\/\/\S+|[/?]\S*)$/i.test(whole) && whole.includes('?')) {
@@ -157,7 +166,7 @@ export function parseRequestFile(bytes: Buffer, options: ParseRequestOptions = {
     if (!hasFlags && looksBinary(bytes)) throw notACallback(source, bytes);
     const headers: Record<string, string> = {};
     if (first === 0x3c) headers['content-type'] = 'text/xml';
-    return { format: 'body', entries: [{ request: withFlags({ method: 'POST', headers, body: bytes, source }, flagHeaders) }] };
+    return { format: 'body', entries: [{ request: withFlags({ method: 'POST', headers, body: owned ? bytes : Buffer.from(bytes), source }, flagHeaders) }] };
   }
   throw notACallback(source, bytes);
 }
@@ -363,7 +372,7 @@ function dechunk(data: Buffer, source: string): Buffer {
   }
 }
 
-function parseJsonFile(bytes: Buffer, start: number, source: string, flagHeaders: Record<string, string>): ParsedRequestFile {
+function parseJsonFile(bytes: Buffer, start: number, source: string, flagHeaders: Record<string, string>, owned: boolean): ParsedRequestFile {
   const text = bytes.toString('utf8', start);
   let json: unknown;
   try {
@@ -383,7 +392,7 @@ function parseJsonFile(bytes: Buffer, start: number, source: string, flagHeaders
   // Any other JSON is a bare body (a Stripe event saved alone, an Alipay sync response); its
   // headers, if the scheme has any, come from --header.
   const headers: Record<string, string> = { 'content-type': 'application/json' };
-  return { format: 'body', entries: [{ request: withFlags({ method: 'POST', headers, body: bytes, source }, flagHeaders) }] };
+  return { format: 'body', entries: [{ request: withFlags({ method: 'POST', headers, body: owned ? bytes : Buffer.from(bytes), source }, flagHeaders) }] };
 }
 
 function headerObject(raw: unknown, where: string): Record<string, string> {

@@ -10,9 +10,9 @@
  *   oracles) on many generated inputs.
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildNotify } from '../../channels/alipay/callback.js';
 import { alipayCallbacks } from '../../channels/alipay/callback.js';
@@ -24,6 +24,7 @@ import { signAsUnionPay } from '../../channels/unionpay/signature.js';
 import { fromMonthDayTime, fromTxnTime } from '../../channels/unionpay/wire-time.js';
 import { buildV3Notification, wechatpayCallbacks } from '../../channels/wechatpay/callback.js';
 import { buildCertificate, type DistinguishedName } from '../../src/channel/x509.js';
+import { expandInputs } from '../../src/verify/inputs.js';
 import { parseRequestFile, readRequestFile } from '../../src/verify/request-file.js';
 
 const DAY = 86_400_000;
@@ -153,6 +154,38 @@ describe('reading files with one buffer', () => {
     const file = raw(body);
     writeFileSync(join(dir, 'exact.http'), file);
     expect((await readRequestFile(join(dir, 'exact.http'))).entries[0].request!.body.equals(body)).toBe(true);
+  });
+
+  it('never hands out the read buffer: bodies read earlier survive the reads after them', async () => {
+    const files = {
+      'a.json': Buffer.from('{"id":"evt_a","type":"x"}'),
+      'b.xml': Buffer.from('<xml><return_code>SUCCESS</return_code></xml>'),
+      'c.http': raw(Buffer.from('{"id":"c"}')),
+      'd.txt': Buffer.from('a=1&b=2\n'),
+      'e.json': Buffer.from(JSON.stringify({ headers: { 'x-a': '1' }, body: '{"e":1}' })),
+    };
+    const read = [];
+    for (const [name, bytes] of Object.entries(files)) {
+      writeFileSync(join(dir, name), bytes);
+      read.push(await readRequestFile(join(dir, name), { source: name }));
+    }
+    // Overwrite the read buffer with other bytes.
+    writeFileSync(join(dir, 'z.http'), raw(Buffer.alloc(5000, 0x7a)));
+    await readRequestFile(join(dir, 'z.http'));
+    const bodies = read.map((r) => r.entries[0].request!.body.toString('latin1'));
+    expect(bodies).toEqual(['{"id":"evt_a","type":"x"}', '<xml><return_code>SUCCESS</return_code></xml>', '{"id":"c"}', 'a=1&b=2', '{"e":1}']);
+    expect(read.map((r) => r.format)).toEqual(['body', 'body', 'http', 'body', 'envelope']);
+  });
+
+  it('gives absolute paths for a directory, file for file, however the directory is named', () => {
+    mkdirSync(join(dir, 'sub', 'inner'), { recursive: true });
+    for (const n of ['1.http', '2.http']) writeFileSync(join(dir, 'sub', 'inner', n), 'x');
+    for (const arg of ['sub/inner', './sub/inner/', 'sub//inner', join(dir, 'sub', 'inner'), `${join(dir, 'sub', 'inner')}/`, 'sub/../sub/inner']) {
+      const [input] = expandInputs([arg], dir);
+      expect(input.paths, arg).toEqual(input.files.map((f) => resolve(dir, f)));
+      expect(input.paths!.map((p) => p.slice(p.lastIndexOf('/') + 1))).toEqual(['1.http', '2.http']);
+    }
+    expect(expandInputs([join(dir, 'sub', 'inner', '1.http')], dir)[0].paths).toBeUndefined();
   });
 
   it('keeps its messages for missing files and directories', async () => {
