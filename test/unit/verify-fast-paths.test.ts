@@ -10,7 +10,7 @@
  *   oracles) on many generated inputs.
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -177,15 +177,30 @@ describe('reading files with one buffer', () => {
     expect(read.map((r) => r.format)).toEqual(['body', 'body', 'http', 'body', 'envelope']);
   });
 
-  it('gives absolute paths for a directory, file for file, however the directory is named', () => {
+  it('names directory files as join(arg, name) does, with their absolute paths beside them', () => {
     mkdirSync(join(dir, 'sub', 'inner'), { recursive: true });
     for (const n of ['1.http', '2.http']) writeFileSync(join(dir, 'sub', 'inner', n), 'x');
-    for (const arg of ['sub/inner', './sub/inner/', 'sub//inner', join(dir, 'sub', 'inner'), `${join(dir, 'sub', 'inner')}/`, 'sub/../sub/inner']) {
-      const [input] = expandInputs([arg], dir);
-      expect(input.paths, arg).toEqual(input.files.map((f) => resolve(dir, f)));
-      expect(input.paths!.map((p) => p.slice(p.lastIndexOf('/') + 1))).toEqual(['1.http', '2.http']);
+    writeFileSync(join(dir, 'sub', 's.http'), 'x');
+    const inner = join(dir, 'sub', 'inner');
+    const cases: Array<[arg: string, cwd: string]> = [
+      ...['sub/inner', './sub/inner/', 'sub//inner', inner, `${inner}/`, 'sub/../sub/inner', 'sub/inner/.', 'sub/inner/..'].map((a) => [a, dir] as [string, string]),
+      ...['.', './', '', '..', '../inner'].map((a) => [a, inner] as [string, string]),
+    ];
+    for (const [arg, cwd] of cases) {
+      const [input] = expandInputs([arg], cwd);
+      const names = input.files.map((f) => f.slice(f.lastIndexOf('/') + 1));
+      expect(input.files, arg).toEqual(names.map((n) => join(arg, n)));
+      expect(input.paths, arg).toEqual(input.files.map((f) => resolve(cwd, f)));
     }
-    expect(expandInputs([join(dir, 'sub', 'inner', '1.http')], dir)[0].paths).toBeUndefined();
+    expect(expandInputs([join(inner, '1.http')], dir)[0].paths).toBeUndefined();
+    // Symbolic links count by what they point to: a file yes; a directory or nothing, no.
+    const links = join(dir, 'links');
+    mkdirSync(links);
+    symlinkSync(join(inner, '1.http'), join(links, 'to-file.http'));
+    symlinkSync(inner, join(links, 'to-dir'));
+    symlinkSync(join(dir, 'nowhere'), join(links, 'dangling.http'));
+    writeFileSync(join(links, 'plain.http'), 'x');
+    expect(expandInputs(['links'], dir)[0].files).toEqual([join('links', 'plain.http'), join('links', 'to-file.http')]);
   });
 
   it('keeps its messages for missing files and directories', async () => {
