@@ -16,10 +16,22 @@ beforeAll(() => {
   tmp = tempDir('pay-e2e-');
   db = join(tmp.dir, 'pay.db');
   const config = join(tmp.dir, 'pay.config.json');
-  writeFileSync(config, JSON.stringify({ channels: { mock: { settleAfterMs: 300 } } }));
+  // Long enough that a busy machine still sees the order pending right after create.
+  writeFileSync(config, JSON.stringify({ channels: { mock: { settleAfterMs: 2000 } } }));
   env = { PAY_DB: db, PAY_CONFIG: config, XDG_CONFIG_HOME: join(tmp.dir, 'xdg'), XDG_DATA_HOME: join(tmp.dir, 'xdg-data') };
 });
 afterAll(() => tmp.cleanup());
+
+/** Polls `fn` until it returns a value (the mock settles over time), for at most 20 s. */
+async function until<T>(fn: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error('gave up waiting for the mock to settle');
+    await sleep(250);
+  }
+}
 
 async function orderCount(): Promise<number> {
   const r = await runPayJson(['orders', 'list', '--limit', '100000'], { env });
@@ -37,8 +49,10 @@ describe('payment lifecycle on the mock channel', () => {
 
     const early = await runPayJson(['query', orderNo], { env });
     expect(early.json.status).toBe('pending');
-    await sleep(400);
-    const paid = await runPayJson(['query', orderNo], { env });
+    const paid = await until(async () => {
+      const q = await runPayJson(['query', orderNo], { env });
+      return q.json.status === 'succeeded' ? q : undefined;
+    });
     expect(paid.code).toBe(0);
     expect(paid.json).toMatchObject({ status: 'succeeded', remote: { status: 'succeeded' } });
     expect(paid.json.paidAt).toBeTruthy();
@@ -59,8 +73,10 @@ describe('payment lifecycle on the mock channel', () => {
     const r2 = await runPayJson(['refund', orderNo], { env });
     expect(r2.code, r2.stderr).toBe(0);
     expect(r2.json.amount).toBe('2.34');
-    await sleep(400);
-    const settled = await runPayJson(['query', orderNo], { env });
+    const settled = await until(async () => {
+      const q = await runPayJson(['query', orderNo], { env });
+      return q.json.status === 'refunded' ? q : undefined;
+    });
     expect(settled.json).toMatchObject({ status: 'refunded', refundedAmount: '12.34', refundedMinor: 1234 });
     expect(settled.json.refunds.map((r: { status: string }) => r.status)).toEqual(['succeeded', 'succeeded']);
 
