@@ -66,43 +66,69 @@ export interface MockState {
   close(): void;
 }
 
-/** Trades the in-memory books keep before forgetting the least recently used (about 200 MB). */
+/** Trades the in-memory books keep at most (about 200 MB) before forgetting the oldest half. */
 export const MEMORY_TRADE_LIMIT = 200_000;
 
 /**
- * In-memory books (one process; load tests). Bounded: past `limit` trades the least recently used
- * one is forgotten with its refunds, so a long in-process load test cannot exhaust memory; balances
- * and bills then cover the trades still held.
+ * A map bounded by generations: entries go into `young`; when it holds half the limit, `old` is
+ * dropped and `young` becomes `old`. A hit in `old` moves the entry back to `young`, so what is
+ * still in use survives. O(1) per operation with no scans (evicting one entry at a time from the
+ * head of a Map walks the holes deletions leave, which made load tests quadratic).
+ */
+class GenerationalMap<V> {
+  private young = new Map<string, V>();
+  private old = new Map<string, V>();
+  constructor(private readonly half: number) {}
+  get(key: string): V | undefined {
+    const v = this.young.get(key);
+    if (v !== undefined) return v;
+    const o = this.old.get(key);
+    if (o !== undefined) {
+      this.old.delete(key);
+      this.set(key, o);
+    }
+    return o;
+  }
+  set(key: string, value: V): void {
+    this.young.set(key, value);
+    if (this.young.size >= this.half) {
+      this.old = this.young;
+      this.young = new Map();
+    }
+  }
+  *values(): IterableIterator<V> {
+    yield* this.old.values();
+    yield* this.young.values();
+  }
+}
+
+/**
+ * In-memory books (one process; load tests). Bounded: trades, refunds and the refunds-by-order
+ * index are kept in generations of half the limit each, so a long in-process load test cannot
+ * exhaust memory; trades not touched for a generation are forgotten (with their refunds), and
+ * balances and bills cover the trades still held.
  */
 export class MemoryMockState implements MockState {
-  private trades = new Map<string, MockTrade>();
-  private refunds = new Map<string, MockRefund>();
+  private trades: GenerationalMap<MockTrade>;
+  private refunds: GenerationalMap<MockRefund>;
   // Refunds per order: a scan of every refund per refund made refund load tests quadratic.
-  private refundsByOrder = new Map<string, MockRefund[]>();
+  private refundsByOrder: GenerationalMap<MockRefund[]>;
 
-  constructor(private readonly limit = MEMORY_TRADE_LIMIT) {}
+  constructor(limit = MEMORY_TRADE_LIMIT) {
+    const half = Math.max(1, Math.floor(limit / 2));
+    this.trades = new GenerationalMap(half);
+    this.refunds = new GenerationalMap(half);
+    this.refundsByOrder = new GenerationalMap(half);
+  }
 
   getTrade(orderNo: string) {
-    const t = this.trades.get(orderNo);
-    if (t) {
-      // Map order is insertion order: re-inserting marks the trade as recently used.
-      this.trades.delete(orderNo);
-      this.trades.set(orderNo, t);
-    }
-    return t;
+    return this.trades.get(orderNo);
   }
   insertTrade(trade: MockTrade) {
-    const existing = this.getTrade(trade.orderNo);
+    const existing = this.trades.get(trade.orderNo);
     if (existing) return { trade: existing, created: false };
     this.trades.set(trade.orderNo, trade);
-    if (this.trades.size > this.limit) this.forgetOldest();
     return { trade, created: true };
-  }
-  private forgetOldest() {
-    const oldest = this.trades.keys().next().value as string;
-    this.trades.delete(oldest);
-    for (const r of this.refundsByOrder.get(oldest) ?? []) this.refunds.delete(r.refundNo);
-    this.refundsByOrder.delete(oldest);
   }
   insertPayout(trade: MockTrade, initialMinor: (c: string) => number, nowMs: number) {
     const existing = this.trades.get(trade.orderNo);
@@ -117,10 +143,11 @@ export class MemoryMockState implements MockState {
     if (t && t.closedMs === undefined) t.closedMs = nowMs;
   }
   getRefund(refundNo: string) {
-    return this.refunds.get(refundNo);
+    const r = this.refunds.get(refundNo);
+    return r && this.trades.get(r.orderNo) ? r : undefined;
   }
   insertRefund(refund: MockRefund) {
-    const existing = this.refunds.get(refund.refundNo);
+    const existing = this.getRefund(refund.refundNo);
     if (existing) return { refund: existing, created: false };
     this.refunds.set(refund.refundNo, refund);
     const list = this.refundsByOrder.get(refund.orderNo);
@@ -129,6 +156,8 @@ export class MemoryMockState implements MockState {
     return { refund, created: true };
   }
   refundsOf(orderNo: string) {
+    // A refund is only as alive as its trade: once the trade is forgotten, so are its refunds.
+    if (!this.trades.get(orderNo)) return [];
     return [...(this.refundsByOrder.get(orderNo) ?? [])];
   }
   balances(nowMs: number, initialMinor: (c: string) => number): MockBalance[] {

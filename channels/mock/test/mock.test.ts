@@ -174,20 +174,23 @@ describe('mock channel', () => {
 });
 
 describe('in-memory books', () => {
-  it('forget the least recently used trades past their limit, with their refunds', async () => {
+  it('forget trades not used for a generation, with their refunds, and keep what is in use', async () => {
     const { MemoryMockState } = await import('../state.js');
-    const books = new MemoryMockState(3);
+    const books = new MemoryMockState(4); // generations of two trades
     const trade = (orderNo: string) => ({ orderNo, tradeNo: `T${orderNo}`, kind: 'collect' as const, amountMinor: 100, currency: 'CNY', feeMinor: 0, createdMs: 0, settleMs: 0, outcome: 'succeeded' as const });
-    for (const n of ['a', 'b', 'c']) books.insertTrade(trade(n));
+    books.insertTrade(trade('a'));
+    books.insertTrade(trade('b'));
     books.insertRefund({ refundNo: 'ra', orderNo: 'a', refundTradeNo: 'x', amountMinor: 10, currency: 'CNY', createdMs: 0, settleMs: 0 });
-    books.getTrade('a'); // a is now the most recently used
-    books.insertTrade(trade('d'));
-    expect(books.getTrade('b')).toBeUndefined();
+    expect(books.getTrade('a')).toBeDefined(); // used again: a moves to the young generation
+    books.insertTrade(trade('c'));
+    expect(books.getTrade('b')).toBeUndefined(); // untouched for a generation
     expect(books.getTrade('a')).toBeDefined();
-    // Order of use is now c, d, a: three more trades push all three out.
-    for (const n of ['e', 'f', 'g']) books.insertTrade(trade(n));
+    expect(books.getRefund('ra')).toBeDefined();
+    expect(books.refundsOf('a')).toHaveLength(1);
+    for (const n of ['d', 'e', 'f']) books.insertTrade(trade(n));
     expect(books.getTrade('a')).toBeUndefined();
     expect(books.getRefund('ra')).toBeUndefined();
     expect(books.refundsOf('a')).toEqual([]);
+    expect(books.getTrade('f')).toBeDefined();
   });
 });
