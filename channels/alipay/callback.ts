@@ -17,7 +17,7 @@ import { configError } from '../../src/core/errors.js';
 import { isKnownCurrency, parseAmount } from '../../src/core/money.js';
 import type { OrderStatus, RefundStatus } from '../../src/core/order.js';
 import { isoUtc } from '../../src/core/time.js';
-import { beijingToUtc } from './bill.js';
+import { beijingToUtc } from './beijing-time.js';
 import { certSn } from './cert.js';
 import {
   encodeForm,

@@ -15,7 +15,7 @@ import type { ChannelCallRecord } from '../../src/channel/contract.js';
 import type { HttpClient, HttpResponse } from '../../src/channel/http-client.js';
 import { PayError, type ErrorCode } from '../../src/core/errors.js';
 import type { Clock } from '../../src/core/time.js';
-import { utcToBeijing } from './bill.js';
+import { utcToBeijing } from './beijing-time.js';
 import type { AlipayConfig } from './config.js';
 import { encodeForm, extractResponse, fieldsOf, loadPrivateKey, loadPublicKey, responseMember, signParams, verifyContent } from './signature.js';
 

@@ -3,7 +3,7 @@
  * light: the adapter and its wire client load in `create`, iconv-lite only when GBK is met.
  */
 import type { ChannelModule } from '../../src/channel/contract.js';
-import { alipayBills } from './bill.js';
+import { lazyBills } from '../../src/channel/lazy.js';
 import { alipayCallbacks } from './callback.js';
 import { ALIPAY_CONFIG_FIELDS, validateAlipayConfig, type AlipayConfig } from './config.js';
 
@@ -24,7 +24,7 @@ const alipay: ChannelModule<AlipayConfig> = {
     return new AlipayAdapter(config, deps);
   },
   callback: alipayCallbacks,
-  bill: alipayBills,
+  bill: lazyBills(() => import('./bill.js').then((m) => m.alipayBills)),
 };
 
 export default alipay;

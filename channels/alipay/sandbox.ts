@@ -24,7 +24,8 @@ import { feeInBasisPoints, htmlPage, randomDigits } from '../../src/channel/sand
 import { invalid } from '../../src/core/errors.js';
 import { formatAmount, parseAmount } from '../../src/core/money.js';
 import { isoUtc, parseDate } from '../../src/core/time.js';
-import { beijingToUtc, billFileName, utcToBeijing, writeAlipayBill } from './bill.js';
+import { beijingToUtc, utcToBeijing } from './beijing-time.js';
+import { billFileName, writeAlipayBill } from './bill.js';
 import { buildNotify, encoderFor } from './callback.js';
 import { certSn, rootCertSn } from './cert.js';
 import { isSignType, loadPrivateKey, loadPublicKey, parseForm, signedBytes, signResponse, verifyContent, type AlipaySignType, type FormField } from './signature.js';

@@ -3,7 +3,7 @@
  * what the registry loads; it stays light (the adapter and its books load in `create`).
  */
 import type { ChannelModule } from '../../src/channel/contract.js';
-import { mockBills } from './bill.js';
+import { lazyBills } from '../../src/channel/lazy.js';
 import { mockCallbacks } from './callback.js';
 import { MOCK_CONFIG_FIELDS, validateMockConfig, type MockConfig } from './config.js';
 
@@ -24,7 +24,7 @@ const mock: ChannelModule<MockConfig> = {
     return MockAdapter.create(config, deps);
   },
   callback: mockCallbacks,
-  bill: mockBills,
+  bill: lazyBills(() => import('./bill.js').then((m) => m.mockBills)),
 };
 
 export default mock;

@@ -4,7 +4,7 @@
  * registry loads; it stays light (the adapter and its HTTP client load in `create`).
  */
 import type { ChannelDescription, ChannelModule } from '../../src/channel/contract.js';
-import { paypalBills } from './bill.js';
+import { lazyBills } from '../../src/channel/lazy.js';
 import { paypalCallbacks } from './callback.js';
 import { PAYPAL_CONFIG_FIELDS, validatePaypalConfig, type PaypalConfig } from './config.js';
 import { paypalExponentOverrides } from './currency.js';
@@ -30,7 +30,7 @@ const paypal: ChannelModule<PaypalConfig> = {
     return new PaypalAdapter(config, deps);
   },
   callback: paypalCallbacks,
-  bill: paypalBills,
+  bill: lazyBills(() => import('./bill.js').then((m) => m.paypalBills)),
 };
 
 export default paypal;

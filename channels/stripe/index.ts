@@ -4,7 +4,7 @@
  * (the adapter and its HTTP client load in `create`).
  */
 import type { ChannelDescription, ChannelModule } from '../../src/channel/contract.js';
-import { stripeBills } from './bill.js';
+import { lazyBills } from '../../src/channel/lazy.js';
 import { stripeCallbacks } from './callback.js';
 import { STRIPE_CONFIG_FIELDS, validateStripeConfig, type StripeConfig } from './config.js';
 import { stripeExponentOverrides } from './currency.js';
@@ -31,7 +31,7 @@ const stripe: ChannelModule<StripeConfig> = {
     return new StripeAdapter(config, deps);
   },
   callback: stripeCallbacks,
-  bill: stripeBills,
+  bill: lazyBills(() => import('./bill.js').then((m) => m.stripeBills)),
 };
 
 export default stripe;

@@ -8,24 +8,10 @@
  * API (UnionPay's 代付 is a separate product with its own contract), so the capabilities leave
  * them out rather than pretend.
  */
-import type { BillReader, ChannelModule } from '../../src/channel/contract.js';
+import type { ChannelModule } from '../../src/channel/contract.js';
+import { lazyBills } from '../../src/channel/lazy.js';
 import { detectUnionPay, verifyUnionPayCallback } from './callback.js';
 import { UNIONPAY_CONFIG_FIELDS, validateUnionPayConfig, type UnionPayConfig } from './config.js';
-
-const bills: BillReader = {
-  read(source, options) {
-    return {
-      async *[Symbol.asyncIterator]() {
-        const { readUnionPayBill } = await import('./bill.js');
-        yield* readUnionPayBill(source, options);
-      },
-    };
-  },
-  async write(path, rows, options) {
-    const { writeUnionPayBill } = await import('./bill.js');
-    await writeUnionPayBill(path, rows, options);
-  },
-};
 
 const unionpay: ChannelModule<UnionPayConfig> = {
   id: 'unionpay',
@@ -46,7 +32,9 @@ const unionpay: ChannelModule<UnionPayConfig> = {
     return new UnionPayAdapter(config, deps);
   },
   callback: { detect: detectUnionPay, verify: verifyUnionPayCallback },
-  bill: bills,
+  bill: lazyBills(() =>
+    import('./bill.js').then((m) => ({ read: m.readUnionPayBill, write: m.writeUnionPayBill })),
+  ),
 };
 
 export default unionpay;

@@ -3,7 +3,7 @@
  * the registry loads; it stays light: the adapter loads in `create`.
  */
 import type { ChannelModule } from '../../src/channel/contract.js';
-import { wechatpayBills } from './bill.js';
+import { lazyBills } from '../../src/channel/lazy.js';
 import { wechatpayCallbacks } from './callback.js';
 import { validateWechatpayConfig, WECHATPAY_CONFIG_FIELDS, type WechatpayConfig } from './config.js';
 
@@ -24,7 +24,7 @@ const wechatpay: ChannelModule<WechatpayConfig> = {
     return new WechatpayAdapter(config, deps);
   },
   callback: wechatpayCallbacks,
-  bill: wechatpayBills,
+  bill: lazyBills(() => import('./bill.js').then((m) => m.wechatpayBills)),
 };
 
 export default wechatpay;

@@ -160,6 +160,12 @@ describe('start-up loads only what a command needs', () => {
     for (const heavy of ['undici', 'inquirer', 'channels/', 'qrcode']) expect(loads).not.toContain(heavy);
   });
 
+  it('channels list loads each channel module but no bill parser, adapter or undici', async () => {
+    const loads = await traced(['channels', 'list']);
+    expect(loads).toContain('channels/alipay/index.js');
+    for (const heavy of ['/bill.js', 'zip.js', 'csv.js', '/adapter.js', 'undici', 'sqlite']) expect(loads).not.toContain(heavy);
+  });
+
   it('create on the mock loads the mock channel but not undici or inquirer', async () => {
     const loads = await traced(['create', '--channel', 'mock', '--amount', '1.00', '--currency', 'CNY']);
     expect(loads).toContain('channels/mock/adapter.js');

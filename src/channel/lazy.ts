@@ -1,0 +1,26 @@
+/**
+ * Lazy parts of a channel module. A channel's `index.ts` is loaded by `pay channels list`, by
+ * detection in `pay verify` and by every command that names the channel; its bill parser (zip,
+ * decoders, big format tables) is needed by reconciliation only, so it loads on first use.
+ */
+import type { BillReader } from './contract.js';
+
+/** A BillReader whose implementation is imported on first use. */
+export function lazyBills(load: () => Promise<BillReader>): BillReader {
+  let loaded: Promise<BillReader> | undefined;
+  const get = () => (loaded ??= load());
+  return {
+    read(source, options) {
+      return {
+        async *[Symbol.asyncIterator]() {
+          yield* (await get()).read(source, options);
+        },
+      };
+    },
+    async write(path, rows, options) {
+      const bills = await get();
+      if (!bills.write) throw new Error('this channel cannot write bills');
+      await bills.write(path, rows, options);
+    },
+  };
+}
