@@ -99,17 +99,6 @@ export function decode(buf: Buffer): Asn1 {
   return node;
 }
 
-/** Decodes the elements that make up `buf` back to back. */
-export function decodeAll(buf: Buffer): Asn1[] {
-  const out: Asn1[] = [];
-  let p = 0;
-  while (p < buf.length) {
-    const r = readOne(buf, p, 0);
-    out.push(r.node);
-    p = r.next;
-  }
-  return out;
-}
 
 /** Universal tag numbers used here. */
 export const TAG = {
@@ -203,7 +192,6 @@ export const octets = (b: Buffer): Buffer => tlv(0x04, b);
 export const nullValue = (): Buffer => Buffer.from([0x05, 0x00]);
 export const utf8 = (s: string): Buffer => tlv(0x0c, Buffer.from(s, 'utf8'));
 export const printable = (s: string): Buffer => tlv(0x13, Buffer.from(s, 'latin1'));
-export const bmp = (s: string): Buffer => tlv(0x1e, Buffer.from(s, 'utf16le').swap16());
 /** `[n]` EXPLICIT (constructed) wrapper. */
 export const explicit = (n: number, inner: Buffer): Buffer => tlv(0xa0 | n, inner);
 /** `[n]` IMPLICIT primitive. */

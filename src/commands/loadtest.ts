@@ -16,7 +16,7 @@ import { normalizeCurrency, parseAmount, formatAmount } from '../core/money.js';
 import { redactText } from '../core/redact.js';
 import { isoUtc } from '../core/time.js';
 import type { Capability, ChannelAdapter, ChannelCallRecord } from '../channel/contract.js';
-import type { ChannelCalls, LoadOp, OpMix } from '../loadtest/channel-target.js';
+import { DEFAULT_MIX, type ChannelCalls, type LoadOp, type OpMix } from '../loadtest/channel-target.js';
 import type { LevelBounds, LevelPlan } from '../loadtest/runner.js';
 import type { LevelRecorder } from '../loadtest/stats.js';
 import type { LevelReport, LoadtestSummary } from '../loadtest/summary.js';
@@ -338,7 +338,7 @@ async function openChannelTarget(opts: LoadtestOptions, plan: Plan, ctx: Context
   const op = (opts.op ?? 'collect') as (typeof OPS)[number];
   if (!OPS.includes(op)) throw invalid(`--op ${opts.op} is not one of ${OPS.join(', ')}`);
   if (opts.mix !== undefined && op !== 'mixed') throw invalid('--mix applies to --op mixed');
-  const mix: OpMix = op === 'mixed' ? (opts.mix !== undefined ? parseMix(opts.mix) : { collect: 50, query: 40, refund: 10 }) : { [op]: 1 };
+  const mix: OpMix = op === 'mixed' ? (opts.mix !== undefined ? parseMix(opts.mix) : { ...DEFAULT_MIX }) : { [op]: 1 };
   const seedOrders = opts.seedOrders !== undefined ? positiveInt(opts.seedOrders, '--seed-orders', 100_000) : DEFAULT_SEED_ORDERS;
 
   const { loadChannelModule, openChannel } = await import('../channel/registry.js');

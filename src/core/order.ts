@@ -93,11 +93,6 @@ const REFUND_NEXT: Record<RefundStatus, readonly RefundStatus[]> = {
   failed: [],
 };
 
-/** True for states no report can leave (except succeeded -> refunded through refunds). */
-export function isFinal(status: OrderStatus): boolean {
-  return status !== 'created' && status !== 'pending';
-}
-
 /** Outcome of asking for a transition. */
 export interface TransitionResult<S> {
   /** The state after the request. */

@@ -10,9 +10,12 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { PayError } from '../core/errors.js';
 import type { BillRow } from '../channel/contract.js';
-import { billKey, FAILED_STATUS_WORDS, type BookEntry, type EntryKind, type ItemClass } from '../reconcile/classify.js';
+import { billKey, CARRYABLE_CLASSES, FAILED_STATUS_WORDS, type BookEntry, type EntryKind, type ItemClass } from '../reconcile/classify.js';
 import type { SqliteStore } from './sqlite-store.js';
 import type { Store } from './store.js';
+
+/** The item classes that stay open across days, as an SQL list (constants, not user input). */
+const CARRYABLE_SQL = CARRYABLE_CLASSES.map((c) => `'${c}'`).join(', ');
 
 /** Sums of one side for one currency, minor units (amounts are magnitudes; net is signed). */
 export interface SideTotals {
@@ -620,7 +623,7 @@ export class ReconcileStore {
       this.store
         .prepare(
           `SELECT i.*, r.date AS run_date FROM reconcile_items i JOIN reconcile_runs r ON r.id = i.run_id
-           WHERE i.channel = ? AND i.closed_by_run IS NULL AND i.class IN ('missingLocal', 'missingChannel', 'statusMismatch', 'carriedOver')
+           WHERE i.channel = ? AND i.closed_by_run IS NULL AND i.class IN (${CARRYABLE_SQL})
              AND r.superseded_by IS NULL AND r.date < ?
            ORDER BY r.date, i.id`,
         )
@@ -634,7 +637,7 @@ export class ReconcileStore {
       this.store
         .prepare(
           `SELECT COUNT(*) AS n FROM reconcile_items i JOIN reconcile_runs r ON r.id = i.run_id
-           WHERE i.channel = ? AND i.closed_by_run IS NULL AND i.class IN ('missingLocal', 'missingChannel', 'statusMismatch', 'carriedOver')
+           WHERE i.channel = ? AND i.closed_by_run IS NULL AND i.class IN (${CARRYABLE_SQL})
              AND r.superseded_by IS NULL AND r.date <= ?`,
         )
         .get(channel, date) as { n: number }
