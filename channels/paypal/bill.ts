@@ -38,7 +38,6 @@ import { isoUtc, parseDate, utcToWallTime } from '../../src/core/time.js';
 import { fromPaypalValue, toPaypalValue } from './currency.js';
 
 export const FORMAT_TRANSACTIONS = 'paypal-transactions';
-export const FORMAT_STL = 'paypal-settlement-report';
 
 /** The transactions JSON lines `downloadBill` saves (src/channel/json-lines-bill.ts). */
 const JSON_LINES: JsonLinesBillFormat = {
