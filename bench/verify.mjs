@@ -18,7 +18,9 @@
 // printed beside it; its ratio also carries Node's start-up and the output, fixed costs that a
 // 10,000-file directory does not amortise away.
 //
-//   node bench/verify.mjs [--files 10000] [--runs 3] [--only mock,wechatpay-v3]
+//   node bench/verify.mjs [--files 10000] [--runs 3] [--only mock,wechatpay-v3] [--keep <dir>]
+//
+// --keep <dir>: write the directories and configs there and leave them (to profile `pay verify`).
 import { spawnSync } from 'node:child_process';
 import { createHash, generateKeyPairSync, verify as cryptoVerify } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -338,7 +340,8 @@ function runBare(bare) {
   return { ms, cpuMs };
 }
 
-const base = mkdtempSync(join(tmpdir(), 'pay-bench-verify-'));
+const KEEP = arg('keep', '');
+const base = KEEP ? (mkdirSync(KEEP, { recursive: true }), KEEP) : mkdtempSync(join(tmpdir(), 'pay-bench-verify-'));
 const results = [];
 const skipped = [];
 const load0 = loadavg();
@@ -408,5 +411,6 @@ try {
   }
   console.log(`load average at end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 } finally {
-  rmSync(base, { recursive: true, force: true });
+  if (KEEP) console.log(`kept: ${base}`);
+  else rmSync(base, { recursive: true, force: true });
 }

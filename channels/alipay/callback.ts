@@ -369,7 +369,7 @@ export async function verifyAlipayCallback(request: RawRequest, settings: Record
   if (keys.certSn && f.alipay_cert_sn && f.alipay_cert_sn !== keys.certSn) {
     return bad('UNKNOWN_KEY', `signed with Alipay certificate ${f.alipay_cert_sn.slice(0, 40)}, but the configured alipayPublicCert is ${keys.certSn}`);
   }
-  const check = verifyFields(fields, f.sign, keys.key, signType);
+  const check = await verifyFields(fields, f.sign, keys.key, signType);
   if (!check.ok) return bad('BAD_SIGNATURE', `the ${signType} signature does not match the ${found.variant === 'notify' ? 'notification' : 'return URL'} (checked with and without sign_type)`);
   // Alipay's docs: a valid notify for another app or seller is not for us.
   const appId = typeof settings.appId === 'string' ? settings.appId : undefined;

@@ -15,7 +15,7 @@ import { configError } from '../../src/core/errors.js';
 import type { OrderStatus, RefundStatus } from '../../src/core/order.js';
 import { isKnownCurrency } from '../../src/core/money.js';
 import { fromPaypalValue } from './currency.js';
-import { AUTH_ALGO, checkCertificate, HEADERS, signTransmission, transmissionMessage, verifyTransmission } from './signature.js';
+import { AUTH_ALGO, checkCertificate, HEADERS, signTransmission, transmissionMessage, verifyTransmissionAsync } from './signature.js';
 
 export const SUCCESS_REPLY: HttpReply = { status: 200, headers: {}, body: '' };
 
@@ -296,7 +296,7 @@ export const paypalCallbacks: CallbackHandler = {
     const trust = trustAt(entry, cert, ca, options.at);
     if (!trust.ok) return fail('UNTRUSTED_CERT', trust.message);
     const message = transmissionMessage(transmissionId, time, webhookId, request.body);
-    if (!verifyTransmission(key, message, sig)) {
+    if (!(await verifyTransmissionAsync(key, message, sig))) {
       return fail('BAD_SIGNATURE', 'the transmission signature does not match (body, transmission id/time, webhook id or certificate differ from what PayPal signed)');
     }
     if (typeof parsed === 'string') return { ...base, valid: false, reasonCode: 'MALFORMED', reason: parsed, dedupKey, reply: failureReply('malformed') };

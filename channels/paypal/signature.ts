@@ -9,7 +9,8 @@
  * moment, its CN (`messageverificationcerts*.paypal.com`), and, when a CA bundle is configured,
  * its chain. Pure: certificates, keys and the moment are passed in.
  */
-import { createSign, verify as cryptoVerify, X509Certificate, type KeyObject } from 'node:crypto';
+import { createSign, X509Certificate, type KeyObject } from 'node:crypto';
+import { verifyRsa, verifyRsaAsync } from '../../src/channel/rsa.js';
 import { crc32 } from 'node:zlib';
 
 /** Header names (lowercase, as RawRequest holds them). */
@@ -48,10 +49,12 @@ export function signTransmission(privateKey: KeyObject | string, message: string
  * pass the key they took once).
  */
 export function verifyTransmission(cert: X509Certificate | KeyObject, message: string, signatureB64: string): boolean {
-  const sig = signatureB64.trim();
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(sig)) return false;
-  const key = cert instanceof X509Certificate ? cert.publicKey : cert;
-  return cryptoVerify('sha256', Buffer.from(message, 'utf8'), key, Buffer.from(sig, 'base64'));
+  return verifyRsa('sha256', Buffer.from(message, 'utf8'), cert instanceof X509Certificate ? cert.publicKey : cert, signatureB64.trim());
+}
+
+/** {@link verifyTransmission} for callbacks: the RSA check may run in another thread (src/channel/rsa.ts). */
+export function verifyTransmissionAsync(key: KeyObject, message: string, signatureB64: string): Promise<boolean> {
+  return verifyRsaAsync('sha256', Buffer.from(message, 'utf8'), key, signatureB64.trim());
 }
 
 /** The CN of a certificate's subject. */

@@ -144,7 +144,7 @@ export class UnionPayClient {
       );
     }
     // Never trust an unsigned or badly signed answer, whatever it claims.
-    const check = fields.signature ? verifyFields(fields, CHARSET, this.config, this.deps.clock()) : undefined;
+    const check = fields.signature ? await verifyFields(fields, CHARSET, this.config, this.deps.clock()) : undefined;
     if (!check || !check.ok) {
       const why = check ? `${check.reason}: ${check.message}` : 'the answer is not signed';
       const claims = fields.respCode ? ` (it claims respCode ${fields.respCode}${fields.respMsg ? ` ${fields.respMsg}` : ''})` : '';

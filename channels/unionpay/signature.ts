@@ -13,7 +13,8 @@
  *   `certId` among locally configured UnionPay certificates.
  * - signMethod 11: signature = sha256hex(string + "&" + sha256hex(secureKey)).
  */
-import { createHash, createSign, timingSafeEqual, verify as cryptoVerify, X509Certificate, type KeyObject } from 'node:crypto';
+import { createHash, createSign, timingSafeEqual, X509Certificate, type KeyObject } from 'node:crypto';
+import { verifyRsa as verifyRsaBytes, verifyRsaAsync as verifyRsaBytesAsync } from '../../src/channel/rsa.js';
 import { encodeText, type Charset } from './form.js';
 
 /** Gateway versions pay speaks. */
@@ -106,13 +107,18 @@ export function signAsUnionPay(fields: Record<string, string>, key: KeyObject, c
 /** Checks an RSA (signMethod 01) signature with `publicKey`. */
 export function verifyRsa(fields: Record<string, string>, publicKey: KeyObject, version: UnionPayVersion, charset: Charset): boolean {
   const sig = fields.signature?.replace(/\s+/g, '');
-  if (!sig || !/^[A-Za-z0-9+/]+={0,2}$/.test(sig)) return false;
-  const hex = signingDigestHex(fields, version, charset);
-  try {
-    return cryptoVerify(digestOf(version), Buffer.from(hex, 'latin1'), publicKey, Buffer.from(sig, 'base64'));
-  } catch {
-    return false;
-  }
+  return Boolean(sig) && verifyRsaBytes(digestOf(version), Buffer.from(signingDigestHex(fields, version, charset), 'latin1'), publicKey, sig!);
+}
+
+/** {@link verifyRsa} for callbacks: the RSA check may run in another thread (src/channel/rsa.ts). */
+export async function verifyRsaAsync(fields: Record<string, string>, publicKey: KeyObject, version: UnionPayVersion, charset: Charset): Promise<boolean> {
+  const sig = fields.signature?.replace(/\s+/g, '');
+  if (!sig) return false;
+  // The signed text goes as it is: the digest step runs with the RSA check (in a worker thread
+  // when `pay verify` has one), not here.
+  const text = signingString(fields);
+  const digest = digestOf(version);
+  return verifyRsaBytesAsync(digest, charset === 'utf-8' ? Buffer.from(text, 'utf8') : encodeText(text, charset), publicKey, sig, digest);
 }
 
 /** Checks a signMethod 11 signature in constant time. */

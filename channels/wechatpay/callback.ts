@@ -28,7 +28,7 @@ import {
   hexEquals,
   signResponse,
   v2Sign,
-  verifyV3,
+  verifyV3Async,
   type PlatformKey,
   type V2SignType,
 } from './signature.js';
@@ -187,7 +187,7 @@ function parseV3Body(body: Buffer): WireNotification | string {
 }
 
 /** Verifies a v3 notification with parsed keys. */
-export function verifyV3Notification(request: RawRequest, keys: CallbackKeys, options: VerifyOptions): CallbackVerdict {
+export async function verifyV3Notification(request: RawRequest, keys: CallbackKeys, options: VerifyOptions): Promise<CallbackVerdict> {
   const base = { channel: CHANNEL, scheme: 'wechatpay-v3' };
   const parsed = parseV3Body(request.body);
   const dedupKey = typeof parsed === 'string' ? hashKey(request.body) : parsed.id;
@@ -197,7 +197,7 @@ export function verifyV3Notification(request: RawRequest, keys: CallbackKeys, op
   if (keys.platformKeys.length === 0) {
     return fail('MISSING_KEY', 'channels.wechatpay.platformPublicKey (with platformSerial) or platformCertificate is not configured: nothing to verify the signature with');
   }
-  const check = verifyV3(request.headers, request.body, { keys: keys.platformKeys }, options.at, options.toleranceSec ?? DEFAULT_TOLERANCE_SEC);
+  const check = await verifyV3Async(request.headers, request.body, { keys: keys.platformKeys }, options.at, options.toleranceSec ?? DEFAULT_TOLERANCE_SEC);
   if (!check.ok) return fail(check.reason, check.message);
   if (typeof parsed === 'string') return fail('MALFORMED', parsed);
   if (!keys.apiV3Key) return fail('MISSING_KEY', 'the signature is valid, but channels.wechatpay.apiV3Key is not configured, so the resource cannot be decrypted');

@@ -27,11 +27,11 @@ import {
   privateDecrypt,
   randomBytes,
   timingSafeEqual,
-  verify as cryptoVerify,
   X509Certificate,
   type KeyObject,
 } from 'node:crypto';
 import { readPrivateKey, readPublicKey } from '../../src/channel/pem.js';
+import { verifyRsa, verifyRsaAsync } from '../../src/channel/rsa.js';
 
 /** The only signature type WeChat Pay v3 uses (header `Wechatpay-Signature-Type`). */
 export const SIGNATURE_TYPE = 'WECHATPAY2-SHA256-RSA2048';
@@ -173,13 +173,7 @@ export function rsaSign(message: Buffer | string, privateKey: KeyObject): string
 
 /** Verifies a base64 SHA256withRSA signature; false (never a throw) for garbage input. */
 export function rsaVerify(message: Buffer | string, signatureB64: string, publicKey: KeyObject): boolean {
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(signatureB64)) return false;
-  try {
-    // One-shot: a streaming Verify object per message costs a third of the RSA check itself.
-    return cryptoVerify('sha256', toBuffer(message), publicKey, Buffer.from(signatureB64, 'base64'));
-  } catch {
-    return false;
-  }
+  return verifyRsa('sha256', toBuffer(message), publicKey, signatureB64);
 }
 
 /** What goes into an Authorization header. */
@@ -270,12 +264,33 @@ export function selectKey(keyring: Keyring, serial: string): PlatformKey | undef
   return keyring.keys.find((k) => k.serial !== undefined && k.serial === want) ?? keyring.keys.find((k) => k.serial === undefined);
 }
 
+/** A v3 message whose headers passed, ready for the RSA check. */
+interface V3Ready {
+  ready: true;
+  key: PlatformKey;
+  message: Buffer;
+  signature: string;
+  timestamp: number;
+  serial: string;
+}
+
 /**
  * Verifies the Wechatpay-* headers over `body` at moment `nowMs`. Order of checks: probe,
  * headers present, signature type, key, certificate validity, signature, freshness — so a
  * tampered old file says "bad signature" rather than "expired".
  */
 export function verifyV3(headers: Record<string, string | undefined>, body: Buffer, keyring: Keyring, nowMs: number, toleranceSec = DEFAULT_TOLERANCE_SEC): V3Check {
+  const r = prepareV3(headers, body, keyring, nowMs);
+  return r.ready ? afterSignature(r, verifyRsa('sha256', r.message, r.key.key, r.signature), nowMs, toleranceSec) : r;
+}
+
+/** {@link verifyV3} for callbacks: the RSA check may run in another thread (src/channel/rsa.ts). */
+export async function verifyV3Async(headers: Record<string, string | undefined>, body: Buffer, keyring: Keyring, nowMs: number, toleranceSec = DEFAULT_TOLERANCE_SEC): Promise<V3Check> {
+  const r = prepareV3(headers, body, keyring, nowMs);
+  return r.ready ? afterSignature(r, await verifyRsaAsync('sha256', r.message, r.key.key, r.signature), nowMs, toleranceSec) : r;
+}
+
+function prepareV3(headers: Record<string, string | undefined>, body: Buffer, keyring: Keyring, nowMs: number): (V3Check & { ready?: undefined }) | V3Ready {
   const signature = headers[H.signature]?.trim();
   const ts = headers[H.timestamp]?.trim();
   const n = headers[H.nonce]?.trim();
@@ -284,14 +299,16 @@ export function verifyV3(headers: Record<string, string | undefined>, body: Buff
   if (signature?.startsWith(PROBE_PREFIX)) {
     return { ok: false, reason: 'PROBE', message: 'this is a WeChat Pay signature probe (WECHATPAY/SIGNTEST/): it must fail verification by design', serial };
   }
-  const missing = [!signature && 'Wechatpay-Signature', !ts && 'Wechatpay-Timestamp', !n && 'Wechatpay-Nonce', !serial && 'Wechatpay-Serial'].filter(Boolean);
-  if (missing.length) return { ok: false, reason: 'MALFORMED', message: `missing ${missing.join(', ')} header${missing.length > 1 ? 's' : ''}`, serial };
+  if (!signature || !ts || !n || !serial) {
+    const missing = [!signature && 'Wechatpay-Signature', !ts && 'Wechatpay-Timestamp', !n && 'Wechatpay-Nonce', !serial && 'Wechatpay-Serial'].filter(Boolean);
+    return { ok: false, reason: 'MALFORMED', message: `missing ${missing.join(', ')} header${missing.length > 1 ? 's' : ''}`, serial };
+  }
   if (type && type !== SIGNATURE_TYPE) {
     return { ok: false, reason: 'MALFORMED', message: `Wechatpay-Signature-Type ${type.slice(0, 40)} is not ${SIGNATURE_TYPE}`, serial };
   }
-  if (!/^\d{1,12}$/.test(ts!)) return { ok: false, reason: 'MALFORMED', message: `Wechatpay-Timestamp "${ts!.slice(0, 20)}" is not unix seconds`, serial };
+  if (!/^\d{1,12}$/.test(ts)) return { ok: false, reason: 'MALFORMED', message: `Wechatpay-Timestamp "${ts.slice(0, 20)}" is not unix seconds`, serial };
   if (keyring.keys.length === 0) return { ok: false, reason: 'MISSING_KEY', message: 'no WeChat Pay platform certificate or public key is configured', serial };
-  const key = selectKey(keyring, serial!);
+  const key = selectKey(keyring, serial);
   if (!key) {
     const known = keyring.keys.map((k) => k.serial).filter(Boolean).join(', ');
     return { ok: false, reason: 'UNKNOWN_KEY', message: `Wechatpay-Serial ${serial} matches no configured key (configured: ${known || 'none'})`, serial };
@@ -302,20 +319,23 @@ export function verifyV3(headers: Record<string, string | undefined>, body: Buff
   if (key.notBefore !== undefined && nowMs < key.notBefore) {
     return { ok: false, reason: 'UNTRUSTED_CERT', message: `platform certificate ${key.serial} is not valid before ${new Date(key.notBefore).toISOString()}`, serial };
   }
-  if (!rsaVerify(responseMessage(ts!, n!, body), signature!, key.key)) {
-    return { ok: false, reason: 'BAD_SIGNATURE', message: `signature does not match the body (key ${key.serial ?? 'configured public key'})`, serial };
+  return { ready: true, key, message: responseMessage(ts, n, body), signature, timestamp: Number(ts), serial };
+}
+
+function afterSignature(r: V3Ready, signatureOk: boolean, nowMs: number, toleranceSec: number): V3Check {
+  if (!signatureOk) {
+    return { ok: false, reason: 'BAD_SIGNATURE', message: `signature does not match the body (key ${r.key.serial ?? 'configured public key'})`, serial: r.serial };
   }
-  const timestamp = Number(ts);
-  const age = Math.floor(nowMs / 1000) - timestamp;
+  const age = Math.floor(nowMs / 1000) - r.timestamp;
   if (Math.abs(age) >= toleranceSec) {
     return {
       ok: false,
       reason: 'EXPIRED',
       message: `Wechatpay-Timestamp is ${Math.abs(age)} s ${age >= 0 ? 'old' : 'in the future'} (tolerance ${toleranceSec} s); verify an old file with --at`,
-      serial,
+      serial: r.serial,
     };
   }
-  return { ok: true, timestamp, serial: serial!, key };
+  return { ok: true, timestamp: r.timestamp, serial: r.serial, key: r.key };
 }
 
 // ---------------------------------------------------------------------------------------------

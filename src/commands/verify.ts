@@ -8,9 +8,10 @@
  * refused one (unknown order, amount/currency mismatch); else 0. A replay applied twice is 0:
  * it is reported as a replay and changes nothing.
  */
-import { invalid, isPayError, type PayError } from '../core/errors.js';
+import { invalid } from '../core/errors.js';
 import { parseInstant } from '../core/time.js';
 import type { Presentation } from '../output/render.js';
+import type { FileToVerify } from '../verify/files.js';
 import type { VerifyRow } from '../verify/report.js';
 import type { Context } from './context.js';
 
@@ -46,52 +47,31 @@ export function parseTolerance(text: string | undefined): number | undefined {
 
 /** Verifies callback files. */
 export async function verify(files: string[], opts: VerifyOptions, ctx: Context): Promise<VerifyResult> {
-  const [{ expandInputs }, { readRequestFile, parseHeaderFlags }, { CallbackDispatcher }] = await Promise.all([
+  const [{ expandInputs }, { parseHeaderFlags }, { CallbackDispatcher }, { verifyFiles }] = await Promise.all([
     import('../verify/inputs.js'),
     import('../verify/request-file.js'),
     import('../verify/dispatch.js'),
+    import('../verify/files.js'),
   ]);
   const at = opts.at !== undefined ? parseInstant(opts.at, '--at') : ctx.clock();
   const toleranceSec = parseTolerance(opts.tolerance);
   const headers = parseHeaderFlags(opts.header);
-  const inputs = expandInputs(files, ctx.cwd);
+  const { isAbsolute, join } = await import('node:path');
+  const items: FileToVerify[] = [];
+  for (const input of expandInputs(files, ctx.cwd)) {
+    input.files.forEach((file, k) => items.push({ file, path: input.paths?.[k] ?? (isAbsolute(file) ? file : join(ctx.cwd, file)) }));
+  }
   const dispatcher = new CallbackDispatcher(
-    { config: ctx.config(), profile: ctx.profile, env: ctx.env, cwd: ctx.cwd, debug: ctx.debug },
+    { config: ctx.config(), profile: ctx.profile, env: ctx.env, cwd: ctx.cwd, debug: (m) => ctx.debug(m) },
     { channel: opts.channel, at, toleranceSec },
   );
   await dispatcher.init();
   const store = opts.apply ? await ctx.store() : undefined;
-  const apply = store ? (await import('../verify/apply.js')).applyCallback : undefined;
-  const { isAbsolute, join } = await import('node:path');
-
-  const rows: VerifyRow[] = [];
-  for (const input of inputs) {
-    for (let k = 0; k < input.files.length; k++) {
-      const file = input.files[k];
-      let parsed;
-      try {
-        parsed = await readRequestFile(input.paths?.[k] ?? (isAbsolute(file) ? file : join(ctx.cwd, file)), { source: file, headers });
-      } catch (err) {
-        if (!isPayError(err)) throw err;
-        rows.push({ file, outcome: { class: 'error', error: err as PayError } });
-        continue;
-      }
-      const many = parsed.entries.length > 1 || parsed.format === 'har';
-      for (let i = 0; i < parsed.entries.length; i++) {
-        const e = parsed.entries[i];
-        // No object spread here: it costs about a microsecond per row in this V8.
-        const row: VerifyRow = many ? { file, entry: i + 1, outcome: { class: 'error' } } : { file, outcome: { class: 'error' } };
-        if (e.error) {
-          row.outcome = { class: 'error', error: e.error };
-        } else {
-          row.request = e.request;
-          row.outcome = await dispatcher.verify(e.request);
-          if (apply && store && row.outcome.class === 'valid' && row.outcome.verdict) {
-            row.apply = await apply(store, row.outcome.verdict, e.request);
-          }
-        }
-        rows.push(row);
-      }
+  const rows = await verifyFiles(dispatcher, items, { headers, keepRequests: Boolean(store), debug: (m) => ctx.debug(m) });
+  if (store) {
+    const { applyCallback } = await import('../verify/apply.js');
+    for (const row of rows) {
+      if (row.outcome.class === 'valid' && row.outcome.verdict && row.request) row.apply = await applyCallback(store, row.outcome.verdict, row.request);
     }
   }
   return { rows, at, applied: Boolean(opts.apply), json: ctx.json };

@@ -60,11 +60,11 @@ describe('code mapping', () => {
 });
 
 describe('requests', () => {
-  it('signs every parameter with sign_type kept, in Beijing time, biz_content as JSON', () => {
+  it('signs every parameter with sign_type kept, in Beijing time, biz_content as JSON', async () => {
     const p = client.signed('alipay.trade.query', { out_trade_no: 'P1' }, { notify_url: 'https://m.example/n' });
     expect(p).toMatchObject({ app_id: '2021000000000001', method: 'alipay.trade.query', charset: 'utf-8', sign_type: 'RSA2', timestamp: '2026-11-23 10:00:00', version: '1.0', biz_content: '{"out_trade_no":"P1"}', notify_url: 'https://m.example/n' });
     const fields = parseForm(new URLSearchParams(p).toString());
-    expect(verifyFields(fields, p.sign, app.publicKey)).toEqual({ ok: true, signTypeSigned: true });
+    expect(await verifyFields(fields, p.sign, app.publicKey)).toEqual({ ok: true, signTypeSigned: true });
   });
 });
 

@@ -116,7 +116,7 @@ describe('parameter signatures', () => {
     expect(signedBytes(fields, true).toString()).toBe('aB=3&a_b=2&b=1&sign_type=RSA2');
   });
 
-  it('signs requests exactly as the official SDK does (RSA PKCS#1 v1.5 is deterministic)', () => {
+  it('signs requests exactly as the official SDK does (RSA PKCS#1 v1.5 is deterministic)', async () => {
     const sdk = new AlipaySdk({ appId: '2021000000000001', privateKey: app.privatePem, alipayPublicKey: alipay.publicBase64 });
     const query = sdk.sdkExecute('alipay.trade.precreate', { notifyUrl: 'https://merchant.example/notify', bizContent: { outTradeNo: 'P1', totalAmount: '0.01', subject: '测试 100%' } });
     const fields = parseForm(query);
@@ -124,14 +124,14 @@ describe('parameter signatures', () => {
     const sdkSign = fields.find((f) => f.key === 'sign')!.value.toString();
     expect(signParams(params, loadPrivateKey(app.privatePem))).toBe(sdkSign);
     // And the SDK's signature passes our verifier (requests are signed with sign_type kept).
-    expect(verifyFields(fields, sdkSign, app.publicKey)).toEqual({ ok: true, signTypeSigned: true });
+    expect(await verifyFields(fields, sdkSign, app.publicKey)).toEqual({ ok: true, signTypeSigned: true });
   });
 
-  it('supports the legacy RSA (SHA-1) sign type', () => {
+  it('supports the legacy RSA (SHA-1) sign type', async () => {
     const fields = parseForm('a=1&sign_type=RSA');
     const sig = signParams({ a: '1', sign_type: 'RSA' }, app.privateKey, 'RSA');
-    expect(verifyFields(fields, sig, app.publicKey, 'RSA').ok).toBe(true);
-    expect(verifyFields(fields, sig, app.publicKey, 'RSA2').ok).toBe(false);
+    expect((await verifyFields(fields, sig, app.publicKey, 'RSA')).ok).toBe(true);
+    expect((await verifyFields(fields, sig, app.publicKey, 'RSA2')).ok).toBe(false);
   });
 });
 
