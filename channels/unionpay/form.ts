@@ -60,14 +60,31 @@ const FIELD_NAME = /^[A-Za-z0-9_.-]+$/;
 // eslint-disable-next-line no-control-regex
 const NEEDS_DECODING = /[%+\x80-\xff]/;
 
+// The last long value of each field decoded, and what it decoded to: every notification of a run
+// carries the same signing certificate (`signPubKeyCert`, over a kilobyte percent-encoded), so
+// comparing with the last one costs less than decoding it again.
+const lastLong = new Map<string, { raw: string; charset: Charset; decoded: string }>();
+
 /** One form value, decoded exactly once in `charset`. */
 function decodeValue(key: string, raw: string, charset: Charset): string {
   // Most values (ids, codes, amounts) have nothing to decode and read the same in every charset.
   if (!NEEDS_DECODING.test(raw)) return raw;
+  if (raw.length >= 256) {
+    const last = lastLong.get(key);
+    if (last && last.raw === raw && last.charset === charset) return last.decoded;
+    const decoded = decodeCoded(key, raw, charset);
+    if (lastLong.size >= 64 && !last) lastLong.clear();
+    lastLong.set(key, { raw, charset, decoded });
+    return decoded;
+  }
+  return decodeCoded(key, raw, charset);
+}
+
+function decodeCoded(key: string, raw: string, charset: Charset): string {
   // The native decoder is the hot path (every notification); raw non-ASCII bytes need the byte decoder.
   if (charset === 'utf-8' && !/[\x80-\xff]/.test(raw)) {
     try {
-      return decodeURIComponent(raw.replace(/\+/g, ' '));
+      return decodeURIComponent(raw.includes('+') ? raw.replace(/\+/g, ' ') : raw);
     } catch {
       /* fall through to the byte decoder for the precise error */
     }
@@ -105,8 +122,11 @@ export function parseForm(body: Buffer): ParsedForm {
   const charset = charsetOf(encodingRaw === undefined ? undefined : /[%+]/.test(encodingRaw) ? percentDecode(encodingRaw).toString('latin1') : encodingRaw);
   if (!charset) throw new Error(`unsupported encoding "${encodingRaw}"`);
   const fields: Fields = raw.map(([k, v]) => {
-    const key = FIELD_NAME.test(k) ? k : percentDecode(k).toString('latin1');
-    if (!FIELD_NAME.test(key)) throw new Error(`"${key.slice(0, 30)}" is not a field name`);
+    let key = k;
+    if (!FIELD_NAME.test(k)) {
+      key = percentDecode(k).toString('latin1');
+      if (!FIELD_NAME.test(key)) throw new Error(`"${key.slice(0, 30)}" is not a field name`);
+    }
     return [key, decodeValue(key, v, charset)];
   });
   return { fields, charset };
@@ -210,9 +230,14 @@ export function encodeForm(fields: Record<string, string>, charset: Charset): Bu
 /** Turns a field list into an object, or reports the first duplicated name. */
 export function fieldsToRecord(fields: Fields): { record: Record<string, string>; duplicate?: string } {
   const record: Record<string, string> = {};
-  for (const [k, v] of fields) {
-    if (Object.prototype.hasOwnProperty.call(record, k)) return { record, duplicate: k };
-    record[k] = v;
+  // Fewer keys than fields means a name came twice; only then is it looked for, field by field
+  // (a lookup per field costs as much as building the record).
+  for (const [k, v] of fields) record[k] = v;
+  if (Object.keys(record).length === fields.length) return { record };
+  const seen = new Set<string>();
+  for (const [k] of fields) {
+    if (seen.has(k)) return { record, duplicate: k };
+    seen.add(k);
   }
   return { record };
 }

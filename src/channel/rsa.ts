@@ -40,11 +40,13 @@ function verifyBytes(digest: RsaDigest, message: Buffer, key: KeyObject, signatu
   }
 }
 
-/** {@link verifyRsa}, in the worker thread (digest step included) when {@link checkInWorker} is on. */
+/**
+ * {@link verifyRsa}, in the worker thread when {@link checkInWorker} is on: the base64 check and
+ * decoding and the digest step go with it.
+ */
 export function verifyRsaAsync(digest: RsaDigest, message: Buffer, key: KeyObject, signatureB64: string, hexOf?: HexOf): Promise<boolean> {
-  if (!BASE64.test(signatureB64)) return Promise.resolve(false);
-  const signature = Buffer.from(signatureB64, 'base64');
-  return active ? active.check(digest, message, key, signature, hexOf) : Promise.resolve(verifyBytes(digest, message, key, signature, hexOf));
+  if (active) return active.check(digest, message, key, signatureB64, hexOf);
+  return Promise.resolve(verifyRsa(digest, message, key, signatureB64, hexOf));
 }
 
 let active: RsaWorker | undefined;
@@ -71,12 +73,13 @@ export async function checkInWorker(debug?: (message: string) => void): Promise<
   };
 }
 
-// The worker: keys arrive once by id; a batch is one buffer of messages and signatures with
-// their offsets; the answer is one byte per check. CommonJS text, so no file has to be found.
+// The worker: keys arrive once by id; a batch is one buffer of messages and base64 signatures
+// with their offsets; the answer is one byte per check. CommonJS text, so no file has to be found.
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const { createHash, verify } = require('node:crypto');
 const keys = new Map();
+const BASE64 = ${BASE64};
 parentPort.on('message', (m) => {
   if (m.t === 'key') { keys.set(m.id, m.key); return; }
   const bytes = Buffer.from(m.bytes);
@@ -87,7 +90,8 @@ parentPort.on('message', (m) => {
     try {
       let message = bytes.subarray(m.offsets[o], m.offsets[o + 1]);
       if (m.hexOf[i]) message = Buffer.from(createHash(m.hexOf[i]).update(message).digest('hex'), 'latin1');
-      ok[i] = verify(m.digests[i], message, keys.get(m.keyIds[i]), bytes.subarray(m.offsets[o + 2], m.offsets[o + 3])) ? 1 : 0;
+      const signature = bytes.toString('latin1', m.offsets[o + 2], m.offsets[o + 3]);
+      ok[i] = BASE64.test(signature) && verify(m.digests[i], message, keys.get(m.keyIds[i]), Buffer.from(signature, 'base64')) ? 1 : 0;
     } catch {
       ok[i] = 0;
     }
@@ -103,7 +107,8 @@ interface Check {
   digest: RsaDigest;
   message: Buffer;
   key: KeyObject;
-  signature: Buffer;
+  /** Base64, as received. */
+  signature: string;
   hexOf: HexOf;
   resolve: (ok: boolean) => void;
 }
@@ -134,8 +139,8 @@ class RsaWorker {
     worker.on('exit', (code) => this.fail(`RSA worker exited (code ${code})`));
   }
 
-  check(digest: RsaDigest, message: Buffer, key: KeyObject, signature: Buffer, hexOf: HexOf): Promise<boolean> {
-    if (this.broken) return Promise.resolve(verifyBytes(digest, message, key, signature, hexOf));
+  check(digest: RsaDigest, message: Buffer, key: KeyObject, signature: string, hexOf: HexOf): Promise<boolean> {
+    if (this.broken) return Promise.resolve(verifyRsa(digest, message, key, signature, hexOf));
     return new Promise<boolean>((resolve) => {
       this.queue.push({ digest, message, key, signature, hexOf, resolve });
       if (this.queue.length >= BATCH) this.flush();
@@ -152,12 +157,13 @@ class RsaWorker {
     if (checks.length === 0) return;
     this.queue = [];
     if (this.broken) {
-      for (const c of checks) c.resolve(verifyBytes(c.digest, c.message, c.key, c.signature, c.hexOf));
+      for (const c of checks) c.resolve(verifyRsa(c.digest, c.message, c.key, c.signature, c.hexOf));
       return;
     }
     let size = 0;
-    for (const c of checks) size += c.message.length + c.signature.length;
-    const bytes = new Uint8Array(size);
+    // UTF-8 takes at most 3 bytes per UTF-16 unit of the signature text.
+    for (const c of checks) size += c.message.length + 3 * c.signature.length;
+    const bytes = Buffer.allocUnsafeSlow(size);
     const offsets = new Uint32Array(4 * checks.length);
     const keyIds = new Int32Array(checks.length);
     const digests: string[] = new Array(checks.length);
@@ -178,8 +184,8 @@ class RsaWorker {
       at += c.message.length;
       offsets[4 * i + 1] = at;
       offsets[4 * i + 2] = at;
-      bytes.set(c.signature, at);
-      at += c.signature.length;
+      // As UTF-8: anything but ASCII becomes bytes that fail the worker's base64 test.
+      at += bytes.write(c.signature, at, 'utf8');
       offsets[4 * i + 3] = at;
     });
     const id = this.nextBatch++;
@@ -193,7 +199,7 @@ class RsaWorker {
     if (this.broken) return;
     this.broken = true;
     if (message) this.debug?.(`${message}; checking signatures in this thread`);
-    for (const checks of this.sent.values()) for (const c of checks) c.resolve(verifyBytes(c.digest, c.message, c.key, c.signature, c.hexOf));
+    for (const checks of this.sent.values()) for (const c of checks) c.resolve(verifyRsa(c.digest, c.message, c.key, c.signature, c.hexOf));
     this.sent.clear();
     this.flush();
   }

@@ -59,7 +59,8 @@ export async function verify(files: string[], opts: VerifyOptions, ctx: Context)
   const { isAbsolute, join } = await import('node:path');
   const items: FileToVerify[] = [];
   for (const input of expandInputs(files, ctx.cwd)) {
-    input.files.forEach((file, k) => items.push({ file, path: input.paths?.[k] ?? (isAbsolute(file) ? file : join(ctx.cwd, file)) }));
+    // A directory's entries are known regular files (input.paths); files and globs are not.
+    input.files.forEach((file, k) => items.push(input.paths ? { file, path: input.paths[k], regular: true } : { file, path: isAbsolute(file) ? file : join(ctx.cwd, file) }));
   }
   const dispatcher = new CallbackDispatcher(
     { config: ctx.config(), profile: ctx.profile, env: ctx.env, cwd: ctx.cwd, debug: (m) => ctx.debug(m) },

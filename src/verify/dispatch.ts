@@ -24,6 +24,7 @@ import type { CallbackVerdict, ChannelModule, RawRequest, VerdictReason } from '
 import { channelSettings, configBaseDir, resolveSettings, type LoadedConfig } from '../core/config.js';
 import { configError, EXIT, invalid, isPayError, PayError, type ExitStatus } from '../core/errors.js';
 import { redactText } from '../core/redact.js';
+import { detached } from '../core/strings.js';
 
 /** Verdict reasons that are our configuration's fault, not the callback's (exit 2). */
 export const CONFIG_REASONS: readonly VerdictReason[] = ['MISSING_KEY', 'DECRYPT_FAILED'];
@@ -277,6 +278,7 @@ export class CallbackDispatcher {
       );
     }
     if (verdict.reason) verdict = { ...verdict, reason: redactText(verdict.reason) };
+    detachStrings(verdict);
     if (verdict.valid) return judged('valid', verdict);
     if (verdict.reasonCode && CONFIG_REASONS.includes(verdict.reasonCode)) {
       const notes = [...entry.unresolved.values()];
@@ -294,6 +296,28 @@ export class CallbackDispatcher {
       );
     }
     return judged('invalid', verdict);
+  }
+}
+
+/**
+ * Makes the strings a verdict keeps (its dedup key, its event's fields and the top level of the
+ * event's data) strings of their own, not views of the callback's body text (see
+ * {@link detached}): form and XML parsers cut values out of the body, and a run keeps every
+ * verdict until it prints them.
+ */
+function detachStrings(verdict: CallbackVerdict): void {
+  if (verdict.dedupKey !== undefined) verdict.dedupKey = detached(verdict.dedupKey);
+  const ev = verdict.event as unknown as Record<string, unknown> | undefined;
+  if (!ev) return;
+  detachFields(ev);
+  const data = ev.data;
+  if (data && typeof data === 'object' && !Array.isArray(data)) detachFields(data as Record<string, unknown>);
+}
+
+function detachFields(o: Record<string, unknown>): void {
+  for (const k in o) {
+    const v = o[k];
+    if (typeof v === 'string' && v.length >= 13) o[k] = detached(v);
   }
 }
 

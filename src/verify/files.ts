@@ -12,6 +12,8 @@ import { readRequestFile } from './request-file.js';
 export interface FileToVerify {
   file: string;
   path: string;
+  /** Known to be a regular file (listed in a directory). */
+  regular?: boolean;
 }
 
 /**
@@ -23,7 +25,7 @@ export async function verifyFile(dispatcher: CallbackDispatcher, item: FileToVer
   const { file } = item;
   let parsed;
   try {
-    parsed = await readRequestFile(item.path, { source: file, headers });
+    parsed = await readRequestFile(item.path, { source: file, headers, regular: item.regular });
   } catch (err) {
     if (!isPayError(err)) throw err;
     return [{ file, outcome: { class: 'error', error: err as PayError } }];
@@ -46,7 +48,7 @@ export async function verifyFile(dispatcher: CallbackDispatcher, item: FileToVer
 }
 
 /** Callbacks a run has in flight at once, while their signature checks run in another thread. */
-export const IN_FLIGHT = 64;
+export const IN_FLIGHT = 128;
 /** Runs of this many files or more check their RSA signatures in a worker thread. */
 export const RSA_THREAD_FROM = 200;
 
