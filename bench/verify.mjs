@@ -8,7 +8,10 @@
 //   detection, verification and printing 10,000 JSON verdicts.
 // - in-process: the same command function (src/commands/verify.ts `verify`) called here on the
 //   same directory, after a warm-up that loads the modules: everything pay does per file (read,
-//   parse, detect, verify, the row), without start-up and output.
+//   parse, detect, verify, the row), without start-up and output. Like the binary, it sends the
+//   RSA checks of a run this large to a worker thread (src/channel/rsa.ts), so it uses two
+//   threads where the bare loop uses one: the CPU-time ratio (all threads of the process) is
+//   printed beside the wall-time one for that reason.
 // - bare (RSA schemes): the scheme's signature check with node:crypto alone, over the same messages
 //   and signatures with the same public key, prepared in memory beforehand (no files, no parsing).
 //   For UnionPay, whose signature covers the SHA-256 hex of the signed text, the loop hashes the
