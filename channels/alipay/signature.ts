@@ -198,7 +198,7 @@ export interface FieldsCheck {
  * string, then with it (the official SDKs accept both).
  */
 export async function verifyFields(fields: readonly FormField[], signature: string, key: KeyObject, signType: AlipaySignType = 'RSA2'): Promise<FieldsCheck> {
-    const check = (withSignType: boolean) => verifyRsaAsync(DIGEST[signType], signedBytes(fields, withSignType), key, signature);
+  const check = (withSignType: boolean) => verifyRsaAsync(DIGEST[signType], signedBytes(fields, withSignType), key, signature);
   if (await check(false)) return { ok: true, signTypeSigned: false };
   if (fields.some((f) => f.key === 'sign_type') && (await check(true))) return { ok: true, signTypeSigned: true };
   return { ok: false };

@@ -107,18 +107,18 @@ export function signAsUnionPay(fields: Record<string, string>, key: KeyObject, c
 /** Checks an RSA (signMethod 01) signature with `publicKey`. */
 export function verifyRsa(fields: Record<string, string>, publicKey: KeyObject, version: UnionPayVersion, charset: Charset): boolean {
   const sig = fields.signature?.replace(/\s+/g, '');
-  return Boolean(sig) && verifyRsaBytes(digestOf(version), Buffer.from(signingDigestHex(fields, version, charset), 'latin1'), publicKey, sig!);
+  const digest = digestOf(version);
+  return Boolean(sig) && verifyRsaBytes(digest, encodeText(signingString(fields), charset), publicKey, sig!, digest);
 }
 
-/** {@link verifyRsa} for callbacks: the RSA check may run in another thread (src/channel/rsa.ts). */
+/**
+ * {@link verifyRsa} for callbacks: the RSA check may run in another thread (src/channel/rsa.ts).
+ * The signed text goes as it is: the digest step runs with the RSA check, not here.
+ */
 export async function verifyRsaAsync(fields: Record<string, string>, publicKey: KeyObject, version: UnionPayVersion, charset: Charset): Promise<boolean> {
   const sig = fields.signature?.replace(/\s+/g, '');
-  if (!sig) return false;
-  // The signed text goes as it is: the digest step runs with the RSA check (in a worker thread
-  // when `pay verify` has one), not here.
-  const text = signingString(fields);
   const digest = digestOf(version);
-  return verifyRsaBytesAsync(digest, charset === 'utf-8' ? Buffer.from(text, 'utf8') : encodeText(text, charset), publicKey, sig, digest);
+  return Boolean(sig) && (await verifyRsaBytesAsync(digest, encodeText(signingString(fields), charset), publicKey, sig!, digest));
 }
 
 /** Checks a signMethod 11 signature in constant time. */

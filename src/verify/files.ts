@@ -1,7 +1,6 @@
 /**
  * One saved file -> its verdict rows: read and parse it, then verify each callback it holds (one,
  * or one per HAR entry). A file that cannot be read or parsed is one `error` row; the run goes on.
- * Shared by `pay verify` in its own thread and by its worker threads (src/verify/pool.ts).
  */
 import { isPayError, type PayError } from '../core/errors.js';
 import type { CallbackDispatcher } from './dispatch.js';

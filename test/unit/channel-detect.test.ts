@@ -3,20 +3,8 @@
  * checked on hand-picked edge cases and on many random bodies against the original regexes.
  */
 import { describe, expect, it } from 'vitest';
+import { rng } from '../helpers/rng.js';
 import { hasAscii, hasFormField, skipLatin1Space } from '../../src/channel/detect.js';
-
-/** A small deterministic generator, so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x1_0000_0000;
-  };
-}
 
 // Pieces that make near misses likely: field names, separators, prefixes of names, high bytes.
 const PIECES = ['sign', 'sign=', '&sign=', 'signature=', 'sign_type=', '&', '=', 'a', 'x=1', '%26sign=', 'app_id=', '&app_id', ' ', '\t', '\n', '\u00a0', '{', '"sign"', '_response"', '中'];

@@ -14,6 +14,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { rng } from '../helpers/rng.js';
 import { buildNotify } from '../../channels/alipay/callback.js';
 import { alipayCallbacks } from '../../channels/alipay/callback.js';
 import { parseForm, percentDecode } from '../../channels/alipay/signature.js';
@@ -270,18 +271,6 @@ function oldParseForm(body: Buffer): Array<{ key: string; value: Buffer }> {
     }
   }
   return fields;
-}
-
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x1_0000_0000;
-  };
 }
 
 describe('rewritten parsers agree with the former ones', () => {
