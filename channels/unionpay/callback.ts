@@ -13,7 +13,7 @@ import { hasFormField } from '../../src/channel/detect.js';
 import { readCertificates } from '../../src/channel/pem.js';
 import { isoUtc } from '../../src/core/time.js';
 import { classify, currencyFromNumber, TXN_TYPE } from './codes.js';
-import { charsetOf, fieldsToRecord, parseForm, type Charset, type Fields } from './form.js';
+import { charsetOf, parseFormRecord, type Charset, type ParsedFormRecord } from './form.js';
 import { certIdOf, checkSignPubKeyCert, verifyRsaAsync, verifySecureKey } from './signature.js';
 import { fromMonthDayTime, fromTxnTime } from './wire-time.js';
 
@@ -208,15 +208,14 @@ export function detectUnionPay(request: RawRequest): number {
 /** Verifies a saved back notification offline. */
 export async function verifyUnionPayCallback(request: RawRequest, settings: Record<string, unknown>, options: VerifyOptions): Promise<CallbackVerdict> {
   const base = { channel: 'unionpay' };
-  let fields: Fields;
-  let charset: Charset;
+  let parsed: ParsedFormRecord;
   try {
-    ({ fields, charset } = parseForm(request.body));
+    parsed = parseFormRecord(request.body);
   } catch (err) {
     const dedupKey = `sha256:${createHash('sha256').update(request.body).digest('hex')}`;
     return { ...base, scheme: 'unionpay', valid: false, reasonCode: 'MALFORMED', reason: `not a UnionPay form body: ${(err as Error).message}`, dedupKey, reply: replyFail('malformed') };
   }
-  const { record, duplicate } = fieldsToRecord(fields);
+  const { record, charset, duplicate } = parsed;
   const dedupKey = record.queryId ? `unionpay:${record.queryId}` : `sha256:${createHash('sha256').update(request.body).digest('hex')}`;
   if (duplicate) {
     return { ...base, scheme: 'unionpay', valid: false, reasonCode: 'MALFORMED', reason: `field ${duplicate} appears twice`, dedupKey, reply: replyFail('malformed') };

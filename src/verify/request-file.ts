@@ -61,6 +61,8 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const QUERY = /^[^\s=&"'<>{}]+=[^\s"'<>{}]*(?:&[^\s=&"'<>{}]*(?:=[^\s"'<>{}]*)?)*$/;
 const CR = 0x0d;
 const LF = 0x0a;
+const LF_LF = Buffer.from('\n\n', 'latin1');
+const LF_CR_LF = Buffer.from('\n\r\n', 'latin1');
 
 /** Parses `--header 'Name: value'` flags; repeated names are joined with ", " as HTTP does. */
 export function parseHeaderFlags(flags: readonly string[] | undefined): Record<string, string> {
@@ -151,10 +153,10 @@ function parseBytes(bytes: Buffer, options: ParseRequestOptions, owned: boolean)
     });
   }
   const first = bytes[start];
-  const firstLine = lineAt(bytes, start).text;
-
-  if (REQUEST_LINE.test(firstLine)) {
-    return { format: 'http', entries: [{ request: withFlags(parseRawHttp(bytes, start, source), flagHeaders) }] };
+  const firstLine = lineAt(bytes, start);
+  const requestLine = REQUEST_LINE.exec(firstLine.text);
+  if (requestLine) {
+    return { format: 'http', entries: [{ request: withFlags(parseRawHttp(bytes, firstLine.next, requestLine, source), flagHeaders) }] };
   }
   if (first === 0x7b /* { */) return parseJsonFile(bytes, start, source, flagHeaders, owned);
 
@@ -216,24 +218,12 @@ function lineAt(bytes: Buffer, pos: number): { text: string; next: number } {
 function headerBlock(bytes: Buffer, from: number): { text: string; offset: number } {
   if (from < 0) return { text: '', offset: 0 };
   // A blank line follows an LF: "\n\n" or "\n\r\n" (a lone CR at the very end is the rest of the file).
-  const a = bytes.indexOf('\n\n', from - 1, 'latin1');
-  const b = bytes.indexOf('\n\r\n', from - 1, 'latin1');
+  // The second search stops where the first found its blank line (most files have only one kind).
+  const b = bytes.indexOf(LF_CR_LF, from - 1);
+  const a = (b < 0 ? bytes : bytes.subarray(0, b + 2)).indexOf(LF_LF, from - 1);
   const blank = a < 0 ? b : b < 0 ? a : Math.min(a, b);
   const end = blank < 0 ? bytes.length : blank + (blank === a ? 2 : 3);
   return { text: bytes.toString('latin1', from, end), offset: from };
-}
-
-/**
- * {@link lineAt} over a header block: the same answer, file offsets in and out. Every line the
- * header loop reads lies inside the block (it stops at the blank line that ends the block).
- */
-function lineIn(block: { text: string; offset: number }, pos: number): { text: string; next: number } {
-  const { text, offset } = block;
-  const at = pos - offset;
-  const nl = text.indexOf('\n', at);
-  const end = nl < 0 ? text.length : nl;
-  const trimmed = end > at && text.charCodeAt(end - 1) === CR ? end - 1 : end;
-  return { text: text.slice(at, trimmed), next: nl < 0 ? -1 : offset + nl + 1 };
 }
 
 /** The file as one line of text when it is one (trailing line ends ignored), else undefined. */
@@ -267,41 +257,74 @@ function fromUrl(text: string, source: string): RawRequest {
   return { method: 'GET', target, headers: {}, body: Buffer.alloc(0), source };
 }
 
-/** Parses a raw HTTP/1.x request starting at `start`. */
-function parseRawHttp(bytes: Buffer, start: number, source: string): RawRequest {
-  const requestLine = lineAt(bytes, start);
-  const m = REQUEST_LINE.exec(requestLine.text)!;
-  const [, method, target] = m;
+/**
+ * Lowercased header names by their spelling in files, for names that are tokens: a directory of
+ * callbacks repeats the same dozen names, and lowercasing each again costs more than the lookup.
+ */
+const lowerNames = new Map<string, string>();
+
+/** Lowercases a header name; undefined when it is not an HTTP token. */
+function headerKey(name: string): string | undefined {
+  let key = lowerNames.get(name);
+  if (key === undefined) {
+    if (!TOKEN.test(name)) return undefined;
+    key = name.toLowerCase();
+    if (lowerNames.size < 512) lowerNames.set(name, key);
+  }
+  return key;
+}
+
+function isBlank(c: number): boolean {
+  return c === 0x20 || c === 0x09;
+}
+
+/** Parses a raw HTTP/1.x request: its request line (matched), the headers from `pos` on, the body. */
+function parseRawHttp(bytes: Buffer, pos: number, requestLine: RegExpExecArray, source: string): RawRequest {
+  const method = requestLine[1];
+  const target = requestLine[2];
   const headers: Record<string, string> = {};
-  let pos = requestLine.next;
   let lastName: string | undefined;
   let lineNo = 1;
   let bodyStart = -1;
-  // The header block as one Latin-1 string (its offsets are the file's): lines are then cut with
-  // string operations instead of two Buffer calls per line. It ends at the first blank line.
-  const head = headerBlock(bytes, pos);
-  while (pos >= 0 && pos < bytes.length) {
-    const line = lineIn(head, pos);
+  // The header block as one Latin-1 string (its offsets are the file's, shifted by `offset`):
+  // lines are cut with string operations instead of Buffer calls. It ends at the first blank line.
+  const { text, offset } = headerBlock(bytes, pos);
+  let at = pos < 0 ? -1 : 0;
+  while (at >= 0 && at < text.length) {
+    const nl = text.indexOf('\n', at);
+    const lineEnd = nl < 0 ? text.length : nl;
+    const end = lineEnd > at && text.charCodeAt(lineEnd - 1) === CR ? lineEnd - 1 : lineEnd;
+    const next = nl < 0 ? -1 : nl + 1;
     lineNo++;
-    if (line.text === '') {
-      bodyStart = line.next < 0 ? bytes.length : line.next;
+    if (end === at) {
+      bodyStart = next < 0 ? bytes.length : offset + next;
       break;
     }
-    if ((line.text[0] === ' ' || line.text[0] === '\t') && lastName) {
+    const c0 = text.charCodeAt(at);
+    if (isBlank(c0) && lastName) {
       // obs-fold: a continuation of the previous header's value.
-      headers[lastName] = `${headers[lastName]} ${line.text.trim()}`;
+      headers[lastName] = `${headers[lastName]} ${text.slice(at, end).trim()}`;
     } else {
-      const colon = line.text.indexOf(':');
-      const name = colon > 0 ? line.text.slice(0, colon).trim() : '';
-      if (!TOKEN.test(name)) {
-        throw invalid(`${source}: line ${lineNo} ("${line.text.slice(0, 40)}") is not a header, and no blank line separates the headers from the body`, {
+      const colon = text.indexOf(':', at);
+      let nameEnd = colon >= 0 && colon < end ? colon : at;
+      let nameStart = at;
+      while (nameStart < nameEnd && isBlank(text.charCodeAt(nameStart))) nameStart++;
+      while (nameEnd > nameStart && isBlank(text.charCodeAt(nameEnd - 1))) nameEnd--;
+      const key = nameEnd > nameStart ? headerKey(text.slice(nameStart, nameEnd)) : undefined;
+      if (key === undefined) {
+        const line = text.slice(at, end);
+        throw invalid(`${source}: line ${lineNo} ("${line.slice(0, 40)}") is not a header, and no blank line separates the headers from the body`, {
           hint: 'A raw HTTP file is the request line, one "Name: value" header per line, a blank line, then the body.',
         });
       }
-      lastName = name.toLowerCase();
-      addLowerHeader(headers, lastName, line.text.slice(colon + 1).trim());
+      let from = colon + 1;
+      let to = end;
+      while (from < to && isBlank(text.charCodeAt(from))) from++;
+      while (to > from && isBlank(text.charCodeAt(to - 1))) to--;
+      lastName = key;
+      addLowerHeader(headers, key, text.slice(from, to));
     }
-    pos = line.next;
+    at = next;
   }
   if (bodyStart < 0) {
     throw invalid(`${source} has headers without a body: the file ends inside the header section (no blank line after the headers)`, {

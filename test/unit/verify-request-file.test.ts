@@ -58,6 +58,21 @@ describe('raw HTTP', () => {
     expect(request.body.toString()).toBe('{"a":1}');
   });
 
+  it('trims only spaces and tabs around names and values, keeps value bytes, and tells names apart by spelling', () => {
+    // 0xA0 ends the UTF-8 of "à" (C3 A0): it is part of the value, not white space to trim.
+    const head = Buffer.from('POST / HTTP/1.1\r\nX-Name \t: \t caf\xc3\xa0\r\nX-NAME:second\r\nx-other:\t\r\nX-Empty:\r\n\r\n', 'latin1');
+    const { request } = one(Buffer.concat([head, Buffer.from('b')]));
+    expect(Buffer.from(request.headers['x-name'], 'latin1').toString('utf8')).toBe('cafà, second');
+    expect(request.headers['x-other']).toBe('');
+    expect(request.headers['x-empty']).toBe('');
+    expect(Object.keys(request.headers)).toEqual(['x-name', 'x-other', 'x-empty']);
+    // The same spelling again, now invalid (a space inside the name): the name cache must not hide it.
+    for (const name of ['X Name', ':x', '']) {
+      const bad = Buffer.from(`POST / HTTP/1.1\r\n${name}: v\r\n\r\nb`, 'latin1');
+      expect(failure(() => parseRequestFile(bad, { source: 'f' })).message).toMatch(/line 2 .* is not a header/);
+    }
+  });
+
   it('keeps a body without Content-Length as is, CR and LF bytes included', () => {
     const body = Buffer.from('line1\r\nline2\n');
     const { request } = one(http(['POST /n HTTP/1.1', 'Content-Type: text/plain'], body));
