@@ -6,7 +6,8 @@
  * {@link verifyRsaAsync} is what callback verification calls. Normally it checks in this thread.
  * Within {@link checkInWorker} (`pay verify` over a large directory) it queues the check for a
  * worker thread instead, in batches: the worker verifies while this thread reads and parses the
- * next files, so the RSA cost and pay's own per-file cost overlap instead of adding up. Batches
+ * next files, so the RSA cost and pay's own per-file cost overlap instead of adding up (until the
+ * worker thread has started, this thread does the checks itself rather than wait). Batches
  * travel as one transferred buffer, and each key crosses once: a check costs this thread about a
  * microsecond to hand over, where node:crypto's own callback form (libuv's pool) costs about ten.
  */
@@ -53,13 +54,31 @@ let active: RsaWorker | undefined;
 let users = 0;
 
 /**
+ * Resolves once the worker thread of {@link checkInWorker} has started (true), or at once with
+ * false when there is none; from then on checks go to it.
+ */
+export async function workerStarted(): Promise<boolean> {
+  for (;;) {
+    const w = active;
+    if (!w) return false;
+    if (w.isStarted()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
+/**
  * Sends RSA checks to a worker thread until the returned function is called (and awaited): the
  * worker stops when its last user stops it. Checks in flight when the worker fails are done here.
+ * Until the worker thread has started (some 30 ms), checks are done in this thread, which would
+ * otherwise wait for it.
  */
 export async function checkInWorker(debug?: (message: string) => void): Promise<() => Promise<void>> {
   if (users++ === 0) {
     const { Worker } = await import('node:worker_threads');
-    active = new RsaWorker(new Worker(WORKER_SOURCE, { eval: true }), debug);
+    // Set by the worker as it starts, read here without waiting for an event: while checks are
+    // answered in this thread, their callers never yield to the event loop.
+    const started = new Int32Array(new SharedArrayBuffer(4));
+    active = new RsaWorker(new Worker(WORKER_SOURCE, { eval: true, workerData: { started } }), started, debug);
   }
   let stopped = false;
   return async () => {
@@ -76,8 +95,9 @@ export async function checkInWorker(debug?: (message: string) => void): Promise<
 // The worker: keys arrive once by id; a batch is one buffer of messages and base64 signatures
 // with their offsets; the answer is one byte per check. CommonJS text, so no file has to be found.
 const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
+const { parentPort, workerData } = require('node:worker_threads');
 const { createHash, verify } = require('node:crypto');
+Atomics.store(workerData.started, 0, 1);
 const keys = new Map();
 const BASE64 = ${BASE64};
 parentPort.on('message', (m) => {
@@ -124,6 +144,7 @@ class RsaWorker {
 
   constructor(
     private readonly worker: Worker,
+    private readonly started: Int32Array,
     private readonly debug?: (message: string) => void,
   ) {
     // Referenced only while checks are out: an idle worker never holds the process open.
@@ -139,8 +160,13 @@ class RsaWorker {
     worker.on('exit', (code) => this.fail(`RSA worker exited (code ${code})`));
   }
 
+  /** True once the worker thread runs (its checks then wait for nothing but each other). */
+  isStarted(): boolean {
+    return Atomics.load(this.started, 0) === 1;
+  }
+
   check(digest: RsaDigest, message: Buffer, key: KeyObject, signature: string, hexOf: HexOf): Promise<boolean> {
-    if (this.broken) return Promise.resolve(verifyRsa(digest, message, key, signature, hexOf));
+    if (this.broken || !this.isStarted()) return Promise.resolve(verifyRsa(digest, message, key, signature, hexOf));
     return new Promise<boolean>((resolve) => {
       this.queue.push({ digest, message, key, signature, hexOf, resolve });
       if (this.queue.length >= BATCH) this.flush();

@@ -11,6 +11,8 @@
 import { invalid } from '../core/errors.js';
 import { parseInstant } from '../core/time.js';
 import type { Presentation } from '../output/render.js';
+import type { Store } from '../store/store.js';
+import type { CallbackDispatcher } from '../verify/dispatch.js';
 import type { FileToVerify } from '../verify/files.js';
 import type { VerifyRow } from '../verify/report.js';
 import type { Context } from './context.js';
@@ -47,7 +49,7 @@ export function parseTolerance(text: string | undefined): number | undefined {
 
 /** Verifies callback files. */
 export async function verify(files: string[], opts: VerifyOptions, ctx: Context): Promise<VerifyResult> {
-  const [{ expandInputs }, { parseHeaderFlags }, { CallbackDispatcher }, { verifyFiles }] = await Promise.all([
+  const [{ expandInputs }, { parseHeaderFlags }, { CallbackDispatcher }, { verifyFiles, startRsaThread }] = await Promise.all([
     import('../verify/inputs.js'),
     import('../verify/request-file.js'),
     import('../verify/dispatch.js'),
@@ -62,13 +64,20 @@ export async function verify(files: string[], opts: VerifyOptions, ctx: Context)
     // A directory's entries are known regular files (input.paths); files and globs are not.
     input.files.forEach((file, k) => items.push(input.paths ? { file, path: input.paths[k], regular: true } : { file, path: isAbsolute(file) ? file : join(ctx.cwd, file) }));
   }
-  const dispatcher = new CallbackDispatcher(
-    { config: ctx.config(), profile: ctx.profile, env: ctx.env, cwd: ctx.cwd, debug: (m) => ctx.debug(m) },
-    { channel: opts.channel, at, toleranceSec },
-  );
-  await dispatcher.init();
-  const store = opts.apply ? await ctx.store() : undefined;
-  const rows = await verifyFiles(dispatcher, items, { headers, keepRequests: Boolean(store), debug: (m) => ctx.debug(m) });
+  const debug = (m: string) => ctx.debug(m);
+  // A large run's RSA thread starts now, while this thread loads the channel modules.
+  const rsaThread = startRsaThread(items.length, debug);
+  let dispatcher: CallbackDispatcher;
+  let store: Store | undefined;
+  try {
+    dispatcher = new CallbackDispatcher({ config: ctx.config(), profile: ctx.profile, env: ctx.env, cwd: ctx.cwd, debug }, { channel: opts.channel, at, toleranceSec });
+    await dispatcher.init();
+    store = opts.apply ? await ctx.store() : undefined;
+  } catch (err) {
+    await (await rsaThread)?.();
+    throw err;
+  }
+  const rows = await verifyFiles(dispatcher, items, { headers, keepRequests: Boolean(store), debug, rsaThread });
   if (store) {
     const { applyCallback } = await import('../verify/apply.js');
     for (const row of rows) {

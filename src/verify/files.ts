@@ -51,6 +51,21 @@ export const IN_FLIGHT = 128;
 /** Runs of this many files or more check their RSA signatures in a worker thread. */
 export const RSA_THREAD_FROM = 200;
 
+/** Stops the RSA worker thread of a run; undefined: the run checks in this thread. */
+export type RsaThread = (() => Promise<void>) | undefined;
+
+/**
+ * Starts the RSA worker thread for a run of `count` files when it is large enough
+ * ({@link RSA_THREAD_FROM}). Started before the channel modules load, the thread's own start-up
+ * (tens of milliseconds) overlaps theirs. The caller stops it, or passes it to
+ * {@link verifyFiles}, which does.
+ */
+export async function startRsaThread(count: number, debug?: (message: string) => void): Promise<RsaThread> {
+  if (count < RSA_THREAD_FROM) return undefined;
+  const rsa = await import('../channel/rsa.js');
+  return rsa.checkInWorker(debug);
+}
+
 /**
  * Verifies files in order, rows in file order. From {@link RSA_THREAD_FROM} files up, RSA checks
  * go to a worker thread (src/channel/rsa.ts) and up to {@link IN_FLIGHT} callbacks are in
@@ -60,16 +75,16 @@ export const RSA_THREAD_FROM = 200;
 export async function verifyFiles(
   dispatcher: CallbackDispatcher,
   items: readonly FileToVerify[],
-  options: { headers: Record<string, string>; keepRequests?: boolean; debug?: (message: string) => void },
+  options: { headers: Record<string, string>; keepRequests?: boolean; debug?: (message: string) => void; rsaThread?: Promise<RsaThread> },
 ): Promise<VerifyRow[]> {
   const { headers, keepRequests, debug } = options;
-  if (items.length < RSA_THREAD_FROM) {
+  const thread = await (options.rsaThread ?? startRsaThread(items.length, debug));
+  if (!thread) {
     const rows: VerifyRow[] = [];
     for (const item of items) for (const row of await verifyFile(dispatcher, item, headers, keepRequests)) rows.push(row);
     return rows;
   }
-  const rsa = await import('../channel/rsa.js');
-  const stop = await rsa.checkInWorker(debug);
+  const stop = thread;
   try {
     const perFile: VerifyRow[][] = new Array(items.length);
     let next = 0;

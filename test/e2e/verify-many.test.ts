@@ -17,7 +17,7 @@ import { builtinChannelIds } from '../../src/channel/registry.js';
 import { buildCertificate, type DistinguishedName } from '../../src/channel/x509.js';
 import { RSA_THREAD_FROM } from '../../src/verify/files.js';
 import { formatRawHttp } from '../../src/verify/request-file.js';
-import { runPayJson, tempDir } from '../helpers/cli.js';
+import { runPay, runPayJson, tempDir } from '../helpers/cli.js';
 
 const NEEDED = ['mock', 'alipay', 'wechatpay', 'unionpay', 'paypal', 'stripe'];
 const registered = new Set(builtinChannelIds());
@@ -359,5 +359,14 @@ describe.skipIf(missingChannels.length > 0)(`pay verify over ${CALLBACKS}+ files
     const valid = copyOf('all-valid', (e) => e.verdict === 'valid');
     expect(valid.kept.length).toBeGreaterThanOrEqual(RSA_THREAD_FROM);
     expect((await verifyAll(valid.path, valid.kept)).code).toBe(0);
+  });
+
+  it('a run that fails before verifying (unknown --channel) says so: exit 2, nothing on stdout', async () => {
+    // The RSA thread has started by then (before the channel modules load); the command stops it
+    // (test/unit/rsa-worker.test.ts checks that in-process).
+    const r = await runPay(['verify', files, '--channel', 'no-such-channel', '--at', AT], { env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown channel "no-such-channel"/);
+    expect(r.stdout).toBe('');
   });
 });

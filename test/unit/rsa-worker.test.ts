@@ -16,7 +16,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { checkInWorker, verifyRsa, verifyRsaAsync, type HexOf, type RsaDigest } from '../../src/channel/rsa.js';
+import { checkInWorker, verifyRsa, verifyRsaAsync, workerStarted, type HexOf, type RsaDigest } from '../../src/channel/rsa.js';
 import { ROOT, tempDir } from '../helpers/cli.js';
 
 interface Case {
@@ -125,10 +125,14 @@ async function answered(pending: readonly Promise<boolean>[]): Promise<boolean[]
 const labelled = (cs: readonly Case[], results: readonly boolean[]) => results.map((r, i) => `${i} ${cs[i].what}: ${r}`);
 
 const stops: Array<() => Promise<void>> = [];
-/** checkInWorker, with its stop remembered for afterEach (stopping twice is a no-op). */
+/**
+ * checkInWorker, with its stop remembered for afterEach (stopping twice is a no-op), once its
+ * thread runs: until then checks are answered in this thread (see the last test).
+ */
 async function start(debug?: (m: string) => void): Promise<() => Promise<void>> {
   const stop = await checkInWorker(debug);
   stops.push(stop);
+  expect(await workerStarted()).toBe(true);
   return stop;
 }
 afterEach(async () => {
@@ -227,6 +231,23 @@ describe('verifyRsaAsync in the worker thread', () => {
     expect(debug).toEqual([]);
   });
 
+  it('checks made before the worker thread runs are answered in this thread, right; later ones go to the worker', async () => {
+    const stop = await checkInWorker();
+    stops.push(stop);
+    // A worker thread takes tens of milliseconds to start: these come before it can.
+    const early = cases.slice(0, 40);
+    const pending = sendAll(early);
+    expect(await settledSoon(pending, early)).toBe(toWorker(early));
+    expect(labelled(early, await answered(pending))).toEqual(labelled(early, early.map((c) => c.expected)));
+    expect(await workerStarted()).toBe(true);
+    const late = cases.slice(40, 120);
+    const sent = sendAll(late);
+    expect(await settledSoon(sent, late)).toBe(0);
+    expect(labelled(late, await answered(sent))).toEqual(labelled(late, late.map((c) => c.expected)));
+    await stop();
+    expect(await workerStarted()).toBe(false);
+  });
+
   it('after a stop, a new checkInWorker() starts a worker that answers again', async () => {
     for (let round = 0; round < 2; round++) {
       const stop = await start();
@@ -285,5 +306,24 @@ describe.skipIf(!existsSync(DIST_RSA))('an idle worker does not hold the process
     tmp.cleanup();
     expect({ code, err }).toEqual({ code: 0, err: '' });
     expect(JSON.parse(out)).toEqual([true, false, true, false, true, false, true, true]);
+  });
+});
+
+describe('pay verify and its RSA thread', () => {
+  it('a large run that fails before verifying (unknown --channel) stops the thread it started', async () => {
+    const { createContext } = await import('../../src/commands/context.js');
+    const { verify } = await import('../../src/commands/verify.js');
+    const { RSA_THREAD_FROM } = await import('../../src/verify/files.js');
+    const tmp = tempDir('pay-rsa-thread-');
+    try {
+      // Enough files for the thread; what is in them does not matter (the run fails first).
+      for (let i = 0; i < RSA_THREAD_FROM; i++) writeFileSync(join(tmp.dir, `${String(i).padStart(4, '0')}.http`), 'a=1');
+      const ctx = createContext({ db: join(tmp.dir, 'pay.db'), env: {}, cwd: tmp.dir, json: true });
+      await expect(verify([tmp.dir], { channel: 'no-such-channel' }, ctx)).rejects.toThrow(/unknown channel "no-such-channel"/);
+      // No thread is left running: a later run would otherwise share it, and its users count.
+      expect(await workerStarted()).toBe(false);
+    } finally {
+      tmp.cleanup();
+    }
   });
 });
