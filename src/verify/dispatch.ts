@@ -145,6 +145,8 @@ export class CallbackDispatcher {
   private loadedModules?: { modules: ChannelModule[]; notLoaded: string[] };
   private loadedForced?: ChannelModule;
   private readonly settings = new Map<string, ChannelSettingsEntry | PayError>();
+  /** Settings being loaded: callbacks verified at once (a large run's lanes) share one load. */
+  private readonly settingsLoading = new Map<string, Promise<ChannelSettingsEntry | PayError>>();
 
   constructor(
     private readonly env: DispatchEnvironment,
@@ -198,12 +200,16 @@ export class CallbackDispatcher {
   async settingsFor(mod: ChannelModule): Promise<ChannelSettingsEntry> {
     let entry = this.settings.get(mod.id);
     if (!entry) {
-      try {
-        entry = await this.loadSettings(mod);
-      } catch (err) {
-        entry = isPayError(err) ? err : configError(`channels.${mod.id}: ${(err as Error).message}`);
+      // One load, shared: a channel memoizes its parsed keys on the settings object, so every
+      // callback of a run must see the same one (128 loads at once parsed PayPal's certificate 128 times).
+      let loading = this.settingsLoading.get(mod.id);
+      if (!loading) {
+        loading = this.loadSettings(mod).catch((err: unknown) => (isPayError(err) ? err : configError(`channels.${mod.id}: ${(err as Error).message}`)));
+        this.settingsLoading.set(mod.id, loading);
       }
+      entry = await loading;
       this.settings.set(mod.id, entry);
+      this.settingsLoading.delete(mod.id);
     }
     if (entry instanceof PayError || isPayError(entry)) throw entry;
     return entry;

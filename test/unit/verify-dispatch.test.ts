@@ -124,6 +124,45 @@ describe('CallbackDispatcher with the mock channel', () => {
     expect(late.verdict?.reasonCode).toBe('EXPIRED');
   });
 
+  it('callbacks verified at once share one settings object (one load), on which channels memoize parsed keys', async () => {
+    const t = tempDir('pay-dispatch-settings-');
+    try {
+      mkdirSync(join(t.dir, 'probe'));
+      writeFileSync(join(t.dir, 'probe', 'package.json'), '{"type":"module"}');
+      writeFileSync(
+        join(t.dir, 'probe', 'index.js'),
+        `export default {
+          id: 'probe',
+          description: { id: 'probe', name: 'probe', version: '0', capabilities: ['verifyCallback'], config: [], timeZone: 'UTC' },
+          validateConfig: () => ({}),
+          create: () => ({}),
+          callback: {
+            detect: () => 1,
+            verify: async (request, settings) => {
+              (globalThis.__probeSettings ??= []).push(settings);
+              return { valid: settings.secret === 'probe_test_secret', channel: 'probe', scheme: 'probe-test', reply: { status: 200, headers: {}, body: 'ok' } };
+            },
+          },
+        };\n`,
+      );
+      const probeConfig: LoadedConfig = { path: join(t.dir, 'pay.config.json'), exists: true, origin: 'flag', config: { channels: { probe: { module: './probe/index.js', secret: 'env:PROBE_SECRET' } }, profiles: {} } };
+      const seen: object[] = [];
+      (globalThis as { __probeSettings?: object[] }).__probeSettings = seen;
+      const d = new CallbackDispatcher({ config: probeConfig, env: { PROBE_SECRET: 'probe_test_secret' }, cwd: t.dir }, { channel: 'probe', at: now });
+      await d.init();
+      // 64 at once, before any settings exist: as a large run's lanes start.
+      const outs = await Promise.all(Array.from({ length: 64 }, () => d.verify(req({}, 'x'))));
+      expect(outs.map((o) => o.class)).toEqual(Array(64).fill('valid'));
+      expect(seen).toHaveLength(64);
+      expect(new Set(seen).size).toBe(1);
+      expect(await d.verify(req({}, 'y'))).toMatchObject({ class: 'valid' });
+      expect(new Set(seen).size).toBe(1);
+    } finally {
+      delete (globalThis as { __probeSettings?: object[] }).__probeSettings;
+      t.cleanup();
+    }
+  });
+
   it('rejects an unknown --channel up front', async () => {
     const d = new CallbackDispatcher({ config: config(undefined), env: {}, cwd: '/' }, { channel: 'nosuch', at: now });
     await expect(d.init()).rejects.toMatchObject({ code: 'INVALID_REQUEST', message: expect.stringMatching(/unknown channel "nosuch"/) });
