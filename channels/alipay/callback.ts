@@ -14,6 +14,7 @@ import { TextDecoder } from 'node:util';
 import type { CallbackEvent, CallbackHandler, CallbackVerdict, HttpReply, RawRequest, VerdictReason, VerifyOptions } from '../../src/channel/contract.js';
 import { hasAscii, hasFormField, skipLatin1Space } from '../../src/channel/detect.js';
 import { configError } from '../../src/core/errors.js';
+import { firstRepeat, type NamesMemo } from '../../src/core/field-names.js';
 import { isKnownCurrency, parseAmount } from '../../src/core/money.js';
 import type { OrderStatus, RefundStatus } from '../../src/core/order.js';
 import { isoUtc } from '../../src/core/time.js';
@@ -329,6 +330,9 @@ function sha256(b: Buffer): string {
   return `sha256:${createHash('sha256').update(b).digest('hex')}`;
 }
 
+// The keys of the last form read, known to have no repeats once checked.
+const formKeys: NamesMemo = {};
+
 /** Verifies one Alipay message against settings; pure apart from key parsing. */
 export async function verifyAlipayCallback(request: RawRequest, settings: Record<string, unknown>, _options: VerifyOptions): Promise<CallbackVerdict> {
   const found = classify(request);
@@ -348,11 +352,8 @@ export async function verifyAlipayCallback(request: RawRequest, settings: Record
   if (found.variant === 'response') return verifySyncResponse(found.data, request, keys);
 
   const fields = parseForm(found.data);
-  const seen = new Set<string>();
-  for (const f of fields) {
-    if (seen.has(f.key)) return invalid('MALFORMED', `field ${f.key} appears twice`, { dedupKey: sha256(found.data) }, found.variant);
-    seen.add(f.key);
-  }
+  const repeated = firstRepeat(formKeys, fields.map((f) => f.key));
+  if (repeated !== undefined) return invalid('MALFORMED', `field ${repeated} appears twice`, { dedupKey: sha256(found.data) }, found.variant);
   const latin = (k: string) => fields.find((f) => f.key === k)?.value.toString('latin1');
   const charset = latin('charset') || headerCharset(request.headers) || 'utf-8';
   const f = decodeFields(fields, charset);

@@ -13,6 +13,7 @@
 import { createSign, type KeyObject } from 'node:crypto';
 import { verifyRsa, verifyRsaAsync, type RsaDigest } from '../../src/channel/rsa.js';
 import { readPrivateKey, readPublicKey } from '../../src/channel/pem.js';
+import { sortedOrder, type NamesMemo } from '../../src/core/field-names.js';
 
 /** `sign_type` values. RSA (SHA-1) is legacy; new apps use RSA2. */
 export type AlipaySignType = 'RSA2' | 'RSA';
@@ -134,6 +135,10 @@ export function parseForm(body: Buffer | string): FormField[] {
   return fields;
 }
 
+// The signing order of the last list of keys, with and without sign_type.
+const withSignType: NamesMemo = {};
+const withoutSignType: NamesMemo = {};
+
 /** Byte order of UTF-8 keys; for ASCII (every real key) plain code-unit order is the same. */
 function byteOrder(a: string, b: string): number {
   // eslint-disable-next-line no-control-regex
@@ -147,11 +152,11 @@ function byteOrder(a: string, b: string): number {
  * empty values are kept.
  */
 export function signedBytes(fields: readonly FormField[], keepSignType: boolean): Buffer {
-  const kept = fields.filter((f) => f.key !== 'sign' && (keepSignType || f.key !== 'sign_type'));
-  // Real keys are ASCII: then code-unit order is byte order, decided once rather than per comparison.
-  // eslint-disable-next-line no-control-regex
-  const ascii = kept.every((f) => /^[\x00-\x7f]*$/.test(f.key));
-  kept.sort(ascii ? (a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0) : (a, b) => byteOrder(a.key, b.key));
+  const unsorted = fields.filter((f) => f.key !== 'sign' && (keepSignType || f.key !== 'sign_type'));
+  // Byte order (code-unit order for ASCII keys, which every real one is); the order found for the
+  // last list of keys is reused when the next list is the same (a run's notifications).
+  const order = sortedOrder(keepSignType ? withSignType : withoutSignType, unsorted.map((f) => f.key), byteOrder);
+  const kept = order.map((i) => unsorted[i]);
   let size = 0;
   for (const f of kept) size += f.key.length + f.value.length + 2;
   const out = Buffer.allocUnsafe(Math.max(0, size - 1));

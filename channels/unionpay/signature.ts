@@ -15,6 +15,7 @@
  */
 import { createHash, createSign, timingSafeEqual, X509Certificate, type KeyObject } from 'node:crypto';
 import { verifyRsa as verifyRsaBytes, verifyRsaAsync as verifyRsaBytesAsync } from '../../src/channel/rsa.js';
+import { sortedOrder, type NamesMemo } from '../../src/core/field-names.js';
 import { encodeText, type Charset } from './form.js';
 
 /** Gateway versions pay speaks. */
@@ -43,24 +44,17 @@ export interface SignOptions {
   secureKey?: string;
 }
 
-// The names of the last message, and their signing order: the messages of a run carry the same
-// names in the same order, so comparing the names with the last ones costs less than sorting them.
-let lastNames: { names: string[]; sorted: string[] } | undefined;
-
-/** `names` without `signature`, sorted by code unit (byte order for field names). */
-function sortedNames(names: string[]): string[] {
-  const last = lastNames;
-  if (last && last.names.length === names.length && last.names.every((k, i) => k === names[i])) return last.sorted;
-  const sorted = names.filter((k) => k !== 'signature').sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  lastNames = { names, sorted };
-  return sorted;
-}
+// The signing order of the last list of names (a run's notifications repeat it).
+const signingOrder: NamesMemo = {};
 
 /** The string to sign: fields except `signature`, sorted by name (byte order), `k=v` joined by `&`. */
 export function signingString(fields: Record<string, string>): string {
-  const keys = sortedNames(Object.keys(fields));
+  const names = Object.keys(fields);
   let out = '';
-  for (let i = 0; i < keys.length; i++) out += `${i ? '&' : ''}${keys[i]}=${fields[keys[i]]}`;
+  for (const i of sortedOrder(signingOrder, names)) {
+    const k = names[i];
+    if (k !== 'signature') out += `${out ? '&' : ''}${k}=${fields[k]}`;
+  }
   return out;
 }
 
