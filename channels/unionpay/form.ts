@@ -8,6 +8,7 @@
  * The web collect is an HTML form that the payer's browser submits to the gateway.
  */
 import { createRequire } from 'node:module';
+import { firstRepeat } from '../../src/core/field-names.js';
 
 /** An ordered list of fields as they came (duplicates kept, so callers can refuse them). */
 export type Fields = Array<[string, string]>;
@@ -120,10 +121,6 @@ function isFieldName(s: string): boolean {
   return true;
 }
 
-// Field names of the last form read, in order: the forms of a run carry the same names in the same
-// order, and a name found at the same place again is reused instead of cut out of the body anew.
-let lastNames: string[] = [];
-
 /**
  * The fields of a form body as they came: names checked (and percent-decoded when they need it),
  * values still encoded, and the charset its first `encoding` field names.
@@ -134,7 +131,6 @@ function rawForm(body: Buffer): { names: string[]; values: string[]; charset: Ch
   // One trailing line end is not part of the last value (a body saved with a newline after it).
   let end = text.length;
   if (end > 0 && text.charCodeAt(end - 1) === 0x0a) end -= end > 1 && text.charCodeAt(end - 2) === 0x0d ? 2 : 1;
-  const known = lastNames;
   const names: string[] = [];
   const values: string[] = [];
   let encodingRaw: string | undefined;
@@ -143,17 +139,12 @@ function rawForm(body: Buffer): { names: string[]; values: string[]; charset: Ch
     let amp = text.indexOf('&', pos);
     if (amp < 0 || amp > end) amp = end;
     if (amp > pos) {
-      let name: string | undefined = known[names.length];
-      let eq: number;
-      if (name !== undefined && text.startsWith(name, pos) && text.charCodeAt(pos + name.length) === 0x3d && pos + name.length < amp) eq = pos + name.length;
-      else {
-        eq = text.indexOf('=', pos);
-        if (eq <= pos || eq >= amp) throw new Error(`"${text.slice(pos, Math.min(amp, pos + 30))}" is not key=value`);
-        name = text.slice(pos, eq);
-        if (!isFieldName(name)) {
-          name = percentDecode(name).toString('latin1');
-          if (!isFieldName(name)) throw new Error(`"${name.slice(0, 30)}" is not a field name`);
-        }
+      const eq = text.indexOf('=', pos);
+      if (eq <= pos || eq >= amp) throw new Error(`"${text.slice(pos, Math.min(amp, pos + 30))}" is not key=value`);
+      let name = text.slice(pos, eq);
+      if (!isFieldName(name)) {
+        name = percentDecode(name).toString('latin1');
+        if (!isFieldName(name)) throw new Error(`"${name.slice(0, 30)}" is not a field name`);
       }
       const value = text.slice(eq + 1, amp);
       if (encodingRaw === undefined && name === 'encoding') encodingRaw = value;
@@ -162,7 +153,6 @@ function rawForm(body: Buffer): { names: string[]; values: string[]; charset: Ch
     }
     pos = amp + 1;
   }
-  lastNames = names;
   const charset = charsetOf(encodingRaw === undefined ? undefined : /[%+]/.test(encodingRaw) ? percentDecode(encodingRaw).toString('latin1') : encodingRaw);
   if (!charset) throw new Error(`unsupported encoding "${encodingRaw}"`);
   return { names, values, charset };
@@ -187,17 +177,8 @@ export function parseFormRecord(body: Buffer): ParsedFormRecord {
   const { names, values, charset } = rawForm(body);
   const record: Record<string, string> = {};
   for (let i = 0; i < names.length; i++) record[names[i]] = decodeValue(names[i], values[i], charset);
-  const duplicate = Object.keys(record).length === names.length ? undefined : firstDuplicate(names);
+  const duplicate = Object.keys(record).length === names.length ? undefined : firstRepeat({}, names);
   return duplicate === undefined ? { record, charset } : { record, charset, duplicate };
-}
-
-function firstDuplicate(names: readonly string[]): string | undefined {
-  const seen = new Set<string>();
-  for (const k of names) {
-    if (seen.has(k)) return k;
-    seen.add(k);
-  }
-  return undefined;
 }
 
 /**
@@ -302,7 +283,7 @@ export function fieldsToRecord(fields: Fields): { record: Record<string, string>
   // (a lookup per field costs as much as building the record).
   for (const [k, v] of fields) record[k] = v;
   if (Object.keys(record).length === fields.length) return { record };
-  const duplicate = firstDuplicate(fields.map(([k]) => k));
+  const duplicate = firstRepeat({}, fields.map(([k]) => k));
   return duplicate === undefined ? { record } : { record, duplicate };
 }
 

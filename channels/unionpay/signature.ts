@@ -111,9 +111,8 @@ export function signAsUnionPay(fields: Record<string, string>, key: KeyObject, c
 
 /** Checks an RSA (signMethod 01) signature with `publicKey`. */
 export function verifyRsa(fields: Record<string, string>, publicKey: KeyObject, version: UnionPayVersion, charset: Charset): boolean {
-  const sig = fields.signature?.replace(/\s+/g, '');
-  const digest = digestOf(version);
-  return Boolean(sig) && verifyRsaBytes(digest, encodeText(signingString(fields), charset), publicKey, sig!, digest);
+  const c = rsaCheckOf(fields, version, charset);
+  return c !== undefined && verifyRsaBytes(c.digest, c.text, publicKey, c.signature, c.digest);
 }
 
 /**
@@ -121,9 +120,14 @@ export function verifyRsa(fields: Record<string, string>, publicKey: KeyObject, 
  * The signed text goes as it is: the digest step runs with the RSA check, not here.
  */
 export async function verifyRsaAsync(fields: Record<string, string>, publicKey: KeyObject, version: UnionPayVersion, charset: Charset): Promise<boolean> {
-  const sig = fields.signature?.replace(/\s+/g, '');
-  const digest = digestOf(version);
-  return Boolean(sig) && (await verifyRsaBytesAsync(digest, encodeText(signingString(fields), charset), publicKey, sig!, digest));
+  const c = rsaCheckOf(fields, version, charset);
+  return c !== undefined && (await verifyRsaBytesAsync(c.digest, c.text, publicKey, c.signature, c.digest));
+}
+
+/** What an RSA check takes: the digest (both steps), the signed text's bytes, the signature; undefined without one. */
+function rsaCheckOf(fields: Record<string, string>, version: UnionPayVersion, charset: Charset): { digest: 'sha256' | 'sha1'; text: Buffer; signature: string } | undefined {
+  const signature = fields.signature?.replace(/\s+/g, '');
+  return signature ? { digest: digestOf(version), text: encodeText(signingString(fields), charset), signature } : undefined;
 }
 
 /** Checks a signMethod 11 signature in constant time. */

@@ -99,7 +99,6 @@ export function decode(buf: Buffer): Asn1 {
   return node;
 }
 
-
 /** Universal tag numbers used here. */
 export const TAG = {
   BOOLEAN: 1,

@@ -78,13 +78,12 @@ export async function verifyFiles(
   options: { headers: Record<string, string>; keepRequests?: boolean; debug?: (message: string) => void; rsaThread?: Promise<RsaThread> },
 ): Promise<VerifyRow[]> {
   const { headers, keepRequests, debug } = options;
-  const thread = await (options.rsaThread ?? startRsaThread(items.length, debug));
-  if (!thread) {
+  const stop = await (options.rsaThread ?? startRsaThread(items.length, debug));
+  if (!stop) {
     const rows: VerifyRow[] = [];
     for (const item of items) for (const row of await verifyFile(dispatcher, item, headers, keepRequests)) rows.push(row);
     return rows;
   }
-  const stop = thread;
   try {
     const perFile: VerifyRow[][] = new Array(items.length);
     let next = 0;

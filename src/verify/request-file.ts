@@ -278,6 +278,16 @@ function isBlank(c: number): boolean {
   return c === 0x20 || c === 0x09;
 }
 
+/**
+ * `text` from `from` to `to` without the spaces and tabs around it. Only those: `trim()` would also
+ * take 0xA0, which in Latin-1 text can be the last byte of a UTF-8 character (`à` is C3 A0).
+ */
+function blankTrimmed(text: string, from: number, to: number): string {
+  while (from < to && isBlank(text.charCodeAt(from))) from++;
+  while (to > from && isBlank(text.charCodeAt(to - 1))) to--;
+  return text.slice(from, to);
+}
+
 /** Parses a raw HTTP/1.x request: its request line (matched), the headers from `pos` on, the body. */
 function parseRawHttp(bytes: Buffer, pos: number, requestLine: RegExpExecArray, source: string): RawRequest {
   const method = requestLine[1];
@@ -303,26 +313,19 @@ function parseRawHttp(bytes: Buffer, pos: number, requestLine: RegExpExecArray, 
     const c0 = text.charCodeAt(at);
     if (isBlank(c0) && lastName) {
       // obs-fold: a continuation of the previous header's value.
-      headers[lastName] = `${headers[lastName]} ${text.slice(at, end).trim()}`;
+      headers[lastName] = `${headers[lastName]} ${blankTrimmed(text, at, end)}`;
     } else {
       const colon = text.indexOf(':', at);
-      let nameEnd = colon >= 0 && colon < end ? colon : at;
-      let nameStart = at;
-      while (nameStart < nameEnd && isBlank(text.charCodeAt(nameStart))) nameStart++;
-      while (nameEnd > nameStart && isBlank(text.charCodeAt(nameEnd - 1))) nameEnd--;
-      const key = nameEnd > nameStart ? headerKey(text.slice(nameStart, nameEnd)) : undefined;
+      const name = colon >= 0 && colon < end ? blankTrimmed(text, at, colon) : '';
+      const key = name ? headerKey(name) : undefined;
       if (key === undefined) {
         const line = text.slice(at, end);
         throw invalid(`${source}: line ${lineNo} ("${line.slice(0, 40)}") is not a header, and no blank line separates the headers from the body`, {
           hint: 'A raw HTTP file is the request line, one "Name: value" header per line, a blank line, then the body.',
         });
       }
-      let from = colon + 1;
-      let to = end;
-      while (from < to && isBlank(text.charCodeAt(from))) from++;
-      while (to > from && isBlank(text.charCodeAt(to - 1))) to--;
       lastName = key;
-      addLowerHeader(headers, key, text.slice(from, to));
+      addLowerHeader(headers, key, blankTrimmed(text, colon + 1, end));
     }
     at = next;
   }

@@ -60,12 +60,13 @@ describe('raw HTTP', () => {
 
   it('trims only spaces and tabs around names and values, keeps value bytes, and tells names apart by spelling', () => {
     // 0xA0 ends the UTF-8 of "à" (C3 A0): it is part of the value, not white space to trim.
-    const head = Buffer.from('POST / HTTP/1.1\r\nX-Name \t: \t caf\xc3\xa0\r\nX-NAME:second\r\nx-other:\t\r\nX-Empty:\r\n\r\n', 'latin1');
+    const head = Buffer.from('POST / HTTP/1.1\r\nX-Name \t: \t caf\xc3\xa0\r\nX-NAME:second\r\nx-other:\t\r\nX-Empty:\r\nX-Fold: a\r\n\t caf\xc3\xa0 \r\n\r\n', 'latin1');
     const { request } = one(Buffer.concat([head, Buffer.from('b')]));
     expect(Buffer.from(request.headers['x-name'], 'latin1').toString('utf8')).toBe('cafà, second');
     expect(request.headers['x-other']).toBe('');
     expect(request.headers['x-empty']).toBe('');
-    expect(Object.keys(request.headers)).toEqual(['x-name', 'x-other', 'x-empty']);
+    expect(Buffer.from(request.headers['x-fold'], 'latin1').toString('utf8')).toBe('a cafà');
+    expect(Object.keys(request.headers)).toEqual(['x-name', 'x-other', 'x-empty', 'x-fold']);
     // The same spelling again, now invalid (a space inside the name): the name cache must not hide it.
     for (const name of ['X Name', ':x', '']) {
       const bad = Buffer.from(`POST / HTTP/1.1\r\n${name}: v\r\n\r\nb`, 'latin1');
