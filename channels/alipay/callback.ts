@@ -354,7 +354,10 @@ export async function verifyAlipayCallback(request: RawRequest, settings: Record
   const fields = parseForm(found.data);
   const repeated = firstRepeat(formKeys, fields.map((f) => f.key));
   if (repeated !== undefined) return invalid('MALFORMED', `field ${repeated} appears twice`, { dedupKey: sha256(found.data) }, found.variant);
-  const latin = (k: string) => fields.find((f) => f.key === k)?.value.toString('latin1');
+  const latin = (k: string) => {
+    const field = fields.find((x) => x.key === k);
+    return field && (field.text ?? field.value.toString('latin1'));
+  };
   const charset = latin('charset') || headerCharset(request.headers) || 'utf-8';
   const f = decodeFields(fields, charset);
   const dedupKey = f.notify_id || sha256(found.data);

@@ -108,6 +108,15 @@ describe('parameter signatures', () => {
       ['d', 'x=y'],
     ]);
     expect(signedBytes(fields, false).toString('utf8')).toBe('a=中&b=2&c=&d=x=y');
+    // Plain ASCII values come as text too; raw non-ASCII bytes and decoded ones only as bytes.
+    const raw = parseForm(Buffer.from('z=中&y=plain&x=a%20b&w', 'utf8'));
+    expect(raw.map((f) => [f.key, f.text, f.value.toString('utf8')])).toEqual([
+      ['z', undefined, '中'],
+      ['y', 'plain', 'plain'],
+      ['x', undefined, 'a b'],
+      ['w', '', ''],
+    ]);
+    expect(signedBytes(raw, false).toString('utf8')).toBe('w=&x=a b&y=plain&z=中');
   });
 
   it('sorts by byte order and keeps or drops sign_type as asked', () => {
