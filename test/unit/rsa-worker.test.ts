@@ -16,7 +16,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { checkInWorker, verifyRsa, verifyRsaAsync, workerStarted, type HexOf, type RsaDigest } from '../../src/channel/rsa.js';
+import { checkInWorker, isBase64, verifyRsa, verifyRsaAsync, workerStarted, type HexOf, type RsaDigest } from '../../src/channel/rsa.js';
 import { ROOT, tempDir } from '../helpers/cli.js';
 
 interface Case {
@@ -306,6 +306,56 @@ describe.skipIf(!existsSync(DIST_RSA))('an idle worker does not hold the process
     tmp.cleanup();
     expect({ code, err }).toEqual({ code: 0, err: '' });
     expect(JSON.parse(out)).toEqual([true, false, true, false, true, false, true, true]);
+  });
+});
+
+describe('the base64 test of a signature', () => {
+  it('isBase64 says what /^[A-Za-z0-9+/]+={0,2}$/ says, over edge cases and 20,000 random strings', () => {
+    const edges = ['', '=', '==', '===', 'A', 'A=', 'A==', 'A===', '=A', 'A=A', 'AB==', '+/', '-_', 'A B', 'A\n', 'é', 'Aé=', 'A\u0100', '\u{1F600}', 'AAAA'.repeat(86)];
+    // Mostly alphabet characters, some padding, now and then a stranger.
+    const good = 'ABYZabyz09+/';
+    const other = '-_ .\n\u00e9\u0100';
+    let seed = 7;
+    const rnd = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0), seed % n);
+    const char = () => {
+      const r = rnd(20);
+      return r < 16 ? good[rnd(good.length)] : r < 19 ? '=' : other[rnd(other.length)];
+    };
+    const random = Array.from({ length: 20_000 }, () => Array.from({ length: rnd(8) }, char).join(''));
+    const all = [...edges, ...random];
+    expect(all.map((x) => [x, isBase64(x)])).toEqual(all.map((x) => [x, BASE64.test(x)]));
+    // Both answers occur often enough for the comparison to mean something.
+    expect(all.filter((x) => BASE64.test(x)).length).toBeGreaterThan(1000);
+  });
+
+  it('the worker thread refuses the same signatures and accepts the same ones as this thread', async () => {
+    const m = message(5, 300);
+    const good = sign('sha256', m, a.privateKey);
+    // 256 bytes: two pads.
+    expect(good.endsWith('==')).toBe(true);
+    const variants: Array<[string, boolean]> = [
+      [good, true],
+      // Fewer pads are still base64 of the same bytes; a third is not base64.
+      [good.slice(0, -1), true],
+      [good.slice(0, -2), true],
+      [`${good}=`, false],
+      [`${good.slice(0, 10)}é${good.slice(11)}`, false],
+      [`${good.slice(0, 10)}-${good.slice(11)}`, false],
+      [`${good.slice(0, 10)}_${good.slice(11)}`, false],
+      [`${good.slice(0, 10)} ${good.slice(11)}`, false],
+      [`=${good}`, false],
+      ['', false],
+    ];
+    const cs: Case[] = variants.map(([sig, expected], i) => ({ what: `variant ${i}`, digest: 'sha256', message: m, key: a.publicKey, sig, expected }));
+    expect(inThread(cs)).toEqual(variants.map(([, e]) => e));
+    const stop = await start();
+    try {
+      const pending = sendAll(cs);
+      expect(await settledSoon(pending, cs)).toBe(0);
+      expect(labelled(cs, await answered(pending))).toEqual(labelled(cs, variants.map(([, e]) => e)));
+    } finally {
+      await stop();
+    }
   });
 });
 
