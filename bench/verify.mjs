@@ -7,8 +7,10 @@
 //   detected per file, every verdict checked valid): start-up, module loading, reading, parsing,
 //   detection, verification and printing 10,000 JSON verdicts.
 // - in-process: the same command function (src/commands/verify.ts `verify`) called here on the
-//   same directory, after a warm-up that loads the modules: everything pay does per file (read,
-//   parse, detect, verify, the row), without start-up and output. Like the binary, it sends the
+//   same directory, after one untimed run of it there: everything pay does per file (read, parse,
+//   detect, verify, the row), without start-up and output. Start-up here includes V8's warm-up:
+//   the first run over a directory takes 20-60% longer than the next ones while the per-file code
+//   is still being compiled (a cost the process figure carries). Like the binary, it sends the
 //   RSA checks of a run this large to a worker thread (src/channel/rsa.ts), so it uses two
 //   threads where the bare loop uses one: the CPU-time ratio (all threads of the process) is
 //   printed beside the wall-time one for that reason.
@@ -284,7 +286,7 @@ const devNull = { write: () => true, isTTY: false };
 
 /**
  * In-process: pay's own `verify` command function on the directory (what the binary runs between
- * start-up and output). Modules are loaded by a warm-up run on one file beforehand.
+ * start-up and output), after the untimed warm-up run.
  */
 async function runInProcess(dir, configPath) {
   const ctx = context(configPath, dir);
@@ -367,13 +369,12 @@ try {
     writeFileSync(config, JSON.stringify({ channels: { [s.channel]: made.config } }));
     const env = { PAY_CONFIG: config, PAY_DB: join(base, 'pay.db'), NO_COLOR: '1' };
     const genMs = performance.now() - t0;
-    // Warm-up: load the channel modules in this process, once, on a one-file directory.
-    const warm = join(base, `${s.name}-warm`);
-    writeFiles(warm, made.requests.slice(0, 1));
     // The requests are on disk now: not kept in this heap, where they would weigh on every
     // garbage collection of the in-process runs (pay itself holds only what it reads).
     made.requests = undefined;
-    await verifyCommand([warm], { at: AT }, context(config, warm));
+    // Warm-up: one untimed in-process run over the directory (module loading, V8's compilation
+    // of the per-file code), so that every timed run measures the same, warm code.
+    const warmMs = (await runInProcess(dir, config)).ms;
     const payMs = [];
     const inMs = [];
     const bareMs = [];
@@ -399,6 +400,8 @@ try {
       line += `   bare ${b.toFixed(0).padStart(4)} ms ${rate(b)}   in-process/bare ${mark(q / b)} (CPU time ${(qCpu / bCpu).toFixed(2)}x), process/bare ${(p / b).toFixed(2)}x`;
     }
     results.push(row);
+    const each = (xs) => xs.map((x) => (typeof x === 'number' ? x : x.ms).toFixed(0)).join(' ');
+    console.log(`  runs (ms): warm-up ${warmMs.toFixed(0)}; process ${each(payMs)}; in-process ${each(inMs)}${made.bare ? `; bare ${each(bareMs)}` : ''}`);
     console.log(`${line}   [per file: read+parse ${stage('readUs')} us, detect ${stage('detectUs')} us, verify ${stage('verifyUs')} us; files made in ${(genMs / 1000).toFixed(1)} s]`);
   }
   for (const s of NOT_COVERED) if (!ONLY.length || ONLY.includes(s.name)) skipped.push(`${s.name} (no bench generator yet)`);
