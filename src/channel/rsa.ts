@@ -120,16 +120,11 @@ const { parentPort, workerData } = require('node:worker_threads');
 const { createHash, verify } = require('node:crypto');
 Atomics.store(workerData.started, 0, 1);
 const keys = new Map();
-// isBase64 over bytes (the signature's UTF-8 text): anything but ASCII fails it.
-const BASE64_CHARS = new Uint8Array(256);
+// This module's isBase64 and its table, by their source. The signature travels as UTF-8 and is
+// read back as Latin-1: anything but ASCII becomes characters above 0x7f, which fail it.
+const BASE64_CHARS = new Uint8Array(128);
 for (const c of '${BASE64_ALPHABET}') BASE64_CHARS[c.charCodeAt(0)] = 1;
-function isBase64(b, start, end) {
-  if (end - start > 1 && b[end - 1] === 0x3d) end--;
-  if (end - start > 1 && b[end - 1] === 0x3d) end--;
-  if (end === start) return false;
-  for (let i = start; i < end; i++) if (BASE64_CHARS[b[i]] === 0) return false;
-  return true;
-}
+${isBase64.toString()}
 parentPort.on('message', (m) => {
   if (m.t === 'key') { keys.set(m.id, m.key); return; }
   const bytes = Buffer.from(m.bytes);
@@ -140,9 +135,8 @@ parentPort.on('message', (m) => {
     try {
       let message = bytes.subarray(m.offsets[o], m.offsets[o + 1]);
       if (m.hexOf[i]) message = Buffer.from(createHash(m.hexOf[i]).update(message).digest('hex'), 'latin1');
-      const from = m.offsets[o + 2];
-      const to = m.offsets[o + 3];
-      ok[i] = isBase64(bytes, from, to) && verify(m.digests[i], message, keys.get(m.keyIds[i]), Buffer.from(bytes.toString('latin1', from, to), 'base64')) ? 1 : 0;
+      const signature = bytes.toString('latin1', m.offsets[o + 2], m.offsets[o + 3]);
+      ok[i] = isBase64(signature) && verify(m.digests[i], message, keys.get(m.keyIds[i]), Buffer.from(signature, 'base64')) ? 1 : 0;
     } catch {
       ok[i] = 0;
     }
