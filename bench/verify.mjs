@@ -400,7 +400,6 @@ try {
     }
     const p = median(payMs);
     const q = median(inMs.map((x) => x.ms));
-    const qCpu = median(inMs.map((x) => x.cpuMs));
     const stage = (k) => median(stages.map((x) => x[k])).toFixed(1);
     const rate = (ms) => `${((FILES / ms) * 1000).toFixed(0).padStart(6)}/s`;
     const row = { scheme: s.name, processMs: p, inProcessMs: q, processPerSec: (FILES / p) * 1000, inProcessPerSec: (FILES / q) * 1000 };

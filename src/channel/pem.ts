@@ -5,6 +5,7 @@
  * config field in their own CONFIG_ERROR.
  */
 import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { isBase64 } from './rsa.js';
 
 const PEM_BLOCK = /-----BEGIN [A-Z0-9 ]+-----/;
 const CERTIFICATE_PEM = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
@@ -12,7 +13,7 @@ const CERTIFICATE_PEM = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE
 /** The DER bytes of bare base64 text (whitespace ignored), or undefined when it is not base64. */
 export function bareBase64(text: string, minLength = 1): Buffer | undefined {
   const compact = text.replace(/\s+/g, '');
-  if (compact.length < minLength || !/^[A-Za-z0-9+/]+={0,2}$/.test(compact)) return undefined;
+  if (compact.length < minLength || !isBase64(compact)) return undefined;
   return Buffer.from(compact, 'base64');
 }
 
