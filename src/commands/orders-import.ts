@@ -124,8 +124,6 @@ export async function importOrders(file: string, opts: ImportOptions, ctx: Conte
   const { fingerprint } = await import('../reconcile/file-hash.js');
   const { readCsvRecords } = await import('../channel/csv.js');
   const { zoneConverter } = await import('../reconcile/mapping.js');
-  const { OrderImport } = await import('../store/order-import.js');
-  const { sqliteOf } = await import('../store/reconcile-store.js');
   const { createProgress } = await import('../reconcile/progress.js');
 
   let toUtc: ((wallMs: number) => number) | undefined;
@@ -140,10 +138,9 @@ export async function importOrders(file: string, opts: ImportOptions, ctx: Conte
 
   const { sha256, bytes } = await fingerprint(path);
   if (bytes === 0) throw invalid(`${path} is empty`, { hint: 'Export the orders again; the file has no header and no rows.' });
-  const store = sqliteOf(await ctx.store());
-  const imp = new OrderImport(store);
+  const imp = await (await ctx.store()).orderImport();
   const progress = createProgress(ctx, 'importing', { totalBytes: bytes });
-  imp.begin();
+  await imp.begin();
   try {
     let index: Record<Column, number> | undefined;
     let ignored: string[] = [];
@@ -173,21 +170,21 @@ export async function importOrders(file: string, opts: ImportOptions, ctx: Conte
         batch.push(parseImportRow(rec.line, get, opts.timeZone, toUtc));
       } catch (err) {
         if (!(err instanceof PayError)) throw err;
-        imp.problem({ line: rec.line, orderNo: get('order_no') || undefined, refundNo: get('refund_no') || undefined, message: err.message });
+        await imp.problem({ line: rec.line, orderNo: get('order_no') || undefined, refundNo: get('refund_no') || undefined, message: err.message });
       }
       if (batch.length >= STAGE_BATCH) {
-        imp.stage(batch);
+        await imp.stage(batch);
         batch = [];
         progress.rows(rows);
       }
     }
-    imp.stage(batch);
+    await imp.stage(batch);
     progress.rows(rows);
     if (!index) throw invalid(`${path} is empty`);
     progress.phase('checking');
-    imp.check();
+    await imp.check();
     progress.done();
-    const problems = imp.problems();
+    const problems = await imp.problems();
     const base = { file: path, sha256, dryRun: Boolean(opts.dryRun), partial: Boolean(opts.partial), problems, ignoredColumns: ignored };
     if (imp.rejectedRows > 0 && !opts.partial) {
       const shown = problems.slice(0, 10).map((p) => `  line ${p.line}: ${p.message}`);
@@ -197,11 +194,11 @@ export async function importOrders(file: string, opts: ImportOptions, ctx: Conte
         details: { rows, rejected: imp.rejectedRows, problems },
       });
     }
-    if (opts.dryRun) return { ...base, ...imp.counts(rows) };
-    return { ...base, ...imp.apply({ path, sha256 }, rows) };
+    if (opts.dryRun) return { ...base, ...(await imp.counts(rows)) };
+    return { ...base, ...(await imp.apply({ path, sha256 }, rows)) };
   } finally {
     progress.done();
-    imp.end();
+    await imp.end();
   }
 }
 

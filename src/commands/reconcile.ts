@@ -162,31 +162,32 @@ export async function reconcileCommand(opts: ReconcileOptions, ctx: Context): Pr
     }
   }
 
-  const { sqliteOf, ReconcileStore } = await import('../store/reconcile-store.js');
   const { reconcile } = await import('../reconcile/engine.js');
-  const store = sqliteOf(await ctx.store());
-  progress.current = createProgress(ctx, `reading ${basename(path)}`, { totalBytes: billFormat === 'mapping' ? totalBytes : undefined });
-  let outcome;
+  const rs = await (await ctx.store()).reconciliation();
   try {
-    outcome = await reconcile(store, {
-      channel: channelId,
-      date,
-      timeZone,
-      rows,
-      bill: { path, sha256, bytes: totalBytes, format: billFormat, source: opts.download ? 'download' : 'file', mappingSha256 },
-      carryWindowMs,
-      clock: ctx.clock,
-      onRows: (n) => progress.current?.rows(n),
-      onMatching: () => progress.current?.phase('matching'),
-    });
+    progress.current = createProgress(ctx, `reading ${basename(path)}`, { totalBytes: billFormat === 'mapping' ? totalBytes : undefined });
+    let outcome;
+    try {
+      outcome = await reconcile(rs, {
+        channel: channelId,
+        date,
+        timeZone,
+        rows,
+        bill: { path, sha256, bytes: totalBytes, format: billFormat, source: opts.download ? 'download' : 'file', mappingSha256 },
+        carryWindowMs,
+        clock: ctx.clock,
+        onRows: (n) => progress.current?.rows(n),
+        onMatching: () => progress.current?.phase('matching'),
+      });
+    } finally {
+      progress.current.done();
+    }
+    const extras = { replaced: outcome.replaced, superseded: outcome.superseded, outstanding: outcome.outstanding };
+    const report = await finishReport(outcome.run, rs, extras, format, opts.out, ctx);
+    return { ...report, exitCode: report.reconciled ? 0 : 1 };
   } finally {
-    progress.current.done();
+    await rs.close();
   }
-
-  const rs = new ReconcileStore(store);
-  const extras = { replaced: outcome.replaced, superseded: outcome.superseded, outstanding: outcome.outstanding };
-  const report = await finishReport(outcome.run, rs, extras, format, opts.out, ctx);
-  return { ...report, exitCode: report.reconciled ? 0 : 1 };
 }
 
 async function finishReport(
@@ -205,10 +206,10 @@ async function finishReport(
     outPath = resolve(ctx.cwd, out);
     await writeReportFile(outPath, format, run, rs, extras);
   }
-  const report = reportJson(run, rs, extras);
+  const report = await reportJson(run, rs, extras);
   let text = '';
-  if (format === 'csv') text = reportCsv(run, rs);
-  else if (format === 'table') text = formatBlocks(reportBlocks(run, rs, extras), ctx.color);
+  if (format === 'csv') text = await reportCsv(run, rs);
+  else if (format === 'table') text = formatBlocks(await reportBlocks(run, rs, extras), ctx.color);
   return { run, report, format, text, out: outPath, reconciled: discrepancies(run) === 0 };
 }
 
@@ -234,9 +235,12 @@ export interface HistoryOptions {
 export async function reconcileHistory(opts: HistoryOptions, ctx: Context): Promise<{ runs: RunRecord[] }> {
   const limit = opts.limit === undefined ? 20 : Number(opts.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 10000) throw invalid('--limit must be a whole number from 1 to 10000');
-  const { sqliteOf, ReconcileStore } = await import('../store/reconcile-store.js');
-  const rs = new ReconcileStore(sqliteOf(await ctx.store()));
-  return { runs: rs.listRuns({ channel: opts.channel, limit }) };
+  const rs = await (await ctx.store()).reconciliation();
+  try {
+    return { runs: await rs.listRuns({ channel: opts.channel, limit }) };
+  } finally {
+    await rs.close();
+  }
 }
 
 /** Human and JSON output of `reconcile history`. */
@@ -304,11 +308,14 @@ export async function reconcileShow(runRef: string, opts: ShowOptions, ctx: Cont
   if (!Number.isSafeInteger(id) || id < 1) throw invalid(`"${runRef}" is not a run id`, { hint: 'Run ids are numbers: see pay reconcile history.' });
   const { parseFormat } = await import('../reconcile/report.js');
   const format = parseFormat(opts.format, opts.out);
-  const { sqliteOf, ReconcileStore } = await import('../store/reconcile-store.js');
-  const rs = new ReconcileStore(sqliteOf(await ctx.store()));
-  const run = rs.getRun(id);
-  if (!run) throw invalid(`there is no reconciliation run ${id} in ${ctx.dbPath}`, { hint: 'List runs with: pay reconcile history' });
-  const report = await finishReport(run, rs, {}, format, opts.out, ctx);
-  // Showing a saved run is a lookup, not a reconciliation: it succeeds whatever the run found.
-  return { ...report, exitCode: 0 };
+  const rs = await (await ctx.store()).reconciliation();
+  try {
+    const run = await rs.getRun(id);
+    if (!run) throw invalid(`there is no reconciliation run ${id} in ${ctx.dbPath}`, { hint: 'List runs with: pay reconcile history' });
+    const report = await finishReport(run, rs, {}, format, opts.out, ctx);
+    // Showing a saved run is a lookup, not a reconciliation: it succeeds whatever the run found.
+    return { ...report, exitCode: 0 };
+  } finally {
+    await rs.close();
+  }
 }

@@ -18,16 +18,7 @@ import type { BillRow } from '../channel/contract.js';
 import { invalid, PayError } from '../core/errors.js';
 import { formatAmount } from '../core/money.js';
 import { businessDayRange, isoUtc, type Clock } from '../core/time.js';
-import {
-  ReconcileStore,
-  J,
-  type CurrencyTotals,
-  type NewItem,
-  type RunCounts,
-  type RunRecord,
-  type SideTotals,
-} from '../store/reconcile-store.js';
-import type { SqliteStore } from '../store/sqlite-store.js';
+import type { BillStage, CurrencyTotals, NewItem, ReconcileStore, RunCounts, RunRecord, SideTotals } from '../store/reconcile-store.js';
 import { bookKey, classifyRow, isSettled, type BookEntry, type EntryKind } from './classify.js';
 
 /** Default carry window: a book entry settled in the last 30 minutes of the day may be billed tomorrow. */
@@ -135,35 +126,6 @@ function checkRow(row: BillRow, path: string): BillRow {
   return row;
 }
 
-function entryFromJoin(r: unknown[]): BookEntry | undefined {
-  if (r[J.oNo] !== null) {
-    return {
-      kind: r[J.oKind] === 'payout' ? 'payout' : 'payment',
-      orderNo: r[J.oNo] as string,
-      channel: r[J.oChannel] as string,
-      status: r[J.oStatus] as string,
-      amountMinor: r[J.oAmount] as number,
-      currency: r[J.oCurrency] as string,
-      time: (r[J.oTime] as string | null) ?? undefined,
-      channelTradeNo: (r[J.oTrade] as string | null) ?? undefined,
-    };
-  }
-  if (r[J.fNo] !== null) {
-    return {
-      kind: 'refund',
-      orderNo: r[J.fOrderNo] as string,
-      refundNo: r[J.fNo] as string,
-      channel: r[J.fChannel] as string,
-      status: r[J.fStatus] as string,
-      amountMinor: r[J.fAmount] as number,
-      currency: r[J.fCurrency] as string,
-      time: (r[J.fTime] as string | null) ?? undefined,
-      channelTradeNo: (r[J.fTrade] as string | null) ?? undefined,
-    };
-  }
-  return undefined;
-}
-
 const fmt = (minor: number, currency: string) => {
   try {
     return `${formatAmount(minor, currency)} ${currency}`;
@@ -176,16 +138,15 @@ const fmt = (minor: number, currency: string) => {
  * Reconciles one bill against the books and saves the run. Bad input (a reader error, a row pay
  * cannot use) throws before anything is written.
  */
-export async function reconcile(store: SqliteStore, input: ReconcileInput): Promise<ReconcileOutcome> {
+export async function reconcile(rs: ReconcileStore, input: ReconcileInput): Promise<ReconcileOutcome> {
   const clock = input.clock ?? (() => Date.now());
   const startedAt = isoUtc(clock());
   const { start, end } = businessDayRange(input.date, input.timeZone);
   const carryWindowMs = input.carryWindowMs ?? DEFAULT_CARRY_WINDOW_MS;
-  const rs = new ReconcileStore(store);
 
-  rs.createStage();
+  const stage = await rs.openStage();
   try {
-    // 1. Stream the bill into the staging table. Nothing in the order book is touched yet.
+    // 1. Stream the bill into the stage. Nothing in the order book is touched yet.
     let batch: BillRow[] = [];
     let rows = 0;
     try {
@@ -193,7 +154,7 @@ export async function reconcile(store: SqliteStore, input: ReconcileInput): Prom
         batch.push(checkRow(row, input.bill.path));
         rows++;
         if (batch.length >= STAGE_BATCH) {
-          rs.stage(batch);
+          await stage.add(batch);
           batch = [];
           input.onRows?.(rows);
         }
@@ -206,16 +167,17 @@ export async function reconcile(store: SqliteStore, input: ReconcileInput): Prom
         hint: 'The file is damaged or not this kind of bill (run with -v for details).',
       });
     }
-    rs.stage(batch);
+    await stage.add(batch);
     input.onRows?.(rows);
     input.onMatching?.();
-    rs.indexStage();
+    await stage.seal();
 
     // 2. Pair, classify and save, in one transaction on the order book.
-    const outcome = store.write(() => match(rs, input, { start, end, rows, startedAt, carryWindowMs, clock }));
-    return outcome;
+    return await rs.transaction(() => match(rs, stage, input, { start, end, rows, startedAt, carryWindowMs, clock }));
   } finally {
-    rs.dropStage();
+    await stage.drop().catch(() => {
+      /* the connection is gone; so is the stage */
+    });
   }
 }
 
@@ -228,17 +190,17 @@ interface MatchContext {
   clock: Clock;
 }
 
-function match(rs: ReconcileStore, input: ReconcileInput, m: MatchContext): ReconcileOutcome {
+async function match(rs: ReconcileStore, stage: BillStage, input: ReconcileInput, m: MatchContext): Promise<ReconcileOutcome> {
   const { channel, date } = input;
   const now = () => isoUtc(m.clock());
 
   // Same channel, day and file: replace (delete; items it closed reopen). Other files of the day:
   // superseded by this run, kept in the history.
-  const previous = rs.findRunByFile(channel, date, input.bill.sha256);
-  if (previous) rs.deleteRun(previous.id);
-  const others = rs.currentRuns(channel, date);
+  const previous = await rs.findRunByFile(channel, date, input.bill.sha256);
+  if (previous) await rs.deleteRun(previous.id);
+  const others = await rs.currentRuns(channel, date);
 
-  const runId = rs.insertRun({
+  const runId = await rs.insertRun({
     channel,
     date,
     timeZone: input.timeZone,
@@ -251,54 +213,49 @@ function match(rs: ReconcileStore, input: ReconcileInput, m: MatchContext): Reco
     billRows: m.rows,
     startedAt: m.startedAt,
   });
-  for (const o of others) rs.supersede(o.id, runId);
+  for (const o of others) await rs.supersede(o.id, runId);
 
   const counts: RunCounts = { matched: 0, missingLocal: 0, missingChannel: 0, amountMismatch: 0, statusMismatch: 0, currencyMismatch: 0, duplicate: 0, carriedOver: 0, resolved: 0 };
   const startIso = isoUtc(m.start);
   const endIso = isoUtc(m.end);
+  // Items and hits are written a page at a time (one round trip each on a server database).
+  const items: NewItem[] = [];
+  const hits: string[] = [];
+  const flush = async () => {
+    if (items.length) await rs.insertItems(items.splice(0));
+    if (hits.length) await stage.addHits(hits.splice(0));
+  };
 
   // 3. Bill side: plain in-day matches are counted in SQL; every other row is classified here,
   // page by page.
-  counts.matched = rs.markOdd(channel, startIso, endIso);
+  counts.matched = await stage.markOdd(channel, startIso, endIso);
   let after = 0;
   for (;;) {
-    const page = rs.oddPage(after, PAGE);
+    const page = await stage.oddPage(after, PAGE);
     if (page.length === 0) break;
-    after = page[page.length - 1][J.rowid] as number;
-    for (const r of page) {
-      const row: BillRow = {
-        line: r[J.line] as number,
-        kind: r[J.kind] as BillRow['kind'],
-        orderNo: (r[J.orderNo] as string | null) ?? undefined,
-        refundNo: (r[J.refundNo] as string | null) ?? undefined,
-        channelTradeNo: (r[J.tradeNo] as string | null) ?? undefined,
-        amountMinor: r[J.amount] as number,
-        feeMinor: r[J.fee] as number,
-        currency: r[J.currency] as string,
-        time: r[J.time] as string,
-        status: (r[J.status] as string | null) ?? undefined,
-      };
-      const key = r[J.key] as string;
-      const billPart = { line: row.line, amountMinor: row.amountMinor, feeMinor: row.feeMinor, currency: row.currency, time: row.time, status: row.status };
+    after = page[page.length - 1].seq;
+    for (const pair of page) {
+      const { row, key } = pair;
+      const billPart = { line: row.line, amountMinor: row.amountMinor, feeMinor: row.feeMinor ?? 0, currency: row.currency, time: row.time, status: row.status };
       const base = { runId, channel, key, kind: row.kind, orderNo: row.orderNo, refundNo: row.refundNo, channelTradeNo: row.channelTradeNo, bill: billPart };
 
-      if (r[J.first] !== r[J.rowid]) {
+      if (pair.firstSeq !== pair.seq) {
         counts.duplicate++;
-        rs.insertItem({ ...base, class: 'duplicate', note: 'the channel lists this key more than once' });
+        items.push({ ...base, class: 'duplicate', note: 'the channel lists this key more than once' });
         continue;
       }
 
-      let entry = entryFromJoin(r);
+      let entry = pair.entry;
       let note: string | undefined;
       if (entry && entry.channel !== channel) {
         note = `the books have ${entry.kind === 'refund' ? entry.refundNo : entry.orderNo} under channel ${entry.channel}`;
         entry = undefined;
       }
       if (!entry && row.channelTradeNo) {
-        entry = rs.findByTradeNo(channel, row.kind as EntryKind, row.channelTradeNo);
+        entry = await rs.findByTradeNo(channel, row.kind as EntryKind, row.channelTradeNo);
         if (entry) {
           // A fallback match stands in for the book entry's own key on the book side.
-          rs.addHit(bookKey(entry));
+          hits.push(bookKey(entry));
           const ours = entry.kind === 'refund' ? entry.refundNo : entry.orderNo;
           const theirs = entry.kind === 'refund' ? row.refundNo : row.orderNo;
           if (theirs && theirs !== ours) note = `matched by the channel's number ${row.channelTradeNo}: the bill says ${theirs}, the books ${ours}`;
@@ -322,35 +279,36 @@ function match(rs: ReconcileStore, input: ReconcileInput, m: MatchContext): Reco
       // entry missing.
       const t = entry?.time ? Date.parse(entry.time) : Number.NaN;
       const outOfDay = entry !== undefined && !(t >= m.start && t < m.end);
-      const open = outOfDay ? rs.openBookItem(channel, item.key, date) : undefined;
-      if (open) rs.closeItem(open.id, runId, now());
+      const open = outOfDay ? await rs.openBookItem(channel, item.key, date) : undefined;
+      if (open) await rs.closeItem(open.id, runId, now());
 
       if (verdict.class !== 'matched') {
         counts[verdict.class]++;
         if (open) item.note = `${item.note ?? verdict.class} (open since ${open.runDate} as ${open.class})`;
-        rs.insertItem(item);
+        items.push(item);
         continue;
       }
       counts.matched++;
       if (open) {
-        rs.insertItem({ ...item, class: 'resolved', carriedFrom: open.runDate, originItem: open.id, note: `${open.class} on ${open.runDate}; billed on ${date}` });
+        items.push({ ...item, class: 'resolved', carriedFrom: open.runDate, originItem: open.id, note: `${open.class} on ${open.runDate}; billed on ${date}` });
         counts.resolved++;
       } else if (outOfDay || item.note) {
         // Kept for the audit trail: a match outside its day, or one made by the channel's number.
         const when = outOfDay ? (entry!.time ? `settled in the books at ${entry!.time}, outside this day` : 'the books record no settlement time') : undefined;
-        rs.insertItem({ ...item, note: [when, item.note].filter(Boolean).join('; ') });
+        items.push({ ...item, note: [when, item.note].filter(Boolean).join('; ') });
       }
     }
+    await flush();
   }
 
   // 4. Open items of earlier days: close what the books now agree with; a carried-over item
   // the next bill did not list becomes a discrepancy.
-  for (const open of rs.openItemsBefore(channel, date)) {
-    const entry = rs.entryByKey(channel, open.key);
+  for (const open of await rs.openItemsBefore(channel, date)) {
+    const entry = await rs.entryByKey(channel, open.key);
     if (open.class === 'missingChannel' || open.class === 'carriedOver') {
       if (!entry || !isSettled(entry)) {
-        rs.closeItem(open.id, runId, now());
-        rs.insertItem({
+        await rs.closeItem(open.id, runId, now());
+        items.push({
           runId,
           channel,
           class: 'resolved',
@@ -366,8 +324,8 @@ function match(rs: ReconcileStore, input: ReconcileInput, m: MatchContext): Reco
         });
         counts.resolved++;
       } else if (open.class === 'carriedOver') {
-        rs.closeItem(open.id, runId, now());
-        rs.insertItem({
+        await rs.closeItem(open.id, runId, now());
+        items.push({
           runId,
           channel,
           class: 'missingChannel',
@@ -387,8 +345,8 @@ function match(rs: ReconcileStore, input: ReconcileInput, m: MatchContext): Reco
     }
     // Bill side (missingLocal, statusMismatch): resolved once the books hold it, settled, equal.
     if (entry && open.bill && classifyRow({ kind: open.kind as BillRow['kind'], amountMinor: open.bill.amountMinor, currency: open.bill.currency, status: open.bill.status }, entry, fmt).class === 'matched') {
-      rs.closeItem(open.id, runId, now());
-      rs.insertItem({
+      await rs.closeItem(open.id, runId, now());
+      items.push({
         runId,
         channel,
         class: 'resolved',
@@ -405,24 +363,25 @@ function match(rs: ReconcileStore, input: ReconcileInput, m: MatchContext): Reco
       });
       counts.resolved++;
       // The entry is accounted for by that earlier bill: not missing from this one.
-      rs.addHit(bookKey(entry));
+      hits.push(bookKey(entry));
     }
   }
+  await flush();
 
   // 5. Book side: settled entries of the day the bill does not list.
   const carryFrom = isoUtc(m.end - m.carryWindowMs);
-  const unbilled = rs.insertUnbilled(channel, startIso, endIso, carryFrom, runId);
+  const unbilled = await stage.insertUnbilled(channel, startIso, endIso, carryFrom, runId);
   counts.missingChannel += unbilled.missingChannel;
   counts.carriedOver += unbilled.carriedOver;
 
   // 6. Totals, counts, and an event for the audit trail.
-  const billTotals = billTotalsFromSums(rs.billSums());
-  const books = rs.booksTotals(channel, startIso, endIso);
+  const billTotals = billTotalsFromSums(await stage.sums());
+  const books = await rs.booksTotals(channel, startIso, endIso);
   const currencies = [...new Set([...billTotals.keys(), ...books.keys()])].sort();
   const totals: CurrencyTotals[] = currencies.map((currency) => ({ currency, bill: billTotals.get(currency) ?? zeroSide(), books: books.get(currency) ?? zeroSide() }));
   const finishedAt = now();
-  rs.finishRun(runId, counts, totals, finishedAt);
-  rs.event('reconcile.run', channel, { runId, date, billSha256: input.bill.sha256, rows: m.rows, ...counts, ...(previous ? { replaced: previous.id } : {}) }, finishedAt);
-  const run = rs.getRun(runId)!;
-  return { run, replaced: previous?.id, superseded: others.map((o) => o.id), outstanding: rs.countOpen(channel, date) };
+  await rs.finishRun(runId, counts, totals, finishedAt);
+  await rs.event('reconcile.run', channel, { runId, date, billSha256: input.bill.sha256, rows: m.rows, ...counts, ...(previous ? { replaced: previous.id } : {}) }, finishedAt);
+  const run = (await rs.getRun(runId))!;
+  return { run, replaced: previous?.id, superseded: others.map((o) => o.id), outstanding: await rs.countOpen(channel, date) };
 }

@@ -104,6 +104,13 @@ export function discrepancies(run: RunRecord): number {
   return DISCREPANCY_CLASSES.reduce((n, c) => n + run[c], 0);
 }
 
+/** The items of an async iterable, in order. */
+async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+
 /** Extra facts a fresh run knows (a saved run shown later does not). */
 export interface RunExtras {
   replaced?: number;
@@ -112,9 +119,9 @@ export interface RunExtras {
 }
 
 /** The JSON report, with at most `limit` items inline. */
-export function reportJson(run: RunRecord, rs: ReconcileStore, extras: RunExtras = {}, limit = INLINE_ITEMS): Record<string, unknown> {
-  const itemsTotal = rs.countItems(run.id, DISCREPANCY_CLASSES);
-  const items = [...rs.items(run.id, DISCREPANCY_CLASSES, limit)].map(itemJson);
+export async function reportJson(run: RunRecord, rs: ReconcileStore, extras: RunExtras = {}, limit = INLINE_ITEMS): Promise<Record<string, unknown>> {
+  const itemsTotal = await rs.countItems(run.id, DISCREPANCY_CLASSES);
+  const items = (await collect(rs.items(run.id, DISCREPANCY_CLASSES, limit))).map(itemJson);
   const out: Record<string, unknown> = {
     runId: run.id,
     channel: run.channel,
@@ -126,8 +133,8 @@ export function reportJson(run: RunRecord, rs: ReconcileStore, extras: RunExtras
     totals: totalsJson(run.totals),
     items,
     itemsTotal,
-    carriedOver: [...rs.items(run.id, ['carriedOver'], limit)].map(itemJson),
-    resolved: [...rs.items(run.id, ['resolved'], limit)].map(itemJson),
+    carriedOver: (await collect(rs.items(run.id, ['carriedOver'], limit))).map(itemJson),
+    resolved: (await collect(rs.items(run.id, ['resolved'], limit))).map(itemJson),
     startedAt: run.startedAt,
     finishedAt: run.finishedAt,
   };
@@ -188,9 +195,9 @@ function csvRow(item: ItemRecord): string {
 const CSV_CLASSES: readonly ItemClass[] = [...DISCREPANCY_CLASSES, 'carriedOver', 'resolved'];
 
 /** The CSV report (every item) as text, at most `limit` items. */
-export function reportCsv(run: RunRecord, rs: ReconcileStore, limit = INLINE_ITEMS): string {
+export async function reportCsv(run: RunRecord, rs: ReconcileStore, limit = INLINE_ITEMS): Promise<string> {
   let text = csvLine(CSV_COLUMNS);
-  for (const item of rs.items(run.id, CSV_CLASSES, limit)) text += csvRow(item);
+  for await (const item of rs.items(run.id, CSV_CLASSES, limit)) text += csvRow(item);
   return text;
 }
 
@@ -205,10 +212,10 @@ export async function writeReportFile(path: string, format: ReportFormat, run: R
   try {
     if (format === 'csv') {
       await write(csvLine(CSV_COLUMNS));
-      for (const item of rs.items(run.id, CSV_CLASSES)) await write(csvRow(item));
+      for await (const item of rs.items(run.id, CSV_CLASSES)) await write(csvRow(item));
     } else if (format === 'json') {
       // The document of reportJson, with every item: the arrays are streamed between the fields.
-      const head = reportJson(run, rs, extras, 0);
+      const head = await reportJson(run, rs, extras, 0);
       const { items: _i, carriedOver: _c, resolved: _r, itemsTruncated: _t, ...rest } = head;
       const body = JSON.stringify(rest, null, 2);
       await write(`${body.slice(0, -2)},\n`);
@@ -220,7 +227,7 @@ export async function writeReportFile(path: string, format: ReportFormat, run: R
       for (const [i, [name, classes]] of arrays.entries()) {
         await write(`  "${name}": [`);
         let first = true;
-        for (const item of rs.items(run.id, classes)) {
+        for await (const item of rs.items(run.id, classes)) {
           await write(`${first ? '\n' : ',\n'}    ${JSON.stringify(itemJson(item))}`);
           first = false;
         }
@@ -228,7 +235,7 @@ export async function writeReportFile(path: string, format: ReportFormat, run: R
       }
       await write('}\n');
     } else {
-      await write(`${formatBlocks(reportBlocks(run, rs, extras, Number.MAX_SAFE_INTEGER), false)}\n`);
+      await write(`${formatBlocks(await reportBlocks(run, rs, extras, Number.MAX_SAFE_INTEGER), false)}\n`);
     }
   } finally {
     out.end();
@@ -283,7 +290,7 @@ function itemTable(title: string, items: ItemRecord[], total: number, runId: num
 }
 
 /** Tables for people. */
-export function reportBlocks(run: RunRecord, rs: ReconcileStore, extras: RunExtras = {}, perClass = TABLE_ITEMS): Block[] {
+export async function reportBlocks(run: RunRecord, rs: ReconcileStore, extras: RunExtras = {}, perClass = TABLE_ITEMS): Promise<Block[]> {
   const blocks: Block[] = [];
   const n = discrepancies(run);
   blocks.push({
@@ -330,9 +337,9 @@ export function reportBlocks(run: RunRecord, rs: ReconcileStore, extras: RunExtr
     });
   }
   for (const c of [...DISCREPANCY_CLASSES, 'carriedOver', 'resolved'] as const) {
-    const total = rs.countItems(run.id, [c]);
+    const total = await rs.countItems(run.id, [c]);
     if (total === 0) continue;
-    blocks.push(...itemTable(CLASS_TITLE[c], [...rs.items(run.id, [c], perClass)], total, run.id));
+    blocks.push(...itemTable(CLASS_TITLE[c], await collect(rs.items(run.id, [c], perClass)), total, run.id));
   }
   if (extras.outstanding) blocks.push({ kind: 'text', tone: 'dim', text: `${extras.outstanding} item${extras.outstanding === 1 ? '' : 's'} of ${run.channel} remain open (this and earlier days); later runs close them as bills and books catch up.` });
   blocks.push(

@@ -1,21 +1,12 @@
 /**
- * Reconciliation storage on the SQLite order store: the staging table a bill is streamed into,
- * the queries that pair it with the books, and the saved runs and items (migration 2). Prepared
- * statements only. The matching rules live in src/reconcile; this module only fetches and writes.
- *
- * Staging uses TEMP tables on the store's connection: SQLite keeps them in a temporary file (the
- * library's default temp_store), so a bill of any size costs disk, not memory, and filling them
- * takes no lock on the order book while the file is being read.
+ * The reconciliation storage contract, beside {@link Store}: a bill is streamed into a
+ * {@link BillStage} (temporary, private to one run), paired with the books by SQL on the database
+ * side, and the run and its items are saved through {@link ReconcileStore}. The matching rules
+ * live in src/reconcile; implementations only fetch and write. SQLite: sqlite-reconcile-store.ts;
+ * PostgreSQL: pg-reconcile-store.ts.
  */
-import type BetterSqlite3 from 'better-sqlite3';
-import { PayError } from '../core/errors.js';
 import type { BillRow } from '../channel/contract.js';
-import { billKey, CARRYABLE_CLASSES, FAILED_STATUS_WORDS, type BookEntry, type EntryKind, type ItemClass } from '../reconcile/classify.js';
-import type { SqliteStore } from './sqlite-store.js';
-import type { Store } from './store.js';
-
-/** The item classes that stay open across days, as an SQL list (constants, not user input). */
-const CARRYABLE_SQL = CARRYABLE_CLASSES.map((c) => `'${c}'`).join(', ');
+import { CARRYABLE_CLASSES, FAILED_STATUS_WORDS, type BookEntry, type EntryKind, type ItemClass } from '../reconcile/classify.js';
 
 /** Sums of one side for one currency, minor units (amounts are magnitudes; net is signed). */
 export interface SideTotals {
@@ -100,587 +91,122 @@ export interface OpenItem extends ItemRecord {
   runDate: string;
 }
 
-type Row = Record<string, unknown>;
-
-const STAGE_COLUMNS = 11;
-const BATCH = 200;
-
-/** Columns of {@link ReconcileStore.billJoin}'s raw rows. */
-export const J = {
-  rowid: 0,
-  line: 1,
-  key: 2,
-  kind: 3,
-  orderNo: 4,
-  refundNo: 5,
-  tradeNo: 6,
-  amount: 7,
-  fee: 8,
-  currency: 9,
-  time: 10,
-  status: 11,
-  first: 12,
-  // the order (payments, payouts)
-  oNo: 13,
-  oKind: 14,
-  oChannel: 15,
-  oStatus: 16,
-  oAmount: 17,
-  oCurrency: 18,
-  oTime: 19,
-  oTrade: 20,
-  // the refund
-  fNo: 21,
-  fOrderNo: 22,
-  fChannel: 23,
-  fStatus: 24,
-  fAmount: 25,
-  fCurrency: 26,
-  fTime: 27,
-  fTrade: 28,
-} as const;
-
-/** The book entry a staged row's own key names: same number, same kind. */
-const JOIN_BOOKS = `
-  LEFT JOIN main.orders o ON b.kind IN ('payment', 'payout') AND o.order_no = b.order_no
-    AND o.kind = CASE b.kind WHEN 'payment' THEN 'collect' ELSE 'payout' END
-  LEFT JOIN main.refunds f ON b.kind = 'refund' AND f.refund_no = b.refund_no`;
-
-const nn = <T>(v: unknown): T | undefined => (v === null || v === undefined ? undefined : (v as T));
-
-function rowToItem(r: Row): ItemRecord {
-  const item: ItemRecord = {
-    id: r.id as number,
-    runId: r.run_id as number,
-    channel: r.channel as string,
-    class: r.class as ItemClass,
-    key: r.item_key as string,
-    kind: r.kind as string,
-    orderNo: nn(r.order_no),
-    refundNo: nn(r.refund_no),
-    channelTradeNo: nn(r.channel_trade_no),
-    note: nn(r.note),
-    carriedFrom: nn(r.carried_from),
-    originItem: nn(r.origin_item),
-    closedByRun: nn(r.closed_by_run),
-    closedAt: nn(r.closed_at),
-  };
-  if (r.bill_amount_minor !== null && r.bill_amount_minor !== undefined) {
-    item.bill = {
-      line: r.bill_line as number,
-      amountMinor: r.bill_amount_minor as number,
-      feeMinor: (r.bill_fee_minor as number) ?? 0,
-      currency: r.bill_currency as string,
-      time: r.bill_time as string,
-      status: nn(r.bill_status),
-    };
-  }
-  if (r.local_amount_minor !== null && r.local_amount_minor !== undefined) {
-    item.local = { status: r.local_status as string, amountMinor: r.local_amount_minor as number, currency: r.local_currency as string, time: nn(r.local_time) };
-  }
-  for (const k of Object.keys(item) as (keyof ItemRecord)[]) if (item[k] === undefined) delete item[k];
-  return item;
+/** Sums of the staged bill for one currency and kind (rows marked failed left out). */
+export interface BillSum {
+  currency: string;
+  kind: string;
+  n: number;
+  amount: number;
+  fee: number;
 }
 
-function rowToRun(r: Row): RunRecord {
-  const run: RunRecord = {
-    id: r.id as number,
-    channel: r.channel as string,
-    date: r.date as string,
-    timeZone: r.time_zone as string,
-    source: r.source as RunRecord['source'],
-    billPath: r.bill_path as string,
-    billFormat: r.bill_format as string,
-    billSha256: r.bill_sha256 as string,
-    billBytes: r.bill_bytes as number,
-    billRows: r.bill_rows as number,
-    matched: r.matched as number,
-    missingLocal: r.missing_local as number,
-    missingChannel: r.missing_channel as number,
-    amountMismatch: r.amount_mismatch as number,
-    statusMismatch: r.status_mismatch as number,
-    currencyMismatch: r.currency_mismatch as number,
-    duplicate: r.duplicate as number,
-    carriedOver: r.carried_over as number,
-    resolved: r.resolved as number,
-    totals: JSON.parse(r.totals as string) as CurrencyTotals[],
-    startedAt: r.started_at as string,
-    finishedAt: r.finished_at as string,
-  };
-  if (r.mapping_sha256 != null) run.mappingSha256 = r.mapping_sha256 as string;
-  if (r.superseded_by != null) run.supersededBy = r.superseded_by as number;
-  return run;
+/** A staged bill row that is not a plain match, with what its own key names in the books. */
+export interface StagedPair {
+  /** Position of the row in the stage (file order), for paging. */
+  seq: number;
+  /** Position of the first row with the same key; differs from `seq` for a duplicate. */
+  firstSeq: number;
+  key: string;
+  row: BillRow;
+  /** The order, payout or refund the row's own number names (same kind), any channel, any day. */
+  entry?: BookEntry;
 }
 
-function orderEntry(r: Row): BookEntry {
-  return {
-    kind: r.kind === 'payout' ? 'payout' : 'payment',
-    orderNo: r.order_no as string,
-    channel: r.channel as string,
-    status: r.status as string,
-    amountMinor: r.amount_minor as number,
-    currency: r.currency as string,
-    time: nn(r.paid_at),
-    channelTradeNo: nn(r.channel_trade_no),
-  };
+/** Counts of the book-side items {@link BillStage.insertUnbilled} saved. */
+export interface UnbilledCounts {
+  missingChannel: number;
+  carriedOver: number;
 }
 
-function refundEntry(r: Row): BookEntry {
-  return {
-    kind: 'refund',
-    orderNo: r.order_no as string,
-    refundNo: r.refund_no as string,
-    channel: r.channel as string,
-    status: r.status as string,
-    amountMinor: r.amount_minor as number,
-    currency: r.currency as string,
-    time: nn(r.refunded_at),
-    channelTradeNo: nn(r.channel_refund_no),
-  };
-}
-
-/** The SQLite store behind a {@link Store}, or a clear error for another implementation. */
-export function sqliteOf(store: Store): SqliteStore {
-  const s = store as Partial<SqliteStore>;
-  if (!s.db || typeof s.write !== 'function' || typeof s.prepare !== 'function') {
-    throw new PayError('CONFIG_ERROR', `this command needs the SQLite order store; ${store.location} is another kind`);
-  }
-  return store as SqliteStore;
-}
-
-/** Reconciliation queries and persistence on one SQLite store. */
-export class ReconcileStore {
-  private readonly db: BetterSqlite3.Database;
-  private insertMany?: BetterSqlite3.Statement;
-  private insertOne?: BetterSqlite3.Statement;
-  private hitInsert?: BetterSqlite3.Statement;
-
-  constructor(readonly store: SqliteStore) {
-    this.db = store.db;
-  }
-
-  // ---- staging ------------------------------------------------------------------------------
-
-  /** Creates (empty) the staging tables for one run. */
-  createStage(): void {
-    this.dropStage();
-    this.db.exec(`
-      CREATE TEMP TABLE rc_bill (
-        line INTEGER NOT NULL, k TEXT NOT NULL, kind TEXT NOT NULL, order_no TEXT, refund_no TEXT, trade_no TEXT,
-        amount INTEGER NOT NULL, fee INTEGER NOT NULL, currency TEXT NOT NULL, time TEXT NOT NULL, status TEXT
-      );
-      CREATE TEMP TABLE rc_hits (k TEXT PRIMARY KEY) WITHOUT ROWID;
-    `);
-    const values = `(${Array(STAGE_COLUMNS).fill('?').join(',')})`;
-    this.insertMany = this.db.prepare(`INSERT INTO temp.rc_bill VALUES ${Array(BATCH).fill(values).join(',')}`);
-    this.insertOne = this.db.prepare(`INSERT INTO temp.rc_bill VALUES ${values}`);
-    this.hitInsert = this.db.prepare('INSERT OR IGNORE INTO temp.rc_hits (k) VALUES (?)');
-  }
-
-  /** Appends rows (already checked by the engine) to the staging table in one temp-only transaction. */
-  stage(rows: readonly BillRow[]): void {
-    const many = this.insertMany!;
-    const one = this.insertOne!;
-    const args: unknown[] = new Array(BATCH * STAGE_COLUMNS);
-    const put = (r: BillRow, at: number, into: unknown[]) => {
-      into[at] = r.line;
-      into[at + 1] = billKey(r);
-      into[at + 2] = r.kind;
-      into[at + 3] = r.orderNo || null;
-      into[at + 4] = r.refundNo || null;
-      into[at + 5] = r.channelTradeNo || null;
-      into[at + 6] = r.amountMinor;
-      into[at + 7] = r.feeMinor ?? 0;
-      into[at + 8] = r.currency;
-      into[at + 9] = r.time;
-      into[at + 10] = r.status || null;
-    };
-    this.db.transaction(() => {
-      let i = 0;
-      for (; i + BATCH <= rows.length; i += BATCH) {
-        for (let j = 0; j < BATCH; j++) put(rows[i + j], j * STAGE_COLUMNS, args);
-        many.run(args);
-      }
-      const single: unknown[] = new Array(STAGE_COLUMNS);
-      for (; i < rows.length; i++) {
-        put(rows[i], 0, single);
-        one.run(single);
-      }
-    })();
-  }
-
-  /** Indexes the staged bill by key (duplicates and the book-side anti-join use it). */
-  indexStage(): void {
-    this.db.exec('CREATE INDEX temp.rc_bill_k ON rc_bill (k)');
-  }
-
-  /** Drops the staging tables. */
-  dropStage(): void {
-    this.db.exec('DROP TABLE IF EXISTS temp.rc_bill; DROP TABLE IF EXISTS temp.rc_hits; DROP TABLE IF EXISTS temp.rc_odd;');
-  }
-
+/**
+ * One bill staged for one run: temporary storage private to the run's connection, dropped by
+ * {@link BillStage.drop}. Rows arrive in batches (already checked by the engine), in file order.
+ */
+export interface BillStage {
+  /** Appends rows. Nothing in the order book is touched. */
+  add(rows: readonly BillRow[]): Promise<void>;
+  /** Ends loading and indexes the stage by key. */
+  seal(): Promise<void>;
   /**
    * Sets aside, in one SQL pass, the staged payment, refund and payout rows that are not plain
    * matches: a plain match is the first row of its key, not marked failed, naming a book entry of
    * this channel and kind with the same currency and amount, settled, and settled in the books
    * within [start, end). Those are exactly the rows classifyRow would call matched with nothing
-   * to keep; counting them in SQL spares moving millions of rows through JavaScript. Every other
-   * row is classified by the engine with the rules of classify.ts. Returns the plain-match count.
+   * to keep. Every other row is classified by the engine. Returns the plain-match count.
    */
-  markOdd(channel: string, start: string, end: string): number {
-    const failed = FAILED_STATUS_WORDS.map((w) => `'${w}'`).join(', ');
-    this.db.exec('DROP TABLE IF EXISTS temp.rc_odd; CREATE TEMP TABLE rc_odd (id INTEGER PRIMARY KEY);');
-    const plain = `(b.rowid = (SELECT MIN(d.rowid) FROM temp.rc_bill d WHERE d.k = b.k)
-        AND (b.status IS NULL OR lower(trim(b.status)) NOT IN (${failed}))
-        AND CASE WHEN b.kind = 'refund' THEN
-              f.refund_no IS NOT NULL AND f.channel = :channel AND f.currency = b.currency AND f.amount_minor = abs(b.amount)
-              AND f.status = 'succeeded' AND f.refunded_at >= :start AND f.refunded_at < :end
-            ELSE
-              o.order_no IS NOT NULL AND o.channel = :channel AND o.currency = b.currency AND o.amount_minor = abs(b.amount)
-              AND (o.status = 'succeeded' OR (b.kind = 'payment' AND o.status = 'refunded'))
-              AND o.paid_at >= :start AND o.paid_at < :end
-            END)`;
-    this.db
-      .prepare(
-        `INSERT INTO temp.rc_odd (id)
-         SELECT b.rowid FROM temp.rc_bill b ${JOIN_BOOKS}
-         WHERE b.kind IN ('payment', 'refund', 'payout') AND COALESCE(${plain}, 0) = 0`,
-      )
-      .run({ channel, start, end });
-    const c = this.db
-      .prepare(`SELECT (SELECT COUNT(*) FROM temp.rc_bill WHERE kind IN ('payment', 'refund', 'payout')) - (SELECT COUNT(*) FROM temp.rc_odd) AS n`)
-      .get() as { n: number };
-    return c.n;
-  }
-
-  /**
-   * One page of the rows {@link markOdd} set aside, in file order (row id above `afterRowid`),
-   * each with the first row id of its key (duplicates) and the order or refund its key names, as
-   * raw arrays indexed by {@link J}. Paged, not iterated: the connection cannot write while an
-   * iterator is open.
-   */
-  oddPage(afterRowid: number, limit: number): unknown[][] {
-    return this.db
-      .prepare(
-        `SELECT b.rowid, b.line, b.k, b.kind, b.order_no, b.refund_no, b.trade_no, b.amount, b.fee, b.currency, b.time, b.status,
-                (SELECT MIN(d.rowid) FROM temp.rc_bill d WHERE d.k = b.k),
-                o.order_no, o.kind, o.channel, o.status, o.amount_minor, o.currency, o.paid_at, o.channel_trade_no,
-                f.refund_no, f.order_no, f.channel, f.status, f.amount_minor, f.currency, f.refunded_at, f.channel_refund_no
-         FROM temp.rc_odd x JOIN temp.rc_bill b ON b.rowid = x.id ${JOIN_BOOKS}
-         WHERE x.id > ?
-         ORDER BY x.id
-         LIMIT ?`,
-      )
-      .raw(true)
-      .all(afterRowid, limit) as unknown[][];
-  }
-
+  markOdd(channel: string, start: string, end: string): Promise<number>;
+  /** One page of the rows {@link markOdd} set aside, in file order, after position `afterSeq`. */
+  oddPage(afterSeq: number, limit: number): Promise<StagedPair[]>;
   /** Sums of the staged bill per currency and kind, leaving out rows marked failed. */
-  billSums(): { currency: string; kind: string; n: number; amount: number; fee: number }[] {
-    const failed = FAILED_STATUS_WORDS.map((w) => `'${w}'`).join(', ');
-    return this.db
-      .prepare(
-        `SELECT currency, kind, COUNT(*) AS n, SUM(amount) AS amount, SUM(fee) AS fee FROM temp.rc_bill
-         WHERE status IS NULL OR lower(trim(status)) NOT IN (${failed})
-         GROUP BY currency, kind ORDER BY currency, kind`,
-      )
-      .all() as { currency: string; kind: string; n: number; amount: number; fee: number }[];
-  }
-
-  /** Records that a bill row matched `key` through the trade-number fallback. */
-  addHit(key: string): void {
-    this.hitInsert!.run(key);
-  }
-
-  /** The book entry with the channel's trade (or refund) number, for rows without our numbers. */
-  findByTradeNo(channel: string, kind: EntryKind, tradeNo: string): BookEntry | undefined {
-    if (kind === 'refund') {
-      const r = this.store.prepare('SELECT * FROM refunds WHERE channel = ? AND channel_refund_no = ? LIMIT 1').get(channel, tradeNo) as Row | undefined;
-      return r ? refundEntry(r) : undefined;
-    }
-    const r = this.store
-      .prepare('SELECT * FROM orders WHERE channel = ? AND channel_trade_no = ? AND kind = ? LIMIT 1')
-      .get(channel, tradeNo, kind === 'payout' ? 'payout' : 'collect') as Row | undefined;
-    return r ? orderEntry(r) : undefined;
-  }
-
-  /** The book entry a key names (`P|`, `T|`, `R|`, or the `X|kind|trade` fallback), any day. */
-  entryByKey(channel: string, key: string): BookEntry | undefined {
-    const [tag, a, b] = key.split('|');
-    if (tag === 'P' || tag === 'T') {
-      const r = this.store.prepare('SELECT * FROM orders WHERE order_no = ?').get(a) as Row | undefined;
-      if (!r || r.channel !== channel || r.kind !== (tag === 'P' ? 'collect' : 'payout')) return undefined;
-      return orderEntry(r);
-    }
-    if (tag === 'R') {
-      const r = this.store.prepare('SELECT * FROM refunds WHERE refund_no = ?').get(a) as Row | undefined;
-      return r && r.channel === channel ? refundEntry(r) : undefined;
-    }
-    if (tag === 'X' && b) return this.findByTradeNo(channel, a as EntryKind, b);
-    return undefined;
-  }
-
+  sums(): Promise<BillSum[]>;
+  /** Records that bill rows account for these book keys (fallback matches, earlier bills). */
+  addHits(keys: readonly string[]): Promise<void>;
   /**
    * Saves, as items of run `runId`, the settled book entries whose money moved in [start, end)
-   * that no staged row and no fallback hit names and that no other current run matched (a timing
+   * that no staged row and no hit names and that no other current run matched (a timing
    * difference billed on another day): `carriedOver` when the money moved at or after
-   * `carryFrom` (near the end of the day, see classifyUnbilled), else `missingChannel`. Done in
-   * SQL so that a day of any size never passes through memory. Returns the counts per class.
+   * `carryFrom`, else `missingChannel`. Done in SQL so that a day of any size never passes
+   * through memory. Returns the counts per class.
    */
-  insertUnbilled(channel: string, start: string, end: string, carryFrom: string, runId: number): { missingChannel: number; carriedOver: number } {
-    const elsewhere = (key: string) => `NOT EXISTS (SELECT 1 FROM reconcile_items i JOIN reconcile_runs r ON r.id = i.run_id
-        WHERE i.channel = :channel AND i.item_key = ${key} AND i.class IN ('matched', 'resolved') AND r.superseded_by IS NULL AND i.run_id <> :run)`;
-    const absent = (key: string) =>
-      `NOT EXISTS (SELECT 1 FROM temp.rc_bill b WHERE b.k = ${key}) AND NOT EXISTS (SELECT 1 FROM temp.rc_hits h WHERE h.k = ${key}) AND ${elsewhere(key)}`;
-    const cls = (time: string) => `CASE WHEN ${time} >= :carry THEN 'carriedOver' ELSE 'missingChannel' END`;
-    const note = (time: string) =>
-      `CASE WHEN ${time} >= :carry THEN 'settled near the end of the day: expected in the next bill' ELSE 'the books have it as settled; the channel does not list it' END`;
-    const orders = this.db.prepare(
-      `INSERT INTO reconcile_items (run_id, channel, class, item_key, kind, order_no, channel_trade_no, local_status, local_amount_minor, local_currency, local_time, note)
-       SELECT :run, :channel, ${cls('o.paid_at')}, CASE o.kind WHEN 'collect' THEN 'P|' ELSE 'T|' END || o.order_no,
-              CASE o.kind WHEN 'collect' THEN 'payment' ELSE 'payout' END, o.order_no, o.channel_trade_no,
-              o.status, o.amount_minor, o.currency, o.paid_at, ${note('o.paid_at')}
-       FROM orders o WHERE o.channel = :channel AND o.paid_at IS NOT NULL AND o.paid_at >= :start AND o.paid_at < :end
-         AND ((o.kind = 'collect' AND o.status IN ('succeeded', 'refunded') AND ${absent(`('P|' || o.order_no)`)})
-           OR (o.kind = 'payout' AND o.status = 'succeeded' AND ${absent(`('T|' || o.order_no)`)}))
-       ORDER BY o.paid_at, o.order_no`,
-    );
-    const refunds = this.db.prepare(
-      `INSERT INTO reconcile_items (run_id, channel, class, item_key, kind, order_no, refund_no, channel_trade_no, local_status, local_amount_minor, local_currency, local_time, note)
-       SELECT :run, :channel, ${cls('f.refunded_at')}, 'R|' || f.refund_no, 'refund', f.order_no, f.refund_no, f.channel_refund_no,
-              f.status, f.amount_minor, f.currency, f.refunded_at, ${note('f.refunded_at')}
-       FROM refunds f WHERE f.channel = :channel AND f.refunded_at IS NOT NULL AND f.refunded_at >= :start AND f.refunded_at < :end
-         AND f.status = 'succeeded' AND ${absent(`('R|' || f.refund_no)`)}
-       ORDER BY f.refunded_at, f.refund_no`,
-    );
-    const params = { run: runId, channel, start, end, carry: carryFrom };
-    orders.run(params);
-    refunds.run(params);
-    const counts = this.db
-      .prepare(`SELECT class, COUNT(*) AS n FROM reconcile_items WHERE run_id = ? AND class IN ('missingChannel', 'carriedOver') AND carried_from IS NULL GROUP BY class`)
-      .all(runId) as { class: string; n: number }[];
-    const out = { missingChannel: 0, carriedOver: 0 };
-    for (const c of counts) out[c.class as keyof typeof out] = c.n;
-    return out;
-  }
+  insertUnbilled(channel: string, start: string, end: string, carryFrom: string, runId: number): Promise<UnbilledCounts>;
+  /** Drops the stage. */
+  drop(): Promise<void>;
+}
 
+/** Reconciliation storage on one database: book lookups, saved runs and items. */
+export interface ReconcileStore {
+  /** Starts staging a bill. */
+  openStage(): Promise<BillStage>;
+  /**
+   * Runs `fn` in one transaction on the order book (stage included): everything `fn` writes is
+   * saved together or not at all. Not reentrant.
+   */
+  transaction<T>(fn: () => Promise<T>): Promise<T>;
+
+  /** The book entry with the channel's trade (or refund) number, for rows without our numbers. */
+  findByTradeNo(channel: string, kind: EntryKind, tradeNo: string): Promise<BookEntry | undefined>;
+  /** The book entry a key names (`P|`, `T|`, `R|`, or the `X|kind|trade` fallback), any day. */
+  entryByKey(channel: string, key: string): Promise<BookEntry | undefined>;
   /** The books' totals for the settled entries of [start, end), per currency. */
-  booksTotals(channel: string, start: string, end: string): Map<string, SideTotals> {
-    const out = new Map<string, SideTotals>();
-    const side = (currency: string) => {
-      let t = out.get(currency);
-      if (!t) {
-        t = { count: 0, grossMinor: 0, refundsMinor: 0, payoutsMinor: 0, feesMinor: 0, adjustmentsMinor: 0, netMinor: 0 };
-        out.set(currency, t);
-      }
-      return t;
-    };
-    const orders = this.store
-      .prepare(
-        `SELECT currency, kind, COUNT(*) AS n, SUM(amount_minor) AS total FROM orders
-         WHERE channel = ? AND paid_at IS NOT NULL AND paid_at >= ? AND paid_at < ?
-           AND ((kind = 'collect' AND status IN ('succeeded', 'refunded')) OR (kind = 'payout' AND status = 'succeeded'))
-         GROUP BY currency, kind`,
-      )
-      .all(channel, start, end) as { currency: string; kind: string; n: number; total: number }[];
-    for (const r of orders) {
-      const t = side(r.currency);
-      t.count += r.n;
-      if (r.kind === 'collect') t.grossMinor += r.total;
-      else t.payoutsMinor += r.total;
-    }
-    const refunds = this.store
-      .prepare(
-        `SELECT currency, COUNT(*) AS n, SUM(amount_minor) AS total FROM refunds
-         WHERE channel = ? AND refunded_at IS NOT NULL AND refunded_at >= ? AND refunded_at < ? AND status = 'succeeded'
-         GROUP BY currency`,
-      )
-      .all(channel, start, end) as { currency: string; n: number; total: number }[];
-    for (const r of refunds) {
-      const t = side(r.currency);
-      t.count += r.n;
-      t.refundsMinor += r.total;
-    }
-    for (const t of out.values()) t.netMinor = t.grossMinor - t.refundsMinor - t.payoutsMinor;
-    return out;
-  }
-
-  // ---- runs and items -----------------------------------------------------------------------
+  booksTotals(channel: string, start: string, end: string): Promise<Map<string, SideTotals>>;
 
   /** The run of this channel, day and file, if one was saved. */
-  findRunByFile(channel: string, date: string, sha256: string): RunRecord | undefined {
-    const r = this.store.prepare('SELECT * FROM reconcile_runs WHERE channel = ? AND date = ? AND bill_sha256 = ?').get(channel, date, sha256) as Row | undefined;
-    return r ? rowToRun(r) : undefined;
-  }
-
+  findRunByFile(channel: string, date: string, sha256: string): Promise<RunRecord | undefined>;
   /** Current (not superseded) runs of a channel and day. */
-  currentRuns(channel: string, date: string): RunRecord[] {
-    return (this.store.prepare('SELECT * FROM reconcile_runs WHERE channel = ? AND date = ? AND superseded_by IS NULL ORDER BY id').all(channel, date) as Row[]).map(rowToRun);
-  }
-
-  /** Deletes a run and its items; items it had closed reopen (ON DELETE SET NULL). */
-  deleteRun(id: number): void {
-    this.store.prepare('DELETE FROM reconcile_runs WHERE id = ?').run(id);
-  }
-
+  currentRuns(channel: string, date: string): Promise<RunRecord[]>;
+  /** Deletes a run and its items; items it had closed reopen. */
+  deleteRun(id: number): Promise<void>;
   /** Marks `oldId` superseded by `newId` and reopens the items `oldId` had closed. */
-  supersede(oldId: number, newId: number): void {
-    this.store.prepare('UPDATE reconcile_runs SET superseded_by = ? WHERE id = ?').run(newId, oldId);
-    this.store.prepare('UPDATE reconcile_items SET closed_by_run = NULL, closed_at = NULL WHERE closed_by_run = ?').run(oldId);
-  }
-
-  /** Inserts a run header (counts zero until {@link finishRun}). */
-  insertRun(run: NewRun): number {
-    const info = this.store
-      .prepare(
-        `INSERT INTO reconcile_runs (channel, date, time_zone, source, bill_path, bill_format, bill_sha256, bill_bytes, mapping_sha256, bill_rows,
-           matched, missing_local, missing_channel, amount_mismatch, status_mismatch, currency_mismatch, duplicate, carried_over, resolved, totals, started_at, finished_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0, 0, 0, 0, 0, '[]', ?, ?)`,
-      )
-      .run(run.channel, run.date, run.timeZone, run.source, run.billPath, run.billFormat, run.billSha256, run.billBytes, run.mappingSha256 ?? null, run.billRows, run.startedAt, run.startedAt);
-    return Number(info.lastInsertRowid);
-  }
-
+  supersede(oldId: number, newId: number): Promise<void>;
+  /** Inserts a run header (counts zero until {@link finishRun}); returns its id. */
+  insertRun(run: NewRun): Promise<number>;
   /** Writes a run's counts and totals. */
-  finishRun(id: number, counts: RunCounts, totals: CurrencyTotals[], finishedAt: string): void {
-    this.store
-      .prepare(
-        `UPDATE reconcile_runs SET matched = ?, missing_local = ?, missing_channel = ?, amount_mismatch = ?, status_mismatch = ?, currency_mismatch = ?,
-           duplicate = ?, carried_over = ?, resolved = ?, totals = ?, finished_at = ? WHERE id = ?`,
-      )
-      .run(
-        counts.matched,
-        counts.missingLocal,
-        counts.missingChannel,
-        counts.amountMismatch,
-        counts.statusMismatch,
-        counts.currencyMismatch,
-        counts.duplicate,
-        counts.carriedOver,
-        counts.resolved,
-        JSON.stringify(totals),
-        finishedAt,
-        id,
-      );
-  }
-
-  /** Inserts an item; returns its id. */
-  insertItem(item: NewItem): number {
-    const info = this.store
-      .prepare(
-        `INSERT INTO reconcile_items (run_id, channel, class, item_key, kind, order_no, refund_no, channel_trade_no,
-           bill_line, bill_amount_minor, bill_fee_minor, bill_currency, bill_time, bill_status,
-           local_status, local_amount_minor, local_currency, local_time, note, carried_from, origin_item)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        item.runId,
-        item.channel,
-        item.class,
-        item.key,
-        item.kind,
-        item.orderNo ?? null,
-        item.refundNo ?? null,
-        item.channelTradeNo ?? null,
-        item.bill?.line ?? null,
-        item.bill?.amountMinor ?? null,
-        item.bill?.feeMinor ?? null,
-        item.bill?.currency ?? null,
-        item.bill?.time ?? null,
-        item.bill?.status ?? null,
-        item.local?.status ?? null,
-        item.local?.amountMinor ?? null,
-        item.local?.currency ?? null,
-        item.local?.time ?? null,
-        item.note ?? null,
-        item.carriedFrom ?? null,
-        item.originItem ?? null,
-      );
-    return Number(info.lastInsertRowid);
-  }
-
+  finishRun(id: number, counts: RunCounts, totals: CurrencyTotals[], finishedAt: string): Promise<void>;
+  /** Inserts items, in order. */
+  insertItems(items: readonly NewItem[]): Promise<void>;
   /** Closes an open item on behalf of run `runId`. */
-  closeItem(id: number, runId: number, at: string): void {
-    this.store.prepare('UPDATE reconcile_items SET closed_by_run = ?, closed_at = ? WHERE id = ?').run(runId, at, id);
-  }
-
+  closeItem(id: number, runId: number, at: string): Promise<void>;
   /** The open book-side item (missing at the channel or carried over) for a key, from a run before `date`. */
-  openBookItem(channel: string, key: string, date: string): OpenItem | undefined {
-    const r = this.store
-      .prepare(
-        `SELECT i.*, r.date AS run_date FROM reconcile_items i JOIN reconcile_runs r ON r.id = i.run_id
-         WHERE i.channel = ? AND i.item_key = ? AND i.closed_by_run IS NULL AND i.class IN ('missingChannel', 'carriedOver')
-           AND r.superseded_by IS NULL AND r.date < ?
-         ORDER BY r.date LIMIT 1`,
-      )
-      .get(channel, key, date) as Row | undefined;
-    return r ? { ...rowToItem(r), runDate: r.run_date as string } : undefined;
-  }
-
+  openBookItem(channel: string, key: string, date: string): Promise<OpenItem | undefined>;
   /** Every open item of this channel's current runs before `date`, oldest first. */
-  openItemsBefore(channel: string, date: string): OpenItem[] {
-    return (
-      this.store
-        .prepare(
-          `SELECT i.*, r.date AS run_date FROM reconcile_items i JOIN reconcile_runs r ON r.id = i.run_id
-           WHERE i.channel = ? AND i.closed_by_run IS NULL AND i.class IN (${CARRYABLE_SQL})
-             AND r.superseded_by IS NULL AND r.date < ?
-           ORDER BY r.date, i.id`,
-        )
-        .all(channel, date) as Row[]
-    ).map((r) => ({ ...rowToItem(r), runDate: r.run_date as string }));
-  }
-
+  openItemsBefore(channel: string, date: string): Promise<OpenItem[]>;
   /** Count of open items of this channel's current runs up to and including `date`. */
-  countOpen(channel: string, date: string): number {
-    return (
-      this.store
-        .prepare(
-          `SELECT COUNT(*) AS n FROM reconcile_items i JOIN reconcile_runs r ON r.id = i.run_id
-           WHERE i.channel = ? AND i.closed_by_run IS NULL AND i.class IN (${CARRYABLE_SQL})
-             AND r.superseded_by IS NULL AND r.date <= ?`,
-        )
-        .get(channel, date) as { n: number }
-    ).n;
-  }
-
+  countOpen(channel: string, date: string): Promise<number>;
   /** A saved run. */
-  getRun(id: number): RunRecord | undefined {
-    const r = this.store.prepare('SELECT * FROM reconcile_runs WHERE id = ?').get(id) as Row | undefined;
-    return r ? rowToRun(r) : undefined;
-  }
-
+  getRun(id: number): Promise<RunRecord | undefined>;
   /** Saved runs, newest first. */
-  listRuns(filter: { channel?: string; limit?: number } = {}): RunRecord[] {
-    const rows = filter.channel
-      ? this.store.prepare('SELECT * FROM reconcile_runs WHERE channel = ? ORDER BY date DESC, id DESC LIMIT ?').all(filter.channel, filter.limit ?? 20)
-      : this.store.prepare('SELECT * FROM reconcile_runs ORDER BY date DESC, id DESC LIMIT ?').all(filter.limit ?? 20);
-    return (rows as Row[]).map(rowToRun);
-  }
-
+  listRuns(filter?: { channel?: string; limit?: number }): Promise<RunRecord[]>;
   /** Items of a run in the given classes, in order found; streamed in pages. */
-  *items(runId: number, classes: readonly ItemClass[], limit = Number.MAX_SAFE_INTEGER): Generator<ItemRecord> {
-    const marks = classes.map(() => '?').join(', ');
-    const stmt = this.db.prepare(`SELECT * FROM reconcile_items WHERE run_id = ? AND class IN (${marks}) AND id > ? ORDER BY id LIMIT ?`);
-    let after = 0;
-    let left = limit;
-    while (left > 0) {
-      const page = stmt.all(runId, ...classes, after, Math.min(left, 2000)) as Row[];
-      for (const r of page) yield rowToItem(r);
-      if (page.length < Math.min(left, 2000)) return;
-      left -= page.length;
-      after = page[page.length - 1].id as number;
-    }
-  }
-
+  items(runId: number, classes: readonly ItemClass[], limit?: number): AsyncIterable<ItemRecord>;
   /** Number of items of a run in the given classes. */
-  countItems(runId: number, classes: readonly ItemClass[]): number {
-    const marks = classes.map(() => '?').join(', ');
-    return (this.db.prepare(`SELECT COUNT(*) AS n FROM reconcile_items WHERE run_id = ? AND class IN (${marks})`).get(runId, ...classes) as { n: number }).n;
-  }
-
-  /** Appends an event to the log inside the caller's transaction. */
-  event(type: string, channel: string, data: Record<string, unknown>, at: string): void {
-    this.store.prepare('INSERT INTO events (at, type, channel, data) VALUES (?, ?, ?, ?)').run(at, type, channel, JSON.stringify(data));
-  }
+  countItems(runId: number, classes: readonly ItemClass[]): Promise<number>;
+  /** Appends an event to the log (inside the caller's transaction when there is one). */
+  event(type: string, channel: string, data: Record<string, unknown>, at: string): Promise<void>;
+  /** Releases what this store holds (a PostgreSQL connection); the order store stays open. */
+  close(): Promise<void>;
 }
+
+/** The item classes that stay open across days, as an SQL list (constants, not user input). */
+export const CARRYABLE_SQL = CARRYABLE_CLASSES.map((c) => `'${c}'`).join(', ');
+/** Bill status words that say the money did not move, as an SQL list (constants). */
+export const FAILED_SQL = FAILED_STATUS_WORDS.map((w) => `'${w}'`).join(', ');

@@ -19,6 +19,9 @@ import {
 import { redact } from '../core/redact.js';
 import { isoUtc, systemClock, type Clock } from '../core/time.js';
 import { MIGRATIONS, type Migration } from './migrations.js';
+import type { OrderImport } from './order-import.js';
+import type { ReconcileStore } from './reconcile-store.js';
+import { ORDER_COLUMNS, rowToCallback, rowToEvent, rowToOrder, rowToRefund, type Row } from './rows.js';
 import type {
   CallbackRecord,
   EventCause,
@@ -42,68 +45,6 @@ export interface SqliteStoreOptions {
   readonly?: boolean;
   /** Migrations to apply (tests pass their own); default {@link MIGRATIONS}. */
   migrations?: Migration[];
-}
-
-type Row = Record<string, unknown>;
-
-const ORDER_COLUMNS =
-  'order_no, kind, channel, status, amount_minor, currency, refunded_minor, subject, method, payee, payee_name, channel_trade_no, failure_code, failure_message, payload, source, created_at, updated_at, paid_at';
-
-function rowToOrder(r: Row): Order {
-  const o: Order = {
-    orderNo: r.order_no as string,
-    kind: r.kind as Order['kind'],
-    channel: r.channel as string,
-    status: r.status as Order['status'],
-    amountMinor: r.amount_minor as number,
-    currency: r.currency as string,
-    refundedMinor: r.refunded_minor as number,
-    source: r.source as string,
-    createdAt: r.created_at as string,
-    updatedAt: r.updated_at as string,
-  };
-  if (r.subject != null) o.subject = r.subject as string;
-  if (r.method != null) o.method = r.method as string;
-  if (r.payee != null) o.payee = r.payee as string;
-  if (r.payee_name != null) o.payeeName = r.payee_name as string;
-  if (r.channel_trade_no != null) o.channelTradeNo = r.channel_trade_no as string;
-  if (r.failure_code != null) o.failureCode = r.failure_code as string;
-  if (r.failure_message != null) o.failureMessage = r.failure_message as string;
-  if (r.payload != null) o.payload = JSON.parse(r.payload as string) as Record<string, unknown>;
-  if (r.paid_at != null) o.paidAt = r.paid_at as string;
-  return o;
-}
-
-function rowToRefund(r: Row): Refund {
-  const f: Refund = {
-    refundNo: r.refund_no as string,
-    orderNo: r.order_no as string,
-    channel: r.channel as string,
-    status: r.status as Refund['status'],
-    amountMinor: r.amount_minor as number,
-    currency: r.currency as string,
-    createdAt: r.created_at as string,
-    updatedAt: r.updated_at as string,
-  };
-  if (r.reason != null) f.reason = r.reason as string;
-  if (r.channel_refund_no != null) f.channelRefundNo = r.channel_refund_no as string;
-  if (r.failure_code != null) f.failureCode = r.failure_code as string;
-  if (r.failure_message != null) f.failureMessage = r.failure_message as string;
-  if (r.refunded_at != null) f.refundedAt = r.refunded_at as string;
-  return f;
-}
-
-function rowToEvent(r: Row): StoredEvent {
-  const e: StoredEvent = {
-    id: r.id as number,
-    at: r.at as string,
-    type: r.type as string,
-    data: JSON.parse(r.data as string) as Record<string, unknown>,
-  };
-  if (r.channel != null) e.channel = r.channel as string;
-  if (r.order_no != null) e.orderNo = r.order_no as string;
-  if (r.refund_no != null) e.refundNo = r.refund_no as string;
-  return e;
 }
 
 /** Maps better-sqlite3 errors on open to errors a user can act on. */
@@ -498,19 +439,7 @@ export class SqliteStore implements Store {
     return this.write(() => {
       const prev = this.prepare('SELECT * FROM callbacks WHERE channel = ? AND dedup_key = ?').get(record.channel, record.dedupKey) as Row | undefined;
       if (prev) {
-        return {
-          recorded: false,
-          previous: {
-            channel: prev.channel as string,
-            dedupKey: prev.dedup_key as string,
-            eventType: prev.event_type as string,
-            orderNo: (prev.order_no as string) ?? undefined,
-            refundNo: (prev.refund_no as string) ?? undefined,
-            bodySha256: prev.body_sha256 as string,
-            outcome: prev.outcome as string,
-            receivedAt: prev.received_at as string,
-          },
-        };
+        return { recorded: false, previous: rowToCallback(prev) };
       }
       this.prepare(
         'INSERT INTO callbacks (channel, dedup_key, event_type, order_no, refund_no, body_sha256, outcome, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
@@ -537,17 +466,17 @@ export class SqliteStore implements Store {
 
   async getCallback(channel: string, dedupKey: string): Promise<CallbackRecord | undefined> {
     const r = this.prepare('SELECT * FROM callbacks WHERE channel = ? AND dedup_key = ?').get(channel, dedupKey) as Row | undefined;
-    if (!r) return undefined;
-    return {
-      channel: r.channel as string,
-      dedupKey: r.dedup_key as string,
-      eventType: r.event_type as string,
-      orderNo: (r.order_no as string) ?? undefined,
-      refundNo: (r.refund_no as string) ?? undefined,
-      bodySha256: r.body_sha256 as string,
-      outcome: r.outcome as string,
-      receivedAt: r.received_at as string,
-    };
+    return r ? rowToCallback(r) : undefined;
+  }
+
+  async reconciliation(): Promise<ReconcileStore> {
+    const { SqliteReconcileStore } = await import('./sqlite-reconcile-store.js');
+    return new SqliteReconcileStore(this);
+  }
+
+  async orderImport(): Promise<OrderImport> {
+    const { SqliteOrderImport } = await import('./sqlite-order-import.js');
+    return new SqliteOrderImport(this);
   }
 
   async close(): Promise<void> {

@@ -1,12 +1,15 @@
 /**
- * The order store contract. Async so that a server database (PostgreSQL, for teams sharing one
- * order book) can implement it later without touching commands. The SQLite implementation is
- * `sqlite-store.ts`.
+ * The order store contract. Async so that a server database can implement it without touching
+ * commands: `sqlite-store.ts` (the zero-setup default) and `pg-store.ts` (PostgreSQL, for teams
+ * sharing one order book); `open.ts` picks one from `--db`. Bulk work has contracts of its own
+ * beside this one (reconcile-store.ts, order-import.ts), reached through the store.
  *
  * Every state change goes through the core state machine inside one transaction and writes an
  * event; the event log is append-only.
  */
 import type { Order, OrderKind, OrderStatus, Refund, RefundStatus } from '../core/order.js';
+import type { OrderImport } from './order-import.js';
+import type { ReconcileStore } from './reconcile-store.js';
 
 /** A new order, written before its channel call. */
 export interface NewOrder {
@@ -128,7 +131,7 @@ export interface CallbackRecord {
 
 /** The store. */
 export interface Store {
-  /** Path or URL of the database, for messages. */
+  /** Path, or URL with the password masked, of the database, for messages. */
   readonly location: string;
 
   /**
@@ -167,6 +170,14 @@ export interface Store {
   recordCallback(record: CallbackRecord): Promise<{ recorded: boolean; previous?: CallbackRecord }>;
   /** The callback recorded under a dedup key, if any (`pay verify --apply` reports replays). */
   getCallback(channel: string, dedupKey: string): Promise<CallbackRecord | undefined>;
+
+  /**
+   * Reconciliation storage on this database (its module loads on first use). Close it when done;
+   * on a server database it holds a connection of its own.
+   */
+  reconciliation(): Promise<ReconcileStore>;
+  /** A bulk import of one order export into this database (its module loads on first use). */
+  orderImport(): Promise<OrderImport>;
 
   close(): Promise<void>;
 }

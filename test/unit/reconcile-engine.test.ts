@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BillRow } from '../../src/channel/contract.js';
 import type { ItemClass } from '../../src/reconcile/classify.js';
 import { reconcile, type ReconcileInput } from '../../src/reconcile/engine.js';
-import { ReconcileStore } from '../../src/store/reconcile-store.js';
+import type { ItemRecord, ReconcileStore } from '../../src/store/reconcile-store.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import { tempDir } from '../helpers/cli.js';
 
@@ -14,12 +14,13 @@ const D = '2026-11-22';
 const D1 = '2026-11-23';
 const at = (day: string, hms: string) => `${day}T${hms}.000Z`;
 
-beforeEach(() => {
+beforeEach(async () => {
   tmp = tempDir();
   store = SqliteStore.open(join(tmp.dir, 'pay.db'), { clock: () => Date.parse('2026-11-24T01:00:00Z') });
-  rs = new ReconcileStore(store);
+  rs = await store.reconciliation();
 });
 afterEach(async () => {
+  await rs.close();
   await store.close();
   tmp.cleanup();
 });
@@ -52,7 +53,7 @@ async function* stream(rows: BillRow[]): AsyncGenerator<BillRow> {
 }
 
 function run(date: string, rows: BillRow[], sha = `sha-${date}`, over: Partial<ReconcileInput> = {}) {
-  return reconcile(store, {
+  return reconcile(rs, {
     channel: 'mock',
     date,
     timeZone: 'UTC',
@@ -63,8 +64,12 @@ function run(date: string, rows: BillRow[], sha = `sha-${date}`, over: Partial<R
 }
 
 const ALL: readonly ItemClass[] = ['missingLocal', 'missingChannel', 'amountMismatch', 'statusMismatch', 'currencyMismatch', 'duplicate', 'carriedOver', 'resolved', 'matched'];
-const itemsOf = (runId: number, classes: readonly ItemClass[] = ALL) =>
-  [...rs.items(runId, classes)].map((i) => [i.class, i.refundNo ?? i.orderNo]);
+async function items(runId: number, classes: readonly ItemClass[]): Promise<ItemRecord[]> {
+  const out: ItemRecord[] = [];
+  for await (const i of rs.items(runId, classes)) out.push(i);
+  return out;
+}
+const itemsOf = async (runId: number, classes: readonly ItemClass[] = ALL) => (await items(runId, classes)).map((i) => [i.class, i.refundNo ?? i.orderNo]);
 
 describe('reconcile engine', () => {
   it('classifies every kind of disagreement and counts plain matches in SQL', async () => {
@@ -91,7 +96,7 @@ describe('reconcile engine', () => {
       { ...pay(undefined, -300, at(D, '23:00:00')), kind: 'fee', feeMinor: 0, channelTradeNo: 'FEE1' },
     ]);
     expect(r).toMatchObject({ matched: 4, missingLocal: 2, missingChannel: 1, amountMismatch: 1, statusMismatch: 1, currencyMismatch: 1, duplicate: 1, carriedOver: 0, resolved: 0, billRows: 11 });
-    expect(itemsOf(r.id)).toEqual([
+    expect(await itemsOf(r.id)).toEqual([
       ['amountMismatch', 'M1'],
       ['currencyMismatch', 'U1'],
       ['statusMismatch', 'S1'],
@@ -100,7 +105,7 @@ describe('reconcile engine', () => {
       ['missingLocal', 'X1'],
       ['missingChannel', 'C1'],
     ]);
-    const x1 = [...rs.items(r.id, ['missingLocal'])].find((i) => i.orderNo === 'X1')!;
+    const x1 = (await items(r.id, ['missingLocal'])).find((i) => i.orderNo === 'X1')!;
     expect(x1.note).toMatch(/under channel other/);
     const cny = r.totals.find((t) => t.currency === 'CNY')!;
     // Bill: every row but the failed ones, duplicates included (the channel did bill them).
@@ -128,7 +133,7 @@ describe('reconcile engine', () => {
     const { run: r } = await run(D, [pay(undefined, 1000, at(D, '01:00:01'), { channelTradeNo: 'CH1' }), pay('WRONG2', 2000, at(D, '02:00:01'), { channelTradeNo: 'CH2' })]);
     expect(r).toMatchObject({ matched: 2, missingChannel: 0, missingLocal: 0 });
     // The match on another order number is kept, with a note, for the audit trail.
-    expect([...rs.items(r.id, ['matched'])].map((i) => [i.orderNo, i.note])).toEqual([['WRONG2', 'matched by the channel\'s number CH2: the bill says WRONG2, the books A2']]);
+    expect((await items(r.id, ['matched'])).map((i) => [i.orderNo, i.note])).toEqual([['WRONG2', 'matched by the channel\'s number CH2: the bill says WRONG2, the books A2']]);
   });
 
   it('treats a bill row marked failed as money that did not move', async () => {
@@ -145,7 +150,7 @@ describe('reconcile engine', () => {
     expect(day.run).toMatchObject({ carriedOver: 1, missingChannel: 0 });
     const next = await run(D1, [pay('Z1', 777, at(D1, '00:02:00'))]);
     expect(next.run).toMatchObject({ matched: 1, resolved: 1, carriedOver: 0, missingChannel: 0 });
-    expect([...rs.items(next.run.id, ['resolved'])][0]).toMatchObject({ orderNo: 'Z1', carriedFrom: D, bill: { amountMinor: 777 }, local: { amountMinor: 777 } });
+    expect((await items(next.run.id, ['resolved']))[0]).toMatchObject({ orderNo: 'Z1', carriedFrom: D, bill: { amountMinor: 777 }, local: { amountMinor: 777 } });
     expect(next.outstanding).toBe(0);
     // Reconciling the first day again does not call it missing: the next day's run billed it.
     const again = await run(D, [], 'sha-other');
@@ -157,7 +162,7 @@ describe('reconcile engine', () => {
     await run(D, []);
     const next = await run(D1, []);
     expect(next.run).toMatchObject({ missingChannel: 1, carriedOver: 0 });
-    expect([...rs.items(next.run.id, ['missingChannel'])][0]).toMatchObject({ orderNo: 'Z1', carriedFrom: D, note: expect.stringMatching(/still not billed/) });
+    expect((await items(next.run.id, ['missingChannel']))[0]).toMatchObject({ orderNo: 'Z1', carriedFrom: D, note: expect.stringMatching(/still not billed/) });
     // A narrower window makes it a discrepancy on its own day.
     const narrow = await run(D, [], 'sha-narrow', { carryWindowMs: 5 * 60_000 });
     expect(narrow.run).toMatchObject({ missingChannel: 1, carriedOver: 0 });
@@ -172,7 +177,7 @@ describe('reconcile engine', () => {
     await store.updateOrder('S1', { status: 'succeeded', paidAt: at(D1, '10:00:00') }, { source: 'test' });
     const next = await run(D1, []);
     expect(next.run).toMatchObject({ resolved: 2, missingChannel: 0 });
-    expect(itemsOf(next.run.id, ['resolved'])).toEqual([
+    expect(await itemsOf(next.run.id, ['resolved'])).toEqual([
       ['resolved', 'L1'],
       ['resolved', 'S1'],
     ]);
@@ -183,7 +188,7 @@ describe('reconcile engine', () => {
     await paid('E1', 1000, at(D, '20:00:00'));
     const later = await run(D1, [pay('E1', 1000, at(D1, '09:00:00'))]);
     expect(later.run.matched).toBe(1);
-    expect(itemsOf(later.run.id, ['matched'])).toEqual([['matched', 'E1']]);
+    expect(await itemsOf(later.run.id, ['matched'])).toEqual([['matched', 'E1']]);
     const day = await run(D, []);
     expect(day.run).toMatchObject({ missingChannel: 0, carriedOver: 0 });
   });
@@ -194,15 +199,15 @@ describe('reconcile engine', () => {
     const first = await run(D1, [pay('Z1', 777, at(D1, '00:01:00'))], 'sha-next');
     const second = await run(D1, [pay('Z1', 777, at(D1, '00:01:00'))], 'sha-next');
     expect(second.replaced).toBe(first.run.id);
-    expect(rs.getRun(first.run.id)).toBeUndefined();
+    expect(await rs.getRun(first.run.id)).toBeUndefined();
     expect(second.run).toMatchObject({ resolved: 1, matched: 1 });
-    expect(rs.listRuns()).toHaveLength(2);
+    expect(await rs.listRuns()).toHaveLength(2);
     const other = await run(D1, [], 'sha-next-fixed');
     expect(other.superseded).toEqual([second.run.id]);
-    expect(rs.getRun(second.run.id)!.supersededBy).toBe(other.run.id);
+    expect((await rs.getRun(second.run.id))!.supersededBy).toBe(other.run.id);
     // Superseding reopened the carried item; the new file does not list it: now a discrepancy.
     expect(other.run).toMatchObject({ missingChannel: 1, resolved: 0 });
-    expect(rs.listRuns({ channel: 'mock' }).map((r) => r.id)).toEqual([other.run.id, second.run.id, day.run.id]);
+    expect((await rs.listRuns({ channel: 'mock' })).map((r) => r.id)).toEqual([other.run.id, second.run.id, day.run.id]);
   });
 
   it('saves nothing when the bill turns out bad halfway', async () => {
@@ -214,7 +219,7 @@ describe('reconcile engine', () => {
     await expect(run(D, [], 'x', { rows: broken() })).rejects.toMatchObject({ code: 'INVALID_REQUEST', message: expect.stringMatching(/cannot read \/bills\/2026-11-22.csv as a mock bill: unexpected token/) });
     await expect(run(D, [pay('A1', 1000, at(D, '01:00:01'), { currency: 'cny', line: 9 })])).rejects.toThrow(/line 9: currency "cny"/);
     await expect(run(D, [pay('A1', 10.5, at(D, '01:00:01'), { line: 4 })])).rejects.toThrow(/line 4: amount is not an integer/);
-    expect(rs.listRuns()).toEqual([]);
+    expect(await rs.listRuns()).toEqual([]);
     expect(store.db.prepare("SELECT name FROM sqlite_temp_master WHERE name LIKE 'rc_%'").all()).toEqual([]);
   });
 
@@ -223,6 +228,6 @@ describe('reconcile engine', () => {
     await paid('B1', 1000, '2026-11-21T16:30:00.000Z');
     await paid('B2', 1000, '2026-11-22T16:30:00.000Z');
     const { run: r } = await run(D, [], 'sha', { timeZone: 'Asia/Shanghai' });
-    expect(itemsOf(r.id, ['missingChannel'])).toEqual([['missingChannel', 'B1']]);
+    expect(await itemsOf(r.id, ['missingChannel'])).toEqual([['missingChannel', 'B1']]);
   });
 });

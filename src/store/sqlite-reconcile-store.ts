@@ -1,0 +1,562 @@
+/**
+ * The SQLite {@link ReconcileStore}: the staging table a bill is streamed into, the queries that
+ * pair it with the books, and the saved runs and items (migration 2). Prepared statements only.
+ *
+ * Staging uses TEMP tables on the store's connection: SQLite keeps them in a temporary file (the
+ * library's default temp_store), so a bill of any size costs disk, not memory, and filling them
+ * takes no lock on the order book while the file is being read.
+ */
+import type BetterSqlite3 from 'better-sqlite3';
+import type { BillRow } from '../channel/contract.js';
+import { billKey, type BookEntry, type EntryKind, type ItemClass } from '../reconcile/classify.js';
+import {
+  CARRYABLE_SQL,
+  FAILED_SQL,
+  type BillStage,
+  type BillSum,
+  type CurrencyTotals,
+  type ItemRecord,
+  type NewItem,
+  type NewRun,
+  type OpenItem,
+  type ReconcileStore,
+  type RunCounts,
+  type RunRecord,
+  type SideTotals,
+  type StagedPair,
+  type UnbilledCounts,
+} from './reconcile-store.js';
+import { orderEntry, refundEntry, rowToItem, rowToRun, type Row } from './rows.js';
+import type { SqliteStore } from './sqlite-store.js';
+
+const STAGE_COLUMNS = 11;
+const BATCH = 200;
+
+/** Columns of the raw rows of {@link SqliteBillStage.oddPage}'s query. */
+const J = {
+  rowid: 0,
+  line: 1,
+  key: 2,
+  kind: 3,
+  orderNo: 4,
+  refundNo: 5,
+  tradeNo: 6,
+  amount: 7,
+  fee: 8,
+  currency: 9,
+  time: 10,
+  status: 11,
+  first: 12,
+  // the order (payments, payouts)
+  oNo: 13,
+  oKind: 14,
+  oChannel: 15,
+  oStatus: 16,
+  oAmount: 17,
+  oCurrency: 18,
+  oTime: 19,
+  oTrade: 20,
+  // the refund
+  fNo: 21,
+  fOrderNo: 22,
+  fChannel: 23,
+  fStatus: 24,
+  fAmount: 25,
+  fCurrency: 26,
+  fTime: 27,
+  fTrade: 28,
+} as const;
+
+/** The book entry a staged row's own key names: same number, same kind. */
+const JOIN_BOOKS = `
+  LEFT JOIN main.orders o ON b.kind IN ('payment', 'payout') AND o.order_no = b.order_no
+    AND o.kind = CASE b.kind WHEN 'payment' THEN 'collect' ELSE 'payout' END
+  LEFT JOIN main.refunds f ON b.kind = 'refund' AND f.refund_no = b.refund_no`;
+
+const str = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : (v as string));
+
+/** A raw row of the odd-page query (indexed by {@link J}) as a {@link StagedPair}. */
+function pairFromJoin(r: unknown[]): StagedPair {
+  const row: BillRow = {
+    line: r[J.line] as number,
+    kind: r[J.kind] as BillRow['kind'],
+    orderNo: str(r[J.orderNo]),
+    refundNo: str(r[J.refundNo]),
+    channelTradeNo: str(r[J.tradeNo]),
+    amountMinor: r[J.amount] as number,
+    feeMinor: r[J.fee] as number,
+    currency: r[J.currency] as string,
+    time: r[J.time] as string,
+    status: str(r[J.status]),
+  };
+  let entry: BookEntry | undefined;
+  if (r[J.oNo] !== null) {
+    entry = {
+      kind: r[J.oKind] === 'payout' ? 'payout' : 'payment',
+      orderNo: r[J.oNo] as string,
+      channel: r[J.oChannel] as string,
+      status: r[J.oStatus] as string,
+      amountMinor: r[J.oAmount] as number,
+      currency: r[J.oCurrency] as string,
+      time: str(r[J.oTime]),
+      channelTradeNo: str(r[J.oTrade]),
+    };
+  } else if (r[J.fNo] !== null) {
+    entry = {
+      kind: 'refund',
+      orderNo: r[J.fOrderNo] as string,
+      refundNo: r[J.fNo] as string,
+      channel: r[J.fChannel] as string,
+      status: r[J.fStatus] as string,
+      amountMinor: r[J.fAmount] as number,
+      currency: r[J.fCurrency] as string,
+      time: str(r[J.fTime]),
+      channelTradeNo: str(r[J.fTrade]),
+    };
+  }
+  return { seq: r[J.rowid] as number, firstSeq: r[J.first] as number, key: r[J.key] as string, row, entry };
+}
+
+/** A bill staged in TEMP tables on the store's connection. */
+class SqliteBillStage implements BillStage {
+  private readonly db: BetterSqlite3.Database;
+  private readonly insertMany: BetterSqlite3.Statement;
+  private readonly insertOne: BetterSqlite3.Statement;
+  private readonly hitInsert: BetterSqlite3.Statement;
+
+  constructor(store: SqliteStore) {
+    this.db = store.db;
+    this.dropTables();
+    this.db.exec(`
+      CREATE TEMP TABLE rc_bill (
+        line INTEGER NOT NULL, k TEXT NOT NULL, kind TEXT NOT NULL, order_no TEXT, refund_no TEXT, trade_no TEXT,
+        amount INTEGER NOT NULL, fee INTEGER NOT NULL, currency TEXT NOT NULL, time TEXT NOT NULL, status TEXT
+      );
+      CREATE TEMP TABLE rc_hits (k TEXT PRIMARY KEY) WITHOUT ROWID;
+    `);
+    const values = `(${Array(STAGE_COLUMNS).fill('?').join(',')})`;
+    this.insertMany = this.db.prepare(`INSERT INTO temp.rc_bill VALUES ${Array(BATCH).fill(values).join(',')}`);
+    this.insertOne = this.db.prepare(`INSERT INTO temp.rc_bill VALUES ${values}`);
+    this.hitInsert = this.db.prepare('INSERT OR IGNORE INTO temp.rc_hits (k) VALUES (?)');
+  }
+
+  /** Appends rows in one temp-only transaction. */
+  async add(rows: readonly BillRow[]): Promise<void> {
+    const many = this.insertMany;
+    const one = this.insertOne;
+    const args: unknown[] = new Array(BATCH * STAGE_COLUMNS);
+    const put = (r: BillRow, at: number, into: unknown[]) => {
+      into[at] = r.line;
+      into[at + 1] = billKey(r);
+      into[at + 2] = r.kind;
+      into[at + 3] = r.orderNo || null;
+      into[at + 4] = r.refundNo || null;
+      into[at + 5] = r.channelTradeNo || null;
+      into[at + 6] = r.amountMinor;
+      into[at + 7] = r.feeMinor ?? 0;
+      into[at + 8] = r.currency;
+      into[at + 9] = r.time;
+      into[at + 10] = r.status || null;
+    };
+    this.db.transaction(() => {
+      let i = 0;
+      for (; i + BATCH <= rows.length; i += BATCH) {
+        for (let j = 0; j < BATCH; j++) put(rows[i + j], j * STAGE_COLUMNS, args);
+        many.run(args);
+      }
+      const single: unknown[] = new Array(STAGE_COLUMNS);
+      for (; i < rows.length; i++) {
+        put(rows[i], 0, single);
+        one.run(single);
+      }
+    })();
+  }
+
+  async seal(): Promise<void> {
+    this.db.exec('CREATE INDEX temp.rc_bill_k ON rc_bill (k)');
+  }
+
+  async drop(): Promise<void> {
+    this.dropTables();
+  }
+
+  private dropTables(): void {
+    this.db.exec('DROP TABLE IF EXISTS temp.rc_bill; DROP TABLE IF EXISTS temp.rc_hits; DROP TABLE IF EXISTS temp.rc_odd;');
+  }
+
+  async markOdd(channel: string, start: string, end: string): Promise<number> {
+    this.db.exec('DROP TABLE IF EXISTS temp.rc_odd; CREATE TEMP TABLE rc_odd (id INTEGER PRIMARY KEY);');
+    const plain = `(b.rowid = (SELECT MIN(d.rowid) FROM temp.rc_bill d WHERE d.k = b.k)
+        AND (b.status IS NULL OR lower(trim(b.status)) NOT IN (${FAILED_SQL}))
+        AND CASE WHEN b.kind = 'refund' THEN
+              f.refund_no IS NOT NULL AND f.channel = :channel AND f.currency = b.currency AND f.amount_minor = abs(b.amount)
+              AND f.status = 'succeeded' AND f.refunded_at >= :start AND f.refunded_at < :end
+            ELSE
+              o.order_no IS NOT NULL AND o.channel = :channel AND o.currency = b.currency AND o.amount_minor = abs(b.amount)
+              AND (o.status = 'succeeded' OR (b.kind = 'payment' AND o.status = 'refunded'))
+              AND o.paid_at >= :start AND o.paid_at < :end
+            END)`;
+    this.db
+      .prepare(
+        `INSERT INTO temp.rc_odd (id)
+         SELECT b.rowid FROM temp.rc_bill b ${JOIN_BOOKS}
+         WHERE b.kind IN ('payment', 'refund', 'payout') AND COALESCE(${plain}, 0) = 0`,
+      )
+      .run({ channel, start, end });
+    const c = this.db
+      .prepare(`SELECT (SELECT COUNT(*) FROM temp.rc_bill WHERE kind IN ('payment', 'refund', 'payout')) - (SELECT COUNT(*) FROM temp.rc_odd) AS n`)
+      .get() as { n: number };
+    return c.n;
+  }
+
+  /** Paged, not iterated: the connection cannot write while an iterator is open. */
+  async oddPage(afterSeq: number, limit: number): Promise<StagedPair[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT b.rowid, b.line, b.k, b.kind, b.order_no, b.refund_no, b.trade_no, b.amount, b.fee, b.currency, b.time, b.status,
+                (SELECT MIN(d.rowid) FROM temp.rc_bill d WHERE d.k = b.k),
+                o.order_no, o.kind, o.channel, o.status, o.amount_minor, o.currency, o.paid_at, o.channel_trade_no,
+                f.refund_no, f.order_no, f.channel, f.status, f.amount_minor, f.currency, f.refunded_at, f.channel_refund_no
+         FROM temp.rc_odd x JOIN temp.rc_bill b ON b.rowid = x.id ${JOIN_BOOKS}
+         WHERE x.id > ?
+         ORDER BY x.id
+         LIMIT ?`,
+      )
+      .raw(true)
+      .all(afterSeq, limit) as unknown[][];
+    return rows.map(pairFromJoin);
+  }
+
+  async sums(): Promise<BillSum[]> {
+    return this.db
+      .prepare(
+        `SELECT currency, kind, COUNT(*) AS n, SUM(amount) AS amount, SUM(fee) AS fee FROM temp.rc_bill
+         WHERE status IS NULL OR lower(trim(status)) NOT IN (${FAILED_SQL})
+         GROUP BY currency, kind ORDER BY currency, kind`,
+      )
+      .all() as BillSum[];
+  }
+
+  async addHits(keys: readonly string[]): Promise<void> {
+    for (const k of keys) this.hitInsert.run(k);
+  }
+
+  async insertUnbilled(channel: string, start: string, end: string, carryFrom: string, runId: number): Promise<UnbilledCounts> {
+    const elsewhere = (key: string) => `NOT EXISTS (SELECT 1 FROM reconcile_items i JOIN reconcile_runs r ON r.id = i.run_id
+        WHERE i.channel = :channel AND i.item_key = ${key} AND i.class IN ('matched', 'resolved') AND r.superseded_by IS NULL AND i.run_id <> :run)`;
+    const absent = (key: string) =>
+      `NOT EXISTS (SELECT 1 FROM temp.rc_bill b WHERE b.k = ${key}) AND NOT EXISTS (SELECT 1 FROM temp.rc_hits h WHERE h.k = ${key}) AND ${elsewhere(key)}`;
+    const cls = (time: string) => `CASE WHEN ${time} >= :carry THEN 'carriedOver' ELSE 'missingChannel' END`;
+    const note = (time: string) =>
+      `CASE WHEN ${time} >= :carry THEN 'settled near the end of the day: expected in the next bill' ELSE 'the books have it as settled; the channel does not list it' END`;
+    const orders = this.db.prepare(
+      `INSERT INTO reconcile_items (run_id, channel, class, item_key, kind, order_no, channel_trade_no, local_status, local_amount_minor, local_currency, local_time, note)
+       SELECT :run, :channel, ${cls('o.paid_at')}, CASE o.kind WHEN 'collect' THEN 'P|' ELSE 'T|' END || o.order_no,
+              CASE o.kind WHEN 'collect' THEN 'payment' ELSE 'payout' END, o.order_no, o.channel_trade_no,
+              o.status, o.amount_minor, o.currency, o.paid_at, ${note('o.paid_at')}
+       FROM orders o WHERE o.channel = :channel AND o.paid_at IS NOT NULL AND o.paid_at >= :start AND o.paid_at < :end
+         AND ((o.kind = 'collect' AND o.status IN ('succeeded', 'refunded') AND ${absent(`('P|' || o.order_no)`)})
+           OR (o.kind = 'payout' AND o.status = 'succeeded' AND ${absent(`('T|' || o.order_no)`)}))
+       ORDER BY o.paid_at, o.order_no`,
+    );
+    const refunds = this.db.prepare(
+      `INSERT INTO reconcile_items (run_id, channel, class, item_key, kind, order_no, refund_no, channel_trade_no, local_status, local_amount_minor, local_currency, local_time, note)
+       SELECT :run, :channel, ${cls('f.refunded_at')}, 'R|' || f.refund_no, 'refund', f.order_no, f.refund_no, f.channel_refund_no,
+              f.status, f.amount_minor, f.currency, f.refunded_at, ${note('f.refunded_at')}
+       FROM refunds f WHERE f.channel = :channel AND f.refunded_at IS NOT NULL AND f.refunded_at >= :start AND f.refunded_at < :end
+         AND f.status = 'succeeded' AND ${absent(`('R|' || f.refund_no)`)}
+       ORDER BY f.refunded_at, f.refund_no`,
+    );
+    const params = { run: runId, channel, start, end, carry: carryFrom };
+    orders.run(params);
+    refunds.run(params);
+    const counts = this.db
+      .prepare(`SELECT class, COUNT(*) AS n FROM reconcile_items WHERE run_id = ? AND class IN ('missingChannel', 'carriedOver') AND carried_from IS NULL GROUP BY class`)
+      .all(runId) as { class: string; n: number }[];
+    const out = { missingChannel: 0, carriedOver: 0 };
+    for (const c of counts) out[c.class as keyof typeof out] = c.n;
+    return out;
+  }
+}
+
+/** Reconciliation storage on one SQLite store (its connection, its transactions). */
+export class SqliteReconcileStore implements ReconcileStore {
+  private readonly db: BetterSqlite3.Database;
+
+  constructor(readonly store: SqliteStore) {
+    this.db = store.db;
+  }
+
+  async openStage(): Promise<BillStage> {
+    return new SqliteBillStage(this.store);
+  }
+
+  /**
+   * BEGIN IMMEDIATE .. COMMIT around an async function: every call of this store is synchronous
+   * underneath, so nothing else runs on the connection in between but what `fn` awaits.
+   */
+  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const out = await fn();
+      this.db.exec('COMMIT');
+      return out;
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+
+  /** The book entry with the channel's trade (or refund) number, for rows without our numbers. */
+  async findByTradeNo(channel: string, kind: EntryKind, tradeNo: string): Promise<BookEntry | undefined> {
+    if (kind === 'refund') {
+      const r = this.store.prepare('SELECT * FROM refunds WHERE channel = ? AND channel_refund_no = ? LIMIT 1').get(channel, tradeNo) as Row | undefined;
+      return r ? refundEntry(r) : undefined;
+    }
+    const r = this.store
+      .prepare('SELECT * FROM orders WHERE channel = ? AND channel_trade_no = ? AND kind = ? LIMIT 1')
+      .get(channel, tradeNo, kind === 'payout' ? 'payout' : 'collect') as Row | undefined;
+    return r ? orderEntry(r) : undefined;
+  }
+
+  /** The book entry a key names (`P|`, `T|`, `R|`, or the `X|kind|trade` fallback), any day. */
+  async entryByKey(channel: string, key: string): Promise<BookEntry | undefined> {
+    const [tag, a, b] = key.split('|');
+    if (tag === 'P' || tag === 'T') {
+      const r = this.store.prepare('SELECT * FROM orders WHERE order_no = ?').get(a) as Row | undefined;
+      if (!r || r.channel !== channel || r.kind !== (tag === 'P' ? 'collect' : 'payout')) return undefined;
+      return orderEntry(r);
+    }
+    if (tag === 'R') {
+      const r = this.store.prepare('SELECT * FROM refunds WHERE refund_no = ?').get(a) as Row | undefined;
+      return r && r.channel === channel ? refundEntry(r) : undefined;
+    }
+    if (tag === 'X' && b) return this.findByTradeNo(channel, a as EntryKind, b);
+    return undefined;
+  }
+
+  /** The books' totals for the settled entries of [start, end), per currency. */
+  async booksTotals(channel: string, start: string, end: string): Promise<Map<string, SideTotals>> {
+    const out = new Map<string, SideTotals>();
+    const side = (currency: string) => {
+      let t = out.get(currency);
+      if (!t) {
+        t = { count: 0, grossMinor: 0, refundsMinor: 0, payoutsMinor: 0, feesMinor: 0, adjustmentsMinor: 0, netMinor: 0 };
+        out.set(currency, t);
+      }
+      return t;
+    };
+    const orders = this.store
+      .prepare(
+        `SELECT currency, kind, COUNT(*) AS n, SUM(amount_minor) AS total FROM orders
+         WHERE channel = ? AND paid_at IS NOT NULL AND paid_at >= ? AND paid_at < ?
+           AND ((kind = 'collect' AND status IN ('succeeded', 'refunded')) OR (kind = 'payout' AND status = 'succeeded'))
+         GROUP BY currency, kind`,
+      )
+      .all(channel, start, end) as { currency: string; kind: string; n: number; total: number }[];
+    for (const r of orders) {
+      const t = side(r.currency);
+      t.count += r.n;
+      if (r.kind === 'collect') t.grossMinor += r.total;
+      else t.payoutsMinor += r.total;
+    }
+    const refunds = this.store
+      .prepare(
+        `SELECT currency, COUNT(*) AS n, SUM(amount_minor) AS total FROM refunds
+         WHERE channel = ? AND refunded_at IS NOT NULL AND refunded_at >= ? AND refunded_at < ? AND status = 'succeeded'
+         GROUP BY currency`,
+      )
+      .all(channel, start, end) as { currency: string; n: number; total: number }[];
+    for (const r of refunds) {
+      const t = side(r.currency);
+      t.count += r.n;
+      t.refundsMinor += r.total;
+    }
+    for (const t of out.values()) t.netMinor = t.grossMinor - t.refundsMinor - t.payoutsMinor;
+    return out;
+  }
+
+  // ---- runs and items -----------------------------------------------------------------------
+
+  /** The run of this channel, day and file, if one was saved. */
+  async findRunByFile(channel: string, date: string, sha256: string): Promise<RunRecord | undefined> {
+    const r = this.store.prepare('SELECT * FROM reconcile_runs WHERE channel = ? AND date = ? AND bill_sha256 = ?').get(channel, date, sha256) as Row | undefined;
+    return r ? rowToRun(r) : undefined;
+  }
+
+  /** Current (not superseded) runs of a channel and day. */
+  async currentRuns(channel: string, date: string): Promise<RunRecord[]> {
+    return (this.store.prepare('SELECT * FROM reconcile_runs WHERE channel = ? AND date = ? AND superseded_by IS NULL ORDER BY id').all(channel, date) as Row[]).map(rowToRun);
+  }
+
+  /** Deletes a run and its items; items it had closed reopen (ON DELETE SET NULL). */
+  async deleteRun(id: number): Promise<void> {
+    this.store.prepare('DELETE FROM reconcile_runs WHERE id = ?').run(id);
+  }
+
+  /** Marks `oldId` superseded by `newId` and reopens the items `oldId` had closed. */
+  async supersede(oldId: number, newId: number): Promise<void> {
+    this.store.prepare('UPDATE reconcile_runs SET superseded_by = ? WHERE id = ?').run(newId, oldId);
+    this.store.prepare('UPDATE reconcile_items SET closed_by_run = NULL, closed_at = NULL WHERE closed_by_run = ?').run(oldId);
+  }
+
+  /** Inserts a run header (counts zero until {@link finishRun}). */
+  async insertRun(run: NewRun): Promise<number> {
+    const info = this.store
+      .prepare(
+        `INSERT INTO reconcile_runs (channel, date, time_zone, source, bill_path, bill_format, bill_sha256, bill_bytes, mapping_sha256, bill_rows,
+           matched, missing_local, missing_channel, amount_mismatch, status_mismatch, currency_mismatch, duplicate, carried_over, resolved, totals, started_at, finished_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0, 0, 0, 0, 0, '[]', ?, ?)`,
+      )
+      .run(run.channel, run.date, run.timeZone, run.source, run.billPath, run.billFormat, run.billSha256, run.billBytes, run.mappingSha256 ?? null, run.billRows, run.startedAt, run.startedAt);
+    return Number(info.lastInsertRowid);
+  }
+
+  /** Writes a run's counts and totals. */
+  async finishRun(id: number, counts: RunCounts, totals: CurrencyTotals[], finishedAt: string): Promise<void> {
+    this.store
+      .prepare(
+        `UPDATE reconcile_runs SET matched = ?, missing_local = ?, missing_channel = ?, amount_mismatch = ?, status_mismatch = ?, currency_mismatch = ?,
+           duplicate = ?, carried_over = ?, resolved = ?, totals = ?, finished_at = ? WHERE id = ?`,
+      )
+      .run(
+        counts.matched,
+        counts.missingLocal,
+        counts.missingChannel,
+        counts.amountMismatch,
+        counts.statusMismatch,
+        counts.currencyMismatch,
+        counts.duplicate,
+        counts.carriedOver,
+        counts.resolved,
+        JSON.stringify(totals),
+        finishedAt,
+        id,
+      );
+  }
+
+  async insertItems(items: readonly NewItem[]): Promise<void> {
+    for (const item of items) this.insertItem(item);
+  }
+
+  private insertItem(item: NewItem): void {
+    this.store
+      .prepare(
+        `INSERT INTO reconcile_items (run_id, channel, class, item_key, kind, order_no, refund_no, channel_trade_no,
+           bill_line, bill_amount_minor, bill_fee_minor, bill_currency, bill_time, bill_status,
+           local_status, local_amount_minor, local_currency, local_time, note, carried_from, origin_item)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        item.runId,
+        item.channel,
+        item.class,
+        item.key,
+        item.kind,
+        item.orderNo ?? null,
+        item.refundNo ?? null,
+        item.channelTradeNo ?? null,
+        item.bill?.line ?? null,
+        item.bill?.amountMinor ?? null,
+        item.bill?.feeMinor ?? null,
+        item.bill?.currency ?? null,
+        item.bill?.time ?? null,
+        item.bill?.status ?? null,
+        item.local?.status ?? null,
+        item.local?.amountMinor ?? null,
+        item.local?.currency ?? null,
+        item.local?.time ?? null,
+        item.note ?? null,
+        item.carriedFrom ?? null,
+        item.originItem ?? null,
+      );
+  }
+
+  /** Closes an open item on behalf of run `runId`. */
+  async closeItem(id: number, runId: number, at: string): Promise<void> {
+    this.store.prepare('UPDATE reconcile_items SET closed_by_run = ?, closed_at = ? WHERE id = ?').run(runId, at, id);
+  }
+
+  /** The open book-side item (missing at the channel or carried over) for a key, from a run before `date`. */
+  async openBookItem(channel: string, key: string, date: string): Promise<OpenItem | undefined> {
+    const r = this.store
+      .prepare(
+        `SELECT i.*, r.date AS run_date FROM reconcile_items i JOIN reconcile_runs r ON r.id = i.run_id
+         WHERE i.channel = ? AND i.item_key = ? AND i.closed_by_run IS NULL AND i.class IN ('missingChannel', 'carriedOver')
+           AND r.superseded_by IS NULL AND r.date < ?
+         ORDER BY r.date LIMIT 1`,
+      )
+      .get(channel, key, date) as Row | undefined;
+    return r ? { ...rowToItem(r), runDate: r.run_date as string } : undefined;
+  }
+
+  /** Every open item of this channel's current runs before `date`, oldest first. */
+  async openItemsBefore(channel: string, date: string): Promise<OpenItem[]> {
+    return (
+      this.store
+        .prepare(
+          `SELECT i.*, r.date AS run_date FROM reconcile_items i JOIN reconcile_runs r ON r.id = i.run_id
+           WHERE i.channel = ? AND i.closed_by_run IS NULL AND i.class IN (${CARRYABLE_SQL})
+             AND r.superseded_by IS NULL AND r.date < ?
+           ORDER BY r.date, i.id`,
+        )
+        .all(channel, date) as Row[]
+    ).map((r) => ({ ...rowToItem(r), runDate: r.run_date as string }));
+  }
+
+  /** Count of open items of this channel's current runs up to and including `date`. */
+  async countOpen(channel: string, date: string): Promise<number> {
+    return (
+      this.store
+        .prepare(
+          `SELECT COUNT(*) AS n FROM reconcile_items i JOIN reconcile_runs r ON r.id = i.run_id
+           WHERE i.channel = ? AND i.closed_by_run IS NULL AND i.class IN (${CARRYABLE_SQL})
+             AND r.superseded_by IS NULL AND r.date <= ?`,
+        )
+        .get(channel, date) as { n: number }
+    ).n;
+  }
+
+  /** A saved run. */
+  async getRun(id: number): Promise<RunRecord | undefined> {
+    const r = this.store.prepare('SELECT * FROM reconcile_runs WHERE id = ?').get(id) as Row | undefined;
+    return r ? rowToRun(r) : undefined;
+  }
+
+  /** Saved runs, newest first. */
+  async listRuns(filter: { channel?: string; limit?: number } = {}): Promise<RunRecord[]> {
+    const rows = filter.channel
+      ? this.store.prepare('SELECT * FROM reconcile_runs WHERE channel = ? ORDER BY date DESC, id DESC LIMIT ?').all(filter.channel, filter.limit ?? 20)
+      : this.store.prepare('SELECT * FROM reconcile_runs ORDER BY date DESC, id DESC LIMIT ?').all(filter.limit ?? 20);
+    return (rows as Row[]).map(rowToRun);
+  }
+
+  /** Items of a run in the given classes, in order found; streamed in pages. */
+  async *items(runId: number, classes: readonly ItemClass[], limit = Number.MAX_SAFE_INTEGER): AsyncGenerator<ItemRecord> {
+    const marks = classes.map(() => '?').join(', ');
+    const stmt = this.db.prepare(`SELECT * FROM reconcile_items WHERE run_id = ? AND class IN (${marks}) AND id > ? ORDER BY id LIMIT ?`);
+    let after = 0;
+    let left = limit;
+    while (left > 0) {
+      const page = stmt.all(runId, ...classes, after, Math.min(left, 2000)) as Row[];
+      for (const r of page) yield rowToItem(r);
+      if (page.length < Math.min(left, 2000)) return;
+      left -= page.length;
+      after = page[page.length - 1].id as number;
+    }
+  }
+
+  /** Number of items of a run in the given classes. */
+  async countItems(runId: number, classes: readonly ItemClass[]): Promise<number> {
+    const marks = classes.map(() => '?').join(', ');
+    return (this.db.prepare(`SELECT COUNT(*) AS n FROM reconcile_items WHERE run_id = ? AND class IN (${marks})`).get(runId, ...classes) as { n: number }).n;
+  }
+
+  /** Appends an event to the log inside the caller's transaction. */
+  async event(type: string, channel: string, data: Record<string, unknown>, at: string): Promise<void> {
+    this.store.prepare('INSERT INTO events (at, type, channel, data) VALUES (?, ?, ?, ?)').run(at, type, channel, JSON.stringify(data));
+  }
+
+  /** Nothing to release: the store's connection stays with the store. */
+  async close(): Promise<void> {}
+}
