@@ -65,9 +65,10 @@ export async function query(orderNo: string, opts: QueryOptions, ctx: Context): 
         );
       }
     } catch (err) {
-      // A create that never reached the channel: say so instead of failing; the order stays as is.
+      // A create whose answer never came back and that the channel does not know: say so
+      // instead of failing; the order stays `created`, so the create can be sent again.
       if (err instanceof PayError && err.code === 'ORDER_NOT_FOUND' && order.status === 'created') {
-        result.notAtChannel = `${order.channel} has no order ${order.orderNo}: the create never reached it. Re-run \`pay ${order.kind === 'payout' ? 'payout' : 'create'}\` with --order-no ${order.orderNo} to send it again.`;
+        result.notAtChannel = `${order.channel} has no order ${order.orderNo}: the create never reached it, or nothing payable came of it. Re-run \`pay ${order.kind === 'payout' ? 'payout' : 'create'}\` with --order-no ${order.orderNo} to send it again (the same number: never a second charge).`;
       } else throw err;
     }
   }
