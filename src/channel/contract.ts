@@ -102,7 +102,7 @@ export interface ChannelCallRecord {
 
 /** What the registry hands a channel when it creates an adapter. */
 export interface ChannelDeps {
-  /** A directory the channel may keep its own state in (created before `create` is called). */
+  /** A directory the channel may keep its own state in (created when first read: read it only when state is needed). */
   stateDir: string;
   /** Records a channel call in the event log (secrets redacted by the recorder). */
   record(entry: ChannelCallRecord): void;

@@ -30,7 +30,8 @@ export interface QueryResult {
 
 /** Queries an order (or a refund by its number). */
 export async function query(orderNo: string, opts: QueryOptions, ctx: Context): Promise<QueryResult> {
-  const store = await ctx.store();
+  // A query changes only orders already in the book (--local changes nothing): no book, no order.
+  const store = await ctx.store({ readOnly: opts.local, mustExist: true });
   let order = await store.getOrder(orderNo);
   let onlyRefund: string | undefined;
   if (!order) {

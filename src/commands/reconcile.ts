@@ -235,7 +235,7 @@ export async function reconcileHistory(opts: HistoryOptions, ctx: Context): Prom
   const limit = opts.limit === undefined ? 20 : Number(opts.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 10000) throw invalid('--limit must be a whole number from 1 to 10000');
   const { sqliteOf, ReconcileStore } = await import('../store/reconcile-store.js');
-  const rs = new ReconcileStore(sqliteOf(await ctx.store()));
+  const rs = new ReconcileStore(sqliteOf(await ctx.store({ readOnly: true })));
   return { runs: rs.listRuns({ channel: opts.channel, limit }) };
 }
 
@@ -305,7 +305,7 @@ export async function reconcileShow(runRef: string, opts: ShowOptions, ctx: Cont
   const { parseFormat } = await import('../reconcile/report.js');
   const format = parseFormat(opts.format, opts.out);
   const { sqliteOf, ReconcileStore } = await import('../store/reconcile-store.js');
-  const rs = new ReconcileStore(sqliteOf(await ctx.store()));
+  const rs = new ReconcileStore(sqliteOf(await ctx.store({ readOnly: true })));
   const run = rs.getRun(id);
   if (!run) throw invalid(`there is no reconciliation run ${id} in ${ctx.dbPath}`, { hint: 'List runs with: pay reconcile history' });
   const report = await finishReport(run, rs, {}, format, opts.out, ctx);
