@@ -472,21 +472,48 @@ export async function main(argv: string[]): Promise<number> {
       throw err;
     });
   }
+  const json = wantsJson(argv);
   // `pay --version` answers without loading the argument parser: start-up is most of its cost.
-  if (argv.length === 3 && (argv[2] === '--version' || argv[2] === '-V')) {
-    process.stdout.write(`${packageVersion()}\n`);
+  const args = argv.slice(2);
+  if (args.length > 0 && args.length <= 2 && args.every((a) => a === '--version' || a === '-V' || a === '--json') && !args.every((a) => a === '--json')) {
+    process.stdout.write(json ? `${JSON.stringify({ version: packageVersion() })}\n` : `${packageVersion()}\n`);
     return 0;
   }
   const commander = await import('commander');
   const program = buildProgram(commander);
+  // With --json, commander's own messages (usage errors, the version) become one JSON document.
+  let captured = '';
+  if (json) forEachCommand(program, (c) => c.configureOutput({ writeErr: () => {}, writeOut: (text) => (captured += text) }));
   try {
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof commander.CommanderError) {
       // Help and version are successes; anything else commander rejects is a usage error.
-      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2;
+      const ok = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help';
+      if (json && err.code === 'commander.version') process.stdout.write(`${JSON.stringify({ version: packageVersion() })}\n`);
+      else if (json && ok) process.stdout.write(captured);
+      else if (json) await reportUsageError(err.message.replace(/^error: /, ''), err.code);
+      return ok ? 0 : 2;
     }
     throw err;
   }
   return exitCode;
+}
+
+/** True when `--json` was given (before any `--`): errors commander finds must be JSON too. */
+function wantsJson(argv: string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
+}
+
+function forEachCommand(cmd: Command, fn: (c: Command) => void): void {
+  fn(cmd);
+  for (const sub of cmd.commands) forEachCommand(sub, fn);
+}
+
+/** A usage error commander found, as `{"error": {...}}` on stdout (exit 2). */
+async function reportUsageError(message: string, commanderCode: string): Promise<void> {
+  const [{ PayError }, { reportError }] = await Promise.all([import('./core/errors.js'), import('./output/errors.js')]);
+  const err = new PayError('INVALID_REQUEST', message, { hint: 'Run the command with --help for its options and examples.', details: { reason: commanderCode.replace(/^commander\./, '') } });
+  reportError(err, { json: true, color: false, verbose: false, stdout: process.stdout, stderr: process.stderr });
 }

@@ -154,6 +154,11 @@ export class AlipayAdapter implements ChannelAdapter {
       answer = await this.client.call('alipay.trade.query', { out_trade_no: ref.orderNo }, { idempotent: true, orderNo: ref.orderNo });
     } catch (err) {
       if (isPayError(err) && err.providerCode === 'ACQ.TRADE_NOT_EXIST') {
+        // A create pay never saw answered may never have arrived: not "pending" (it could never
+        // be paid), but unknown here, so the order stays re-sendable with the same number.
+        if (ref.createConfirmed === false) {
+          throw new PayError('ORDER_NOT_FOUND', `Alipay has no trade ${ref.orderNo}`, { channel: 'alipay', providerCode: err.providerCode, providerMessage: err.providerMessage });
+        }
         const age = this.deps.clock() - Date.parse(ref.createdAt);
         if (age < PAYABLE_WINDOW_MS) return { status: 'pending', providerStatus: 'TRADE_NOT_EXIST' };
         throw new PayError('ORDER_NOT_FOUND', `Alipay has no trade ${ref.orderNo}: the payer never opened it and its ${PAYABLE_MINUTES}-minute payable window has passed`, {

@@ -149,7 +149,8 @@ export class AlipaySimulator implements ChannelSimulator {
   private readonly alipayKey: KeyObject;
   private readonly alipayPublicPem: string;
   private readonly cert?: { appCertSn: string; alipayCertSn: string; rootSn: string; texts: NonNullable<AlipaySimulatorOptions['certs']> };
-  private readonly trades = new Map<string, Trade>();
+  /** Trades by out_trade_no (one per number, as at Alipay; tests count them). */
+  readonly trades = new Map<string, Trade>();
   private readonly byQrToken = new Map<string, Trade>();
   private readonly transfers = new Map<string, Transfer>();
   private readonly bills = new Map<string, { path: string; name: string; expiresMs: number }>();

@@ -88,7 +88,7 @@ export class MockAdapter implements ChannelAdapter {
 
   /** Opens the books (persisted beside the database unless `persist` is false). */
   static create(config: MockConfig, deps: ChannelDeps): MockAdapter {
-    return new MockAdapter(config, deps, config.persist ? new SqliteMockState(deps.stateDir) : new MemoryMockState());
+    return new MockAdapter(config, deps, config.persist ? new SqliteMockState(() => deps.stateDir) : new MemoryMockState());
   }
 
   private latencyMs(l: Latency): number {

@@ -237,15 +237,19 @@ function rowToRefund(r: Row): MockRefund {
 
 /** Books in `<stateDir>/mock.sqlite`, shared by every process using the same pay database. */
 export class SqliteMockState implements MockState {
-  private db: BetterSqlite3.Database;
+  private opened?: BetterSqlite3.Database;
   private stmts = new Map<string, BetterSqlite3.Statement>();
 
-  constructor(stateDir: string) {
+  /** `stateDir` is asked for on first use: a command that fails before that leaves no file. */
+  constructor(private readonly stateDir: string | (() => string)) {}
+
+  private get db(): BetterSqlite3.Database {
+    if (this.opened) return this.opened;
     const Database = requireCjs('better-sqlite3') as typeof BetterSqlite3;
-    this.db = new Database(join(stateDir, 'mock.sqlite'));
-    this.db.pragma('busy_timeout = 15000');
-    if (this.db.pragma('journal_mode', { simple: true }) !== 'wal') this.db.pragma('journal_mode = WAL');
-    this.db.exec(`
+    const db = new Database(join(typeof this.stateDir === 'function' ? this.stateDir() : this.stateDir, 'mock.sqlite'));
+    db.pragma('busy_timeout = 15000');
+    if (db.pragma('journal_mode', { simple: true }) !== 'wal') db.pragma('journal_mode = WAL');
+    db.exec(`
       CREATE TABLE IF NOT EXISTS trades (
         order_no TEXT PRIMARY KEY, trade_no TEXT NOT NULL, kind TEXT NOT NULL, amount_minor INTEGER NOT NULL,
         currency TEXT NOT NULL, fee_minor INTEGER NOT NULL, created_ms INTEGER NOT NULL, settle_ms INTEGER NOT NULL,
@@ -257,6 +261,7 @@ export class SqliteMockState implements MockState {
       CREATE INDEX IF NOT EXISTS refunds_order ON refunds (order_no);
       CREATE INDEX IF NOT EXISTS refunds_settle ON refunds (settle_ms);
     `);
+    return (this.opened = db);
   }
 
   private q(sql: string): BetterSqlite3.Statement {
@@ -346,6 +351,6 @@ export class SqliteMockState implements MockState {
   }
 
   close() {
-    if (this.db.open) this.db.close();
+    if (this.opened?.open) this.opened.close();
   }
 }

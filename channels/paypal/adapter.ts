@@ -184,6 +184,9 @@ export class PaypalAdapter implements ChannelAdapter {
 
   async queryCollect(ref: OrderRef): Promise<OrderState> {
     let id = ref.channelTradeNo;
+    // A create pay never saw answered: its approve link is only in the create's answer, so
+    // `pay create --order-no` (same PayPal-Request-Id: the same order) is what recovers it.
+    if (!id && ref.createConfirmed === false) this.orderId(ref);
     if (!id) {
       // The create's answer was lost and PayPal has no lookup by our number: repeating the create
       // with the same PayPal-Request-Id returns the order PayPal made then (or makes it now, which

@@ -186,6 +186,9 @@ export class UnionPayAdapter implements ChannelAdapter {
     const a = answer!;
     const cls = classify(a.respCode);
     if (a.respCode === '34') {
+      // 34 is "not paid yet" for an order UnionPay accepted, but for a create pay never saw
+      // answered it may be "never arrived": unknown here, so the order stays re-sendable.
+      if (ref.createConfirmed === false) throw respError('34', a.respMsg, `the query for ${ref.orderNo}`);
       const sentMs = known ? fromTxnTime(known.txnTime)! : createdMs;
       const deadline = sentMs + this.config.payTimeoutMinutes * 60_000 + CLOSE_GRACE_MS;
       return this.deps.clock() < deadline

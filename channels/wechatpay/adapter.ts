@@ -91,7 +91,16 @@ export class WechatpayAdapter implements ChannelAdapter {
     private readonly config: WechatpayConfig,
     private readonly deps: ChannelDeps,
   ) {
-    this.client = new WechatpayClient(config, { http: deps.http, clock: deps.clock, record: deps.record, stateDir: deps.stateDir, debug: deps.debug });
+    // stateDir is read when a certificate is cached, not before (it is made on first read).
+    this.client = new WechatpayClient(config, {
+      http: deps.http,
+      clock: deps.clock,
+      record: deps.record,
+      get stateDir() {
+        return deps.stateDir;
+      },
+      debug: deps.debug,
+    });
   }
 
   private notifyUrl(given: string | undefined, what: string): string {

@@ -102,7 +102,7 @@ export interface ChannelCallRecord {
 
 /** What the registry hands a channel when it creates an adapter. */
 export interface ChannelDeps {
-  /** A directory the channel may keep its own state in (created before `create` is called). */
+  /** A directory the channel may keep its own state in (created when first read: read it only when state is needed). */
   stateDir: string;
   /** Records a channel call in the event log (secrets redacted by the recorder). */
   record(entry: ChannelCallRecord): void;
@@ -174,6 +174,13 @@ export interface OrderRef {
   method?: string;
   /** ISO UTC creation time (some channels query by date). */
   createdAt: string;
+  /**
+   * False when pay never got the channel's answer to the create (the order is still `created`).
+   * A "no such trade" answer then means the create may never have arrived: the channel reports
+   * ORDER_NOT_FOUND instead of "pending", so the order stays re-sendable with the same number.
+   * Absent means confirmed (or unknown): the channel's usual reading applies.
+   */
+  createConfirmed?: boolean;
 }
 
 /** The channel's view of an order or payout. */

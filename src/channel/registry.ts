@@ -246,16 +246,24 @@ export async function openChannel(ref: string, options: OpenChannelOptions): Pro
   for (const [k, v] of Object.entries(options.overrides ?? {})) if (typeof v === 'string' && isSecretKey(mod, k)) registerSecret(v);
   const settings = { ...channelConfig(mod, options.config, options.profile, options.env, options.cwd), ...(options.overrides ?? {}) };
   const config = validateChannelConfig(mod, settings);
-  const stateDir = channelStateDir(options.dbPath, mod.id);
-  try {
-    mkdirSync(stateDir, { recursive: true });
-  } catch (err) {
-    throw configError(`cannot create channel state directory ${stateDir} (${(err as NodeJS.ErrnoException).code})`, {
-      hint: 'Choose a writable --db location; channel state lives beside the database.',
-    });
-  }
+  const dir = channelStateDir(options.dbPath, mod.id);
+  let made = false;
   const deps: ChannelDeps = {
-    stateDir,
+    // Made when a channel first asks for it, so a command that fails before any channel state is
+    // needed (a damaged order book, a refused amount) leaves nothing beside the database.
+    get stateDir() {
+      if (!made) {
+        try {
+          mkdirSync(dir, { recursive: true });
+        } catch (err) {
+          throw configError(`cannot create channel state directory ${dir} (${(err as NodeJS.ErrnoException).code})`, {
+            hint: 'Choose a writable --db location; channel state lives beside the database.',
+          });
+        }
+        made = true;
+      }
+      return dir;
+    },
     clock: options.clock,
     env: options.env,
     record: (entry) => options.record?.({ ...entry, channel: mod.id }),

@@ -54,8 +54,11 @@ export interface Context {
   readonly dbPath: string;
   /** The loaded config (read once, on first use). */
   config(): LoadedConfig;
-  /** The order store (opened and migrated once, on first use). */
-  store(): Promise<Store>;
+  /**
+   * The order store (opened and migrated once, on first use). With `readOnly` or `mustExist` a
+   * missing order book is an error (exit 2) and nothing is created.
+   */
+  store(access?: StoreAccess): Promise<Store>;
   /**
    * Opens a channel by id or path, with its calls recorded in the event log. `overrides` are laid
    * over the config file's settings.
@@ -67,6 +70,14 @@ export interface Context {
   notice(message: string): void;
   /** Closes everything opened. */
   close(): Promise<void>;
+}
+
+/** How a command uses the order store (every backend honours it). */
+export interface StoreAccess {
+  /** The command only reads: a missing database is a usage error, never created. */
+  readOnly?: boolean;
+  /** The command changes only what is already in the book (query, refund): same as readOnly for a missing database. */
+  mustExist?: boolean;
 }
 
 /** Reads a positive integer from the environment (`PAY_HTTP_*` tuning), else undefined. */
@@ -147,10 +158,12 @@ export function createContext(options: ContextOptions = {}): Context {
       loaded ??= loadConfig(options.config, env, cwd);
       return loaded;
     },
-    store() {
+    store(access: StoreAccess = {}) {
       store ??= import('../store/sqlite-store.js').then(({ SqliteStore }) => {
         debug(`opening order store ${dbPath}`);
-        return SqliteStore.open(dbPath, { clock });
+        // Folders are created only for the default location; a --db or PAY_DB folder must exist.
+        const createDirs = !(options.db || env.PAY_DB);
+        return SqliteStore.open(dbPath, { clock, mustExist: Boolean(access.readOnly || access.mustExist), createDirs, busyTimeoutMs: envInt(env, 'PAY_DB_BUSY_TIMEOUT_MS') });
       });
       return store;
     },

@@ -40,7 +40,7 @@ export async function listOrders(opts: ListOptions, ctx: Context): Promise<ListR
     since: opts.since ? isoUtc(parseInstant(opts.since, '--since')) : undefined,
     until: opts.until ? isoUtc(parseInstant(opts.until, '--until')) : undefined,
   };
-  const store = await ctx.store();
+  const store = await ctx.store({ readOnly: true });
   const orders = await store.listOrders({ ...filter, limit });
   const total = orders.length < limit ? orders.length : await store.countOrders(filter);
   return { orders, total, limit };
@@ -84,7 +84,7 @@ export interface ShowResult {
 
 /** One order with its refunds and event history. */
 export async function showOrder(orderNo: string, ctx: Context): Promise<ShowResult> {
-  const store = await ctx.store();
+  const store = await ctx.store({ readOnly: true });
   const order = await store.getOrder(orderNo);
   if (!order) {
     throw new PayError('ORDER_NOT_FOUND', `${orderNo} is not in the order book at ${ctx.dbPath}`, { hint: 'List orders with `pay orders list`.' });

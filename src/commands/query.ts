@@ -30,7 +30,8 @@ export interface QueryResult {
 
 /** Queries an order (or a refund by its number). */
 export async function query(orderNo: string, opts: QueryOptions, ctx: Context): Promise<QueryResult> {
-  const store = await ctx.store();
+  // A query changes only orders already in the book (--local changes nothing): no book, no order.
+  const store = await ctx.store({ readOnly: opts.local, mustExist: true });
   let order = await store.getOrder(orderNo);
   let onlyRefund: string | undefined;
   if (!order) {
@@ -65,9 +66,10 @@ export async function query(orderNo: string, opts: QueryOptions, ctx: Context): 
         );
       }
     } catch (err) {
-      // A create that never reached the channel: say so instead of failing; the order stays as is.
+      // A create whose answer never came back and that the channel does not know: say so
+      // instead of failing; the order stays `created`, so the create can be sent again.
       if (err instanceof PayError && err.code === 'ORDER_NOT_FOUND' && order.status === 'created') {
-        result.notAtChannel = `${order.channel} has no order ${order.orderNo}: the create never reached it. Re-run \`pay ${order.kind === 'payout' ? 'payout' : 'create'}\` with --order-no ${order.orderNo} to send it again.`;
+        result.notAtChannel = `${order.channel} has no order ${order.orderNo}: the create never reached it, or nothing payable came of it. Re-run \`pay ${order.kind === 'payout' ? 'payout' : 'create'}\` with --order-no ${order.orderNo} to send it again (the same number: never a second charge).`;
       } else throw err;
     }
   }

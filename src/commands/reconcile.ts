@@ -235,7 +235,7 @@ export interface HistoryOptions {
 export async function reconcileHistory(opts: HistoryOptions, ctx: Context): Promise<{ runs: RunRecord[] }> {
   const limit = opts.limit === undefined ? 20 : Number(opts.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 10000) throw invalid('--limit must be a whole number from 1 to 10000');
-  const rs = await (await ctx.store()).reconciliation();
+  const rs = await (await ctx.store({ readOnly: true })).reconciliation();
   try {
     return { runs: await rs.listRuns({ channel: opts.channel, limit }) };
   } finally {
@@ -308,7 +308,7 @@ export async function reconcileShow(runRef: string, opts: ShowOptions, ctx: Cont
   if (!Number.isSafeInteger(id) || id < 1) throw invalid(`"${runRef}" is not a run id`, { hint: 'Run ids are numbers: see pay reconcile history.' });
   const { parseFormat } = await import('../reconcile/report.js');
   const format = parseFormat(opts.format, opts.out);
-  const rs = await (await ctx.store()).reconciliation();
+  const rs = await (await ctx.store({ readOnly: true })).reconciliation();
   try {
     const run = await rs.getRun(id);
     if (!run) throw invalid(`there is no reconciliation run ${id} in ${ctx.dbPath}`, { hint: 'List runs with: pay reconcile history' });

@@ -29,7 +29,8 @@ export interface RefundResult {
 
 /** Refunds (part of) an order. */
 export async function refund(orderNo: string, opts: RefundOptions, ctx: Context): Promise<RefundResult> {
-  const store = await ctx.store();
+  // A refund needs its order in the book: a missing database is an error, not a new one.
+  const store = await ctx.store({ mustExist: true });
   const order = await store.getOrder(orderNo);
   if (!order) {
     throw new PayError('ORDER_NOT_FOUND', `${orderNo} is not in the order book at ${ctx.dbPath}`, { hint: 'Check the number with `pay orders list`.' });

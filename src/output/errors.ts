@@ -4,6 +4,7 @@
  */
 import { ExitError, isPayError } from '../core/errors.js';
 import { redactText } from '../core/redact.js';
+import { databaseError, isSqliteError } from '../store/database-errors.js';
 import { palette } from './render.js';
 import type { Writable } from 'node:stream';
 
@@ -13,11 +14,15 @@ interface ErrorSink {
   verbose: boolean;
   stdout: Writable;
   stderr: Writable;
+  /** The order store's location: a database failure met mid-command names it. */
+  dbPath?: string;
 }
 
 /** Prints `err` and returns the exit status it maps to. */
 export function reportError(err: unknown, out: ErrorSink): number {
   if (err instanceof ExitError) return err.exitCode;
+  // A damaged, locked or unreadable database is found when a page is read, not only on open.
+  if (isSqliteError(err) && out.dbPath) err = databaseError(err, out.dbPath) ?? err;
   const c = palette(out.color && Boolean((out.stderr as { isTTY?: boolean }).isTTY));
   if (isPayError(err)) {
     if (out.json) {

@@ -3,7 +3,7 @@
  * statements only. Writes run in IMMEDIATE transactions, so concurrent `pay` processes queue on
  * the write lock instead of failing on a lock upgrade.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
@@ -18,6 +18,7 @@ import {
 } from '../core/order.js';
 import { redact } from '../core/redact.js';
 import { isoUtc, systemClock, type Clock } from '../core/time.js';
+import { databaseError } from './database-errors.js';
 import { MIGRATIONS, type Migration } from './migrations.js';
 import type { OrderImport } from './order-import.js';
 import type { ReconcileStore } from './reconcile-store.js';
@@ -43,30 +44,46 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   /** Open without creating or migrating (read-only tools). */
   readonly?: boolean;
+  /**
+   * The command only reads (or changes what is already there): a missing database is an error,
+   * and nothing is created.
+   */
+  mustExist?: boolean;
+  /**
+   * Create missing folders above the database (pay's default location). Otherwise a new database
+   * is created only in a folder that exists.
+   */
+  createDirs?: boolean;
   /** Migrations to apply (tests pass their own); default {@link MIGRATIONS}. */
   migrations?: Migration[];
 }
 
-/** Maps better-sqlite3 errors on open to errors a user can act on. */
+/** Maps errors on open to errors a user can act on (exit 2, with what to do). */
 function openError(path: string, err: unknown): PayError {
-  const e = err as { code?: string; message?: string };
-  const code = e.code ?? '';
-  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
-    return configError(`database ${path} is not a pay database, or is damaged (${e.message})`, {
-      hint: 'Point --db (or PAY_DB) at another file; keep the damaged one for inspection.',
-      cause: err,
+  return databaseError(err, path) ?? configError(`cannot open database ${path}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+}
+
+/** Refuses, before anything is created, a database that is missing or may not be created where asked. */
+function checkLocation(path: string, options: SqliteStoreOptions): void {
+  if (path === ':memory:') return;
+  const stat = statSync(path, { throwIfNoEntry: false });
+  if (stat?.isDirectory()) {
+    throw configError(`database ${path} is a folder, not a file`, { hint: 'Point --db or PAY_DB at a file (e.g. <folder>/pay.db).' });
+  }
+  if (stat) return;
+  if (options.mustExist || options.readonly) {
+    throw configError(`there is no order book at ${path}`, {
+      hint: 'Check --db or PAY_DB (see "The order book" in README.md). A database is created by the first command that writes to it: pay create, pay payout, pay orders import, pay demo.',
     });
   }
-  if (code === 'SQLITE_CANTOPEN' || code === 'EACCES' || code === 'EROFS' || code === 'ENOTDIR' || code === 'EPERM' || code === 'SQLITE_READONLY') {
-    return configError(`cannot open database ${path} for writing (${e.message ?? code})`, {
-      hint: 'Choose a writable location with --db or PAY_DB.',
-      cause: err,
+  const dir = dirname(path);
+  if (existsSync(dir)) return;
+  if (!options.createDirs) {
+    throw configError(`folder ${dir} does not exist, so database ${path} cannot be created there`, {
+      hint: `Create the folder first (mkdir -p ${dir}), or choose another --db or PAY_DB. pay creates folders only for its default location.`,
     });
   }
-  if (code === 'SQLITE_BUSY') {
-    return new PayError('SYSTEM_ERROR', `database ${path} stayed locked by another process`, { cause: err });
-  }
-  return configError(`cannot open database ${path}: ${e.message ?? String(err)}`, { cause: err });
+  mkdirSync(dir, { recursive: true });
 }
 
 const requireCjs = createRequire(import.meta.url);
@@ -90,8 +107,8 @@ export class SqliteStore implements Store {
     const Database = requireCjs('better-sqlite3') as typeof BetterSqlite3;
     let db: BetterSqlite3.Database | undefined;
     try {
-      if (path !== ':memory:' && !options.readonly) mkdirSync(dirname(path), { recursive: true });
-      db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+      checkLocation(path, options);
+      db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: Boolean(options.readonly || options.mustExist) });
       db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 15000}`);
       if (!options.readonly) {
         // journal_mode needs a lock of its own; the busy timeout above covers concurrent openers.

@@ -119,7 +119,7 @@ describe('an order is written before its channel call', () => {
       config,
       JSON.stringify({
         channels: { mock: { settleAfterMs: 0 } },
-        profiles: { timeout: { channels: { mock: { scenario: 'TIMEOUT', scenarioOps: ['collect'] } } }, limited: { channels: { mock: { scenario: 'RATE_LIMITED' } } } },
+        profiles: { timeout: { channels: { mock: { scenario: 'TIMEOUT', scenarioOps: ['collect'] } } }, limited: { channels: { mock: { scenario: 'RATE_LIMITED' } } }, broken: { channels: { mock: { scenario: 'SYSTEM_ERROR', scenarioOps: ['collect'] } } } },
       }),
     );
     const fenv = { ...env, PAY_CONFIG: config };
@@ -132,16 +132,19 @@ describe('an order is written before its channel call', () => {
     const resolved = await runPayJson(['query', orderNo], { env: fenv });
     expect(resolved.json.status).toBe('succeeded');
 
-    // Rate limited: nothing reached the channel; the same number can be sent again.
-    const l = await runPayJson(['create', '--channel', 'mock', '--amount', '4.00', '--currency', 'CNY', '--profile', 'limited'], { env: fenv });
-    expect(l.code).toBe(3);
-    expect(l.json.error.code).toBe('RATE_LIMITED');
-    const limitedNo = l.json.error.details.orderNo;
-    const notThere = await runPayJson(['query', limitedNo], { env: fenv });
-    expect(notThere.json).toMatchObject({ status: 'created', notAtChannel: true });
-    const retry = await runPayJson(['create', '--channel', 'mock', '--amount', '4.00', '--currency', 'CNY', '--order-no', limitedNo], { env: fenv });
-    expect(retry.code).toBe(0);
-    expect(retry.json).toMatchObject({ orderNo: limitedNo, status: 'succeeded', existing: true });
+    // Rate limited or a system error: nothing reached the channel; the query leaves the order
+    // created and the same number can be sent again.
+    for (const [profile, code] of [['limited', 'RATE_LIMITED'], ['broken', 'SYSTEM_ERROR']]) {
+      const l = await runPayJson(['create', '--channel', 'mock', '--amount', '4.00', '--currency', 'CNY', '--profile', profile], { env: fenv });
+      expect(l.code).toBe(3);
+      expect(l.json.error.code).toBe(code);
+      const limitedNo = l.json.error.details.orderNo;
+      const notThere = await runPayJson(['query', limitedNo], { env: fenv });
+      expect(notThere.json).toMatchObject({ status: 'created', notAtChannel: true });
+      const retry = await runPayJson(['create', '--channel', 'mock', '--amount', '4.00', '--currency', 'CNY', '--order-no', limitedNo], { env: fenv });
+      expect(retry.code).toBe(0);
+      expect(retry.json).toMatchObject({ orderNo: limitedNo, status: 'succeeded', existing: true });
+    }
   });
 });
 

@@ -75,7 +75,7 @@ export interface ContractSuiteOptions extends SuiteOptions {
 export type RequestMatch = Pick<FaultSpec, 'match' | 'bodyMatch'>;
 
 /** Fault scenarios a channel may skip. */
-export type FaultStep = 'timeout' | 'retryQuery' | 'retryCreate' | 'rateLimit' | 'exhausted' | 'malformed' | 'badSignature' | 'missingSignature';
+export type FaultStep = 'timeout' | 'lostCreate' | 'retryQuery' | 'retryCreate' | 'rateLimit' | 'exhausted' | 'malformed' | 'badSignature' | 'missingSignature';
 
 /** Options of {@link channelFaultSuite}. */
 export interface FaultSuiteOptions extends SuiteOptions {
@@ -512,7 +512,43 @@ export function channelFaultSuite(channelId: string, options: FaultSuiteOptions)
       expect(await localStatus(no)).toBe('created');
       const q = await pay(['query', no]);
       expect(q.code, q.stderr).toBe(0);
-      expect(q.json.status).toBe('pending');
+      if (q.json.status === 'created') {
+        // The channel cannot tell "arrived, not paid yet" from "never arrived" (Alipay, UnionPay):
+        // the order stays re-sendable, and sending it again makes no second order.
+        expect(q.json.notAtChannel).toBe(true);
+        const again = await pay(createArgs(no));
+        expect(again.code, again.stderr).toBe(0);
+        expect(again.json).toMatchObject({ orderNo: no, existing: true, status: 'pending' });
+      } else expect(q.json.status).toBe('pending');
+      expect(await countOrders(no)).toBe(1);
+    });
+
+    step('lostCreate', 'a create lost to a 500, then a query: the order stays created and `pay create --order-no` sends it again, once', async () => {
+      const no = generateId('payment');
+      fault(options.createMatch, { kind: 'status', status: 500, times: 0 });
+      const first = await pay(createArgs(no));
+      fx.sandbox.clearFaults(channelId);
+      expect(first.code, first.stderr).toBe(3);
+      expect(await localStatus(no)).toBe('created');
+      // The channel never saw it: the query says so and leaves the order re-sendable.
+      const q = await pay(['query', no]);
+      expect(q.code, q.stderr).toBe(0);
+      expect(q.json).toMatchObject({ status: 'created', notAtChannel: true });
+      expect(await localStatus(no)).toBe('created');
+      const sent = fx.sandbox.requests(channelId).filter((r) => matches(options.createMatch, r)).length;
+      const again = await pay(createArgs(no));
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.json).toMatchObject({ orderNo: no, existing: true, status: 'pending' });
+      expect(again.json.payload, 'the re-sent create brings what the payer needs').toBeTruthy();
+      expect(fx.sandbox.requests(channelId).filter((r) => matches(options.createMatch, r)).length, 'the create was sent again').toBeGreaterThan(sent);
+      if (typeof again.json.channelTradeNo === 'string') tradeNos.set(no, again.json.channelTradeNo);
+      expect(await countOrders(no)).toBe(1);
+      const later = await pay(['query', no]);
+      expect(later.code, later.stderr).toBe(0);
+      expect(later.json.status).toBe('pending');
+      // A second create with the same number sends nothing and charges nothing.
+      const third = await pay(createArgs(no));
+      expect(third.json).toMatchObject({ orderNo: no, existing: true, status: 'pending' });
       expect(await countOrders(no)).toBe(1);
     });
 

@@ -6,6 +6,7 @@
  * balance API, and its reconciliation file lists payments and refunds.
  */
 import { channelContractSuite, channelFaultSuite } from '../../../test/helpers/contract-suite.js';
+import type { UnionPaySimulator } from '../sandbox.js';
 
 channelContractSuite('unionpay', { currency: 'CNY', method: 'app', skip: ['payout', 'balance'], billKinds: ['payment', 'refund'] });
 
@@ -15,4 +16,6 @@ channelFaultSuite('unionpay', {
   createMatch: { match: '^POST /gateway/api/appTransReq\\.do' },
   queryMatch: { match: '^POST /gateway/api/queryTrans\\.do' },
   signatureCodes: ['SIGNATURE_INVALID'],
+  // Counted from the simulator's own books (a consume sent again for the same orderId is refused with 12).
+  countOrders: (sandbox, orderNo) => ((sandbox.channels.unionpay.simulator as UnionPaySimulator).orders.has(orderNo) ? 1 : 0),
 });
