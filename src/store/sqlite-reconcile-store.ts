@@ -291,20 +291,8 @@ export class SqliteReconcileStore implements ReconcileStore {
     return new SqliteBillStage(this.store);
   }
 
-  /**
-   * BEGIN IMMEDIATE .. COMMIT around an async function: every call of this store is synchronous
-   * underneath, so nothing else runs on the connection in between but what `fn` awaits.
-   */
   async transaction<T>(fn: () => Promise<T>): Promise<T> {
-    this.db.exec('BEGIN IMMEDIATE');
-    try {
-      const out = await fn();
-      this.db.exec('COMMIT');
-      return out;
-    } catch (err) {
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
-      throw err;
-    }
+    return this.store.writeAsync(fn);
   }
 
   /** The book entry with the channel's trade (or refund) number, for rows without our numbers. */

@@ -1,0 +1,112 @@
+/**
+ * The PostgreSQL {@link OrderImport}: rows are streamed with COPY into temporary tables on a
+ * connection of its own; the checks and the write are staged-order-import.ts's SQL, run on the
+ * server, the write in one transaction on that connection. The client holds one batch at a time.
+ */
+import type pg from 'pg';
+import type { ImportRow } from './order-import.js';
+import type { PgDb } from './pg-db.js';
+import { CopyIn, copyText } from './pg-reconcile-store.js';
+import { IMPORT_COLUMNS, importValues, StagedOrderImport } from './staged-order-import.js';
+
+/** `?` placeholders (none sit inside string literals in the shared SQL) as `$1`, `$2`... */
+function numbered(sql: string): string {
+  let i = 0;
+  return sql.replace(/\?/g, () => `$${++i}`);
+}
+
+/** The import of one file into one PostgreSQL order book. */
+export class PgOrderImport extends StagedOrderImport {
+  protected readonly jsonObject = 'json_build_object';
+  private copy: CopyIn | undefined;
+  private broken: Error | undefined;
+  private released = false;
+
+  private constructor(
+    private readonly db: PgDb,
+    private readonly client: pg.PoolClient,
+  ) {
+    super();
+  }
+
+  static async open(db: PgDb): Promise<PgOrderImport> {
+    return new PgOrderImport(db, await db.connect());
+  }
+
+  private async guard<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      const mapped = this.db.error(err);
+      if ((mapped as { code?: string }).code === 'SYSTEM_ERROR') this.broken = err as Error;
+      throw mapped;
+    }
+  }
+
+  async begin(): Promise<void> {
+    await this.run('DROP TABLE IF EXISTS pg_temp.imp, pg_temp.imp_err');
+    await this.run(`
+      CREATE TEMP TABLE imp (
+        line BIGINT NOT NULL, k TEXT COLLATE "C" NOT NULL, kind TEXT COLLATE "C" NOT NULL, order_no TEXT COLLATE "C" NOT NULL, refund_no TEXT COLLATE "C",
+        channel TEXT COLLATE "C" NOT NULL, amount BIGINT NOT NULL, currency TEXT COLLATE "C" NOT NULL, status TEXT COLLATE "C" NOT NULL,
+        created_at TEXT COLLATE "C" NOT NULL, paid_at TEXT COLLATE "C", trade_no TEXT COLLATE "C", bad SMALLINT NOT NULL DEFAULT 0, action TEXT COLLATE "C"
+      )`);
+    await this.run('CREATE TEMP TABLE imp_err (seq BIGSERIAL PRIMARY KEY, line BIGINT NOT NULL, order_no TEXT, refund_no TEXT, message TEXT NOT NULL)');
+  }
+
+  async stage(rows: readonly ImportRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    this.copy ??= await this.guard(() => CopyIn.start(this.client, `COPY imp (${IMPORT_COLUMNS.join(', ')}) FROM STDIN`));
+    let text = '';
+    for (const r of rows) text += `${importValues(r).map(copyText).join('\t')}\n`;
+    await this.guard(() => this.copy!.write(text));
+  }
+
+  /** Ends the COPY (before the checks run) and refreshes the stage's statistics. */
+  protected async analyze(): Promise<void> {
+    await this.run('ANALYZE imp');
+  }
+
+  override async check(): Promise<void> {
+    if (this.copy) await this.guard(() => this.copy!.end());
+    this.copy = undefined;
+    await super.check();
+  }
+
+  async end(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    try {
+      if (!this.broken && !this.copy) await this.client.query('DROP TABLE IF EXISTS pg_temp.imp, pg_temp.imp_err');
+    } catch (err) {
+      this.broken = err as Error;
+    } finally {
+      // A COPY left open (the import failed while reading) makes the connection unusable.
+      this.client.release(this.broken ?? (this.copy ? new Error('import abandoned during COPY') : undefined));
+    }
+  }
+
+  protected async all(sql: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
+    return this.guard(async () => (await this.client.query(numbered(sql), params)).rows);
+  }
+
+  protected async run(sql: string, params: unknown[] = []): Promise<number> {
+    return this.guard(async () => (await this.client.query(numbered(sql), params)).rowCount ?? 0);
+  }
+
+  protected async transaction<T>(fn: () => Promise<T>): Promise<T> {
+    await this.run('BEGIN');
+    try {
+      const out = await fn();
+      await this.run('COMMIT');
+      return out;
+    } catch (err) {
+      await this.client.query('ROLLBACK').catch(() => {});
+      throw err;
+    }
+  }
+
+  protected now(): string {
+    return this.db.now();
+  }
+}
