@@ -55,6 +55,8 @@ export interface Context {
   readonly dbPath: string;
   /** Local path beside which channel state and downloaded bills live (the SQLite file itself). */
   readonly localPath: string;
+  /** The order book --db, $PAY_DB or the config's "db" names (resolved on first use). */
+  dbTarget(): DbTarget;
   /** The loaded config (read once, on first use). */
   config(): LoadedConfig;
   /** The order store (opened and migrated once, on first use). */
@@ -159,6 +161,7 @@ export function createContext(options: ContextOptions = {}): Context {
     get localPath() {
       return db().localPath;
     },
+    dbTarget: db,
     config() {
       loaded ??= loadConfig(options.config, env, cwd);
       return loaded;

@@ -295,4 +295,11 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX reconcile_items_origin ON reconcile_items (origin_item) WHERE origin_item IS NOT NULL;
     `,
   },
+  {
+    version: 3,
+    name: 'events by time',
+    // `pay db copy` recognises an event already copied by its content, looked up by time.
+    sql: 'CREATE INDEX events_at ON events (at);',
+    pg: 'CREATE INDEX events_at ON events (at);',
+  },
 ];

@@ -135,7 +135,7 @@ export function resolveDbTarget(value: string | undefined, env: Env = process.en
 /** Options for {@link openStore}. */
 export interface OpenStoreOptions {
   clock?: Clock;
-  /** Migrate (default). False opens without creating or upgrading (`pay db status`). */
+  /** Apply pending migrations (default). False only opens (`pay db migrate` looks first). */
   migrate?: boolean;
 }
 
@@ -146,5 +146,5 @@ export async function openStore(target: DbTarget, options: OpenStoreOptions = {}
     return PgStore.open(target.pg, { clock: options.clock, location: target.location, hostPort: target.hostPort, migrate: options.migrate });
   }
   const { SqliteStore } = await import('./sqlite-store.js');
-  return SqliteStore.open(target.path, { clock: options.clock });
+  return SqliteStore.open(target.path, { clock: options.clock, migrate: options.migrate });
 }

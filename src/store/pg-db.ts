@@ -41,6 +41,12 @@ const TYPES = {
     oid === 20 || oid === 1700 ? toNumber : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
 
+/** `?` placeholders of portable SQL (none sit inside string literals there) as `$1`, `$2`... */
+export function numbered(sql: string): string {
+  let i = 0;
+  return sql.replace(/\?/g, () => `$${++i}`);
+}
+
 /** Lock id of the schema migration (any constant; "pay" in ASCII). */
 const MIGRATION_LOCK = 0x706179;
 

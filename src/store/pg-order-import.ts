@@ -5,15 +5,9 @@
  */
 import type pg from 'pg';
 import type { ImportRow } from './order-import.js';
-import type { PgDb } from './pg-db.js';
+import { numbered, type PgDb } from './pg-db.js';
 import { CopyIn, copyText } from './pg-reconcile-store.js';
 import { IMPORT_COLUMNS, importValues, StagedOrderImport } from './staged-order-import.js';
-
-/** `?` placeholders (none sit inside string literals in the shared SQL) as `$1`, `$2`... */
-function numbered(sql: string): string {
-  let i = 0;
-  return sql.replace(/\?/g, () => `$${++i}`);
-}
 
 /** The import of one file into one PostgreSQL order book. */
 export class PgOrderImport extends StagedOrderImport {

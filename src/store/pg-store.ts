@@ -10,7 +10,8 @@ import { assertRefundable, type Order, type Refund } from '../core/order.js';
 import { callbackEvent, orderAfterRefund, orderCreatedEvent, planOrderUpdate, planRefundUpdate, refundCreatedEvent } from './changes.js';
 import type { OrderImport } from './order-import.js';
 import type { PgSettings } from './open.js';
-import { insertEvent, PgDb, type PgDbOptions, type Queryable } from './pg-db.js';
+import type { StoreAdmin } from './admin.js';
+import { insertEvent, numbered, PgDb, type PgDbOptions, type Queryable } from './pg-db.js';
 import type { ReconcileStore } from './reconcile-store.js';
 import { ORDER_COLUMNS, rowToCallback, rowToEvent, rowToOrder, rowToRefund, type Row } from './rows.js';
 import type {
@@ -255,6 +256,32 @@ export class PgStore implements Store {
   async orderImport(): Promise<OrderImport> {
     const { PgOrderImport } = await import('./pg-order-import.js');
     return PgOrderImport.open(this.db);
+  }
+
+  async admin(): Promise<StoreAdmin> {
+    const c = await this.db.connect();
+    let broken: Error | undefined;
+    const q = async (sql: string, params: unknown[] = []) => {
+      try {
+        return await c.query(numbered(sql), params);
+      } catch (err) {
+        broken = err as Error;
+        throw this.db.error(err);
+      }
+    };
+    let released = false;
+    return {
+      schemaVersion: () => this.db.schemaVersion(c),
+      all: async (sql, params) => (await q(sql, params)).rows as Row[],
+      run: async (sql, params) => (await q(sql, params)).rowCount ?? 0,
+      insertId: async (sql, params) => (await q(`${sql} RETURNING id`, params)).rows[0].id as number,
+      transaction: (fn) => this.db.tx(() => fn(), c),
+      close: async () => {
+        if (released) return;
+        released = true;
+        c.release(broken);
+      },
+    };
   }
 
   async close(): Promise<void> {

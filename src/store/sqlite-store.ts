@@ -11,6 +11,7 @@ import { PayError, configError, invalid } from '../core/errors.js';
 import { assertRefundable, type Order, type Refund } from '../core/order.js';
 import { redact } from '../core/redact.js';
 import { isoUtc, systemClock, type Clock } from '../core/time.js';
+import type { StoreAdmin } from './admin.js';
 import { callbackEvent, orderAfterRefund, orderCreatedEvent, planOrderUpdate, planRefundUpdate, refundCreatedEvent } from './changes.js';
 import { MIGRATIONS, type Migration } from './migrations.js';
 import type { OrderImport } from './order-import.js';
@@ -39,6 +40,8 @@ export interface SqliteStoreOptions {
   readonly?: boolean;
   /** Migrations to apply (tests pass their own); default {@link MIGRATIONS}. */
   migrations?: Migration[];
+  /** Apply pending migrations (default true; `pay db migrate` looks first). */
+  migrate?: boolean;
 }
 
 /** Maps better-sqlite3 errors on open to errors a user can act on. */
@@ -95,7 +98,7 @@ export class SqliteStore implements Store {
       }
       db.pragma('foreign_keys = ON');
       const store = new SqliteStore(path, db, options.clock ?? systemClock);
-      if (!options.readonly) store.migrate(options.migrations ?? MIGRATIONS);
+      if (!options.readonly && options.migrate !== false) store.migrate(options.migrations ?? MIGRATIONS);
       return store;
     } catch (err) {
       try {
@@ -394,6 +397,20 @@ export class SqliteStore implements Store {
   async orderImport(): Promise<OrderImport> {
     const { SqliteOrderImport } = await import('./sqlite-order-import.js');
     return new SqliteOrderImport(this);
+  }
+
+  async admin(): Promise<StoreAdmin> {
+    return {
+      schemaVersion: async () =>
+        this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'schema_migrations'").get()
+          ? (this.db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations').get() as { v: number }).v
+          : 0,
+      all: async (sql, params = []) => this.prepare(sql).all(...params) as Row[],
+      run: async (sql, params = []) => this.prepare(sql).run(...params).changes,
+      insertId: async (sql, params) => Number(this.prepare(sql).run(...params).lastInsertRowid),
+      transaction: (fn) => this.writeAsync(fn),
+      close: async () => {},
+    };
   }
 
   async close(): Promise<void> {

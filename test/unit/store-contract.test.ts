@@ -43,7 +43,7 @@ describe.each(BACKENDS)('Store contract on $name', (backend) => {
     await backend.sql(fresh.db, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'future', 'x')");
     const err = await open().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PayError);
-    expect(err).toMatchObject({ code: 'CONFIG_ERROR', exitCode: 2, message: expect.stringMatching(/newer pay \(schema 99, this pay knows 2\)/) });
+    expect(err).toMatchObject({ code: 'CONFIG_ERROR', exitCode: 2, message: expect.stringContaining(`newer pay (schema 99, this pay knows ${MIGRATIONS.length})`) });
     expect(await backend.sql(fresh.db, 'SELECT CAST(COUNT(*) AS INTEGER) AS n FROM orders')).toEqual([{ n: 0 }]);
   });
 
