@@ -47,6 +47,9 @@ export function numbered(sql: string): string {
   return sql.replace(/\?/g, () => `$${++i}`);
 }
 
+/** Connections with an 'error' listener of ours. */
+const HEARD = new WeakSet<pg.PoolClient>();
+
 /** Lock id of the schema migration (any constant; "pay" in ASCII). */
 const MIGRATION_LOCK = 0x706179;
 
@@ -151,11 +154,19 @@ export class PgDb {
 
   /** A connection of its own (temporary tables live on one connection); release it when done. */
   async connect(): Promise<pg.PoolClient> {
+    let client: pg.PoolClient;
     try {
-      return await this.pool.connect();
+      client = await this.pool.connect();
     } catch (err) {
       throw this.error(err);
     }
+    // A checked-out connection the server drops emits 'error'; unheard, that would end the
+    // process. The query in flight fails with it, and is reported from there.
+    if (!HEARD.has(client)) {
+      HEARD.add(client);
+      client.on('error', () => {});
+    }
+    return client;
   }
 
   /** Runs `fn` in a transaction on `client` (default: a pooled connection); rolls back on any error. */
