@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
-import { PayError, configError, invalid } from '../core/errors.js';
+import { PayError, configError } from '../core/errors.js';
 import { assertRefundable, type Order, type Refund } from '../core/order.js';
 import { redact } from '../core/redact.js';
 import { isoUtc, systemClock, type Clock } from '../core/time.js';

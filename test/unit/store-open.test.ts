@@ -1,6 +1,8 @@
-import { readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { createContext } from '../../src/commands/context.js';
 import { PayError } from '../../src/core/errors.js';
 import { redactText } from '../../src/core/redact.js';
 import { DEFAULT_STATEMENT_TIMEOUT_MS, maskDbUrl, resolveDbTarget } from '../../src/store/open.js';
@@ -69,5 +71,21 @@ describe('choosing the order book', () => {
     expect(resolveDbTarget('books/pay.db', {}, '/cwd')).toMatchObject({ kind: 'sqlite', path: '/cwd/books/pay.db', location: '/cwd/books/pay.db' });
     expect(resolveDbTarget(undefined, { XDG_DATA_HOME: '/x' }, '/cwd')).toMatchObject({ kind: 'sqlite', path: '/x/pay/pay.db' });
     expect(maskDbUrl('postgresql://a:b@h/d?password=zz&x=1')).toBe('postgresql://a:***@h/d?password=***&x=1');
+  });
+
+  it('takes the config\'s "db" when neither --db nor $PAY_DB names a book, relative to the config file', () => {
+    const t = tempDir();
+    const config = join(t.dir, 'conf', 'pay.config.json');
+    const make = (db: string, extra: Record<string, string> = {}) => {
+      writeFileSync(config, JSON.stringify({ db, channels: {} }));
+      return createContext({ cwd: t.dir, env: { PAY_CONFIG: config, ...extra }, stdout: new PassThrough(), stderr: new PassThrough(), interactive: false });
+    };
+    mkdirSync(join(t.dir, 'conf'));
+    expect(make('books/pay.db').dbPath).toBe(join(t.dir, 'conf', 'books', 'pay.db'));
+    expect(make('postgres://pay:pw-in-config-1234@h:5433/d').dbPath).toBe('postgres://pay:***@h:5433/d');
+    expect(make('books/pay.db', { PAY_DB: 'env.db' }).dbPath).toBe(join(t.dir, 'env.db'));
+    expect(() => make('redis://h/0').dbPath).toThrow(/redis:\/\/ URL/);
+    expect(readdirSync(t.dir)).toEqual(['conf']);
+    t.cleanup();
   });
 });
