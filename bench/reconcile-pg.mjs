@@ -9,14 +9,15 @@
 //   node bench/reconcile-pg.mjs --db postgres://user@host/db     (a server of your own)
 //
 // Works in a schema of its own (dropped at the end unless --keep). Needs psql for the reference.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { maxRssKb, RSS_PROBE, timed } from './measure.mjs';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 
@@ -71,34 +72,6 @@ async function sql(url, text) {
   }
 }
 
-// Runs a child, sampling its VmHWM (peak resident set) from /proc while it runs.
-function timed(cmd, argv, options = {}) {
-  return new Promise((resolvePromise, reject) => {
-    const start = performance.now();
-    const child = spawn(cmd, argv, { stdio: ['pipe', 'pipe', 'pipe'], ...options });
-    let stdout = '';
-    let stderr = '';
-    let hwm = 0;
-    const timer = setInterval(() => {
-      try {
-        const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-        if (m) hwm = Math.max(hwm, Number(m[1]));
-      } catch {
-        /* exited */
-      }
-    }, 20);
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearInterval(timer);
-      resolvePromise({ code, ms: performance.now() - start, stdout, stderr, hwmKb: hwm });
-    });
-    child.stdin.end();
-  });
-}
-const probe = 'data:text/javascript,process.on("exit",()=>process.stderr.write("\\nMAXRSS_KB "+process.resourceUsage().maxRSS+"\\n"))';
-const rssOf = (r) => Number(/MAXRSS_KB (\d+)/.exec(r.stderr)?.[1] ?? r.hwmKb);
 
 await sql(BASE, `DROP SCHEMA IF EXISTS ${schema} CASCADE; CREATE SCHEMA ${schema}; DROP SCHEMA IF EXISTS ${importSchema} CASCADE; CREATE SCHEMA ${importSchema}`);
 const url = urlFor(schema);
@@ -161,7 +134,7 @@ try {
   const billBytes = statSync(billPath).size;
 
   // 3. pay reconcile through the binary.
-  const pay = await timed(process.execPath, ['--import', probe, join(ROOT, 'bin/pay.js'), '--db', url, 'reconcile', '--channel', CHANNEL, '--date', DATE, '--bill', billPath, '--merchant', MERCHANT, '--json']);
+  const pay = await timed(process.execPath, ['--import', RSS_PROBE, join(ROOT, 'bin/pay.js'), '--db', url, 'reconcile', '--channel', CHANNEL, '--date', DATE, '--bill', billPath, '--merchant', MERCHANT, '--json']);
   let summary;
   try {
     summary = JSON.parse(pay.stdout).summary;
@@ -219,10 +192,10 @@ SELECT currency, SUM(amount), SUM(fee), COUNT(*) FROM bill GROUP BY currency;
     out.end(buf);
     await once(out, 'close');
   }
-  const imp = await timed(process.execPath, ['--import', probe, join(ROOT, 'bin/pay.js'), '--db', urlFor(importSchema), 'orders', 'import', exportPath, '--json']);
+  const imp = await timed(process.execPath, ['--import', RSS_PROBE, join(ROOT, 'bin/pay.js'), '--db', urlFor(importSchema), 'orders', 'import', exportPath, '--json']);
   if (imp.code !== 0) console.error(`orders import failed (exit ${imp.code}): ${imp.stderr.slice(0, 1000)}`);
 
-  const payRss = rssOf(pay);
+  const payRss = maxRssKb(pay);
   console.log(`reconcile bench on PostgreSQL (${mask(BASE)}): ${N.toLocaleString('en-US')} stored orders, ${billRows.toLocaleString('en-US')}-row WeChat Pay bill (${(billBytes / 1048576).toFixed(1)} MB)`);
   console.log(`  setup: orders COPY ${fmtMs(storeMs)}, bill generation ${fmtMs(billMs)}`);
   console.log(`  pay reconcile:  wall ${fmtMs(pay.ms)}, ${Math.round(billRows / (pay.ms / 1000)).toLocaleString('en-US')} rows/s, client peak RSS ${fmtMb(payRss)} (exit ${pay.code})`);
@@ -232,7 +205,7 @@ SELECT currency, SUM(amount), SUM(fee), COUNT(*) FROM bill GROUP BY currency;
     console.log(`    result: ${ref.stdout.trim().split('\n').join(' | ')}`);
     console.log(`  ratio pay / psql: ${(pay.ms / ref.ms).toFixed(2)}x (goal <= 1.5x); client peak RSS ${payRss < 256 * 1024 ? 'under' : 'OVER'} 256 MB`);
   }
-  console.log(`  pay orders import: wall ${fmtMs(imp.ms)}, ${Math.round(N / (imp.ms / 1000)).toLocaleString('en-US')} rows/s, client peak RSS ${fmtMb(rssOf(imp))} (exit ${imp.code})`);
+  console.log(`  pay orders import: wall ${fmtMs(imp.ms)}, ${Math.round(N / (imp.ms / 1000)).toLocaleString('en-US')} rows/s, client peak RSS ${fmtMb(maxRssKb(imp))} (exit ${imp.code})`);
 } finally {
   if (flag('--keep')) console.log(`  kept: files in ${dir}, schemas ${schema} and ${importSchema}`);
   else {

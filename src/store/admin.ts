@@ -5,6 +5,7 @@
  * placeholders); each backend supplies statements and transactions.
  */
 import type { Row } from './rows.js';
+import { ITEM_COLUMNS } from './sql-reconcile-store.js';
 
 /** The tables of an order book, in the order a copy writes them (referenced rows first). */
 export const BOOK_TABLES = ['orders', 'refunds', 'callbacks', 'events', 'reconcile_runs', 'reconcile_items'] as const;
@@ -84,28 +85,8 @@ const RUN_COLS = [
   'started_at',
   'finished_at',
 ];
-const ITEM_COLS = [
-  'channel',
-  'class',
-  'item_key',
-  'kind',
-  'order_no',
-  'refund_no',
-  'channel_trade_no',
-  'bill_line',
-  'bill_amount_minor',
-  'bill_fee_minor',
-  'bill_currency',
-  'bill_time',
-  'bill_status',
-  'local_status',
-  'local_amount_minor',
-  'local_currency',
-  'local_time',
-  'note',
-  'carried_from',
-  'closed_at',
-];
+// Items take their run and origin through the id maps below; closed_by_run likewise.
+const ITEM_COLS = [...ITEM_COLUMNS.filter((c) => c !== 'run_id' && c !== 'origin_item'), 'closed_at'];
 
 const PAGE = 1000;
 const marks = (n: number) => Array(n).fill('?').join(', ');

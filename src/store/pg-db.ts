@@ -74,6 +74,71 @@ export async function insertEvent(q: Queryable, e: NewEvent, now: string): Promi
   ]);
 }
 
+/**
+ * One connection of its own, for work that spans statements on it (temporary tables, a
+ * transaction around steps): driver errors mapped, and a connection that broke destroyed on
+ * release instead of going back to the pool.
+ */
+export class PgSession {
+  private broken: Error | undefined;
+  private released = false;
+
+  constructor(
+    readonly db: PgDb,
+    readonly client: pg.PoolClient,
+  ) {}
+
+  /** Runs `fn`, mapping driver errors and remembering a lost connection. */
+  async guard<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      const mapped = this.db.error(err);
+      if (isConnectionError(err)) this.broken = err as Error;
+      throw mapped;
+    }
+  }
+
+  /** One statement; `?` placeholders when `portable`, else `$n`. */
+  async query<R extends pg.QueryResultRow = Record<string, unknown>>(sql: string, params: unknown[] = [], portable = false): Promise<pg.QueryResult<R>> {
+    return this.guard(() => this.client.query<R>(portable ? numbered(sql) : sql, params));
+  }
+
+  /** Rows of one statement. */
+  async q<R extends pg.QueryResultRow = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<R[]> {
+    return (await this.query<R>(sql, params)).rows;
+  }
+
+  /** BEGIN .. COMMIT around `fn`; ROLLBACK on any error. */
+  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+    await this.query('BEGIN');
+    try {
+      const out = await fn();
+      await this.query('COMMIT');
+      return out;
+    } catch (err) {
+      await this.client.query('ROLLBACK').catch(() => {});
+      throw err;
+    }
+  }
+
+  /** Marks the connection unusable (e.g. a COPY left open), so release destroys it. */
+  abandon(reason: string): void {
+    this.broken ??= new Error(reason);
+  }
+
+  get usable(): boolean {
+    return !this.broken && !this.released;
+  }
+
+  /** Returns the connection to the pool, or destroys it when it broke. */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.client.release(this.broken);
+  }
+}
+
 /** The shared PostgreSQL connection pool of one order book. */
 export class PgDb {
   readonly location: string;
@@ -152,7 +217,12 @@ export class PgDb {
     }
   }
 
-  /** A connection of its own (temporary tables live on one connection); release it when done. */
+  /** A session on a connection of its own (temporary tables live on one connection). */
+  async session(): Promise<PgSession> {
+    return new PgSession(this, await this.connect());
+  }
+
+  /** A connection of its own; release it when done. */
   async connect(): Promise<pg.PoolClient> {
     let client: pg.PoolClient;
     try {

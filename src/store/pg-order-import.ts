@@ -3,9 +3,8 @@
  * connection of its own; the checks and the write are staged-order-import.ts's SQL, run on the
  * server, the write in one transaction on that connection. The client holds one batch at a time.
  */
-import type pg from 'pg';
 import type { ImportRow } from './order-import.js';
-import { numbered, type PgDb } from './pg-db.js';
+import type { PgDb, PgSession } from './pg-db.js';
 import { CopyIn, copyText } from './pg-reconcile-store.js';
 import { IMPORT_COLUMNS, importValues, StagedOrderImport } from './staged-order-import.js';
 
@@ -13,28 +12,13 @@ import { IMPORT_COLUMNS, importValues, StagedOrderImport } from './staged-order-
 export class PgOrderImport extends StagedOrderImport {
   protected readonly jsonObject = 'json_build_object';
   private copy: CopyIn | undefined;
-  private broken: Error | undefined;
-  private released = false;
 
-  private constructor(
-    private readonly db: PgDb,
-    private readonly client: pg.PoolClient,
-  ) {
+  private constructor(private readonly session: PgSession) {
     super();
   }
 
   static async open(db: PgDb): Promise<PgOrderImport> {
-    return new PgOrderImport(db, await db.connect());
-  }
-
-  private async guard<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      const mapped = this.db.error(err);
-      if ((mapped as { code?: string }).code === 'SYSTEM_ERROR') this.broken = err as Error;
-      throw mapped;
-    }
+    return new PgOrderImport(await db.session());
   }
 
   async begin(): Promise<void> {
@@ -50,10 +34,10 @@ export class PgOrderImport extends StagedOrderImport {
 
   async stage(rows: readonly ImportRow[]): Promise<void> {
     if (rows.length === 0) return;
-    this.copy ??= await this.guard(() => CopyIn.start(this.client, `COPY imp (${IMPORT_COLUMNS.join(', ')}) FROM STDIN`));
+    this.copy ??= await this.session.guard(() => CopyIn.start(this.session.client, `COPY imp (${IMPORT_COLUMNS.join(', ')}) FROM STDIN`));
     let text = '';
     for (const r of rows) text += `${importValues(r).map(copyText).join('\t')}\n`;
-    await this.guard(() => this.copy!.write(text));
+    await this.session.guard(() => this.copy!.write(text));
   }
 
   /** Ends the COPY (before the checks run) and refreshes the stage's statistics. */
@@ -62,45 +46,31 @@ export class PgOrderImport extends StagedOrderImport {
   }
 
   override async check(): Promise<void> {
-    if (this.copy) await this.guard(() => this.copy!.end());
+    if (this.copy) await this.session.guard(() => this.copy!.end());
     this.copy = undefined;
     await super.check();
   }
 
   async end(): Promise<void> {
-    if (this.released) return;
-    this.released = true;
-    try {
-      if (!this.broken && !this.copy) await this.client.query('DROP TABLE IF EXISTS pg_temp.imp, pg_temp.imp_err');
-    } catch (err) {
-      this.broken = err as Error;
-    } finally {
-      // A COPY left open (the import failed while reading) makes the connection unusable.
-      this.client.release(this.broken ?? (this.copy ? new Error('import abandoned during COPY') : undefined));
-    }
+    // A COPY left open (the import failed while reading) makes the connection unusable.
+    if (this.copy) this.session.abandon('import abandoned during COPY');
+    if (this.session.usable) await this.run('DROP TABLE IF EXISTS pg_temp.imp, pg_temp.imp_err').catch(() => {});
+    this.session.release();
   }
 
   protected async all(sql: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
-    return this.guard(async () => (await this.client.query(numbered(sql), params)).rows);
+    return (await this.session.query(sql, params, true)).rows;
   }
 
   protected async run(sql: string, params: unknown[] = []): Promise<number> {
-    return this.guard(async () => (await this.client.query(numbered(sql), params)).rowCount ?? 0);
+    return (await this.session.query(sql, params, true)).rowCount ?? 0;
   }
 
-  protected async transaction<T>(fn: () => Promise<T>): Promise<T> {
-    await this.run('BEGIN');
-    try {
-      const out = await fn();
-      await this.run('COMMIT');
-      return out;
-    } catch (err) {
-      await this.client.query('ROLLBACK').catch(() => {});
-      throw err;
-    }
+  protected transaction<T>(fn: () => Promise<T>): Promise<T> {
+    return this.session.transaction(fn);
   }
 
   protected now(): string {
-    return this.db.now();
+    return this.session.db.now();
   }
 }

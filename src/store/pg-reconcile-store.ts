@@ -8,26 +8,18 @@
 import type { Writable } from 'node:stream';
 import type pg from 'pg';
 import type { BillRow } from '../channel/contract.js';
-import { billKey, type BookEntry, type EntryKind, type ItemClass } from '../reconcile/classify.js';
-import { insertEvent, type PgDb } from './pg-db.js';
+import { billKey, type BookEntry } from '../reconcile/classify.js';
+import type { PgDb, PgSession } from './pg-db.js';
+import { SqlReconcileStore } from './sql-reconcile-store.js';
 import {
-  CARRYABLE_SQL,
   FAILED_SQL,
   type BillStage,
   type BillSum,
-  type CurrencyTotals,
-  type ItemRecord,
-  type NewItem,
-  type NewRun,
-  type OpenItem,
   type ReconcileStore,
-  type RunCounts,
-  type RunRecord,
-  type SideTotals,
   type StagedPair,
   type UnbilledCounts,
 } from './reconcile-store.js';
-import { nn, orderEntry, refundEntry, rowToItem, rowToRun, type Row } from './rows.js';
+import { nn, orderEntry, refundEntry, type Row } from './rows.js';
 
 /** A value in COPY's text format: \N for null; backslash, tab, newline and CR escaped. */
 export function copyText(v: string | number | null | undefined): string {
@@ -251,59 +243,27 @@ class PgBillStage implements BillStage {
   }
 }
 
-const ITEM_COLUMNS = [
-  'run_id',
-  'channel',
-  'class',
-  'item_key',
-  'kind',
-  'order_no',
-  'refund_no',
-  'channel_trade_no',
-  'bill_line',
-  'bill_amount_minor',
-  'bill_fee_minor',
-  'bill_currency',
-  'bill_time',
-  'bill_status',
-  'local_status',
-  'local_amount_minor',
-  'local_currency',
-  'local_time',
-  'note',
-  'carried_from',
-  'origin_item',
-];
-const ITEM_BATCH = 1000;
-
 /** Reconciliation storage on one PostgreSQL connection of its own. */
-export class PgReconcileStore implements ReconcileStore {
-  private broken: Error | undefined;
-  private released = false;
-
-  private constructor(
-    private readonly db: PgDb,
-    readonly client: pg.PoolClient,
-  ) {}
-
-  static async open(db: PgDb): Promise<PgReconcileStore> {
-    return new PgReconcileStore(db, await db.connect());
+export class PgReconcileStore extends SqlReconcileStore {
+  private constructor(private readonly session: PgSession) {
+    super();
   }
 
-  /** Runs `fn`, mapping driver errors (and remembering a lost connection so it is not reused). */
-  async guard<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      const mapped = this.db.error(err);
-      if ((mapped as { code?: string }).code === 'SYSTEM_ERROR') this.broken = err as Error;
-      throw mapped;
-    }
+  static async open(db: PgDb): Promise<PgReconcileStore> {
+    return new PgReconcileStore(await db.session());
+  }
+
+  get client(): pg.PoolClient {
+    return this.session.client;
+  }
+
+  guard<T>(fn: () => Promise<T>): Promise<T> {
+    return this.session.guard(fn);
   }
 
   /** One statement on this store's connection. */
-  async q<R extends Row = Row>(sql: string, params: unknown[] = []): Promise<R[]> {
-    return this.guard(async () => (await this.client.query<R>(sql, params)).rows);
+  q<R extends Row = Row>(sql: string, params: unknown[] = []): Promise<R[]> {
+    return this.session.q<R>(sql, params);
   }
 
   async openStage(): Promise<BillStage> {
@@ -312,235 +272,24 @@ export class PgReconcileStore implements ReconcileStore {
     return stage;
   }
 
-  async transaction<T>(fn: () => Promise<T>): Promise<T> {
-    await this.q('BEGIN');
-    try {
-      const out = await fn();
-      await this.q('COMMIT');
-      return out;
-    } catch (err) {
-      await this.client.query('ROLLBACK').catch(() => {});
-      throw err;
-    }
+  transaction<T>(fn: () => Promise<T>): Promise<T> {
+    return this.session.transaction(fn);
   }
 
-  async findByTradeNo(channel: string, kind: EntryKind, tradeNo: string): Promise<BookEntry | undefined> {
-    if (kind === 'refund') {
-      const [r] = await this.q('SELECT * FROM refunds WHERE channel = $1 AND channel_refund_no = $2 LIMIT 1', [channel, tradeNo]);
-      return r ? refundEntry(r) : undefined;
-    }
-    const [r] = await this.q('SELECT * FROM orders WHERE channel = $1 AND channel_trade_no = $2 AND kind = $3 LIMIT 1', [channel, tradeNo, kind === 'payout' ? 'payout' : 'collect']);
-    return r ? orderEntry(r) : undefined;
+  protected async all<R extends Row = Row>(sql: string, params: unknown[] = []): Promise<R[]> {
+    return (await this.session.query<R>(sql, params, true)).rows;
   }
 
-  async entryByKey(channel: string, key: string): Promise<BookEntry | undefined> {
-    const [tag, a, b] = key.split('|');
-    if (tag === 'P' || tag === 'T') {
-      const [r] = await this.q('SELECT * FROM orders WHERE order_no = $1', [a]);
-      if (!r || r.channel !== channel || r.kind !== (tag === 'P' ? 'collect' : 'payout')) return undefined;
-      return orderEntry(r);
-    }
-    if (tag === 'R') {
-      const [r] = await this.q('SELECT * FROM refunds WHERE refund_no = $1', [a]);
-      return r && r.channel === channel ? refundEntry(r) : undefined;
-    }
-    if (tag === 'X' && b) return this.findByTradeNo(channel, a as EntryKind, b);
-    return undefined;
+  protected async run(sql: string, params: unknown[] = []): Promise<void> {
+    await this.session.query(sql, params, true);
   }
 
-  async booksTotals(channel: string, start: string, end: string): Promise<Map<string, SideTotals>> {
-    const out = new Map<string, SideTotals>();
-    const side = (currency: string) => {
-      let t = out.get(currency);
-      if (!t) out.set(currency, (t = { count: 0, grossMinor: 0, refundsMinor: 0, payoutsMinor: 0, feesMinor: 0, adjustmentsMinor: 0, netMinor: 0 }));
-      return t;
-    };
-    const orders = await this.q<{ currency: string; kind: string; n: number; total: number }>(
-      `SELECT currency, kind, COUNT(*) AS n, SUM(amount_minor) AS total FROM orders
-       WHERE channel = $1 AND paid_at IS NOT NULL AND paid_at >= $2 AND paid_at < $3
-         AND ((kind = 'collect' AND status IN ('succeeded', 'refunded')) OR (kind = 'payout' AND status = 'succeeded'))
-       GROUP BY currency, kind`,
-      [channel, start, end],
-    );
-    for (const r of orders) {
-      const t = side(r.currency);
-      t.count += r.n;
-      if (r.kind === 'collect') t.grossMinor += r.total;
-      else t.payoutsMinor += r.total;
-    }
-    const refunds = await this.q<{ currency: string; n: number; total: number }>(
-      `SELECT currency, COUNT(*) AS n, SUM(amount_minor) AS total FROM refunds
-       WHERE channel = $1 AND refunded_at IS NOT NULL AND refunded_at >= $2 AND refunded_at < $3 AND status = 'succeeded'
-       GROUP BY currency`,
-      [channel, start, end],
-    );
-    for (const r of refunds) {
-      const t = side(r.currency);
-      t.count += r.n;
-      t.refundsMinor += r.total;
-    }
-    for (const t of out.values()) t.netMinor = t.grossMinor - t.refundsMinor - t.payoutsMinor;
-    return out;
-  }
-
-  async findRunByFile(channel: string, date: string, sha256: string): Promise<RunRecord | undefined> {
-    const [r] = await this.q('SELECT * FROM reconcile_runs WHERE channel = $1 AND date = $2 AND bill_sha256 = $3', [channel, date, sha256]);
-    return r ? rowToRun(r) : undefined;
-  }
-
-  async currentRuns(channel: string, date: string): Promise<RunRecord[]> {
-    return (await this.q('SELECT * FROM reconcile_runs WHERE channel = $1 AND date = $2 AND superseded_by IS NULL ORDER BY id', [channel, date])).map(rowToRun);
-  }
-
-  async deleteRun(id: number): Promise<void> {
-    await this.q('DELETE FROM reconcile_runs WHERE id = $1', [id]);
-  }
-
-  async supersede(oldId: number, newId: number): Promise<void> {
-    await this.q('UPDATE reconcile_runs SET superseded_by = $1 WHERE id = $2', [newId, oldId]);
-    await this.q('UPDATE reconcile_items SET closed_by_run = NULL, closed_at = NULL WHERE closed_by_run = $1', [oldId]);
-  }
-
-  async insertRun(run: NewRun): Promise<number> {
-    const [r] = await this.q<{ id: number }>(
-      `INSERT INTO reconcile_runs (channel, date, time_zone, source, bill_path, bill_format, bill_sha256, bill_bytes, mapping_sha256, bill_rows,
-         matched, missing_local, missing_channel, amount_mismatch, status_mismatch, currency_mismatch, duplicate, carried_over, resolved, totals, started_at, finished_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, 0, 0, 0, 0, 0, 0, 0, 0, '[]', $11, $11) RETURNING id`,
-      [run.channel, run.date, run.timeZone, run.source, run.billPath, run.billFormat, run.billSha256, run.billBytes, run.mappingSha256 ?? null, run.billRows, run.startedAt],
-    );
-    return r.id;
-  }
-
-  async finishRun(id: number, counts: RunCounts, totals: CurrencyTotals[], finishedAt: string): Promise<void> {
-    await this.q(
-      `UPDATE reconcile_runs SET matched = $1, missing_local = $2, missing_channel = $3, amount_mismatch = $4, status_mismatch = $5, currency_mismatch = $6,
-         duplicate = $7, carried_over = $8, resolved = $9, totals = $10, finished_at = $11 WHERE id = $12`,
-      [
-        counts.matched,
-        counts.missingLocal,
-        counts.missingChannel,
-        counts.amountMismatch,
-        counts.statusMismatch,
-        counts.currencyMismatch,
-        counts.duplicate,
-        counts.carriedOver,
-        counts.resolved,
-        JSON.stringify(totals),
-        finishedAt,
-        id,
-      ],
-    );
-  }
-
-  async insertItems(items: readonly NewItem[]): Promise<void> {
-    const n = ITEM_COLUMNS.length;
-    for (let i = 0; i < items.length; i += ITEM_BATCH) {
-      const batch = items.slice(i, i + ITEM_BATCH);
-      const params: unknown[] = [];
-      const values = batch.map((item, j) => {
-        params.push(
-          item.runId,
-          item.channel,
-          item.class,
-          item.key,
-          item.kind,
-          item.orderNo ?? null,
-          item.refundNo ?? null,
-          item.channelTradeNo ?? null,
-          item.bill?.line ?? null,
-          item.bill?.amountMinor ?? null,
-          item.bill?.feeMinor ?? null,
-          item.bill?.currency ?? null,
-          item.bill?.time ?? null,
-          item.bill?.status ?? null,
-          item.local?.status ?? null,
-          item.local?.amountMinor ?? null,
-          item.local?.currency ?? null,
-          item.local?.time ?? null,
-          item.note ?? null,
-          item.carriedFrom ?? null,
-          item.originItem ?? null,
-        );
-        return `(${ITEM_COLUMNS.map((_, k) => `$${j * n + k + 1}`).join(', ')})`;
-      });
-      await this.q(`INSERT INTO reconcile_items (${ITEM_COLUMNS.join(', ')}) VALUES ${values.join(', ')}`, params);
-    }
-  }
-
-  async closeItem(id: number, runId: number, at: string): Promise<void> {
-    await this.q('UPDATE reconcile_items SET closed_by_run = $1, closed_at = $2 WHERE id = $3', [runId, at, id]);
-  }
-
-  async openBookItem(channel: string, key: string, date: string): Promise<OpenItem | undefined> {
-    const [r] = await this.q(
-      `SELECT i.*, r.date AS run_date FROM reconcile_items i JOIN reconcile_runs r ON r.id = i.run_id
-       WHERE i.channel = $1 AND i.item_key = $2 AND i.closed_by_run IS NULL AND i.class IN ('missingChannel', 'carriedOver')
-         AND r.superseded_by IS NULL AND r.date < $3
-       ORDER BY r.date LIMIT 1`,
-      [channel, key, date],
-    );
-    return r ? { ...rowToItem(r), runDate: r.run_date as string } : undefined;
-  }
-
-  async openItemsBefore(channel: string, date: string): Promise<OpenItem[]> {
-    const rows = await this.q(
-      `SELECT i.*, r.date AS run_date FROM reconcile_items i JOIN reconcile_runs r ON r.id = i.run_id
-       WHERE i.channel = $1 AND i.closed_by_run IS NULL AND i.class IN (${CARRYABLE_SQL})
-         AND r.superseded_by IS NULL AND r.date < $2
-       ORDER BY r.date, i.id`,
-      [channel, date],
-    );
-    return rows.map((r) => ({ ...rowToItem(r), runDate: r.run_date as string }));
-  }
-
-  async countOpen(channel: string, date: string): Promise<number> {
-    const [r] = await this.q<{ n: number }>(
-      `SELECT COUNT(*) AS n FROM reconcile_items i JOIN reconcile_runs r ON r.id = i.run_id
-       WHERE i.channel = $1 AND i.closed_by_run IS NULL AND i.class IN (${CARRYABLE_SQL})
-         AND r.superseded_by IS NULL AND r.date <= $2`,
-      [channel, date],
-    );
-    return r.n;
-  }
-
-  async getRun(id: number): Promise<RunRecord | undefined> {
-    const [r] = await this.q('SELECT * FROM reconcile_runs WHERE id = $1', [id]);
-    return r ? rowToRun(r) : undefined;
-  }
-
-  async listRuns(filter: { channel?: string; limit?: number } = {}): Promise<RunRecord[]> {
-    const rows = filter.channel
-      ? await this.q('SELECT * FROM reconcile_runs WHERE channel = $1 ORDER BY date DESC, id DESC LIMIT $2', [filter.channel, filter.limit ?? 20])
-      : await this.q('SELECT * FROM reconcile_runs ORDER BY date DESC, id DESC LIMIT $1', [filter.limit ?? 20]);
-    return rows.map(rowToRun);
-  }
-
-  async *items(runId: number, classes: readonly ItemClass[], limit = Number.MAX_SAFE_INTEGER): AsyncGenerator<ItemRecord> {
-    let after = 0;
-    let left = limit;
-    while (left > 0) {
-      const size = Math.min(left, 2000);
-      const page = await this.q('SELECT * FROM reconcile_items WHERE run_id = $1 AND class = ANY($2::text[]) AND id > $3 ORDER BY id LIMIT $4', [runId, classes, after, size]);
-      for (const r of page) yield rowToItem(r);
-      if (page.length < size) return;
-      left -= page.length;
-      after = page[page.length - 1].id as number;
-    }
-  }
-
-  async countItems(runId: number, classes: readonly ItemClass[]): Promise<number> {
-    const [r] = await this.q<{ n: number }>('SELECT COUNT(*) AS n FROM reconcile_items WHERE run_id = $1 AND class = ANY($2::text[])', [runId, classes]);
-    return r.n;
-  }
-
-  async event(type: string, channel: string, data: Record<string, unknown>, at: string): Promise<void> {
-    await this.guard(() => insertEvent(this.client, { type, channel, data, at }, at));
+  protected async insertId(sql: string, params: unknown[]): Promise<number> {
+    return (await this.session.query<{ id: number }>(`${sql} RETURNING id`, params, true)).rows[0].id;
   }
 
   /** Returns the connection to the pool (destroyed when it broke). */
   async close(): Promise<void> {
-    if (this.released) return;
-    this.released = true;
-    this.client.release(this.broken);
+    this.session.release();
   }
 }

@@ -11,7 +11,7 @@ import { callbackEvent, orderAfterRefund, orderCreatedEvent, planOrderUpdate, pl
 import type { OrderImport } from './order-import.js';
 import type { PgSettings } from './open.js';
 import type { StoreAdmin } from './admin.js';
-import { insertEvent, numbered, PgDb, type PgDbOptions, type Queryable } from './pg-db.js';
+import { insertEvent, PgDb, type PgDbOptions, type Queryable } from './pg-db.js';
 import type { ReconcileStore } from './reconcile-store.js';
 import { ORDER_COLUMNS, rowToCallback, rowToEvent, rowToOrder, rowToRefund, type Row } from './rows.js';
 import type {
@@ -259,28 +259,14 @@ export class PgStore implements Store {
   }
 
   async admin(): Promise<StoreAdmin> {
-    const c = await this.db.connect();
-    let broken: Error | undefined;
-    const q = async (sql: string, params: unknown[] = []) => {
-      try {
-        return await c.query(numbered(sql), params);
-      } catch (err) {
-        broken = err as Error;
-        throw this.db.error(err);
-      }
-    };
-    let released = false;
+    const session = await this.db.session();
     return {
-      schemaVersion: () => this.db.schemaVersion(c),
-      all: async (sql, params) => (await q(sql, params)).rows as Row[],
-      run: async (sql, params) => (await q(sql, params)).rowCount ?? 0,
-      insertId: async (sql, params) => (await q(`${sql} RETURNING id`, params)).rows[0].id as number,
-      transaction: (fn) => this.db.tx(() => fn(), c),
-      close: async () => {
-        if (released) return;
-        released = true;
-        c.release(broken);
-      },
+      schemaVersion: () => session.guard(() => this.db.schemaVersion(session.client)),
+      all: async (sql, params) => (await session.query(sql, params, true)).rows as Row[],
+      run: async (sql, params) => (await session.query(sql, params, true)).rowCount ?? 0,
+      insertId: async (sql, params) => (await session.query(`${sql} RETURNING id`, params, true)).rows[0].id as number,
+      transaction: (fn) => session.transaction(fn),
+      close: async () => session.release(),
     };
   }
 
