@@ -13,7 +13,7 @@ import type { PgSettings } from './open.js';
 import type { StoreAdmin } from './admin.js';
 import { insertEvent, PgDb, type PgDbOptions, type Queryable } from './pg-db.js';
 import type { ReconcileStore } from './reconcile-store.js';
-import { ORDER_COLUMNS, rowToCallback, rowToEvent, rowToOrder, rowToRefund, type Row } from './rows.js';
+import { NEW_ORDER_COLUMNS, newOrderValues, ORDER_COLUMNS, rowToCallback, rowToEvent, rowToOrder, rowToRefund, type Row } from './rows.js';
 import type {
   CallbackRecord,
   EventCause,
@@ -50,27 +50,9 @@ export class PgStore implements Store {
       const now = this.db.now();
       const inserted = await this.one(
         c,
-        `INSERT INTO orders (order_no, kind, channel, status, amount_minor, currency, refunded_minor, subject, method, payee, payee_name, channel_trade_no, source, created_at, updated_at, paid_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+        `INSERT INTO orders (${NEW_ORDER_COLUMNS.join(', ')}) VALUES (${NEW_ORDER_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})
          ON CONFLICT (order_no) DO NOTHING RETURNING ${ORDER_COLUMNS}`,
-        [
-          input.orderNo,
-          input.kind,
-          input.channel,
-          input.status ?? 'created',
-          input.amountMinor,
-          input.currency,
-          input.refundedMinor ?? 0,
-          input.subject ?? null,
-          input.method ?? null,
-          input.payee ?? null,
-          input.payeeName ?? null,
-          input.channelTradeNo ?? null,
-          input.source ?? 'cli',
-          input.createdAt ?? now,
-          now,
-          input.paidAt ?? null,
-        ],
+        newOrderValues(input, now),
       );
       if (!inserted) return { order: (await this.orderOn(c, input.orderNo))!, created: false };
       await insertEvent(c, orderCreatedEvent(input, cause), now);

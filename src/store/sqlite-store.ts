@@ -16,7 +16,7 @@ import { callbackEvent, orderAfterRefund, orderCreatedEvent, planOrderUpdate, pl
 import { MIGRATIONS, type Migration } from './migrations.js';
 import type { OrderImport } from './order-import.js';
 import type { ReconcileStore } from './reconcile-store.js';
-import { ORDER_COLUMNS, rowToCallback, rowToEvent, rowToOrder, rowToRefund, type Row } from './rows.js';
+import { NEW_ORDER_COLUMNS, newOrderValues, ORDER_COLUMNS, rowToCallback, rowToEvent, rowToOrder, rowToRefund, type Row } from './rows.js';
 import type {
   CallbackRecord,
   EventCause,
@@ -194,29 +194,7 @@ export class SqliteStore implements Store {
     return this.write(() => {
       const existing = this.getOrderSync(input.orderNo);
       if (existing) return { order: existing, created: false };
-      const now = this.now();
-      const createdAt = input.createdAt ?? now;
-      this.prepare(
-        `INSERT INTO orders (order_no, kind, channel, status, amount_minor, currency, refunded_minor, subject, method, payee, payee_name, channel_trade_no, source, created_at, updated_at, paid_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(
-        input.orderNo,
-        input.kind,
-        input.channel,
-        input.status ?? 'created',
-        input.amountMinor,
-        input.currency,
-        input.refundedMinor ?? 0,
-        input.subject ?? null,
-        input.method ?? null,
-        input.payee ?? null,
-        input.payeeName ?? null,
-        input.channelTradeNo ?? null,
-        input.source ?? 'cli',
-        createdAt,
-        now,
-        input.paidAt ?? null,
-      );
+      this.prepare(`INSERT INTO orders (${NEW_ORDER_COLUMNS.join(', ')}) VALUES (${NEW_ORDER_COLUMNS.map(() => '?').join(', ')})`).run(newOrderValues(input, this.now()));
       this.insertEvent(orderCreatedEvent(input, cause));
       return { order: this.getOrderSync(input.orderNo)!, created: true };
     });
