@@ -20,6 +20,8 @@ export default defineConfig({
           include: ['test/**/*.test.ts', 'channels/**/*.test.ts', 'src/**/*.test.ts'],
           exclude: ['**/node_modules/**', ...TIMING],
           sequence: { groupOrder: 0 },
+          // PostgreSQL tests need PAY_TEST_PG_URL: one line when they are skipped, a failure in CI.
+          globalSetup: ['test/helpers/pg-global-setup.ts'],
         },
       },
       {

@@ -8,12 +8,13 @@
 //
 // --import also times `pay orders import` of an N-row order export into a fresh database.
 // Needs /usr/bin/sqlite3 for the comparison (skipped with a notice when absent).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { createWriteStream, mkdtempSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { maxRssKb, RSS_PROBE, timed } from './measure.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -108,39 +109,10 @@ writeFileSync(
 const billMs = performance.now() - t0;
 const billBytes = statSync(billPath).size;
 
-// Runs a child, sampling its VmHWM (peak resident set) from /proc while it runs.
-function timed(cmd, argv, options = {}) {
-  return new Promise((resolvePromise, reject) => {
-    const start = performance.now();
-    const child = spawn(cmd, argv, { stdio: ['pipe', 'pipe', 'pipe'], ...options });
-    let stdout = '';
-    let stderr = '';
-    let hwm = 0;
-    const sample = () => {
-      try {
-        const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-        if (m) hwm = Math.max(hwm, Number(m[1]));
-      } catch {
-        /* exited */
-      }
-    };
-    const timer = setInterval(sample, 20);
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearInterval(timer);
-      resolvePromise({ code, ms: performance.now() - start, stdout, stderr, hwmKb: hwm });
-    });
-    if (options.input !== undefined) child.stdin.end(options.input);
-    else child.stdin.end();
-  });
-}
 
 // 3. pay reconcile, through the binary. The child reports its own peak RSS at exit.
-const probe = 'data:text/javascript,process.on("exit",()=>process.stderr.write("\\nMAXRSS_KB "+process.resourceUsage().maxRSS+"\\n"))';
-const pay = await timed(process.execPath, ['--import', probe, join(ROOT, 'bin/pay.js'), '--db', dbPath, 'reconcile', '--channel', CHANNEL, '--date', DATE, '--bill', billPath, '--mapping', mapPath, '--json']);
-const payRss = Number(/MAXRSS_KB (\d+)/.exec(pay.stderr)?.[1] ?? pay.hwmKb);
+const pay = await timed(process.execPath, ['--import', RSS_PROBE, join(ROOT, 'bin/pay.js'), '--db', dbPath, 'reconcile', '--channel', CHANNEL, '--date', DATE, '--bill', billPath, '--mapping', mapPath, '--json']);
+const payRss = maxRssKb(pay);
 let summary;
 try {
   const report = JSON.parse(pay.stdout);
@@ -198,8 +170,8 @@ if (flag('--import')) {
   }
   out.end(buf);
   await once(out, 'close');
-  imp = await timed(process.execPath, ['--import', probe, join(ROOT, 'bin/pay.js'), '--db', join(dir, 'import.db'), 'orders', 'import', exportPath, '--json']);
-  imp.rss = Number(/MAXRSS_KB (\d+)/.exec(imp.stderr)?.[1] ?? imp.hwmKb);
+  imp = await timed(process.execPath, ['--import', RSS_PROBE, join(ROOT, 'bin/pay.js'), '--db', join(dir, 'import.db'), 'orders', 'import', exportPath, '--json']);
+  imp.rss = maxRssKb(imp);
   if (imp.code !== 0) console.error(`orders import failed (exit ${imp.code}): ${imp.stderr.slice(0, 500)}`);
 }
 

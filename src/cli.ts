@@ -50,7 +50,7 @@ export function buildProgram({ Command, Option }: Commander): Command {
   const program = new Command('pay')
     .description('Payment operations from the command line: create, query, refund and pay out through a channel; verify callbacks; reconcile bills; load-test channels.')
     .version(packageVersion(), '-V, --version', 'print the version')
-    .option('--db <path>', 'order store (SQLite file); else $PAY_DB, else the XDG data dir')
+    .option('--db <path-or-url>', 'order book: a SQLite file or a postgres:// URL; else $PAY_DB, else config "db", else the XDG data dir')
     .option('--config <file>', 'config file; else $PAY_CONFIG, else ./pay.config.json, else the XDG config dir')
     .option('--profile <name>', 'named set of channel settings (e.g. sandbox, live); else $PAY_PROFILE')
     .option('--json', 'one JSON document on stdout, nothing else there')
@@ -155,6 +155,47 @@ Examples:
       execute(cmd, async (ctx) => {
         const m = await import('./commands/balance.js');
         return m.presentBalance(await m.balance(opts, ctx));
+      }),
+    );
+
+  const db = program.command('db').description('the order book itself: schema, status, copying between SQLite and PostgreSQL');
+  db.command('migrate')
+    .description('create or upgrade the schema (every command also does on first use)')
+    .addHelpText('after', '\nExamples:\n  $ PAY_DB=postgres://pay@db.internal:5432/payments pay db migrate\n  $ pay db migrate --db ./pay.db --json')
+    .action(async (_opts, cmd: Command) =>
+      execute(cmd, async (ctx) => {
+        const m = await import('./commands/db.js');
+        return m.presentStatus(await m.dbMigrate(ctx));
+      }),
+    );
+  db.command('status')
+    .description('location (password masked), schema version and row counts')
+    .addHelpText('after', '\nExamples:\n  $ pay db status\n  $ pay db status --db "$PAY_DB" --json')
+    .action(async (_opts, cmd: Command) =>
+      execute(cmd, async (ctx) => {
+        const m = await import('./commands/db.js');
+        return m.presentStatus(await m.dbStatus(ctx));
+      }),
+    );
+  db.command('copy')
+    .description('copy every order, refund, callback, event and reconciliation run from one book into another (idempotent)')
+    .option('--from <path-or-url>', 'the book to copy from (SQLite file or postgres:// URL)')
+    .option('--to <path-or-url>', 'the book to copy into (created and migrated as needed)')
+    .addHelpText(
+      'after',
+      `
+Rows already in the target (same order, refund or callback number, same run of a day and bill,
+same event) are kept as they are, so running the copy again copies nothing twice. The password
+comes from the URL, PGPASSWORD, or an env:/file: reference: postgres://pay:env:PAY_PG_PASSWORD@host/db.
+
+Examples:
+  $ pay db copy --from ~/.local/share/pay/pay.db --to "$PAY_DB"
+  $ pay db copy --from "$PAY_DB" --to ./backup.db --json`,
+    )
+    .action(async (opts, cmd: Command) =>
+      execute(cmd, async (ctx) => {
+        const m = await import('./commands/db.js');
+        return m.presentCopy(await m.dbCopy(opts, ctx));
       }),
     );
 

@@ -4,13 +4,14 @@
  * `pay --version` and `pay channels list` never load SQLite or undici.
  */
 import type { Writable } from 'node:stream';
-import { loadConfig, resolveDbPath, type LoadedConfig } from '../core/config.js';
+import { configBaseDir, loadConfig, type LoadedConfig } from '../core/config.js';
 import { PayError } from '../core/errors.js';
 import { redact, redactText } from '../core/redact.js';
 import { systemClock, type Clock } from '../core/time.js';
 import type { OpenedChannel } from '../channel/registry.js';
 import type { HttpClient } from '../channel/http-client.js';
 import type { UndiciHttpClient } from '../channel/undici-http-client.js';
+import { openStore, resolveDbTarget, type DbTarget } from '../store/open.js';
 import type { NewEvent, Store } from '../store/store.js';
 
 /** Global options (DESIGN.md, "Command-line contract"). */
@@ -50,8 +51,12 @@ export interface Context {
   readonly verbose: boolean;
   readonly interactive: boolean;
   readonly profile?: string;
-  /** Absolute database path. */
+  /** Absolute database path, or the PostgreSQL URL with its password masked (for messages). */
   readonly dbPath: string;
+  /** Local path beside which channel state and downloaded bills live (the SQLite file itself). */
+  readonly localPath: string;
+  /** The order book --db, $PAY_DB or the config's "db" names (resolved on first use). */
+  dbTarget(): DbTarget;
   /** The loaded config (read once, on first use). */
   config(): LoadedConfig;
   /**
@@ -128,10 +133,18 @@ export function createContext(options: ContextOptions = {}): Context {
   const color = (options.color ?? true) && !noColorEnv && !json && Boolean((stdout as { isTTY?: boolean }).isTTY || env.FORCE_COLOR);
   const quiet = options.quiet ?? false;
   const verbose = options.verbose ?? false;
-  const dbPath = resolveDbPath(options.db, env, cwd);
   const profile = options.profile ?? env.PAY_PROFILE ?? undefined;
 
   let loaded: LoadedConfig | undefined;
+  let target: DbTarget | undefined;
+  // --db, else $PAY_DB, else the config's "db" (relative to the config file), else the data dir.
+  const db = (): DbTarget => {
+    if (!target) {
+      if (options.db || env.PAY_DB) target = resolveDbTarget(options.db || env.PAY_DB, env, cwd);
+      else target = resolveDbTarget(ctx.config().config.db, env, configBaseDir(ctx.config(), cwd));
+    }
+    return target;
+  };
   let store: Promise<Store> | undefined;
   const channels: OpenedChannel[] = [];
   let http: Promise<HttpClient> | undefined;
@@ -153,17 +166,30 @@ export function createContext(options: ContextOptions = {}): Context {
     verbose,
     interactive: options.interactive ?? Boolean(process.stdin.isTTY && (stderr as { isTTY?: boolean }).isTTY),
     profile: profile || undefined,
-    dbPath,
+    get dbPath() {
+      return db().location;
+    },
+    get localPath() {
+      return db().localPath;
+    },
+    dbTarget: db,
     config() {
       loaded ??= loadConfig(options.config, env, cwd);
       return loaded;
     },
     store(access: StoreAccess = {}) {
-      store ??= import('../store/sqlite-store.js').then(({ SqliteStore }) => {
-        debug(`opening order store ${dbPath}`);
-        // Folders are created only for the default location; a --db or PAY_DB folder must exist.
-        const createDirs = !(options.db || env.PAY_DB);
-        return SqliteStore.open(dbPath, { clock, mustExist: Boolean(access.readOnly || access.mustExist), createDirs, busyTimeoutMs: envInt(env, 'PAY_DB_BUSY_TIMEOUT_MS') });
+      store ??= Promise.resolve().then(() => {
+        const target = db();
+        debug(`opening order store ${target.location}`);
+        // Folders are created for the default location, or when asked (PAY_DB_CREATE_DIRS=1); a
+        // --db, PAY_DB or config "db" folder must exist.
+        const named = Boolean(options.db || env.PAY_DB) || ctx.config().config.db !== undefined;
+        return openStore(target, {
+          clock,
+          mustExist: Boolean(access.readOnly || access.mustExist),
+          createDirs: !named || env.PAY_DB_CREATE_DIRS === '1',
+          busyTimeoutMs: envInt(env, 'PAY_DB_BUSY_TIMEOUT_MS'),
+        });
       });
       return store;
     },
@@ -175,7 +201,7 @@ export function createContext(options: ContextOptions = {}): Context {
         profile: ctx.profile,
         env,
         cwd,
-        dbPath,
+        dbPath: ctx.localPath,
         clock,
         debug,
         overrides,

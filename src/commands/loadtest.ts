@@ -359,7 +359,7 @@ async function openChannelTarget(opts: LoadtestOptions, plan: Plan, ctx: Context
   // state (the mock's books) lives in a throw-away directory.
   const recordOrders = opts.db !== undefined;
   const scratch = recordOrders ? undefined : mkdtempSync(join(tmpdir(), 'pay-loadtest-'));
-  const dbPath = recordOrders ? ctx.dbPath : join(scratch!, 'loadtest.db');
+  const dbPath = recordOrders ? ctx.localPath : join(scratch!, 'loadtest.db');
   const store = recordOrders ? await ctx.store() : undefined;
   const inProcess = mod.id === 'mock';
   let http: import('../channel/undici-http-client.js').UndiciHttpClient | undefined;

@@ -137,7 +137,7 @@ export async function reconcileCommand(opts: ReconcileOptions, ctx: Context): Pr
     if (!opened.adapter.downloadBill) throw invalid(`channel ${channelId} cannot download bills`, { hint: 'Download the bill yourself and pass it with --bill <file>.' });
     const { mkdir } = await import('node:fs/promises');
     // Downloaded bills are kept beside the order book, so a run's source stays available.
-    const dir = join(dirname(ctx.dbPath), 'bills', channelId);
+    const dir = join(dirname(ctx.localPath), 'bills', channelId);
     await mkdir(dir, { recursive: true });
     const downloaded = await opened.adapter.downloadBill({ date, dir });
     path = downloaded.path;

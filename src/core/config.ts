@@ -18,6 +18,8 @@ export type ChannelSettings = Record<string, unknown>;
 
 /** The parsed config file. */
 export interface PayConfig {
+  /** The order book when neither --db nor $PAY_DB names one: a SQLite path or a postgres:// URL. */
+  db?: string;
   channels: Record<string, ChannelSettings>;
   profiles: Record<string, { channels?: Record<string, ChannelSettings> }>;
 }
@@ -43,12 +45,6 @@ export function dataDir(env: Env = process.env): string {
 /** `$XDG_CONFIG_HOME/pay` (else ~/.config/pay). */
 export function configDir(env: Env = process.env): string {
   return join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'pay');
-}
-
-/** The database path: `--db`, else `$PAY_DB`, else the XDG data dir. */
-export function resolveDbPath(flag: string | undefined, env: Env = process.env, cwd = process.cwd()): string {
-  const chosen = flag || env.PAY_DB;
-  return chosen ? resolve(cwd, chosen) : join(dataDir(env), 'pay.db');
 }
 
 /** The config path: `--config`, else `$PAY_CONFIG`, else `./pay.config.json`, else XDG. */
@@ -102,7 +98,8 @@ export function parseConfigText(text: string, path: string): PayConfig {
       throw configError(`profiles.${name}.channels in ${path} must be an object`);
     }
   }
-  return { channels: channels as PayConfig['channels'], profiles: profiles as PayConfig['profiles'] };
+  if (raw.db !== undefined && (typeof raw.db !== 'string' || raw.db === '')) throw configError(`"db" in ${path} must be a SQLite path or a postgres:// URL`);
+  return { ...(raw.db ? { db: raw.db as string } : {}), channels: channels as PayConfig['channels'], profiles: profiles as PayConfig['profiles'] };
 }
 
 /**

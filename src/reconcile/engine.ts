@@ -19,7 +19,7 @@ import { invalid, PayError } from '../core/errors.js';
 import { formatAmount } from '../core/money.js';
 import { businessDayRange, isoUtc, type Clock } from '../core/time.js';
 import type { BillStage, CurrencyTotals, NewItem, ReconcileStore, RunCounts, RunRecord, SideTotals } from '../store/reconcile-store.js';
-import { bookKey, classifyRow, isSettled, type BookEntry, type EntryKind } from './classify.js';
+import { bookKey, classifyRow, isSettled, type EntryKind } from './classify.js';
 
 /** Default carry window: a book entry settled in the last 30 minutes of the day may be billed tomorrow. */
 export const DEFAULT_CARRY_WINDOW_MS = 30 * 60_000;

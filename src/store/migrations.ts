@@ -1,13 +1,19 @@
 /**
- * Versioned schema migrations. Append only: a released migration is never edited; a change is a
- * new entry with the next version. Each runs in its own IMMEDIATE transaction and is recorded in
- * `schema_migrations`, so several processes opening a new file at once migrate it exactly once.
+ * Versioned schema migrations, one numbering for both backends: each entry carries its SQLite and
+ * its PostgreSQL text, with the same tables and columns. Append only: a released migration is
+ * never edited; a change is a new entry with the next version. SQLite runs each in its own
+ * IMMEDIATE transaction, PostgreSQL all pending ones in one transaction under an advisory lock;
+ * both record them in `schema_migrations`, so several processes opening a new database at once
+ * migrate it exactly once.
  */
 
 export interface Migration {
   version: number;
   name: string;
+  /** SQLite. */
   sql: string;
+  /** PostgreSQL (absent in test-only migrations for SQLite). Text columns use the "C" collation: byte order, as SQLite compares. */
+  pg?: string;
 }
 
 export const MIGRATIONS: Migration[] = [
@@ -86,6 +92,78 @@ export const MIGRATIONS: Migration[] = [
         PRIMARY KEY (channel, dedup_key)
       );
     `,
+    pg: `
+      CREATE TABLE orders (
+        order_no         TEXT COLLATE "C" PRIMARY KEY,
+        kind             TEXT COLLATE "C" NOT NULL CHECK (kind IN ('collect', 'payout')),
+        channel          TEXT COLLATE "C" NOT NULL,
+        status           TEXT COLLATE "C" NOT NULL CHECK (status IN ('created', 'pending', 'succeeded', 'failed', 'closed', 'refunded')),
+        amount_minor     BIGINT NOT NULL CHECK (amount_minor > 0),
+        currency         TEXT COLLATE "C" NOT NULL CHECK (length(currency) = 3),
+        refunded_minor   BIGINT NOT NULL DEFAULT 0 CHECK (refunded_minor >= 0 AND refunded_minor <= amount_minor),
+        subject          TEXT COLLATE "C",
+        method           TEXT COLLATE "C",
+        payee            TEXT COLLATE "C",
+        payee_name       TEXT COLLATE "C",
+        channel_trade_no TEXT COLLATE "C",
+        failure_code     TEXT COLLATE "C",
+        failure_message  TEXT COLLATE "C",
+        payload          TEXT COLLATE "C",
+        source           TEXT COLLATE "C" NOT NULL DEFAULT 'cli',
+        created_at       TEXT COLLATE "C" NOT NULL,
+        updated_at       TEXT COLLATE "C" NOT NULL,
+        paid_at          TEXT COLLATE "C"
+      );
+      CREATE INDEX orders_created ON orders (created_at);
+      CREATE INDEX orders_channel_created ON orders (channel, created_at);
+      CREATE INDEX orders_channel_paid ON orders (channel, paid_at) WHERE paid_at IS NOT NULL;
+      CREATE INDEX orders_channel_trade ON orders (channel, channel_trade_no) WHERE channel_trade_no IS NOT NULL;
+
+      CREATE TABLE refunds (
+        refund_no         TEXT COLLATE "C" PRIMARY KEY,
+        order_no          TEXT COLLATE "C" NOT NULL REFERENCES orders (order_no),
+        channel           TEXT COLLATE "C" NOT NULL,
+        status            TEXT COLLATE "C" NOT NULL CHECK (status IN ('created', 'pending', 'succeeded', 'failed')),
+        amount_minor      BIGINT NOT NULL CHECK (amount_minor > 0),
+        currency          TEXT COLLATE "C" NOT NULL,
+        reason            TEXT COLLATE "C",
+        channel_refund_no TEXT COLLATE "C",
+        failure_code      TEXT COLLATE "C",
+        failure_message   TEXT COLLATE "C",
+        created_at        TEXT COLLATE "C" NOT NULL,
+        updated_at        TEXT COLLATE "C" NOT NULL,
+        refunded_at       TEXT COLLATE "C"
+      );
+      CREATE INDEX refunds_order ON refunds (order_no);
+      CREATE INDEX refunds_channel_refunded ON refunds (channel, refunded_at) WHERE refunded_at IS NOT NULL;
+
+      CREATE TABLE events (
+        id        BIGSERIAL PRIMARY KEY,
+        at        TEXT COLLATE "C" NOT NULL,
+        type      TEXT COLLATE "C" NOT NULL,
+        channel   TEXT COLLATE "C",
+        order_no  TEXT COLLATE "C",
+        refund_no TEXT COLLATE "C",
+        data      TEXT COLLATE "C" NOT NULL DEFAULT '{}'
+      );
+      CREATE INDEX events_order ON events (order_no, id) WHERE order_no IS NOT NULL;
+      CREATE FUNCTION events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'the event log is append-only'; END $$;
+      CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events
+        FOR EACH ROW EXECUTE FUNCTION events_append_only();
+
+      CREATE TABLE callbacks (
+        channel     TEXT COLLATE "C" NOT NULL,
+        dedup_key   TEXT COLLATE "C" NOT NULL,
+        event_type  TEXT COLLATE "C" NOT NULL,
+        order_no    TEXT COLLATE "C",
+        refund_no   TEXT COLLATE "C",
+        body_sha256 TEXT COLLATE "C" NOT NULL,
+        outcome     TEXT COLLATE "C" NOT NULL,
+        received_at TEXT COLLATE "C" NOT NULL,
+        PRIMARY KEY (channel, dedup_key)
+      );
+    `,
   },
   {
     version: 2,
@@ -155,5 +233,73 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX reconcile_items_closed_by ON reconcile_items (closed_by_run) WHERE closed_by_run IS NOT NULL;
       CREATE INDEX reconcile_items_origin ON reconcile_items (origin_item) WHERE origin_item IS NOT NULL;
     `,
+    pg: `
+      CREATE TABLE reconcile_runs (
+        id                BIGSERIAL PRIMARY KEY,
+        channel           TEXT COLLATE "C" NOT NULL,
+        date              TEXT COLLATE "C" NOT NULL,
+        time_zone         TEXT COLLATE "C" NOT NULL,
+        source            TEXT COLLATE "C" NOT NULL CHECK (source IN ('file', 'download')),
+        bill_path         TEXT COLLATE "C" NOT NULL,
+        bill_format       TEXT COLLATE "C" NOT NULL,
+        bill_sha256       TEXT COLLATE "C" NOT NULL,
+        bill_bytes        BIGINT NOT NULL,
+        mapping_sha256    TEXT COLLATE "C",
+        bill_rows         BIGINT NOT NULL,
+        matched           BIGINT NOT NULL,
+        missing_local     BIGINT NOT NULL,
+        missing_channel   BIGINT NOT NULL,
+        amount_mismatch   BIGINT NOT NULL,
+        status_mismatch   BIGINT NOT NULL,
+        currency_mismatch BIGINT NOT NULL,
+        duplicate         BIGINT NOT NULL,
+        carried_over      BIGINT NOT NULL,
+        resolved          BIGINT NOT NULL,
+        totals            TEXT COLLATE "C" NOT NULL,
+        superseded_by     BIGINT REFERENCES reconcile_runs (id) ON DELETE SET NULL,
+        started_at        TEXT COLLATE "C" NOT NULL,
+        finished_at       TEXT COLLATE "C" NOT NULL,
+        UNIQUE (channel, date, bill_sha256)
+      );
+      CREATE INDEX reconcile_runs_channel_date ON reconcile_runs (channel, date, id);
+
+      CREATE TABLE reconcile_items (
+        id                 BIGSERIAL PRIMARY KEY,
+        run_id             BIGINT NOT NULL REFERENCES reconcile_runs (id) ON DELETE CASCADE,
+        channel            TEXT COLLATE "C" NOT NULL,
+        class              TEXT COLLATE "C" NOT NULL CHECK (class IN ('matched', 'missingLocal', 'missingChannel', 'amountMismatch', 'statusMismatch', 'currencyMismatch', 'duplicate', 'carriedOver', 'resolved')),
+        item_key           TEXT COLLATE "C" NOT NULL,
+        kind               TEXT COLLATE "C" NOT NULL,
+        order_no           TEXT COLLATE "C",
+        refund_no          TEXT COLLATE "C",
+        channel_trade_no   TEXT COLLATE "C",
+        bill_line          BIGINT,
+        bill_amount_minor  BIGINT,
+        bill_fee_minor     BIGINT,
+        bill_currency      TEXT COLLATE "C",
+        bill_time          TEXT COLLATE "C",
+        bill_status        TEXT COLLATE "C",
+        local_status       TEXT COLLATE "C",
+        local_amount_minor BIGINT,
+        local_currency     TEXT COLLATE "C",
+        local_time         TEXT COLLATE "C",
+        note               TEXT COLLATE "C",
+        carried_from       TEXT COLLATE "C",
+        origin_item        BIGINT REFERENCES reconcile_items (id) ON DELETE SET NULL,
+        closed_by_run      BIGINT REFERENCES reconcile_runs (id) ON DELETE SET NULL,
+        closed_at          TEXT COLLATE "C"
+      );
+      CREATE INDEX reconcile_items_run ON reconcile_items (run_id, id);
+      CREATE INDEX reconcile_items_key ON reconcile_items (channel, item_key);
+      CREATE INDEX reconcile_items_closed_by ON reconcile_items (closed_by_run) WHERE closed_by_run IS NOT NULL;
+      CREATE INDEX reconcile_items_origin ON reconcile_items (origin_item) WHERE origin_item IS NOT NULL;
+    `,
+  },
+  {
+    version: 3,
+    name: 'events by time',
+    // `pay db copy` recognises an event already copied by its content, looked up by time.
+    sql: 'CREATE INDEX events_at ON events (at);',
+    pg: 'CREATE INDEX events_at ON events (at);',
   },
 ];

@@ -5,12 +5,37 @@
 import type { Order, Refund } from '../core/order.js';
 import type { BookEntry, ItemClass } from '../reconcile/classify.js';
 import type { CurrencyTotals, ItemRecord, RunRecord } from './reconcile-store.js';
-import type { CallbackRecord, StoredEvent } from './store.js';
+import type { CallbackRecord, NewOrder, StoredEvent } from './store.js';
 
 export type Row = Record<string, unknown>;
 
 export const ORDER_COLUMNS =
   'order_no, kind, channel, status, amount_minor, currency, refunded_minor, subject, method, payee, payee_name, channel_trade_no, failure_code, failure_message, payload, source, created_at, updated_at, paid_at';
+
+/** Columns a new order fills, in {@link newOrderValues} order. */
+export const NEW_ORDER_COLUMNS = ['order_no', 'kind', 'channel', 'status', 'amount_minor', 'currency', 'refunded_minor', 'subject', 'method', 'payee', 'payee_name', 'channel_trade_no', 'source', 'created_at', 'updated_at', 'paid_at'];
+
+/** A new order's values (defaults applied), in {@link NEW_ORDER_COLUMNS} order. */
+export function newOrderValues(input: NewOrder, now: string): unknown[] {
+  return [
+    input.orderNo,
+    input.kind,
+    input.channel,
+    input.status ?? 'created',
+    input.amountMinor,
+    input.currency,
+    input.refundedMinor ?? 0,
+    input.subject ?? null,
+    input.method ?? null,
+    input.payee ?? null,
+    input.payeeName ?? null,
+    input.channelTradeNo ?? null,
+    input.source ?? 'cli',
+    input.createdAt ?? now,
+    now,
+    input.paidAt ?? null,
+  ];
+}
 
 export function rowToOrder(r: Row): Order {
   const o: Order = {

@@ -8,26 +8,18 @@
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import type { BillRow } from '../channel/contract.js';
-import { billKey, type BookEntry, type EntryKind, type ItemClass } from '../reconcile/classify.js';
+import { billKey, type BookEntry } from '../reconcile/classify.js';
 import {
-  CARRYABLE_SQL,
   FAILED_SQL,
   type BillStage,
   type BillSum,
-  type CurrencyTotals,
-  type ItemRecord,
-  type NewItem,
-  type NewRun,
-  type OpenItem,
   type ReconcileStore,
-  type RunCounts,
-  type RunRecord,
-  type SideTotals,
   type StagedPair,
   type UnbilledCounts,
 } from './reconcile-store.js';
-import { orderEntry, refundEntry, rowToItem, rowToRun, type Row } from './rows.js';
+import type { Row } from './rows.js';
 import type { SqliteStore } from './sqlite-store.js';
+import { SqlReconcileStore } from './sql-reconcile-store.js';
 
 const STAGE_COLUMNS = 11;
 const BATCH = 200;
@@ -280,281 +272,29 @@ class SqliteBillStage implements BillStage {
 }
 
 /** Reconciliation storage on one SQLite store (its connection, its transactions). */
-export class SqliteReconcileStore implements ReconcileStore {
-  private readonly db: BetterSqlite3.Database;
-
+export class SqliteReconcileStore extends SqlReconcileStore {
   constructor(readonly store: SqliteStore) {
-    this.db = store.db;
+    super();
   }
 
   async openStage(): Promise<BillStage> {
     return new SqliteBillStage(this.store);
   }
 
-  /**
-   * BEGIN IMMEDIATE .. COMMIT around an async function: every call of this store is synchronous
-   * underneath, so nothing else runs on the connection in between but what `fn` awaits.
-   */
   async transaction<T>(fn: () => Promise<T>): Promise<T> {
-    this.db.exec('BEGIN IMMEDIATE');
-    try {
-      const out = await fn();
-      this.db.exec('COMMIT');
-      return out;
-    } catch (err) {
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
-      throw err;
-    }
+    return this.store.writeAsync(fn);
   }
 
-  /** The book entry with the channel's trade (or refund) number, for rows without our numbers. */
-  async findByTradeNo(channel: string, kind: EntryKind, tradeNo: string): Promise<BookEntry | undefined> {
-    if (kind === 'refund') {
-      const r = this.store.prepare('SELECT * FROM refunds WHERE channel = ? AND channel_refund_no = ? LIMIT 1').get(channel, tradeNo) as Row | undefined;
-      return r ? refundEntry(r) : undefined;
-    }
-    const r = this.store
-      .prepare('SELECT * FROM orders WHERE channel = ? AND channel_trade_no = ? AND kind = ? LIMIT 1')
-      .get(channel, tradeNo, kind === 'payout' ? 'payout' : 'collect') as Row | undefined;
-    return r ? orderEntry(r) : undefined;
+  protected async all<R extends Row = Row>(sql: string, params: unknown[] = []): Promise<R[]> {
+    return this.store.prepare(sql).all(...params) as R[];
   }
 
-  /** The book entry a key names (`P|`, `T|`, `R|`, or the `X|kind|trade` fallback), any day. */
-  async entryByKey(channel: string, key: string): Promise<BookEntry | undefined> {
-    const [tag, a, b] = key.split('|');
-    if (tag === 'P' || tag === 'T') {
-      const r = this.store.prepare('SELECT * FROM orders WHERE order_no = ?').get(a) as Row | undefined;
-      if (!r || r.channel !== channel || r.kind !== (tag === 'P' ? 'collect' : 'payout')) return undefined;
-      return orderEntry(r);
-    }
-    if (tag === 'R') {
-      const r = this.store.prepare('SELECT * FROM refunds WHERE refund_no = ?').get(a) as Row | undefined;
-      return r && r.channel === channel ? refundEntry(r) : undefined;
-    }
-    if (tag === 'X' && b) return this.findByTradeNo(channel, a as EntryKind, b);
-    return undefined;
+  protected async run(sql: string, params: unknown[] = []): Promise<void> {
+    this.store.prepare(sql).run(...params);
   }
 
-  /** The books' totals for the settled entries of [start, end), per currency. */
-  async booksTotals(channel: string, start: string, end: string): Promise<Map<string, SideTotals>> {
-    const out = new Map<string, SideTotals>();
-    const side = (currency: string) => {
-      let t = out.get(currency);
-      if (!t) {
-        t = { count: 0, grossMinor: 0, refundsMinor: 0, payoutsMinor: 0, feesMinor: 0, adjustmentsMinor: 0, netMinor: 0 };
-        out.set(currency, t);
-      }
-      return t;
-    };
-    const orders = this.store
-      .prepare(
-        `SELECT currency, kind, COUNT(*) AS n, SUM(amount_minor) AS total FROM orders
-         WHERE channel = ? AND paid_at IS NOT NULL AND paid_at >= ? AND paid_at < ?
-           AND ((kind = 'collect' AND status IN ('succeeded', 'refunded')) OR (kind = 'payout' AND status = 'succeeded'))
-         GROUP BY currency, kind`,
-      )
-      .all(channel, start, end) as { currency: string; kind: string; n: number; total: number }[];
-    for (const r of orders) {
-      const t = side(r.currency);
-      t.count += r.n;
-      if (r.kind === 'collect') t.grossMinor += r.total;
-      else t.payoutsMinor += r.total;
-    }
-    const refunds = this.store
-      .prepare(
-        `SELECT currency, COUNT(*) AS n, SUM(amount_minor) AS total FROM refunds
-         WHERE channel = ? AND refunded_at IS NOT NULL AND refunded_at >= ? AND refunded_at < ? AND status = 'succeeded'
-         GROUP BY currency`,
-      )
-      .all(channel, start, end) as { currency: string; n: number; total: number }[];
-    for (const r of refunds) {
-      const t = side(r.currency);
-      t.count += r.n;
-      t.refundsMinor += r.total;
-    }
-    for (const t of out.values()) t.netMinor = t.grossMinor - t.refundsMinor - t.payoutsMinor;
-    return out;
-  }
-
-  // ---- runs and items -----------------------------------------------------------------------
-
-  /** The run of this channel, day and file, if one was saved. */
-  async findRunByFile(channel: string, date: string, sha256: string): Promise<RunRecord | undefined> {
-    const r = this.store.prepare('SELECT * FROM reconcile_runs WHERE channel = ? AND date = ? AND bill_sha256 = ?').get(channel, date, sha256) as Row | undefined;
-    return r ? rowToRun(r) : undefined;
-  }
-
-  /** Current (not superseded) runs of a channel and day. */
-  async currentRuns(channel: string, date: string): Promise<RunRecord[]> {
-    return (this.store.prepare('SELECT * FROM reconcile_runs WHERE channel = ? AND date = ? AND superseded_by IS NULL ORDER BY id').all(channel, date) as Row[]).map(rowToRun);
-  }
-
-  /** Deletes a run and its items; items it had closed reopen (ON DELETE SET NULL). */
-  async deleteRun(id: number): Promise<void> {
-    this.store.prepare('DELETE FROM reconcile_runs WHERE id = ?').run(id);
-  }
-
-  /** Marks `oldId` superseded by `newId` and reopens the items `oldId` had closed. */
-  async supersede(oldId: number, newId: number): Promise<void> {
-    this.store.prepare('UPDATE reconcile_runs SET superseded_by = ? WHERE id = ?').run(newId, oldId);
-    this.store.prepare('UPDATE reconcile_items SET closed_by_run = NULL, closed_at = NULL WHERE closed_by_run = ?').run(oldId);
-  }
-
-  /** Inserts a run header (counts zero until {@link finishRun}). */
-  async insertRun(run: NewRun): Promise<number> {
-    const info = this.store
-      .prepare(
-        `INSERT INTO reconcile_runs (channel, date, time_zone, source, bill_path, bill_format, bill_sha256, bill_bytes, mapping_sha256, bill_rows,
-           matched, missing_local, missing_channel, amount_mismatch, status_mismatch, currency_mismatch, duplicate, carried_over, resolved, totals, started_at, finished_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0, 0, 0, 0, 0, '[]', ?, ?)`,
-      )
-      .run(run.channel, run.date, run.timeZone, run.source, run.billPath, run.billFormat, run.billSha256, run.billBytes, run.mappingSha256 ?? null, run.billRows, run.startedAt, run.startedAt);
-    return Number(info.lastInsertRowid);
-  }
-
-  /** Writes a run's counts and totals. */
-  async finishRun(id: number, counts: RunCounts, totals: CurrencyTotals[], finishedAt: string): Promise<void> {
-    this.store
-      .prepare(
-        `UPDATE reconcile_runs SET matched = ?, missing_local = ?, missing_channel = ?, amount_mismatch = ?, status_mismatch = ?, currency_mismatch = ?,
-           duplicate = ?, carried_over = ?, resolved = ?, totals = ?, finished_at = ? WHERE id = ?`,
-      )
-      .run(
-        counts.matched,
-        counts.missingLocal,
-        counts.missingChannel,
-        counts.amountMismatch,
-        counts.statusMismatch,
-        counts.currencyMismatch,
-        counts.duplicate,
-        counts.carriedOver,
-        counts.resolved,
-        JSON.stringify(totals),
-        finishedAt,
-        id,
-      );
-  }
-
-  async insertItems(items: readonly NewItem[]): Promise<void> {
-    for (const item of items) this.insertItem(item);
-  }
-
-  private insertItem(item: NewItem): void {
-    this.store
-      .prepare(
-        `INSERT INTO reconcile_items (run_id, channel, class, item_key, kind, order_no, refund_no, channel_trade_no,
-           bill_line, bill_amount_minor, bill_fee_minor, bill_currency, bill_time, bill_status,
-           local_status, local_amount_minor, local_currency, local_time, note, carried_from, origin_item)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        item.runId,
-        item.channel,
-        item.class,
-        item.key,
-        item.kind,
-        item.orderNo ?? null,
-        item.refundNo ?? null,
-        item.channelTradeNo ?? null,
-        item.bill?.line ?? null,
-        item.bill?.amountMinor ?? null,
-        item.bill?.feeMinor ?? null,
-        item.bill?.currency ?? null,
-        item.bill?.time ?? null,
-        item.bill?.status ?? null,
-        item.local?.status ?? null,
-        item.local?.amountMinor ?? null,
-        item.local?.currency ?? null,
-        item.local?.time ?? null,
-        item.note ?? null,
-        item.carriedFrom ?? null,
-        item.originItem ?? null,
-      );
-  }
-
-  /** Closes an open item on behalf of run `runId`. */
-  async closeItem(id: number, runId: number, at: string): Promise<void> {
-    this.store.prepare('UPDATE reconcile_items SET closed_by_run = ?, closed_at = ? WHERE id = ?').run(runId, at, id);
-  }
-
-  /** The open book-side item (missing at the channel or carried over) for a key, from a run before `date`. */
-  async openBookItem(channel: string, key: string, date: string): Promise<OpenItem | undefined> {
-    const r = this.store
-      .prepare(
-        `SELECT i.*, r.date AS run_date FROM reconcile_items i JOIN reconcile_runs r ON r.id = i.run_id
-         WHERE i.channel = ? AND i.item_key = ? AND i.closed_by_run IS NULL AND i.class IN ('missingChannel', 'carriedOver')
-           AND r.superseded_by IS NULL AND r.date < ?
-         ORDER BY r.date LIMIT 1`,
-      )
-      .get(channel, key, date) as Row | undefined;
-    return r ? { ...rowToItem(r), runDate: r.run_date as string } : undefined;
-  }
-
-  /** Every open item of this channel's current runs before `date`, oldest first. */
-  async openItemsBefore(channel: string, date: string): Promise<OpenItem[]> {
-    return (
-      this.store
-        .prepare(
-          `SELECT i.*, r.date AS run_date FROM reconcile_items i JOIN reconcile_runs r ON r.id = i.run_id
-           WHERE i.channel = ? AND i.closed_by_run IS NULL AND i.class IN (${CARRYABLE_SQL})
-             AND r.superseded_by IS NULL AND r.date < ?
-           ORDER BY r.date, i.id`,
-        )
-        .all(channel, date) as Row[]
-    ).map((r) => ({ ...rowToItem(r), runDate: r.run_date as string }));
-  }
-
-  /** Count of open items of this channel's current runs up to and including `date`. */
-  async countOpen(channel: string, date: string): Promise<number> {
-    return (
-      this.store
-        .prepare(
-          `SELECT COUNT(*) AS n FROM reconcile_items i JOIN reconcile_runs r ON r.id = i.run_id
-           WHERE i.channel = ? AND i.closed_by_run IS NULL AND i.class IN (${CARRYABLE_SQL})
-             AND r.superseded_by IS NULL AND r.date <= ?`,
-        )
-        .get(channel, date) as { n: number }
-    ).n;
-  }
-
-  /** A saved run. */
-  async getRun(id: number): Promise<RunRecord | undefined> {
-    const r = this.store.prepare('SELECT * FROM reconcile_runs WHERE id = ?').get(id) as Row | undefined;
-    return r ? rowToRun(r) : undefined;
-  }
-
-  /** Saved runs, newest first. */
-  async listRuns(filter: { channel?: string; limit?: number } = {}): Promise<RunRecord[]> {
-    const rows = filter.channel
-      ? this.store.prepare('SELECT * FROM reconcile_runs WHERE channel = ? ORDER BY date DESC, id DESC LIMIT ?').all(filter.channel, filter.limit ?? 20)
-      : this.store.prepare('SELECT * FROM reconcile_runs ORDER BY date DESC, id DESC LIMIT ?').all(filter.limit ?? 20);
-    return (rows as Row[]).map(rowToRun);
-  }
-
-  /** Items of a run in the given classes, in order found; streamed in pages. */
-  async *items(runId: number, classes: readonly ItemClass[], limit = Number.MAX_SAFE_INTEGER): AsyncGenerator<ItemRecord> {
-    const marks = classes.map(() => '?').join(', ');
-    const stmt = this.db.prepare(`SELECT * FROM reconcile_items WHERE run_id = ? AND class IN (${marks}) AND id > ? ORDER BY id LIMIT ?`);
-    let after = 0;
-    let left = limit;
-    while (left > 0) {
-      const page = stmt.all(runId, ...classes, after, Math.min(left, 2000)) as Row[];
-      for (const r of page) yield rowToItem(r);
-      if (page.length < Math.min(left, 2000)) return;
-      left -= page.length;
-      after = page[page.length - 1].id as number;
-    }
-  }
-
-  /** Number of items of a run in the given classes. */
-  async countItems(runId: number, classes: readonly ItemClass[]): Promise<number> {
-    const marks = classes.map(() => '?').join(', ');
-    return (this.db.prepare(`SELECT COUNT(*) AS n FROM reconcile_items WHERE run_id = ? AND class IN (${marks})`).get(runId, ...classes) as { n: number }).n;
-  }
-
-  /** Appends an event to the log inside the caller's transaction. */
-  async event(type: string, channel: string, data: Record<string, unknown>, at: string): Promise<void> {
-    this.store.prepare('INSERT INTO events (at, type, channel, data) VALUES (?, ?, ?, ?)').run(at, type, channel, JSON.stringify(data));
+  protected async insertId(sql: string, params: unknown[]): Promise<number> {
+    return Number(this.store.prepare(sql).run(...params).lastInsertRowid);
   }
 
   /** Nothing to release: the store's connection stays with the store. */

@@ -7,22 +7,17 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
-import { PayError, configError, invalid } from '../core/errors.js';
-import {
-  assertRefundable,
-  nextOrderStatus,
-  nextRefundStatus,
-  statusAfterRefunds,
-  type Order,
-  type Refund,
-} from '../core/order.js';
+import { PayError, configError } from '../core/errors.js';
+import { assertRefundable, type Order, type Refund } from '../core/order.js';
 import { redact } from '../core/redact.js';
 import { isoUtc, systemClock, type Clock } from '../core/time.js';
 import { databaseError } from './database-errors.js';
+import type { StoreAdmin } from './admin.js';
+import { callbackEvent, orderAfterRefund, orderCreatedEvent, planOrderUpdate, planRefundUpdate, refundCreatedEvent } from './changes.js';
 import { MIGRATIONS, type Migration } from './migrations.js';
 import type { OrderImport } from './order-import.js';
 import type { ReconcileStore } from './reconcile-store.js';
-import { ORDER_COLUMNS, rowToCallback, rowToEvent, rowToOrder, rowToRefund, type Row } from './rows.js';
+import { NEW_ORDER_COLUMNS, newOrderValues, ORDER_COLUMNS, rowToCallback, rowToEvent, rowToOrder, rowToRefund, type Row } from './rows.js';
 import type {
   CallbackRecord,
   EventCause,
@@ -56,6 +51,8 @@ export interface SqliteStoreOptions {
   createDirs?: boolean;
   /** Migrations to apply (tests pass their own); default {@link MIGRATIONS}. */
   migrations?: Migration[];
+  /** Apply pending migrations (default true; `pay db migrate` looks first). */
+  migrate?: boolean;
 }
 
 /** Maps errors on open to errors a user can act on (exit 2, with what to do). */
@@ -118,7 +115,7 @@ export class SqliteStore implements Store {
       }
       db.pragma('foreign_keys = ON');
       const store = new SqliteStore(path, db, options.clock ?? systemClock);
-      if (!options.readonly) store.migrate(options.migrations ?? MIGRATIONS);
+      if (!options.readonly && options.migrate !== false) store.migrate(options.migrations ?? MIGRATIONS);
       return store;
     } catch (err) {
       try {
@@ -169,6 +166,22 @@ export class SqliteStore implements Store {
     return this.db.transaction(fn).immediate();
   }
 
+  /**
+   * BEGIN IMMEDIATE .. COMMIT around an async body (bulk work in steps): its statements are
+   * synchronous underneath, so nothing else runs on the connection but what `fn` awaits.
+   */
+  async writeAsync<T>(fn: () => Promise<T>): Promise<T> {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const out = await fn();
+      this.db.exec('COMMIT');
+      return out;
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+
   now(): string {
     return isoUtc(this.clock());
   }
@@ -198,42 +211,8 @@ export class SqliteStore implements Store {
     return this.write(() => {
       const existing = this.getOrderSync(input.orderNo);
       if (existing) return { order: existing, created: false };
-      const now = this.now();
-      const createdAt = input.createdAt ?? now;
-      this.prepare(
-        `INSERT INTO orders (order_no, kind, channel, status, amount_minor, currency, refunded_minor, subject, method, payee, payee_name, channel_trade_no, source, created_at, updated_at, paid_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(
-        input.orderNo,
-        input.kind,
-        input.channel,
-        input.status ?? 'created',
-        input.amountMinor,
-        input.currency,
-        input.refundedMinor ?? 0,
-        input.subject ?? null,
-        input.method ?? null,
-        input.payee ?? null,
-        input.payeeName ?? null,
-        input.channelTradeNo ?? null,
-        input.source ?? 'cli',
-        createdAt,
-        now,
-        input.paidAt ?? null,
-      );
-      this.insertEvent({
-        type: 'order.created',
-        channel: input.channel,
-        orderNo: input.orderNo,
-        data: {
-          source: cause.source,
-          kind: input.kind,
-          status: input.status ?? 'created',
-          amountMinor: input.amountMinor,
-          currency: input.currency,
-          ...(cause.detail ?? {}),
-        },
-      });
+      this.prepare(`INSERT INTO orders (${NEW_ORDER_COLUMNS.join(', ')}) VALUES (${NEW_ORDER_COLUMNS.map(() => '?').join(', ')})`).run(newOrderValues(input, this.now()));
+      this.insertEvent(orderCreatedEvent(input, cause));
       return { order: this.getOrderSync(input.orderNo)!, created: true };
     });
   }
@@ -290,31 +269,9 @@ export class SqliteStore implements Store {
     return this.write(() => {
       const order = this.getOrderSync(orderNo);
       if (!order) throw new PayError('ORDER_NOT_FOUND', `order ${orderNo} is not in the order book`);
-      let ignored: string | undefined;
-      let status = order.status;
-      if (patch.status !== undefined) {
-        const t = nextOrderStatus(order.status, patch.status);
-        status = t.status;
-        ignored = t.ignored;
-      }
-      const statusChanged = status !== order.status;
-      const next: Order = { ...order, status };
-      // Facts (trade number, payload, failure) are taken even when a stale status is ignored.
-      if (patch.channelTradeNo && patch.channelTradeNo !== order.channelTradeNo) next.channelTradeNo = patch.channelTradeNo;
-      if (patch.payload) next.payload = { ...(order.payload ?? {}), ...patch.payload };
-      if (statusChanged && (status === 'failed' || status === 'closed')) {
-        if (patch.failureCode) next.failureCode = patch.failureCode;
-        if (patch.failureMessage) next.failureMessage = patch.failureMessage;
-      }
-      if (statusChanged && status === 'succeeded') next.paidAt = patch.paidAt ?? this.now();
-      const changed =
-        statusChanged ||
-        next.channelTradeNo !== order.channelTradeNo ||
-        JSON.stringify(next.payload) !== JSON.stringify(order.payload) ||
-        next.failureCode !== order.failureCode ||
-        next.paidAt !== order.paidAt;
-      if (!changed) return { value: order, changed: false, ignored };
-      const now = this.now();
+      const plan = planOrderUpdate(order, patch, cause, this.now());
+      const next = plan.next;
+      if (!plan.changed) return { value: order, changed: false, ignored: plan.ignored };
       this.prepare(
         `UPDATE orders SET status = ?, channel_trade_no = ?, payload = ?, failure_code = ?, failure_message = ?, paid_at = ?, updated_at = ? WHERE order_no = ?`,
       ).run(
@@ -324,24 +281,11 @@ export class SqliteStore implements Store {
         next.failureCode ?? null,
         next.failureMessage ?? null,
         next.paidAt ?? null,
-        now,
+        next.updatedAt,
         orderNo,
       );
-      if (statusChanged) {
-        this.insertEvent({
-          type: 'order.status',
-          channel: order.channel,
-          orderNo,
-          data: {
-            from: order.status,
-            to: status,
-            source: cause.source,
-            ...(next.failureCode && status !== 'succeeded' ? { failureCode: next.failureCode } : {}),
-            ...(cause.detail ?? {}),
-          },
-        });
-      }
-      return { value: { ...next, updatedAt: now }, changed: true, ignored };
+      if (plan.event) this.insertEvent(plan.event);
+      return { value: next, changed: true, ignored: plan.ignored };
     });
   }
 
@@ -356,13 +300,7 @@ export class SqliteStore implements Store {
       this.prepare(
         `INSERT INTO refunds (refund_no, order_no, channel, status, amount_minor, currency, reason, created_at, updated_at) VALUES (?, ?, ?, 'created', ?, ?, ?, ?, ?)`,
       ).run(input.refundNo, input.orderNo, order.channel, input.amountMinor, order.currency, input.reason ?? null, input.createdAt ?? now, now);
-      this.insertEvent({
-        type: 'refund.created',
-        channel: order.channel,
-        orderNo: input.orderNo,
-        refundNo: input.refundNo,
-        data: { source: cause.source, amountMinor: input.amountMinor, currency: order.currency, ...(cause.detail ?? {}) },
-      });
+      this.insertEvent(refundCreatedEvent(input, order, cause));
       return { refund: rowToRefund(this.prepare('SELECT * FROM refunds WHERE refund_no = ?').get(input.refundNo) as Row), created: true };
     });
   }
@@ -381,54 +319,20 @@ export class SqliteStore implements Store {
       const row = this.prepare('SELECT * FROM refunds WHERE refund_no = ?').get(refundNo) as Row | undefined;
       if (!row) throw new PayError('ORDER_NOT_FOUND', `refund ${refundNo} is not in the order book`);
       const refund = rowToRefund(row);
-      let status = refund.status;
-      let ignored: string | undefined;
-      if (patch.status !== undefined) {
-        const t = nextRefundStatus(refund.status, patch.status);
-        status = t.status;
-        ignored = t.ignored;
-      }
-      const statusChanged = status !== refund.status;
-      const next: Refund = { ...refund, status };
-      if (patch.channelRefundNo && patch.channelRefundNo !== refund.channelRefundNo) next.channelRefundNo = patch.channelRefundNo;
-      if (statusChanged && status === 'failed') {
-        if (patch.failureCode) next.failureCode = patch.failureCode;
-        if (patch.failureMessage) next.failureMessage = patch.failureMessage;
-      }
-      if (statusChanged && status === 'succeeded') next.refundedAt = patch.refundedAt ?? this.now();
-      const changed = statusChanged || next.channelRefundNo !== refund.channelRefundNo;
-      if (!changed) return { value: refund, changed: false, ignored };
-      const now = this.now();
+      const plan = planRefundUpdate(refund, patch, cause, this.now());
+      const next = plan.next;
+      if (!plan.changed) return { value: refund, changed: false, ignored: plan.ignored };
       this.prepare(
         'UPDATE refunds SET status = ?, channel_refund_no = ?, failure_code = ?, failure_message = ?, refunded_at = ?, updated_at = ? WHERE refund_no = ?',
-      ).run(next.status, next.channelRefundNo ?? null, next.failureCode ?? null, next.failureMessage ?? null, next.refundedAt ?? null, now, refundNo);
-      if (statusChanged) {
-        this.insertEvent({
-          type: 'refund.status',
-          channel: refund.channel,
-          orderNo: refund.orderNo,
-          refundNo,
-          data: { from: refund.status, to: status, source: cause.source, ...(cause.detail ?? {}) },
-        });
-      }
-      if (statusChanged && status === 'succeeded') {
+      ).run(next.status, next.channelRefundNo ?? null, next.failureCode ?? null, next.failureMessage ?? null, next.refundedAt ?? null, next.updatedAt, refundNo);
+      if (plan.event) this.insertEvent(plan.event);
+      if (plan.event && next.status === 'succeeded') {
         const order = this.getOrderSync(refund.orderNo)!;
-        const refunded = order.refundedMinor + refund.amountMinor;
-        if (refunded > order.amountMinor) {
-          throw invalid(`refund ${refundNo} would take ${order.orderNo} past its amount`);
-        }
-        const orderStatus = statusAfterRefunds(order, refunded);
-        this.prepare('UPDATE orders SET refunded_minor = ?, status = ?, updated_at = ? WHERE order_no = ?').run(refunded, orderStatus, now, order.orderNo);
-        if (orderStatus !== order.status) {
-          this.insertEvent({
-            type: 'order.status',
-            channel: order.channel,
-            orderNo: order.orderNo,
-            data: { from: order.status, to: orderStatus, source: cause.source, refundNo },
-          });
-        }
+        const after = orderAfterRefund(order, refund, cause);
+        this.prepare('UPDATE orders SET refunded_minor = ?, status = ?, updated_at = ? WHERE order_no = ?').run(after.refundedMinor, after.status, next.updatedAt, order.orderNo);
+        if (after.event) this.insertEvent(after.event);
       }
-      return { value: { ...next, updatedAt: now }, changed: true, ignored };
+      return { value: next, changed: true, ignored: plan.ignored };
     });
   }
 
@@ -470,13 +374,7 @@ export class SqliteStore implements Store {
         record.outcome,
         record.receivedAt ?? this.now(),
       );
-      this.insertEvent({
-        type: 'callback.recorded',
-        channel: record.channel,
-        orderNo: record.orderNo,
-        refundNo: record.refundNo,
-        data: { dedupKey: record.dedupKey, eventType: record.eventType, outcome: record.outcome, bodySha256: record.bodySha256 },
-      });
+      this.insertEvent(callbackEvent(record));
       return { recorded: true };
     });
   }
@@ -494,6 +392,20 @@ export class SqliteStore implements Store {
   async orderImport(): Promise<OrderImport> {
     const { SqliteOrderImport } = await import('./sqlite-order-import.js');
     return new SqliteOrderImport(this);
+  }
+
+  async admin(): Promise<StoreAdmin> {
+    return {
+      schemaVersion: async () =>
+        this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'schema_migrations'").get()
+          ? (this.db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations').get() as { v: number }).v
+          : 0,
+      all: async (sql, params = []) => this.prepare(sql).all(...params) as Row[],
+      run: async (sql, params = []) => this.prepare(sql).run(...params).changes,
+      insertId: async (sql, params) => Number(this.prepare(sql).run(...params).lastInsertRowid),
+      transaction: (fn) => this.writeAsync(fn),
+      close: async () => {},
+    };
   }
 
   async close(): Promise<void> {

@@ -8,6 +8,7 @@
  * event; the event log is append-only.
  */
 import type { Order, OrderKind, OrderStatus, Refund, RefundStatus } from '../core/order.js';
+import type { StoreAdmin } from './admin.js';
 import type { OrderImport } from './order-import.js';
 import type { ReconcileStore } from './reconcile-store.js';
 
@@ -178,6 +179,8 @@ export interface Store {
   reconciliation(): Promise<ReconcileStore>;
   /** A bulk import of one order export into this database (its module loads on first use). */
   orderImport(): Promise<OrderImport>;
+  /** Administration (schema version, row counts, copying a book); close it when done. */
+  admin(): Promise<StoreAdmin>;
 
   close(): Promise<void>;
 }

@@ -154,10 +154,11 @@ describe('start-up loads only what a command needs', () => {
     for (const heavy of ['commander', 'sqlite', 'undici', 'inquirer', 'channels/', 'qrcode', 'chalk', 'fflate', 'iconv']) expect(loads).not.toContain(heavy);
   });
 
-  it('orders list loads the store but no channel, undici or inquirer', async () => {
+  it('orders list loads the SQLite store but no PostgreSQL driver, channel, undici or inquirer', async () => {
     const loads = await traced(['orders', 'list']);
     expect(loads).toContain('sqlite-store.js');
-    for (const heavy of ['undici', 'inquirer', 'channels/', 'qrcode']) expect(loads).not.toContain(heavy);
+    // The PostgreSQL driver loads only for a postgres:// URL.
+    for (const heavy of ['undici', 'inquirer', 'channels/', 'qrcode', 'node_modules/pg', 'pg-store.js']) expect(loads).not.toContain(heavy);
   });
 
   it('channels list loads each channel module but no bill parser, adapter or undici', async () => {

@@ -5,96 +5,21 @@
  * (which fails once, so the retry is exercised). Unsigned and forged callbacks get the mock's
  * failure reply and change nothing. SIGTERM stops it with exit 0.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RawRequest } from '../../src/channel/contract.js';
 import { buildCallback } from '../../channels/mock/callback.js';
 import { parseRequestFile } from '../../src/verify/request-file.js';
-import { BIN, cleanEnv, runPayJson, tempDir } from '../helpers/cli.js';
+import { runPayJson, tempDir } from '../helpers/cli.js';
+import { post, startApp, startListen } from '../helpers/listen.js';
 
 const SECRET = 'whsec_e2e_listen_test_only';
 let dir = '';
 let cleanup = () => {};
 let env: Record<string, string> = {};
 
-interface AppRequest {
-  method: string;
-  url: string;
-  headers: IncomingHttpHeaders;
-  rawHeaders: string[];
-  body: Buffer;
-}
-
-/** The developer's app: records what it gets, answers 503 to the first request. */
-function startApp(): Promise<{ server: Server; url: string; got: AppRequest[] }> {
-  const got: AppRequest[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      got.push({ method: req.method!, url: req.url!, headers: req.headers, rawHeaders: req.rawHeaders, body: Buffer.concat(chunks) });
-      res.writeHead(got.length === 1 ? 503 : 200).end('app');
-    });
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, got })));
-}
-
-/** A running `pay listen` with its NDJSON lines. */
-class Listener {
-  readonly lines: Record<string, unknown>[] = [];
-  private buffer = '';
-  private waiters: (() => void)[] = [];
-  stderr = '';
-  readonly exited: Promise<number>;
-  constructor(readonly child: ChildProcessWithoutNullStreams) {
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      this.buffer += d;
-      let nl: number;
-      while ((nl = this.buffer.indexOf('\n')) >= 0) {
-        const line = this.buffer.slice(0, nl);
-        this.buffer = this.buffer.slice(nl + 1);
-        if (line.trim()) this.lines.push(JSON.parse(line) as Record<string, unknown>);
-        for (const w of this.waiters.splice(0)) w();
-      }
-    });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
-    this.exited = new Promise((resolve) => child.on('close', (code) => resolve(code ?? -1)));
-  }
-  async line(pred: (l: Record<string, unknown>) => boolean, timeoutMs = 20_000): Promise<Record<string, unknown>> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = this.lines.find(pred);
-      if (found) return found;
-      if (Date.now() > deadline) throw new Error(`no matching line; got ${JSON.stringify(this.lines)}\nstderr: ${this.stderr}`);
-      await new Promise<void>((resolve) => {
-        this.waiters.push(resolve);
-        setTimeout(resolve, 200);
-      });
-    }
-  }
-}
-
-function startListen(args: string[]): Listener {
-  const child = spawn(process.execPath, [BIN, 'listen', '--port', '0', '--json', ...args], { cwd: dir, env: cleanEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
-  return new Listener(child);
-}
-
-/** POSTs a request's exact bytes; resolves with the reply. */
-function post(url: string, r: RawRequest): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
-  return new Promise((resolve, reject) => {
-    const u = new URL(r.target ?? '/', url);
-    const req = httpRequest(u, { method: 'POST', headers: { ...r.headers, 'content-length': String(r.body.length) } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-    });
-    req.on('error', reject);
-    req.end(r.body);
-  });
-}
+const listen = (args: string[]) => startListen(args, dir, env);
 
 async function createPending(orderNo: string, amount: string) {
   const r = await runPayJson(['create', '--channel', 'mock', '--amount', amount, '--currency', 'CNY', '--order-no', orderNo], { env, cwd: dir });
@@ -122,7 +47,7 @@ describe('pay listen', () => {
     const untouched = await createPending('LISTENKEEP01', '20.00');
     const app = await startApp();
     const saveDir = join(dir, 'saved');
-    const l = startListen(['--channel', 'mock', '--save-dir', saveDir, '--forward-to', app.url]);
+    const l = listen(['--channel', 'mock', '--save-dir', saveDir, '--forward-to', app.url]);
     try {
       const ready = await l.line((x) => x.type === 'listening');
       const url = ready.url as string;
@@ -200,7 +125,7 @@ describe('pay listen', () => {
 
   it('detects the channel per request; --no-apply leaves the order book alone', async () => {
     await createPending('LISTENNOAPP1', '1.00');
-    const l = startListen(['--no-apply']);
+    const l = listen(['--no-apply']);
     try {
       const url = (await l.line((x) => x.type === 'listening')).url as string;
       const signed = buildCallback(SECRET, 'payment.succeeded', { orderNo: 'LISTENNOAPP1', amount: '1.00', currency: 'CNY', status: 'succeeded' }, { nowMs: Date.now() });

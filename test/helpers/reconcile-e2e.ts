@@ -12,11 +12,11 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BillRow, ChannelModule, WriteBillOptions } from '../../src/channel/contract.js';
 import { formatAmount } from '../../src/core/money.js';
 import { wallTimeToUtc } from '../../src/core/time.js';
+import { BACKENDS, type Backend, type FreshDb } from './backends.js';
 import { runPay, runPayJson, tempDir } from './cli.js';
 
 /** Options of {@link reconcileE2E}. */
@@ -56,6 +56,8 @@ export interface ReconcileE2EOptions {
    * for a second variant of a channel's format whose other suite runs them, to keep tests fast.
    */
   lite?: boolean;
+  /** Order-store backend (default SQLite; PostgreSQL runs the same expectations through the binary). */
+  backend?: Backend;
 }
 
 interface Entry {
@@ -104,13 +106,11 @@ export function reconcileE2E(options: ReconcileE2EOptions): void {
   const extra = () => [...(options.args?.(tmp.dir) ?? []), ...(options.merchantId ? ['--merchant', options.merchantId] : [])];
   const reconcile = (path: string, day = date) => runPayJson(['--db', db, 'reconcile', '--channel', channel, '--date', day, '--bill', path, ...extra()]);
   // Read straight from the database: cheaper than spawning `history` after every step.
-  const runCount = () => {
-    const conn = new Database(db, { readonly: true, fileMustExist: true });
-    try {
-      return (conn.prepare('SELECT COUNT(*) AS n FROM reconcile_runs WHERE channel = ?').get(channel) as { n: number }).n;
-    } finally {
-      conn.close();
-    }
+  const backend = options.backend ?? BACKENDS[0];
+  let fresh: FreshDb | undefined;
+  const runCount = async () => {
+    const [r] = await backend.sql(db, `SELECT CAST(COUNT(*) AS INTEGER) AS n FROM reconcile_runs WHERE channel = '${channel}'`);
+    return r.n as number;
   };
   const full = !options.lite;
 
@@ -156,7 +156,8 @@ export function reconcileE2E(options: ReconcileE2EOptions): void {
 
     beforeAll(async () => {
       tmp = tempDir('pay-reconcile-e2e-');
-      db = join(tmp.dir, 'pay.db');
+      fresh = await backend.fresh();
+      db = fresh.db;
       if (!write || !options.timeZone) {
         // The channel module gives the writer and the business-day zone.
         const { loadChannelModule } = await import('../../src/channel/registry.js');
@@ -168,7 +169,10 @@ export function reconcileE2E(options: ReconcileE2EOptions): void {
         }
       }
     });
-    afterAll(() => tmp?.cleanup());
+    afterAll(async () => {
+      await fresh?.cleanup();
+      tmp?.cleanup();
+    });
 
     it('imports the books', async () => {
       const lines = [header, ...matched.map((e) => bookLine(e)), bookLine(missingChannel), bookLine(amountOff), bookLine(statusOff), bookLine(late)];
@@ -225,7 +229,7 @@ export function reconcileE2E(options: ReconcileE2EOptions): void {
         grossMinor: [...matched, missingChannel, amountOff, late].reduce((s, e) => s + e.amountMinor, 0),
         refundsMinor: withRefunds ? refund.amountMinor : 0,
       });
-      expect(runCount()).toBe(1);
+      expect(await runCount()).toBe(1);
       firstRun = r.json.runId;
     });
 
@@ -234,7 +238,7 @@ export function reconcileE2E(options: ReconcileE2EOptions): void {
       expect(r.code).toBe(1);
       expect(r.json.replacedRun).toBe(firstRun);
       expect(r.json.runId).not.toBe(firstRun);
-      expect(runCount()).toBe(1);
+      expect(await runCount()).toBe(1);
       firstRun = r.json.runId;
     });
 
@@ -254,7 +258,7 @@ export function reconcileE2E(options: ReconcileE2EOptions): void {
     });
 
     it('rejects bad input with exit 2 and saves nothing', async () => {
-      const before = runCount();
+      const before = await runCount();
       const empty = join(tmp.dir, `empty-${options.billName ?? 'bill.csv'}`);
       writeFileSync(empty, '');
       const e = await reconcile(empty);
@@ -287,7 +291,7 @@ export function reconcileE2E(options: ReconcileE2EOptions): void {
           expect(k.code, `${bad}: ${k.stdout}`).toBe(2);
         }
       }
-      expect(runCount()).toBe(before);
+      expect(await runCount()).toBe(before);
     });
 
     it('exits 0 once the books are fixed and the channel reissues its bill', async () => {

@@ -1,7 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { channelSettings, loadConfig, resolveDbPath, resolveReference, resolveSettings } from '../../src/core/config.js';
+import { channelSettings, loadConfig, resolveReference, resolveSettings } from '../../src/core/config.js';
+import { resolveDbTarget } from '../../src/store/open.js';
 import { PayError } from '../../src/core/errors.js';
 import { redact, redactText, registerSecret } from '../../src/core/redact.js';
 import { channelStateDir, checkModule, loadChannelModule, openChannel } from '../../src/channel/registry.js';
@@ -61,9 +62,8 @@ describe('config', () => {
   });
 
   it('puts the database in the XDG data dir unless told', () => {
-    expect(resolveDbPath(undefined, { XDG_DATA_HOME: '/x' }, '/cwd')).toBe('/x/pay/pay.db');
-    expect(resolveDbPath(undefined, { PAY_DB: 'a.db' }, '/cwd')).toBe('/cwd/a.db');
-    expect(resolveDbPath('b.db', { PAY_DB: 'a.db' }, '/cwd')).toBe('/cwd/b.db');
+    expect(resolveDbTarget(undefined, { XDG_DATA_HOME: '/x' }, '/cwd')).toMatchObject({ kind: 'sqlite', path: '/x/pay/pay.db' });
+    expect(resolveDbTarget('a.db', {}, '/cwd')).toMatchObject({ kind: 'sqlite', path: '/cwd/a.db' });
   });
 });
 

@@ -1,35 +1,50 @@
+/**
+ * The Store contract, run against every backend (BACKENDS: SQLite, and PostgreSQL when
+ * PAY_TEST_PG_URL is set): the same cases, one fresh database each.
+ */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PayError } from '../../src/core/errors.js';
 import { registerSecret } from '../../src/core/redact.js';
 import { MIGRATIONS } from '../../src/store/migrations.js';
+import { openStore, resolveDbTarget } from '../../src/store/open.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
+import type { Store } from '../../src/store/store.js';
+import { BACKENDS, type FreshDb } from '../helpers/backends.js';
 import { tempDir } from '../helpers/cli.js';
-
-let tmp: ReturnType<typeof tempDir>;
-let store: SqliteStore;
-let now = Date.parse('2026-11-23T01:00:00Z');
-
-beforeEach(() => {
-  tmp = tempDir();
-  now = Date.parse('2026-11-23T01:00:00Z');
-  store = SqliteStore.open(join(tmp.dir, 'pay.db'), { clock: () => now });
-});
-afterEach(async () => {
-  await store.close();
-  tmp.cleanup();
-});
 
 const newOrder = (orderNo = 'P0000000001', amountMinor = 1000) => ({ orderNo, kind: 'collect' as const, channel: 'mock', amountMinor, currency: 'CNY' });
 
-describe('SqliteStore', () => {
-  it('runs in WAL mode with migrations recorded once', async () => {
-    expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
-    const again = SqliteStore.open(store.location);
-    const rows = again.db.prepare('SELECT version FROM schema_migrations').all();
-    expect(rows).toEqual(MIGRATIONS.map((m) => ({ version: m.version })));
+describe.each(BACKENDS)('Store contract on $name', (backend) => {
+  let fresh: FreshDb;
+  let store: Store;
+  let now = Date.parse('2026-11-23T01:00:00Z');
+  const open = (db = fresh.db) => openStore(resolveDbTarget(db), { clock: () => now });
+
+  beforeEach(async () => {
+    fresh = await backend.fresh();
+    now = Date.parse('2026-11-23T01:00:00Z');
+    store = await open();
+  });
+  afterEach(async () => {
+    await store.close();
+    await fresh.cleanup();
+  });
+
+  it('records migrations once, however often the database is opened', async () => {
+    const again = await open();
     await again.close();
+    const rows = await backend.sql(fresh.db, 'SELECT version FROM schema_migrations ORDER BY version');
+    expect(rows).toEqual(MIGRATIONS.map((m) => ({ version: m.version })));
+  });
+
+  it('refuses a database written by a newer pay, writing nothing', async () => {
+    await backend.sql(fresh.db, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'future', 'x')");
+    const err = await open().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PayError);
+    expect(err).toMatchObject({ code: 'CONFIG_ERROR', exitCode: 2, message: expect.stringContaining(`newer pay (schema 99, this pay knows ${MIGRATIONS.length})`) });
+    expect(await backend.sql(fresh.db, 'SELECT CAST(COUNT(*) AS INTEGER) AS n FROM orders')).toEqual([{ n: 0 }]);
   });
 
   it('creates an order once; the same number returns the existing order', async () => {
@@ -103,8 +118,8 @@ describe('SqliteStore', () => {
     const [e] = await store.listEvents({ type: 'channel.call' });
     expect(JSON.stringify(e.data)).not.toContain('sk_test_abcdefghijklmnop1234');
     expect(e.data.privateKey).toBe('[redacted]');
-    expect(() => store.db.prepare('UPDATE events SET type = ?').run('x')).toThrow(/append-only/);
-    expect(() => store.db.prepare('DELETE FROM events').run()).toThrow(/append-only/);
+    await expect(backend.sql(fresh.db, "UPDATE events SET type = 'x'")).rejects.toThrow(/append-only/);
+    await expect(backend.sql(fresh.db, 'DELETE FROM events')).rejects.toThrow(/append-only/);
   });
 
   it('records a callback once', async () => {
@@ -115,6 +130,34 @@ describe('SqliteStore', () => {
     expect(again.previous?.outcome).toBe('paid');
   });
 
+  it('finds orders, refunds and callbacks by their numbers', async () => {
+    expect(await store.getOrder('P0000000009')).toBeUndefined();
+    await store.createOrder({ ...newOrder(), channelTradeNo: 'CH-1', subject: 'tea' });
+    expect(await store.findOrderByChannelTradeNo('mock', 'CH-1')).toMatchObject({ orderNo: 'P0000000001', subject: 'tea' });
+    expect(await store.findOrderByChannelTradeNo('alipay', 'CH-1')).toBeUndefined();
+    await store.updateOrder('P0000000001', { status: 'succeeded', payload: { a: 1 } }, { source: 'test' });
+    expect((await store.getOrder('P0000000001'))!.payload).toEqual({ a: 1 });
+    now += 1000;
+    await store.createRefund({ refundNo: 'R0000000002', orderNo: 'P0000000001', amountMinor: 100, reason: 'r' });
+    now += 1000;
+    await store.createRefund({ refundNo: 'R0000000001', orderNo: 'P0000000001', amountMinor: 200 });
+    expect((await store.listRefunds('P0000000001')).map((r) => r.refundNo)).toEqual(['R0000000002', 'R0000000001']);
+    expect(await store.getRefund('R0000000002')).toMatchObject({ amountMinor: 100, reason: 'r', currency: 'CNY', channel: 'mock', status: 'created' });
+    expect(await store.getRefund('R0000000009')).toBeUndefined();
+    const again = await store.createRefund({ refundNo: 'R0000000001', orderNo: 'P0000000001', amountMinor: 999 });
+    expect(again).toMatchObject({ created: false, refund: { amountMinor: 200 } });
+    await expect(store.createRefund({ refundNo: 'R0000000003', orderNo: 'P0000000404', amountMinor: 1 })).rejects.toMatchObject({ code: 'ORDER_NOT_FOUND' });
+    await expect(store.updateOrder('P0000000404', { status: 'pending' }, { source: 'test' })).rejects.toMatchObject({ code: 'ORDER_NOT_FOUND' });
+    await expect(store.updateRefund('R0000000404', { status: 'pending' }, { source: 'test' })).rejects.toMatchObject({ code: 'ORDER_NOT_FOUND' });
+    const rec = { channel: 'mock', dedupKey: 'evt_9', eventType: 'payment.succeeded', orderNo: 'P0000000001', bodySha256: 'cd', outcome: 'paid' };
+    expect(await store.getCallback('mock', 'evt_9')).toBeUndefined();
+    await store.recordCallback(rec);
+    expect(await store.getCallback('mock', 'evt_9')).toMatchObject({ ...rec, receivedAt: '2026-11-23T01:00:02.000Z' });
+    expect((await store.listEvents({ type: 'refund.created', limit: 1 })).map((e) => e.refundNo)).toEqual(['R0000000002']);
+    expect((await store.listEvents({ orderNo: 'P0000000001' })).map((e) => e.type)).toEqual(['order.created', 'order.status', 'refund.created', 'refund.created', 'callback.recorded']);
+    expect(store.location).not.toMatch(/test-only/);
+  });
+
   it('lists with filters, newest first, and counts', async () => {
     for (let i = 1; i <= 5; i++) {
       now += 1000;
@@ -123,6 +166,16 @@ describe('SqliteStore', () => {
     expect((await store.listOrders({ limit: 2 })).map((o) => o.orderNo)).toEqual(['P0000000005', 'P0000000004']);
     expect(await store.countOrders({ channel: 'mock' })).toBe(3);
     expect((await store.listOrders({ since: '2026-11-23T01:00:03.000Z' })).length).toBe(3);
+  });
+});
+
+describe('SqliteStore', () => {
+  it('runs in WAL mode', async () => {
+    const t = tempDir();
+    const store = SqliteStore.open(join(t.dir, 'pay.db'));
+    expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
+    await store.close();
+    t.cleanup();
   });
 });
 

@@ -1,0 +1,38 @@
+// Shared by the benches: run a child process, timing it and sampling its peak RSS.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+/** `--import` this into a node child to have it print its own peak RSS at exit. */
+export const RSS_PROBE = 'data:text/javascript,process.on("exit",()=>process.stderr.write("\\nMAXRSS_KB "+process.resourceUsage().maxRSS+"\\n"))';
+
+/** The child's peak RSS in KB: what it printed (RSS_PROBE), else the sampled VmHWM. */
+export const maxRssKb = (r) => Number(/MAXRSS_KB (\d+)/.exec(r.stderr)?.[1] ?? r.hwmKb);
+
+/** Runs a child, sampling its VmHWM (peak resident set) from /proc while it runs. */
+export function timed(cmd, argv, options = {}) {
+  return new Promise((resolvePromise, reject) => {
+    const start = performance.now();
+    const child = spawn(cmd, argv, { stdio: ['pipe', 'pipe', 'pipe'], ...options });
+    let stdout = '';
+    let stderr = '';
+    let hwm = 0;
+    const sample = () => {
+      try {
+        const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+        if (m) hwm = Math.max(hwm, Number(m[1]));
+      } catch {
+        /* exited */
+      }
+    };
+    const timer = setInterval(sample, 20);
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearInterval(timer);
+      resolvePromise({ code, ms: performance.now() - start, stdout, stderr, hwmKb: hwm });
+    });
+    if (options.input !== undefined) child.stdin.end(options.input);
+    else child.stdin.end();
+  });
+}
