@@ -106,7 +106,7 @@ export class UnionPayAdapter implements ChannelAdapter {
   async collect(req: CollectRequest): Promise<CollectResult> {
     const currencyCode = currencyNumber(req.currency);
     if (req.currency !== 'CNY' || !currencyCode) throw invalid(`UnionPay's gateway collects CNY, not ${req.currency}`, { hint: 'Use --currency CNY.' });
-    const method = req.method ?? 'web';
+    const method = req.method ?? 'app';
     if (method !== 'web' && method !== 'app') throw invalid(`UnionPay has no method "${method}"`, { hint: 'Methods: web (browser form), app (tn for the UnionPay app SDK).' });
     const backUrl = this.backUrl(req.notifyUrl);
     const sent = this.sent(req.orderNo, '01', backUrl);

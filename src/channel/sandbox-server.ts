@@ -313,7 +313,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     const method = req.method ?? 'GET';
     if (path.startsWith('/__sandbox/')) return control(l, req, res, path, body);
 
-    const fault = l.faults.take(method, url, body);
+    const simReq: SimulatorRequest = { method, path, query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)), url, headers: lowerHeaders(req), body };
+    const fault = l.faults.take(method, url, body, () => l.channel.simulator.operation?.(simReq));
     const entry: SandboxRequestLog = { at: new Date().toISOString(), method, url, body: body.subarray(0, LOG_BODY).toString('utf8'), handled: false };
     if (fault) entry.fault = fault.kind;
     l.log.push(entry);
@@ -335,7 +336,6 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
       return;
     }
 
-    const simReq: SimulatorRequest = { method, path, query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)), url, headers: lowerHeaders(req), body };
     let out: SimulatorResponse;
     try {
       out = (await l.channel.simulator.handle(simReq)) ?? {
