@@ -184,8 +184,17 @@ export function isSecretKey(mod: ChannelModule | undefined, key: string): boolea
 }
 
 /** Resolved, validated settings of a channel under a profile. */
-export function channelConfig(mod: ChannelModule, loaded: LoadedConfig, profile: string | undefined, env: Record<string, string | undefined>, cwd?: string): Record<string, unknown> {
-  const raw = channelSettings(loaded, mod.id, profile);
+export function channelConfig(
+  mod: ChannelModule,
+  loaded: LoadedConfig,
+  profile: string | undefined,
+  env: Record<string, string | undefined>,
+  cwd?: string,
+  overrides?: Record<string, unknown>,
+): Record<string, unknown> {
+  // Overrides replace settings before references are resolved: an env: reference they replace
+  // (a starter config's, under the demo's simulator keys) is never read.
+  const raw = { ...channelSettings(loaded, mod.id, profile), ...(overrides ?? {}) };
   delete raw.module;
   const resolved = resolveSettings(raw, {
     baseDir: configBaseDir(loaded, cwd),
@@ -244,7 +253,7 @@ export async function openChannel(ref: string, options: OpenChannelOptions): Pro
   const mod = await loadChannelModule(ref, { config: options.config, cwd: options.cwd });
   // Overrides (demo, load tests) carry keys too: register them so they are masked like config secrets.
   for (const [k, v] of Object.entries(options.overrides ?? {})) if (typeof v === 'string' && isSecretKey(mod, k)) registerSecret(v);
-  const settings = { ...channelConfig(mod, options.config, options.profile, options.env, options.cwd), ...(options.overrides ?? {}) };
+  const settings = channelConfig(mod, options.config, options.profile, options.env, options.cwd, options.overrides);
   const config = validateChannelConfig(mod, settings);
   const dir = channelStateDir(options.dbPath, mod.id);
   let made = false;
