@@ -45,7 +45,7 @@ export function checkModule(mod: unknown, where: string): ChannelModule {
   const m = mod as Partial<ChannelModule> | undefined;
   if (!m || typeof m !== 'object') {
     throw configError(`${where} does not export a channel module`, {
-      hint: 'Default-export { id, description, validateConfig, create } (see DESIGN.md, "Channels").',
+      hint: 'Default-export { id, description, validateConfig, create }: see README.md, "Configuration" (third-party channels), and src/channel/contract.ts.',
     });
   }
   if (typeof m.id !== 'string' || !/^[a-z][a-z0-9-]{1,31}$/.test(m.id)) problems.push('id (a lowercase string)');
@@ -69,7 +69,7 @@ export function checkModule(mod: unknown, where: string): ChannelModule {
   if (typeof m.create !== 'function') problems.push('create()');
   if (problems.length) {
     throw configError(`${where} does not meet the channel contract: missing or malformed ${problems.join(', ')}`, {
-      hint: 'See DESIGN.md, "Channels", and channels/mock for a complete example.',
+      hint: 'See README.md, "Configuration" (third-party channels), src/channel/contract.ts, and channels/mock for a complete example.',
     });
   }
   return m as ChannelModule;
