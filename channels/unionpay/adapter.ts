@@ -287,6 +287,8 @@ export class UnionPayAdapter implements ChannelAdapter {
     }
     const a = await this.query(known ? { orderId: ref.refundNo, txnTime: known.txnTime } : { queryId: ref.channelRefundNo }, ref.orderNo, ref.refundNo);
     if (a.respCode === '34') {
+      // Not seen: for a refund pay never saw accepted, "never arrived" is as likely; re-sendable.
+      if (ref.createConfirmed === false) throw respError('34', a.respMsg, `the query for refund ${ref.refundNo}`);
       const sentMs = known ? fromTxnTime(known.txnTime)! : 0;
       return this.deps.clock() - sentMs < REFUND_UNSEEN_MS
         ? { status: 'pending', providerStatus: providerStatus('34', a.respMsg ?? 'not seen yet') }

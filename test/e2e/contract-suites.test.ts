@@ -16,4 +16,5 @@ channelFaultSuite('testpay', {
   simulators: { testpay: simulator },
   createMatch: { match: '^POST /v1/orders$' },
   queryMatch: { match: '^GET /v1/orders/' },
+  refundMatch: { match: '^POST /v1/refunds$' },
 });

@@ -11,4 +11,5 @@ channelFaultSuite('wechatpay', {
   currency: 'CNY',
   createMatch: { match: '^POST /v3/pay/transactions/native' },
   queryMatch: { match: '^GET /v3/pay/transactions/out-trade-no/' },
+  refundMatch: { match: '^POST /v3/refund/domestic/refunds$' },
 });
