@@ -161,8 +161,9 @@ export function createContext(options: ContextOptions = {}): Context {
     store(access: StoreAccess = {}) {
       store ??= import('../store/sqlite-store.js').then(({ SqliteStore }) => {
         debug(`opening order store ${dbPath}`);
-        // Folders are created only for the default location; a --db or PAY_DB folder must exist.
-        const createDirs = !(options.db || env.PAY_DB);
+        // Folders are created for the default location, or when asked (PAY_DB_CREATE_DIRS=1); a
+        // --db or PAY_DB folder must otherwise exist, so a typo in a path creates nothing.
+        const createDirs = !(options.db || env.PAY_DB) || env.PAY_DB_CREATE_DIRS === '1';
         return SqliteStore.open(dbPath, { clock, mustExist: Boolean(access.readOnly || access.mustExist), createDirs, busyTimeoutMs: envInt(env, 'PAY_DB_BUSY_TIMEOUT_MS') });
       });
       return store;
