@@ -481,9 +481,10 @@ Examples:
   const config = program.command('config').description('configuration file');
   config
     .command('init')
-    .description('write a starter pay.config.json (secrets as env: references)')
-    .option('--channel <id>', 'add a skeleton for this channel, repeatable', collect)
+    .description('write a starter pay.config.json: a commented section per channel, secrets as env: references')
+    .option('--channel <id>', 'only this channel (besides mock), repeatable (default: every channel)', collect)
     .option('--force', 'overwrite an existing file')
+    .addHelpText('after', '\nExamples:\n  $ pay config init\n  $ pay config init --channel alipay --channel stripe --force')
     .action(async (opts, cmd: Command) =>
       execute(cmd, async (ctx) => {
         const m = await import('./commands/config.js');

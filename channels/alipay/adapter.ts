@@ -224,8 +224,12 @@ export class AlipayAdapter implements ChannelAdapter {
     );
     const b = answer.body;
     const status = str(b.refund_status);
-    // Alipay answers 10000 with no refund fields when it has no such refund.
-    if (!str(b.refund_amount) && !status) return { status: 'pending', providerStatus: 'REFUND_NOT_FOUND' };
+    // Alipay answers 10000 with no refund fields when it has no such refund: for a refund pay never
+    // saw answered, that may be "never arrived", so it stays re-sendable rather than pending.
+    if (!str(b.refund_amount) && !status) {
+      if (ref.createConfirmed === false) throw new PayError('ORDER_NOT_FOUND', `Alipay has no refund ${ref.refundNo}`, { channel: 'alipay', providerCode: 'REFUND_NOT_FOUND' });
+      return { status: 'pending', providerStatus: 'REFUND_NOT_FOUND' };
+    }
     if (status === undefined || status === 'REFUND_SUCCESS') {
       const amount = yuan(b.refund_amount, ref.currency, 'refund_amount');
       if (amount !== undefined && amount !== ref.amountMinor) {

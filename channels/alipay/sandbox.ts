@@ -221,7 +221,8 @@ export class AlipaySimulator implements ChannelSimulator {
     return { status: 200, headers: { 'content-type': 'application/json;charset=utf-8' }, body: text };
   }
 
-  private async gateway(req: SimulatorRequest): Promise<SimulatorResponse> {
+  /** The gateway's parameters: the query's, overridden by a form body's. */
+  private gatewayFields(req: SimulatorRequest): FormField[] {
     const fields: FormField[] = [...parseForm(req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '')];
     const ctype = req.headers['content-type'] ?? '';
     if (req.method === 'POST' && req.body.length && /x-www-form-urlencoded/i.test(ctype)) {
@@ -231,6 +232,21 @@ export class AlipaySimulator implements ChannelSimulator {
         else fields.push(f);
       }
     }
+    return fields;
+  }
+
+  /** The OpenAPI method a gateway request calls (faults match it by name). */
+  operation(req: SimulatorRequest): string | undefined {
+    if (req.path !== '/gateway.do') return undefined;
+    try {
+      return this.gatewayFields(req).find((f) => f.key === 'method')?.value.toString('latin1');
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async gateway(req: SimulatorRequest): Promise<SimulatorResponse> {
+    const fields = this.gatewayFields(req);
     const raw = (k: string) => fields.find((f) => f.key === k)?.value.toString('latin1');
     const method = raw('method');
     const member = method && METHODS.has(method) ? `${method.replaceAll('.', '_')}_response` : 'error_response';

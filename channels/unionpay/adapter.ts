@@ -106,7 +106,7 @@ export class UnionPayAdapter implements ChannelAdapter {
   async collect(req: CollectRequest): Promise<CollectResult> {
     const currencyCode = currencyNumber(req.currency);
     if (req.currency !== 'CNY' || !currencyCode) throw invalid(`UnionPay's gateway collects CNY, not ${req.currency}`, { hint: 'Use --currency CNY.' });
-    const method = req.method ?? 'web';
+    const method = req.method ?? 'app';
     if (method !== 'web' && method !== 'app') throw invalid(`UnionPay has no method "${method}"`, { hint: 'Methods: web (browser form), app (tn for the UnionPay app SDK).' });
     const backUrl = this.backUrl(req.notifyUrl);
     const sent = this.sent(req.orderNo, '01', backUrl);
@@ -287,6 +287,8 @@ export class UnionPayAdapter implements ChannelAdapter {
     }
     const a = await this.query(known ? { orderId: ref.refundNo, txnTime: known.txnTime } : { queryId: ref.channelRefundNo }, ref.orderNo, ref.refundNo);
     if (a.respCode === '34') {
+      // Not seen: for a refund pay never saw accepted, "never arrived" is as likely; re-sendable.
+      if (ref.createConfirmed === false) throw respError('34', a.respMsg, `the query for refund ${ref.refundNo}`);
       const sentMs = known ? fromTxnTime(known.txnTime)! : 0;
       return this.deps.clock() - sentMs < REFUND_UNSEEN_MS
         ? { status: 'pending', providerStatus: providerStatus('34', a.respMsg ?? 'not seen yet') }

@@ -22,9 +22,11 @@ const unionpay: ChannelModule<UnionPayConfig> = {
     capabilities: ['collect', 'queryCollect', 'refund', 'queryRefund', 'verifyCallback', 'readBill', 'downloadBill'],
     config: UNIONPAY_CONFIG_FIELDS,
     timeZone: 'Asia/Shanghai',
-    // web: front consume, an auto-submitting HTML form for the payer's browser (no call from pay);
-    // app: back consume (appTransReq.do), returns the tn the UnionPay app SDK opens.
-    methods: ['web', 'app'],
+    // app (the default): back consume (appTransReq.do), returns the tn the UnionPay app SDK opens;
+    // the order exists at UnionPay once pay gets the answer, so `pay query` and the sandbox payer
+    // see it at once. web: front consume, an auto-submitting HTML form for the payer's browser (no
+    // call from pay: the order exists at UnionPay only once the payer's browser posts it).
+    methods: ['app', 'web'],
   },
   validateConfig: validateUnionPayConfig,
   async create(config, deps) {

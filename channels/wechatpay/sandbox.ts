@@ -161,7 +161,8 @@ export class WechatpaySimulator implements ChannelSimulator {
   readonly apiKey: string;
   private platform!: Platform;
   private merchantKey!: { privateKey: KeyObject; publicKey: KeyObject };
-  private readonly orders = new Map<string, Order>();
+  /** Orders by out_trade_no (one per number, as at WeChat Pay; tests count them). */
+  readonly orders = new Map<string, Order>();
   private readonly ordersByTxn = new Map<string, Order>();
   private readonly refunds = new Map<string, Refund>();
   private readonly transfers = new Map<string, Transfer>();

@@ -221,6 +221,8 @@ export interface RefundRef {
   amountMinor: number;
   totalMinor: number;
   currency: string;
+  /** As {@link OrderRef.createConfirmed}, for the refund request (the refund is still `created`). */
+  createConfirmed?: boolean;
 }
 
 /** The channel's view of a refund. */

@@ -45,7 +45,7 @@ export function checkModule(mod: unknown, where: string): ChannelModule {
   const m = mod as Partial<ChannelModule> | undefined;
   if (!m || typeof m !== 'object') {
     throw configError(`${where} does not export a channel module`, {
-      hint: 'Default-export { id, description, validateConfig, create } (see DESIGN.md, "Channels").',
+      hint: 'Default-export { id, description, validateConfig, create }: see README.md, "Configuration" (third-party channels), and src/channel/contract.ts.',
     });
   }
   if (typeof m.id !== 'string' || !/^[a-z][a-z0-9-]{1,31}$/.test(m.id)) problems.push('id (a lowercase string)');
@@ -69,7 +69,7 @@ export function checkModule(mod: unknown, where: string): ChannelModule {
   if (typeof m.create !== 'function') problems.push('create()');
   if (problems.length) {
     throw configError(`${where} does not meet the channel contract: missing or malformed ${problems.join(', ')}`, {
-      hint: 'See DESIGN.md, "Channels", and channels/mock for a complete example.',
+      hint: 'See README.md, "Configuration" (third-party channels), src/channel/contract.ts, and channels/mock for a complete example.',
     });
   }
   return m as ChannelModule;
@@ -184,8 +184,17 @@ export function isSecretKey(mod: ChannelModule | undefined, key: string): boolea
 }
 
 /** Resolved, validated settings of a channel under a profile. */
-export function channelConfig(mod: ChannelModule, loaded: LoadedConfig, profile: string | undefined, env: Record<string, string | undefined>, cwd?: string): Record<string, unknown> {
-  const raw = channelSettings(loaded, mod.id, profile);
+export function channelConfig(
+  mod: ChannelModule,
+  loaded: LoadedConfig,
+  profile: string | undefined,
+  env: Record<string, string | undefined>,
+  cwd?: string,
+  overrides?: Record<string, unknown>,
+): Record<string, unknown> {
+  // Overrides replace settings before references are resolved: an env: reference they replace
+  // (a starter config's, under the demo's simulator keys) is never read.
+  const raw = { ...channelSettings(loaded, mod.id, profile), ...(overrides ?? {}) };
   delete raw.module;
   const resolved = resolveSettings(raw, {
     baseDir: configBaseDir(loaded, cwd),
@@ -244,7 +253,7 @@ export async function openChannel(ref: string, options: OpenChannelOptions): Pro
   const mod = await loadChannelModule(ref, { config: options.config, cwd: options.cwd });
   // Overrides (demo, load tests) carry keys too: register them so they are masked like config secrets.
   for (const [k, v] of Object.entries(options.overrides ?? {})) if (typeof v === 'string' && isSecretKey(mod, k)) registerSecret(v);
-  const settings = { ...channelConfig(mod, options.config, options.profile, options.env, options.cwd), ...(options.overrides ?? {}) };
+  const settings = channelConfig(mod, options.config, options.profile, options.env, options.cwd, options.overrides);
   const config = validateChannelConfig(mod, settings);
   const dir = channelStateDir(options.dbPath, mod.id);
   let made = false;

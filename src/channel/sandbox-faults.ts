@@ -17,7 +17,9 @@ export interface FaultSpec {
   kind: FaultKind;
   /**
    * Which requests: an HTTP method (`GET`), or a regular expression tested against
-   * `METHOD path?query` (`/v3/pay/transactions`, `^POST /v1/refunds`). Absent: every request.
+   * `METHOD path?query` (`/v3/pay/transactions`, `^POST /v1/refunds`) and against the provider's
+   * operation name where the path does not say it (Alipay's `alipay.trade.precreate`, from the
+   * form body or the query). Absent: every request.
    */
   match?: string;
   /** A regular expression the request body must match too (Alipay's `method=alipay.trade.query`). */
@@ -118,15 +120,23 @@ export class FaultList {
     return n;
   }
 
-  /** The first fault that hits this request (counting the hit, and retiring it when used up). */
-  take(method: string, url: string, body: Buffer): ActiveFault | undefined {
+  /**
+   * The first fault that hits this request (counting the hit, and retiring it when used up).
+   * `operation` names the provider's operation when the simulator knows one.
+   */
+  take(method: string, url: string, body: Buffer, operation?: () => string | undefined): ActiveFault | undefined {
     if (this.faults.length === 0) return undefined;
     const line = `${method} ${url}`;
     let text: string | undefined;
+    let op: { name?: string } | undefined;
+    const opName = () => (op ??= { name: operation?.() }).name;
     for (let i = 0; i < this.faults.length; i++) {
       const f = this.faults[i];
       if (f.method && f.method !== method) continue;
-      if (f.match && !f.match.test(line)) continue;
+      if (f.match && !f.match.test(line)) {
+        const name = opName();
+        if (name === undefined || !f.match.test(name)) continue;
+      }
       if (f.body && !f.body.test((text ??= body.toString('utf8')))) continue;
       f.fault.hits++;
       const times = f.fault.times ?? 1;

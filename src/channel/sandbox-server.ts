@@ -82,6 +82,8 @@ export interface SandboxRequestLog {
   url: string;
   /** Request body as UTF-8 text. */
   body: string;
+  /** The provider's operation where the path does not say it (Alipay's `alipay.trade.refund`). */
+  operation?: string;
   /** Status answered (absent for a reset). */
   status?: number;
   /** The fault applied, if any. */
@@ -313,8 +315,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
     const method = req.method ?? 'GET';
     if (path.startsWith('/__sandbox/')) return control(l, req, res, path, body);
 
-    const fault = l.faults.take(method, url, body);
+    const simReq: SimulatorRequest = { method, path, query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)), url, headers: lowerHeaders(req), body };
+    const operation = l.channel.simulator.operation?.(simReq);
+    const fault = l.faults.take(method, url, body, () => operation);
     const entry: SandboxRequestLog = { at: new Date().toISOString(), method, url, body: body.subarray(0, LOG_BODY).toString('utf8'), handled: false };
+    if (operation) entry.operation = operation;
     if (fault) entry.fault = fault.kind;
     l.log.push(entry);
     if (l.log.length > LOG_KEEP) l.log.splice(0, l.log.length - LOG_KEEP);
@@ -335,7 +340,6 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
       return;
     }
 
-    const simReq: SimulatorRequest = { method, path, query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)), url, headers: lowerHeaders(req), body };
     let out: SimulatorResponse;
     try {
       out = (await l.channel.simulator.handle(simReq)) ?? {

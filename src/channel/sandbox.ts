@@ -82,6 +82,11 @@ export interface ChannelSimulator {
   profile(baseUrl: string): Record<string, unknown>;
   /** The payer pays (or fails to pay) the order with this merchant order number; notifies. */
   simulatePayment(orderNo: string, outcome?: 'succeeded' | 'failed'): Promise<void>;
+  /**
+   * The provider's operation name when the path does not carry it (Alipay's `method` parameter,
+   * `alipay.trade.precreate`), so a fault's `match` can name it.
+   */
+  operation?(req: SimulatorRequest): string | undefined;
   /** Returns `res` with its signature spoiled or removed (fault injection). */
   tamper(res: SimulatorResponse, kind: TamperKind): SimulatorResponse;
   close?(): Promise<void>;

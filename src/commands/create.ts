@@ -113,9 +113,12 @@ export async function create(opts: CreateOptions, ctx: Context): Promise<CreateR
         hint: 'Leave out --order-no to get a fresh number.',
       });
     }
-    // Only an order whose create never got an answer is sent again (same number: no double charge).
-    if (order.status !== 'created') return withQr(ctx, { order, existing: true, payload: order.payload as CollectPayload | undefined });
-    ctx.debug(`order ${orderNo} exists without a channel answer; sending the create again with the same number`);
+    // Only an order whose create never got an answer is sent again (same number: no double charge):
+    // one still `created`, or one a query found pending at the channel while what the payer needs
+    // (QR, link, client secret) came only with the lost answer.
+    const answerLost = order.status === 'created' || (order.status === 'pending' && order.payload === undefined && order.source === 'cli');
+    if (!answerLost) return withQr(ctx, { order, existing: true, payload: order.payload as CollectPayload | undefined });
+    ctx.debug(`order ${orderNo} exists without the channel's answer to its create; sending the create again with the same number`);
   }
 
   try {

@@ -58,6 +58,7 @@ export function refundRef(r: Refund, order: Order): RefundRef {
     amountMinor: r.amountMinor,
     totalMinor: order.amountMinor,
     currency: r.currency,
+    createConfirmed: r.status !== 'created',
   };
 }
 

@@ -22,6 +22,8 @@ export interface QueryResult {
   remote?: OrderState;
   /** Set when the channel has never heard of the order. */
   notAtChannel?: string;
+  /** Refunds still `created` that the channel has never heard of: each can be sent again. */
+  refundsNotAtChannel: string[];
   /** Reports the state machine did not apply. */
   ignored: string[];
   /** Differences between the channel's record and ours. */
@@ -46,7 +48,7 @@ export async function query(orderNo: string, opts: QueryOptions, ctx: Context): 
       hint: 'Check the number with `pay orders list`, or point --db at the right database.',
     });
   }
-  const result: QueryResult = { order, refunds: await store.listRefunds(order.orderNo), ignored: [], warnings: [] };
+  const result: QueryResult = { order, refunds: await store.listRefunds(order.orderNo), ignored: [], warnings: [], refundsNotAtChannel: [] };
   if (opts.local) return result;
 
   const ch = await ctx.channel(order.channel);
@@ -77,7 +79,18 @@ export async function query(orderNo: string, opts: QueryOptions, ctx: Context): 
   for (const r of result.refunds) {
     if (onlyRefund ? r.refundNo !== onlyRefund : r.status !== 'created' && r.status !== 'pending') continue;
     if (!adapter.queryRefund) break;
-    const state = await adapter.queryRefund(refundRef(r, result.order));
+    let state;
+    try {
+      state = await adapter.queryRefund(refundRef(r, result.order));
+    } catch (err) {
+      // A refund whose request never got an answer and that the channel does not know: it stays
+      // `created` (its amount still reserved), so `pay refund --refund-no` can send it again.
+      if (err instanceof PayError && err.code === 'ORDER_NOT_FOUND' && r.status === 'created') {
+        result.refundsNotAtChannel.push(r.refundNo);
+        continue;
+      }
+      throw err;
+    }
     const upd = await applyRefundState(store, r.refundNo, state, 'channel.query');
     if (upd.ignored) result.ignored.push(upd.ignored);
   }
@@ -115,12 +128,20 @@ export function presentQuery(r: QueryResult): Presentation {
   for (const w of r.warnings) blocks.push({ kind: 'text', tone: 'warn', text: `Warning: ${w}` });
   for (const i of r.ignored) blocks.push({ kind: 'text', tone: 'dim', text: `Note: ${i}` });
   if (r.notAtChannel) blocks.push({ kind: 'text', tone: 'warn', text: r.notAtChannel });
+  for (const no of r.refundsNotAtChannel) {
+    blocks.push({
+      kind: 'text',
+      tone: 'warn',
+      text: `The channel has no refund ${no}: its request never reached it. Re-run \`pay refund ${r.order.orderNo} --refund-no ${no}\` to send it again (the same number: never a second refund).`,
+    });
+  }
   return {
     json: {
       ...orderJson(r.order),
       refunds: r.refunds.map(refundJson),
       ...(r.remote ? { remote: { status: r.remote.status, providerStatus: r.remote.providerStatus, channelTradeNo: r.remote.channelTradeNo } } : {}),
       ...(r.notAtChannel ? { notAtChannel: true } : {}),
+      ...(r.refundsNotAtChannel.length ? { refundsNotAtChannel: r.refundsNotAtChannel } : {}),
       warnings: r.warnings,
     },
     blocks,

@@ -36,16 +36,20 @@ export async function refund(orderNo: string, opts: RefundOptions, ctx: Context)
     throw new PayError('ORDER_NOT_FOUND', `${orderNo} is not in the order book at ${ctx.dbPath}`, { hint: 'Check the number with `pay orders list`.' });
   }
   const refunds = await store.listRefunds(orderNo);
+  const refundNo = opts.refundNo ? validateOrderNo(opts.refundNo, 'refund number') : generateId('refund');
+  // Sending a known refund again (its request got no answer): its own amount, not what is left.
+  const known = opts.refundNo ? refunds.find((r) => r.refundNo === refundNo) : undefined;
   let amountMinor: number;
   if (opts.amount !== undefined) {
     amountMinor = parseAmount(opts.amount, order.currency, { label: 'refund amount' });
+  } else if (known) {
+    amountMinor = known.amountMinor;
   } else {
     amountMinor = refundableMinor(order, refunds);
     if (amountMinor === 0 && order.status === 'succeeded') {
       throw invalid(`nothing is left to refund on ${orderNo}`, { hint: 'Refunds in flight count against the total; `pay query` shows them.' });
     }
   }
-  const refundNo = opts.refundNo ? validateOrderNo(opts.refundNo, 'refund number') : generateId('refund');
 
   const ch = await ctx.channel(order.channel);
   const send = ch.adapter.refund?.bind(ch.adapter);

@@ -76,6 +76,22 @@ export function loadConfig(flag: string | undefined, env: Env = process.env, cwd
   return { path, exists: true, origin, config: parseConfigText(text, path) };
 }
 
+/**
+ * JSON has no comments, so a key starting with `//` is one, at any depth (`"//": "..."` or a list
+ * of lines): the loader drops it, and `pay sandbox` keeps it when it rewrites the file.
+ */
+export function isCommentKey(key: string): boolean {
+  return key.startsWith('//');
+}
+
+function withoutComments(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutComments);
+  if (!isObject(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) if (!isCommentKey(k)) out[k] = withoutComments(v);
+  return out;
+}
+
 /** Parses and shape-checks config text. */
 export function parseConfigText(text: string, path: string): PayConfig {
   let raw: unknown;
@@ -85,8 +101,9 @@ export function parseConfigText(text: string, path: string): PayConfig {
     throw configError(`config file ${path} is not valid JSON: ${(err as Error).message}`);
   }
   if (!isObject(raw)) throw configError(`config file ${path} must hold a JSON object`);
-  const channels = raw.channels ?? {};
-  const profiles = raw.profiles ?? {};
+  const doc = withoutComments(raw) as Record<string, unknown>;
+  const channels = doc.channels ?? {};
+  const profiles = doc.profiles ?? {};
   if (!isObject(channels)) throw configError(`"channels" in ${path} must be an object of channel id -> settings`);
   if (!isObject(profiles)) throw configError(`"profiles" in ${path} must be an object of profile name -> { channels }`);
   for (const [id, settings] of Object.entries(channels)) {

@@ -3,7 +3,7 @@
  * {@link ErrorCode}; the code alone decides the process exit status (see {@link exitCodeFor}).
  */
 
-/** The stable error codes of DESIGN.md. */
+/** The stable error codes (README.md, "Exit statuses"). */
 export const ERROR_CODES = [
   'INVALID_REQUEST',
   'AUTHENTICATION_FAILED',
@@ -19,7 +19,7 @@ export const ERROR_CODES = [
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
-/** Process exit statuses (DESIGN.md, "Errors and exit codes"). */
+/** Process exit statuses (README.md, "Exit statuses"). */
 export const EXIT = {
   /** Success: operation done, signature valid, books reconciled, thresholds met. */
   OK: 0,

@@ -27,8 +27,8 @@ export function databaseError(err: unknown, location: string): PayError | undefi
   if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') {
     return configError(`database ${location} is damaged or is not a pay database (${why})`, {
       hint:
-        `Keep the file as it is and work on a copy: \`sqlite3 ${location} .recover | sqlite3 recovered.db\` saves what is readable ` +
-        '(then point --db or PAY_DB at recovered.db and check it with `pay orders list`), or restore your last backup. ' +
+        `Copy the file aside first (cp ${location} ${location}.damaged), then save what is readable into a new database: ` +
+        `\`sqlite3 ${location} .recover | sqlite3 recovered.db\`, point --db or PAY_DB at recovered.db and check it with \`pay orders list\`; or restore your last backup. ` +
         'See "The order book" in README.md.',
       cause: err,
     });

@@ -77,7 +77,7 @@ function checkLocation(path: string, options: SqliteStoreOptions): void {
   if (existsSync(dir)) return;
   if (!options.createDirs) {
     throw configError(`folder ${dir} does not exist, so database ${path} cannot be created there`, {
-      hint: `Create the folder first (mkdir -p ${dir}), or choose another --db or PAY_DB. pay creates folders only for its default location.`,
+      hint: `Create the folder first (mkdir -p ${dir}) or set PAY_DB_CREATE_DIRS=1, or choose another --db or PAY_DB. pay creates folders unasked only for its default location.`,
     });
   }
   mkdirSync(dir, { recursive: true });

@@ -16,4 +16,7 @@ channelFaultSuite('testpay', {
   simulators: { testpay: simulator },
   createMatch: { match: '^POST /v1/orders$' },
   queryMatch: { match: '^GET /v1/orders/' },
+  refundMatch: { match: '^POST /v1/refunds$' },
+  // Counted from the simulator's own books (orders by merchant number).
+  countOrders: (sandbox, orderNo) => ((sandbox.channels.testpay.simulator as unknown as { orders: Map<string, unknown> }).orders.has(orderNo) ? 1 : 0),
 });

@@ -155,6 +155,11 @@ describe('a missing order book', () => {
     const made = await create(join(dir, 'pay.db'));
     expect(made.code, made.stderr).toBe(0);
     expect(existsSync(join(dir, 'pay.db'))).toBe(true);
+
+    // Asked for: the folders are made.
+    const asked = await create(deep, { PAY_DB_CREATE_DIRS: '1' });
+    expect(asked.code, asked.stderr).toBe(0);
+    expect(existsSync(deep)).toBe(true);
   });
 
   it('the default location is created with its folders', async () => {

@@ -119,7 +119,7 @@ describe('an order is written before its channel call', () => {
       config,
       JSON.stringify({
         channels: { mock: { settleAfterMs: 0 } },
-        profiles: { timeout: { channels: { mock: { scenario: 'TIMEOUT', scenarioOps: ['collect'] } } }, limited: { channels: { mock: { scenario: 'RATE_LIMITED' } } }, broken: { channels: { mock: { scenario: 'SYSTEM_ERROR', scenarioOps: ['collect'] } } } },
+        profiles: { timeout: { channels: { mock: { scenario: 'TIMEOUT', scenarioOps: ['collect'] } } }, limited: { channels: { mock: { scenario: 'RATE_LIMITED' } } }, broken: { channels: { mock: { scenario: 'SYSTEM_ERROR', scenarioOps: ['collect'] } } }, refundBroken: { channels: { mock: { scenario: 'SYSTEM_ERROR', scenarioOps: ['refund'] } } } },
       }),
     );
     const fenv = { ...env, PAY_CONFIG: config };
@@ -131,6 +131,17 @@ describe('an order is written before its channel call', () => {
     expect((await runPayJson(['query', orderNo, '--local'], { env: fenv })).json.status).toBe('created');
     const resolved = await runPayJson(['query', orderNo], { env: fenv });
     expect(resolved.json.status).toBe('succeeded');
+
+    // A refund lost the same way stays created (its amount reserved) and is sent again by number.
+    const lost = await runPayJson(['refund', orderNo, '--amount', '1.00', '--profile', 'refundBroken'], { env: fenv });
+    expect(lost.code).toBe(3);
+    const refundNo = lost.json.error.details.refundNo;
+    const seen = await runPayJson(['query', orderNo], { env: fenv });
+    expect(seen.code, seen.stderr).toBe(0);
+    expect(seen.json).toMatchObject({ refundsNotAtChannel: [refundNo], refunds: [{ refundNo, status: 'created' }] });
+    const resent = await runPayJson(['refund', orderNo, '--refund-no', refundNo], { env: fenv });
+    expect(resent.code, resent.stderr).toBe(0);
+    expect(resent.json).toMatchObject({ refundNo, existing: true, amount: '1.00' });
 
     // Rate limited or a system error: nothing reached the channel; the query leaves the order
     // created and the same number can be sent again.

@@ -1,6 +1,6 @@
 // `pay reconcile` and `pay orders import` through the binary: --download through the mock
 // channel, report formats and --out, usage and input errors (exit 2, nothing saved).
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,6 +25,7 @@ const runs = async () => (await payJson(['reconcile', 'history', '--limit', '100
 describe('pay reconcile --download', () => {
   it('fetches the mock channel bill for the day and matches the orders pay made', async () => {
     const dir = join(tmp.dir, 'download');
+    mkdirSync(dir); // pay creates a --db file only in a folder that exists
     const config = join(tmp.dir, 'pay.config.json');
     writeFileSync(config, JSON.stringify({ channels: { mock: { settleAfterMs: 0 } } }));
     const ddb = join(dir, 'pay.db');

@@ -11,6 +11,8 @@ channelContractSuite('alipay', { currency: 'CNY', billKinds: ['payment', 'refund
 channelFaultSuite('alipay', {
   createMatch: { match: '^POST /gateway\\.do', bodyMatch: 'method=alipay\\.trade\\.precreate' },
   queryMatch: { match: '^POST /gateway\\.do', bodyMatch: 'method=alipay\\.trade\\.query' },
+  // A fault's match names the OpenAPI method itself (it travels in the form body).
+  refundMatch: { match: '^alipay\\.trade\\.refund$' },
   // Counted from the simulator's own books: a precreate sent again for the same number is the same trade.
   countOrders: (sandbox, orderNo) => ((sandbox.channels.alipay.simulator as AlipaySimulator).trades.has(orderNo) ? 1 : 0),
 });

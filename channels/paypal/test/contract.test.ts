@@ -17,6 +17,7 @@ channelFaultSuite('paypal', {
   currency: 'USD',
   createMatch: { match: '^POST /v2/checkout/orders$' },
   queryMatch: { match: '^GET /v2/checkout/orders/' },
+  refundMatch: { match: '^POST /v2/payments/captures/[^/]+/refund$' },
   // Counted from the simulator's own books: orders whose invoice_id is the order number.
   countOrders: (sandbox, orderNo) =>
     [...(sandbox.channels.paypal.simulator as PaypalSimulator).orders.values()].filter((o) => (o.purchase_units as Record<string, unknown>[])[0].invoice_id === orderNo).length,

@@ -17,6 +17,7 @@ channelFaultSuite('stripe', {
   currency: 'USD',
   createMatch: { match: '^POST /v1/payment_intents$' },
   queryMatch: { match: '^GET /v1/payment_intents/pi_' },
+  refundMatch: { match: '^POST /v1/refunds$' },
   // Counted from the simulator's own books: PaymentIntents carrying the order number.
   countOrders: (sandbox, orderNo) => [...(sandbox.channels.stripe.simulator as StripeSimulator).paymentIntents.values()].filter((pi) => (pi.metadata as Record<string, string>).order_no === orderNo).length,
   rateLimitBody: '{"error":{"type":"invalid_request_error","code":"rate_limit","message":"Request rate limit exceeded."}}',

@@ -15,6 +15,7 @@ channelFaultSuite('unionpay', {
   method: 'app',
   createMatch: { match: '^POST /gateway/api/appTransReq\\.do' },
   queryMatch: { match: '^POST /gateway/api/queryTrans\\.do' },
+  refundMatch: { match: '^POST /gateway/api/backTransReq\\.do' },
   signatureCodes: ['SIGNATURE_INVALID'],
   // Counted from the simulator's own books (a consume sent again for the same orderId is refused with 12).
   countOrders: (sandbox, orderNo) => ((sandbox.channels.unionpay.simulator as UnionPaySimulator).orders.has(orderNo) ? 1 : 0),
