@@ -156,6 +156,7 @@ export class PaypalSimulator implements ChannelSimulator {
 
   readonly orders = new Map<string, Obj>();
   readonly captures = new Map<string, Obj>();
+  readonly authorizations = new Map<string, Obj>();
   readonly refunds = new Map<string, Obj>();
   readonly payouts = new Map<string, Obj>();
   readonly webhooks = new Map<string, Obj>();
@@ -338,6 +339,7 @@ export class PaypalSimulator implements ChannelSimulator {
       if (m === 'POST' && !id) return { status: 201, body: this.createOrder(b) };
       if (m === 'GET' && id && !action) return { status: 200, body: this.order(id) };
       if (m === 'POST' && id && action === 'capture') return { status: 201, body: this.captureOrder(this.order(id)) };
+      if (m === 'POST' && id && action === 'authorize') return { status: 201, body: this.authorizeOrder(this.order(id)) };
       return undefined;
     }
     if (parts[0] === 'v2' && parts[1] === 'payments') {
@@ -345,6 +347,8 @@ export class PaypalSimulator implements ChannelSimulator {
       if (kind === 'captures' && m === 'GET' && id && !action) return { status: 200, body: this.captures.get(id) ?? this.throwNotFound() };
       if (kind === 'captures' && m === 'POST' && id && action === 'refund') return { status: 201, body: this.refund(this.captures.get(id) ?? this.throwNotFound(), b) };
       if (kind === 'refunds' && m === 'GET' && id && !action) return { status: 200, body: this.refunds.get(id) ?? this.throwNotFound() };
+      if (kind === 'authorizations' && m === 'GET' && id && !action) return { status: 200, body: this.authorizations.get(id) ?? this.throwNotFound() };
+      if (kind === 'authorizations' && m === 'POST' && id && action === 'capture') return { status: 201, body: this.captureAuthorization(this.authorizations.get(id) ?? this.throwNotFound(), b) };
       return undefined;
     }
     if (parts[0] === 'v1' && parts[1] === 'payments' && parts[2] === 'payouts') {
@@ -393,14 +397,17 @@ export class PaypalSimulator implements ChannelSimulator {
       links.push({ href: `${base}/checkoutnow?token=${id}`, rel: o.status === 'PAYER_ACTION_REQUIRED' ? 'payer-action' : 'approve', method: 'GET' });
       links.push({ href: `${base}/v2/checkout/orders/${id}`, rel: 'update', method: 'PATCH' });
     }
-    if (o.status !== 'COMPLETED' && o.status !== 'VOIDED') links.push({ href: `${base}/v2/checkout/orders/${id}/capture`, rel: 'capture', method: 'POST' });
+    if (o.status !== 'COMPLETED' && o.status !== 'VOIDED') {
+      const action = o.intent === 'AUTHORIZE' ? 'authorize' : 'capture';
+      links.push({ href: `${base}/v2/checkout/orders/${id}/${action}`, rel: action, method: 'POST' });
+    }
     return links;
   }
 
   private createOrder(b: Obj): Obj {
-    if (b.intent !== 'CAPTURE') {
+    if (b.intent !== 'CAPTURE' && b.intent !== 'AUTHORIZE') {
       if (b.intent === undefined) throw invalidRequest('MISSING_REQUIRED_PARAMETER', 'A required field / parameter is missing.', '/intent');
-      throw unprocessable('UNSUPPORTED_INTENT', `The pay sandbox supports intent CAPTURE only (got ${String(b.intent).slice(0, 20)}).`);
+      throw invalidRequest('INVALID_PARAMETER_VALUE', 'The value of a field is invalid.', '/intent');
     }
     const units = Array.isArray(b.purchase_units) ? b.purchase_units : undefined;
     if (!units || units.length === 0) throw invalidRequest('MISSING_REQUIRED_PARAMETER', 'A required field / parameter is missing.', '/purchase_units');
@@ -415,7 +422,7 @@ export class PaypalSimulator implements ChannelSimulator {
     const experience = obj(obj(obj(b.payment_source)?.paypal)?.experience_context);
     const order: Obj = {
       id,
-      intent: 'CAPTURE',
+      intent: b.intent,
       status: experience ? 'PAYER_ACTION_REQUIRED' : 'CREATED',
       purchase_units: [{ reference_id: str(pu.reference_id) ?? 'default', amount: pu.amount, payee: { email_address: 'merchant@pay-sandbox.example', merchant_id: this.accountId }, description: pu.description, custom_id: pu.custom_id, invoice_id: pu.invoice_id }],
       create_time: this.iso(),
@@ -446,6 +453,12 @@ export class PaypalSimulator implements ChannelSimulator {
   }
 
   private captureOrder(order: Obj): Obj {
+    if (order.intent === 'AUTHORIZE') {
+      throw unprocessable(
+        'ACTION_DOES_NOT_MATCH_INTENT',
+        "Order was created with an intent to 'AUTHORIZE'. Please use v2/checkout/orders/order_id/authorize to complete the transaction or alternately Create an order with an intent of 'CAPTURE'.",
+      );
+    }
     if (order.status === 'COMPLETED') throw unprocessable('ORDER_ALREADY_CAPTURED', 'Order already captured.If \'intent=CAPTURE\' only one capture per order is allowed.');
     if (order.status !== 'APPROVED') throw unprocessable('ORDER_NOT_APPROVED', 'Payer has not yet approved the Order for payment. Please redirect the payer to the \'rel\':\'approve\' url returned as part of the HATEOAS links within the Create Order call or provide a valid payment_source in the request.');
     const id = String(order.id);
@@ -457,7 +470,16 @@ export class PaypalSimulator implements ChannelSimulator {
     const pu = (order.purchase_units as Obj[])[0];
     const amount = obj(pu.amount)!;
     const currency = String(amount.currency_code);
-    const gross = units(amount.value, currency)!;
+    this.bookCapture(id, pu, currency, units(amount.value, currency)!, { invoice_id: pu.invoice_id, custom_id: pu.custom_id, final_capture: true });
+    order.status = 'COMPLETED';
+    order.update_time = this.iso();
+    order.links = this.orderLinks(order);
+    return order;
+  }
+
+  /** A completed capture of `gross` for an order: booked with its fee, listed on the order, announced. */
+  private bookCapture(orderId: string, pu: Obj | undefined, currency: string, gross: number, fields: { invoice_id: unknown; custom_id: unknown; final_capture: boolean }): Obj {
+    const id = orderId;
     const fee = simulatedFee(gross, currency);
     const captureId = pid(17);
     const now = this.iso();
@@ -465,15 +487,15 @@ export class PaypalSimulator implements ChannelSimulator {
       id: captureId,
       status: 'COMPLETED',
       amount: { currency_code: currency, value: fmt(gross, currency) },
-      final_capture: true,
+      final_capture: fields.final_capture,
       seller_protection: { status: 'ELIGIBLE', dispute_categories: ['ITEM_NOT_RECEIVED', 'UNAUTHORIZED_TRANSACTION'] },
       seller_receivable_breakdown: {
         gross_amount: { currency_code: currency, value: fmt(gross, currency) },
         paypal_fee: { currency_code: currency, value: fmt(fee, currency) },
         net_amount: { currency_code: currency, value: fmt(gross - fee, currency) },
       },
-      invoice_id: pu.invoice_id,
-      custom_id: pu.custom_id,
+      invoice_id: fields.invoice_id,
+      custom_id: fields.custom_id,
       supplementary_data: { related_ids: { order_id: id } },
       links: [
         { href: `${this.base()}/v2/payments/captures/${captureId}`, rel: 'self', method: 'GET' },
@@ -484,13 +506,92 @@ export class PaypalSimulator implements ChannelSimulator {
       update_time: now,
     };
     this.captures.set(captureId, capture);
-    pu.payments = { captures: [capture] };
-    order.status = 'COMPLETED';
-    order.update_time = now;
-    order.links = this.orderLinks(order);
-    this.record({ id: captureId, code: 'T0006', currency, gross, fee: -fee, invoice: str(pu.invoice_id), custom: str(pu.custom_id), reference: id, referenceType: 'ODR' });
+    if (pu) {
+      const payments = obj(pu.payments) ?? {};
+      pu.payments = { ...payments, captures: [...((payments.captures as Obj[] | undefined) ?? []), capture] };
+    }
+    this.record({ id: captureId, code: 'T0006', currency, gross, fee: -fee, invoice: str(fields.invoice_id), custom: str(fields.custom_id), reference: id, referenceType: 'ODR' });
     this.emit('PAYMENT.CAPTURE.COMPLETED', 'capture', capture, `Payment completed for ${fmt(gross, currency)} ${currency}`);
+    return capture;
+  }
+
+  // ---------------------------------------------------------------- authorizations
+
+  /** POST /v2/checkout/orders/{id}/authorize: an approved AUTHORIZE order holds the payer's funds. */
+  private authorizeOrder(order: Obj): Obj {
+    if (order.intent !== 'AUTHORIZE') {
+      throw unprocessable(
+        'ACTION_DOES_NOT_MATCH_INTENT',
+        "Order was created with an intent to 'CAPTURE'. Please use v2/checkout/orders/order_id/capture to complete the transaction or alternately Create an order with an intent of 'AUTHORIZE'.",
+      );
+    }
+    if (order.status === 'COMPLETED') throw unprocessable('ORDER_ALREADY_AUTHORIZED', 'Order already authorized.If \'intent=AUTHORIZE\' only one authorization per order is allowed.');
+    if (order.status !== 'APPROVED') throw unprocessable('ORDER_NOT_APPROVED', 'Payer has not yet approved the Order for payment. Please redirect the payer to the \'rel\':\'approve\' url returned as part of the HATEOAS links within the Create Order call or provide a valid payment_source in the request.');
+    const id = String(order.id);
+    if (this.approvalOutcome.get(id) === 'failed') throw unprocessable('INSTRUMENT_DECLINED', 'The instrument presented  was either declined by the processor or bank, or it can\'t be used for this payment.');
+    const pu = (order.purchase_units as Obj[])[0];
+    const amount = obj(pu.amount)!;
+    const authId = pid(17);
+    const now = this.now();
+    const authorization: Obj = {
+      id: authId,
+      status: 'CREATED',
+      amount: { currency_code: amount.currency_code, value: amount.value },
+      invoice_id: pu.invoice_id,
+      custom_id: pu.custom_id,
+      seller_protection: { status: 'ELIGIBLE', dispute_categories: ['ITEM_NOT_RECEIVED', 'UNAUTHORIZED_TRANSACTION'] },
+      // PayPal honours an authorization for 3 days and keeps it capturable for 29.
+      expiration_time: this.iso(now + 29 * 86_400_000),
+      supplementary_data: { related_ids: { order_id: id } },
+      links: [
+        { href: `${this.base()}/v2/payments/authorizations/${authId}`, rel: 'self', method: 'GET' },
+        { href: `${this.base()}/v2/payments/authorizations/${authId}/capture`, rel: 'capture', method: 'POST' },
+        { href: `${this.base()}/v2/payments/authorizations/${authId}/void`, rel: 'void', method: 'POST' },
+        { href: `${this.base()}/v2/payments/authorizations/${authId}/reauthorize`, rel: 'reauthorize', method: 'POST' },
+        { href: `${this.base()}/v2/checkout/orders/${id}`, rel: 'up', method: 'GET' },
+      ],
+      create_time: this.iso(now),
+      update_time: this.iso(now),
+    };
+    this.authorizations.set(authId, authorization);
+    pu.payments = { ...(obj(pu.payments) ?? {}), authorizations: [authorization] };
+    order.status = 'COMPLETED';
+    order.update_time = this.iso(now);
+    order.links = this.orderLinks(order);
+    this.emit('PAYMENT.AUTHORIZATION.CREATED', 'authorization', authorization, `A payment authorization was created for ${String(amount.value)} ${String(amount.currency_code)}`);
     return order;
+  }
+
+  /**
+   * POST /v2/payments/authorizations/{id}/capture: all of the authorization, or `amount` of it;
+   * with `final_capture` (PayPal's default is false) the rest is released, else more captures may
+   * follow up to the authorized amount.
+   */
+  private captureAuthorization(auth: Obj, b: Obj): Obj {
+    if (auth.status === 'CAPTURED') throw unprocessable('AUTHORIZATION_ALREADY_CAPTURED', 'Authorization has been previously captured and hence cannot be captured again.');
+    if (auth.status === 'VOIDED') throw unprocessable('AUTHORIZATION_VOIDED', 'A voided authorization cannot be captured or reauthorized.');
+    if (auth.status !== 'CREATED' && auth.status !== 'PARTIALLY_CAPTURED') throw unprocessable('CANNOT_BE_CAPTURED', `A ${String(auth.status)} authorization cannot be captured.`);
+    const authorized = obj(auth.amount)!;
+    const currency = String(authorized.currency_code);
+    const total = units(authorized.value, currency)!;
+    const already = [...this.captures.values()].filter((c) => c._authorization === auth.id).reduce((sum, c) => sum + units(obj(c.amount)!.value, currency)!, 0);
+    let amount = total - already;
+    if (b.amount !== undefined) {
+      const a = checkAmount(b.amount, '/amount', 'currency_code');
+      if (a.currency !== currency) throw unprocessable('CURRENCY_MISMATCH', 'Currency of capture must be the same as currency of authorization.');
+      amount = a.units;
+    }
+    if (b.final_capture !== undefined && typeof b.final_capture !== 'boolean') throw invalidRequest('INVALID_PARAMETER_SYNTAX', 'The value of a field does not conform to the expected format.', '/final_capture');
+    if (amount > total - already) throw unprocessable('MAX_CAPTURE_AMOUNT_EXCEEDED', 'Capture amount exceeds allowable limit.');
+    const orderId = String(obj(obj(auth.supplementary_data)?.related_ids)?.order_id ?? '');
+    const order = this.orders.get(orderId);
+    const pu = order ? (order.purchase_units as Obj[])[0] : undefined;
+    const finalCapture = b.final_capture === true || already + amount === total;
+    const capture = this.bookCapture(orderId, pu, currency, amount, { invoice_id: str(b.invoice_id) ?? auth.invoice_id, custom_id: auth.custom_id, final_capture: finalCapture });
+    Object.defineProperty(capture, '_authorization', { value: auth.id, enumerable: false });
+    auth.status = finalCapture ? 'CAPTURED' : 'PARTIALLY_CAPTURED';
+    auth.update_time = capture.create_time;
+    return capture;
   }
 
   // ---------------------------------------------------------------- refunds

@@ -22,6 +22,7 @@ export type Capability =
   | 'collect'
   | 'queryCollect'
   | 'closeCollect'
+  | 'capture'
   | 'refund'
   | 'queryRefund'
   | 'payout'
@@ -35,6 +36,7 @@ export const ALL_CAPABILITIES: readonly Capability[] = [
   'collect',
   'queryCollect',
   'closeCollect',
+  'capture',
   'refund',
   'queryRefund',
   'payout',
@@ -139,6 +141,11 @@ export interface CollectRequest {
   returnUrl?: string;
   /** Channel-specific extras (`--extra key=value`), passed through. */
   extra?: Record<string, string>;
+  /**
+   * `manual`: authorize only; the money is taken later by {@link ChannelAdapter.capture} (Stripe
+   * capture_method=manual, PayPal intent AUTHORIZE). Only channels with `capture` are asked.
+   */
+  capture?: 'automatic' | 'manual';
 }
 
 /** What the payer needs to pay; whatever the channel returned. */
@@ -187,6 +194,15 @@ export interface OrderState {
   /** The provider's own status word (`TRADE_SUCCESS`, `requires_payment_method`). */
   providerStatus?: string;
   failure?: ChannelFailure;
+  /** Facts to keep with the order, merged into its payload (PayPal's `paypalAuthorizationId`). */
+  payload?: Record<string, unknown>;
+}
+
+/** Capture of (part of) an authorized collection. */
+export interface CaptureRequest {
+  order: OrderRef;
+  /** Minor units to capture; absent: everything authorized. The rest is released. */
+  amountMinor?: number;
 }
 
 /** A refund request. */
@@ -410,6 +426,11 @@ export interface ChannelAdapter {
   queryCollect?(ref: OrderRef): Promise<OrderState>;
   /** Close an unpaid collection. */
   closeCollect?(ref: OrderRef): Promise<OrderState>;
+  /**
+   * Captures an authorized collection (created with `capture: 'manual'`); returns the order's
+   * state after it, `amountMinor` being what was captured.
+   */
+  capture?(req: CaptureRequest): Promise<OrderState>;
   /** Full or partial refund. */
   refund?(req: RefundRequest): Promise<RefundState>;
   /** Status of a refund. */

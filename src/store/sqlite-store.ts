@@ -349,18 +349,23 @@ export class SqliteStore implements Store {
         if (patch.failureMessage) next.failureMessage = patch.failureMessage;
       }
       if (statusChanged && status === 'succeeded') next.paidAt = patch.paidAt ?? this.now();
+      const captured = patch.capturedMinor;
+      const partialCapture = statusChanged && status === 'succeeded' && captured !== undefined && Number.isSafeInteger(captured) && captured > 0 && captured < order.amountMinor;
+      if (partialCapture) next.amountMinor = captured;
       const changed =
         statusChanged ||
         next.channelTradeNo !== order.channelTradeNo ||
         JSON.stringify(next.payload) !== JSON.stringify(order.payload) ||
         next.failureCode !== order.failureCode ||
-        next.paidAt !== order.paidAt;
+        next.paidAt !== order.paidAt ||
+        next.amountMinor !== order.amountMinor;
       if (!changed) return { value: order, changed: false, ignored };
       const now = this.now();
       this.prepare(
-        `UPDATE orders SET status = ?, channel_trade_no = ?, payload = ?, failure_code = ?, failure_message = ?, paid_at = ?, updated_at = ? WHERE order_no = ?`,
+        `UPDATE orders SET status = ?, amount_minor = ?, channel_trade_no = ?, payload = ?, failure_code = ?, failure_message = ?, paid_at = ?, updated_at = ? WHERE order_no = ?`,
       ).run(
         next.status,
+        next.amountMinor,
         next.channelTradeNo ?? null,
         next.payload ? JSON.stringify(next.payload) : null,
         next.failureCode ?? null,
@@ -381,6 +386,14 @@ export class SqliteStore implements Store {
             ...(next.failureCode && status !== 'succeeded' ? { failureCode: next.failureCode } : {}),
             ...(cause.detail ?? {}),
           },
+        });
+      }
+      if (statusChanged && status === 'succeeded' && captured !== undefined) {
+        this.insertEvent({
+          type: 'order.captured',
+          channel: order.channel,
+          orderNo,
+          data: { source: cause.source, authorizedMinor: order.amountMinor, capturedMinor: next.amountMinor, releasedMinor: order.amountMinor - next.amountMinor, currency: order.currency },
         });
       }
       return { value: { ...next, updatedAt: now }, changed: true, ignored };
