@@ -45,7 +45,7 @@ describe('Alipay through alipay-sdk', () => {
   it('argument refusals (40001/40002) are signed too: a bad amount, a missing or wrong version', async () => {
     const bad = await sdk.exec('alipay.trade.precreate', { bizContent: { outTradeNo: `FID${Date.now()}C`, totalAmount: '1.234', subject: 'x' } }, checked);
     expect(bad).toMatchObject({ code: '40002', msg: 'Invalid Arguments', subCode: 'isv.invalid-parameter' });
-    const noVersion = new AlipaySdk({ ...sdk.config, version: '' } as ConstructorParameters<typeof AlipaySdk>[0]);
+    const noVersion = new AlipaySdk({ ...sdk.config, version: '' } as unknown as ConstructorParameters<typeof AlipaySdk>[0]);
     const missing = await noVersion.exec('alipay.trade.query', { bizContent: { outTradeNo: 'x' } }, checked);
     expect(missing).toMatchObject({ code: '40001', msg: 'Missing Required Arguments', subCode: 'isv.missing-version' });
     const wrong = await sdk.exec('alipay.trade.query', { version: '2.0', bizContent: { outTradeNo: 'x' } }, checked);
