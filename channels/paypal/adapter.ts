@@ -163,7 +163,8 @@ export class PaypalAdapter implements ChannelAdapter {
     if (req.notifyUrl) this.deps.debug('paypal: --notify-url is not sent: PayPal delivers webhooks to the app\'s configured webhook (pay sandbox: --webhook-url)');
     const returnUrl = req.returnUrl ?? this.config.returnUrl;
     const body = createBody(req.orderNo, req.currency, value, req.capture === 'manual' ? 'AUTHORIZE' : 'CAPTURE');
-    (body.purchase_units as Obj[])[0].description = req.subject.slice(0, 127);
+    // PayPal refuses an empty description (INVALID_STRING_LENGTH): leave it out.
+    if (req.subject) (body.purchase_units as Obj[])[0].description = req.subject.slice(0, 127);
     if (returnUrl) {
       body.payment_source = {
         paypal: {

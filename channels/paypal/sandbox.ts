@@ -165,6 +165,12 @@ const BREAKDOWN_MINUS = ['shipping_discount', 'discount'] as const;
  */
 function checkPurchaseUnit(pu: Obj, ref: string): void {
   const base = PU(ref);
+  for (const [key, max] of [['description', 127], ['custom_id', 255], ['invoice_id', 127], ['soft_descriptor', 22], ['reference_id', 256]] as const) {
+    const v = pu[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'string') throw invalidRequest('INVALID_PARAMETER_SYNTAX', 'The value of a field does not conform to the expected format.', `${base}/${key}`);
+    if (v.length < 1 || v.length > max) throw invalidRequest('INVALID_STRING_LENGTH', 'The value of a field is either too short or too long.', `${base}/${key}`, { value: v });
+  }
   const { currency, units: total } = checkAmount(pu.amount, `${base}/amount`, 'currency_code');
   const breakdown = obj(obj(pu.amount)?.breakdown);
   const part = (key: string): number | undefined => {

@@ -152,7 +152,8 @@ export class StripeAdapter implements ChannelAdapter {
     const params: Record<string, FormValue> = {
       amount: toStripeAmount(req.amountMinor, req.currency),
       currency: req.currency.toLowerCase(),
-      description: req.subject.slice(0, 1000),
+      // An empty string is Stripe's parameter_invalid_empty: leave it out.
+      description: req.subject ? req.subject.slice(0, 1000) : undefined,
       metadata,
       expand: ['latest_charge'],
     };
@@ -327,7 +328,7 @@ export class StripeAdapter implements ChannelAdapter {
         amount: toStripeAmount(req.amountMinor, req.currency, { payout: true }),
         currency: req.currency.toLowerCase(),
         destination: payee === 'default' ? undefined : payee,
-        description: req.remark?.slice(0, 1000),
+        description: req.remark ? req.remark.slice(0, 1000) : undefined,
         method: 'standard',
         metadata,
       },

@@ -83,6 +83,9 @@ describe('PayPal amounts, breakdown and items', () => {
 
     const noTotal = await call('POST', '/v2/checkout/orders', order({ amount: usd('10.50'), items }));
     expectPaypalError(noTotal, 422, 'UNPROCESSABLE_ENTITY', 'ITEM_TOTAL_REQUIRED');
+
+    const empty = await call('POST', '/v2/checkout/orders', order({ amount: usd('1.00'), description: '' }));
+    expect(expectPaypalError(empty, 400, 'INVALID_REQUEST', 'INVALID_STRING_LENGTH')).toMatchObject({ field: `${REF}/description`, location: 'body' });
   });
 
   it('"12.345" USD is DECIMAL_PRECISION with PayPal\'s words; "12.5" JPY is DECIMALS_NOT_SUPPORTED', async () => {
@@ -190,5 +193,7 @@ describe('PayPal error shape on every path', () => {
     expect(q.status).toBe('succeeded');
     const r = await adapter.refund({ orderNo, refundNo: `R${Date.now()}FIDELITY`, channelTradeNo: c.channelTradeNo, amountMinor: 234, totalMinor: 1234, currency: 'USD', orderCreatedAt: new Date().toISOString() });
     expect(r.status).toBe('succeeded');
+    // An empty subject is left out, not sent as an empty description PayPal refuses.
+    expect((await adapter.collect({ orderNo: `P${Date.now()}EMPTYSUBJ`, amountMinor: 100, currency: 'USD', subject: '' })).status).toBe('pending');
   });
 });

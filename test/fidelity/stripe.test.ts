@@ -3,6 +3,9 @@
  * changed): manual capture and partial capture as Stripe does them, and Stripe's refusals of
  * unknown parameters, bad enum values, bad integers and empty strings, each with `param` set.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateId } from '../../src/core/ids.js';
@@ -155,5 +158,15 @@ describe('Stripe parameter validation', () => {
     const payout = await adapter.payout({ orderNo: generateId('payout'), amountMinor: 1000, currency: 'USD', payee: 'default', remark: 'fidelity' });
     expect(['pending', 'succeeded']).toContain(payout.status);
     expect((await adapter.balance()).length).toBeGreaterThan(0);
+    const dir = mkdtempSync(join(tmpdir(), 'pay-fidelity-'));
+    try {
+      const bill = await adapter.downloadBill({ date: new Date().toISOString().slice(0, 10), dir });
+      expect(bill.format).toBeTruthy();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    // An empty subject or remark is left out, not sent as Stripe's parameter_invalid_empty.
+    expect((await adapter.collect({ orderNo: generateId('payment'), amountMinor: 1000, currency: 'USD', subject: '' })).status).toBe('pending');
+    expect((await adapter.payout({ orderNo: generateId('payout'), amountMinor: 1000, currency: 'USD', payee: 'default', remark: '' })).status).toBe('pending');
   });
 });
