@@ -646,14 +646,23 @@ export class PaypalSimulator implements ChannelSimulator {
     return { status: 200, headers: { 'content-type': 'text/html; charset=utf-8' }, body: `<h1>pay sandbox: PayPal order ${String(order.id)} is ${String(order.status)}</h1>` };
   }
 
-  private captureOrder(order: Obj): Obj {
-    if (order.intent === 'AUTHORIZE') {
+  /**
+   * What PayPal checks before it captures (intent CAPTURE) or authorizes (intent AUTHORIZE) an
+   * order: the intent matches the action, it was not done already, the payer approved, and the
+   * instrument is not declined.
+   */
+  private checkCompletable(order: Obj, intent: 'CAPTURE' | 'AUTHORIZE'): void {
+    const [action, other] = intent === 'CAPTURE' ? ['capture', 'authorize'] : ['authorize', 'capture'];
+    if (order.intent !== intent) {
       throw unprocessable(
         'ACTION_DOES_NOT_MATCH_INTENT',
-        "Order was created with an intent to 'AUTHORIZE'. Please use v2/checkout/orders/order_id/authorize to complete the transaction or alternately Create an order with an intent of 'CAPTURE'.",
+        `Order was created with an intent to '${String(order.intent)}'. Please use v2/checkout/orders/order_id/${other} to complete the transaction or alternately Create an order with an intent of '${intent}'.`,
       );
     }
-    if (order.status === 'COMPLETED') throw unprocessable('ORDER_ALREADY_CAPTURED', 'Order already captured.If \'intent=CAPTURE\' only one capture per order is allowed.');
+    if (order.status === 'COMPLETED') {
+      const [issue, done] = intent === 'CAPTURE' ? ['ORDER_ALREADY_CAPTURED', 'captured'] : ['ORDER_ALREADY_AUTHORIZED', 'authorized'];
+      throw unprocessable(issue, `Order already ${done}.If 'intent=${intent}' only one ${action === 'capture' ? 'capture' : 'authorization'} per order is allowed.`);
+    }
     if (order.status !== 'APPROVED') throw unprocessable('ORDER_NOT_APPROVED', 'Payer has not yet approved the Order for payment. Please redirect the payer to the \'rel\':\'approve\' url returned as part of the HATEOAS links within the Create Order call or provide a valid payment_source in the request.');
     const id = String(order.id);
     if (this.approvalOutcome.get(id) === 'failed') {
@@ -661,6 +670,11 @@ export class PaypalSimulator implements ChannelSimulator {
       (err.body.links as Obj[]).push({ href: `${this.base()}/checkoutnow?token=${id}`, rel: 'redirect', method: 'GET' });
       throw err;
     }
+  }
+
+  private captureOrder(order: Obj): Obj {
+    this.checkCompletable(order, 'CAPTURE');
+    const id = String(order.id);
     const pu = (order.purchase_units as Obj[])[0];
     const amount = obj(pu.amount)!;
     const currency = String(amount.currency_code);
@@ -739,16 +753,8 @@ export class PaypalSimulator implements ChannelSimulator {
 
   /** POST /v2/checkout/orders/{id}/authorize: an approved AUTHORIZE order holds the payer's funds. */
   private authorizeOrder(order: Obj): Obj {
-    if (order.intent !== 'AUTHORIZE') {
-      throw unprocessable(
-        'ACTION_DOES_NOT_MATCH_INTENT',
-        "Order was created with an intent to 'CAPTURE'. Please use v2/checkout/orders/order_id/capture to complete the transaction or alternately Create an order with an intent of 'AUTHORIZE'.",
-      );
-    }
-    if (order.status === 'COMPLETED') throw unprocessable('ORDER_ALREADY_AUTHORIZED', 'Order already authorized.If \'intent=AUTHORIZE\' only one authorization per order is allowed.');
-    if (order.status !== 'APPROVED') throw unprocessable('ORDER_NOT_APPROVED', 'Payer has not yet approved the Order for payment. Please redirect the payer to the \'rel\':\'approve\' url returned as part of the HATEOAS links within the Create Order call or provide a valid payment_source in the request.');
+    this.checkCompletable(order, 'AUTHORIZE');
     const id = String(order.id);
-    if (this.approvalOutcome.get(id) === 'failed') throw unprocessable('INSTRUMENT_DECLINED', 'The instrument presented  was either declined by the processor or bank, or it can\'t be used for this payment.');
     const pu = (order.purchase_units as Obj[])[0];
     const amount = obj(pu.amount)!;
     const authId = pid(17);
