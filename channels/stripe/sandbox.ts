@@ -579,7 +579,6 @@ export class StripeSimulator implements ChannelSimulator {
       cancellation_reason: null,
       capture_method: str(p.capture_method) ?? 'automatic',
       client_secret: `${id}_secret_${randomBytes(12).toString('base64url')}`,
-      confirmation_method: 'automatic',
       created: this.nowSec(),
       currency,
       customer: str(p.customer) ?? null,
@@ -593,6 +592,10 @@ export class StripeSimulator implements ChannelSimulator {
       allowed_payment_method_types: types ?? null,
       payment_method_types: types ?? ['card'],
       receipt_email: str(p.receipt_email) ?? null,
+      setup_future_usage: str(p.setup_future_usage) ?? null,
+      statement_descriptor: str(p.statement_descriptor) ?? null,
+      statement_descriptor_suffix: str(p.statement_descriptor_suffix) ?? null,
+      confirmation_method: str(p.confirmation_method) ?? 'automatic',
       status: 'requires_payment_method',
     };
     this.paymentIntents.set(id, pi);
@@ -614,9 +617,28 @@ export class StripeSimulator implements ChannelSimulator {
     return pi;
   }
 
+  /** POST /v1/payment_intents/{id}: what the update endpoint takes is applied, not just accepted. */
   private updateMetadata(pi: Obj, p: FormObject): Obj {
-    if (p.metadata !== undefined) pi.metadata = { ...(pi.metadata as Obj), ...metadataOf(p) };
-    if (str(p.description) !== undefined) pi.description = str(p.description);
+    const open = ['requires_payment_method', 'requires_confirmation', 'requires_action'];
+    for (const field of ['amount', 'currency', 'capture_method', 'payment_method']) {
+      if (p[field] !== undefined && !open.includes(pi.status as string)) {
+        throw invalidRequest(
+          `This PaymentIntent's ${field} could not be updated because it has a status of ${String(pi.status)}. You may only update the ${field} of a PaymentIntent with one of the following statuses: ${open.join(', ')}.`,
+          { code: 'payment_intent_unexpected_state', param: field },
+        );
+      }
+    }
+    if (p.amount !== undefined) pi.amount = integer(p, 'amount', true);
+    if (p.currency !== undefined) pi.currency = currencyOf(p);
+    if (p.metadata !== undefined) pi.metadata = p.metadata === '' ? {} : { ...(pi.metadata as Obj), ...metadataOf(p) };
+    // An empty string unsets (the parameter checks allowed it only where Stripe does).
+    for (const field of ['description', 'customer', 'receipt_email', 'statement_descriptor', 'statement_descriptor_suffix', 'setup_future_usage', 'capture_method', 'transfer_group']) {
+      if (p[field] !== undefined) pi[field] = str(p[field]) || null;
+    }
+    if (str(p.payment_method)) {
+      pi.payment_method = str(p.payment_method);
+      if (pi.status === 'requires_payment_method') pi.status = 'requires_confirmation';
+    }
     return pi;
   }
 

@@ -87,6 +87,16 @@ describe('Stripe manual capture', () => {
     expect(e.message).toContain('status of succeeded');
   });
 
+  it('an update applies what it takes (capture_method, amount) while the intent is open, and refuses it after', async () => {
+    const pi = await sdk.paymentIntents.create({ amount: 900, currency: 'usd', allowed_payment_method_types: ['card'] });
+    const updated = await sdk.paymentIntents.update(pi.id, { capture_method: 'manual', amount: 1100, statement_descriptor_suffix: 'FIDELITY' });
+    expect(updated).toMatchObject({ capture_method: 'manual', amount: 1100, statement_descriptor_suffix: 'FIDELITY' });
+    const confirmed = await sdk.paymentIntents.confirm(pi.id, { payment_method: 'pm_card_visa' });
+    expect(confirmed).toMatchObject({ status: 'requires_capture', amount_capturable: 1100 });
+    const late = await refusal(sdk.paymentIntents.update(pi.id, { amount: 1200 }));
+    expect(late).toMatchObject({ code: 'payment_intent_unexpected_state', param: 'amount' });
+  });
+
   it('canceling an authorization releases the hold', async () => {
     const pi = await sdk.paymentIntents.create({ amount: 800, currency: 'usd', capture_method: 'manual', allowed_payment_method_types: ['card'], payment_method: 'pm_card_visa', confirm: true });
     const canceled = await sdk.paymentIntents.cancel(pi.id);
