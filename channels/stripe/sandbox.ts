@@ -86,6 +86,9 @@ const DECLINING: Record<string, { code: string; decline_code?: string; message: 
   pm_card_chargeDeclinedProcessingError: { code: 'processing_error', message: 'An error occurred while processing your card. Try again in a little bit.' },
 };
 
+/** Fields holding a reference to another object, which `expand` may replace by the object. */
+const EXPANDABLE = new Set(['latest_charge', 'payment_intent', 'charge', 'balance_transaction', 'source', 'customer', 'payment_method', 'destination', 'failure_balance_transaction', 'refunds', 'on_behalf_of', 'application', 'transfer', 'review', 'invoice']);
+
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 function rid(prefix: string, n = 24): string {
   const bytes = randomBytes(n);
@@ -341,6 +344,14 @@ export class StripeSimulator implements ChannelSimulator {
       }
     }
     const expand = expandList(p);
+    // Like Stripe, a path through a field that is no reference is refused before anything runs
+    // (a list's paths start with `data.`).
+    const listing = m === 'GET' && (!id || id === 'search');
+    for (const path of expand) {
+      const segments = path.split('.');
+      if (listing && segments[0] === 'data') segments.shift();
+      if ((listing && !path.startsWith('data.')) || segments.some((seg) => !EXPANDABLE.has(seg))) throw invalidRequest(`This property cannot be expanded (${path}).`, { param: 'expand' });
+    }
     switch (resource) {
       case 'payment_intents':
         if (m === 'POST' && !id) return this.expand(this.createPaymentIntent(p, ctx), expand);
@@ -482,7 +493,10 @@ export class StripeSimulator implements ChannelSimulator {
     };
   }
 
-  /** Replaces id fields named by `expand` paths (`latest_charge`, `source`, `data.source`) with objects. */
+  /**
+   * Replaces id fields named by `expand` paths (`latest_charge`, `source`, `data.source`) with
+   * objects (route() has refused paths through fields that are not references, before anything ran).
+   */
   private expand(obj: Obj, paths: string[]): Obj {
     if (paths.length === 0) return obj;
     const out: Obj = { ...obj };

@@ -156,6 +156,17 @@ describe('Stripe parameter validation', () => {
     expect(updated.id).toBe(pi.id);
   });
 
+  it('expanding a field that is no reference is refused before anything runs', async () => {
+    const before = h.sim.paymentIntents.size;
+    const create = await refusal(sdk.paymentIntents.create({ amount: 1000, currency: 'usd', expand: ['amount'] }));
+    expect(create).toMatchObject({ type: 'StripeInvalidRequestError', param: 'expand', message: 'This property cannot be expanded (amount).' });
+    expect(h.sim.paymentIntents.size).toBe(before);
+    const list = await refusal(sdk.balanceTransactions.list({ expand: ['source'] }));
+    expect(list).toMatchObject({ param: 'expand', message: 'This property cannot be expanded (source).' });
+    const ok = await sdk.balanceTransactions.list({ limit: 1, expand: ['data.source'] });
+    expect(ok.object).toBe('list');
+  });
+
   it('pay\'s own adapter sends nothing Stripe refuses: collect, query, refund, payout, balance and the day\'s bill', async () => {
     const adapter = await h.adapter();
     const orderNo = generateId('payment');
