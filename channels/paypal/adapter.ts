@@ -223,7 +223,7 @@ export class PaypalAdapter implements ChannelAdapter {
         operation: 'queryCollect',
         method: 'POST',
         path: '/v2/checkout/orders',
-        body: createBody(ref.orderNo, ref.currency, toPaypalValue(ref.amountMinor, ref.currency)),
+        body: createBody(ref.orderNo, ref.currency, toPaypalValue(ref.amountMinor, ref.currency), ref.capture === 'manual' ? 'AUTHORIZE' : 'CAPTURE'),
         requestId: requestIds.collect(ref.orderNo),
         orderNo: ref.orderNo,
       });

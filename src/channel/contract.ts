@@ -181,6 +181,8 @@ export interface OrderRef {
   method?: string;
   /** ISO UTC creation time (some channels query by date). */
   createdAt: string;
+  /** `manual` when the order was created to authorize only ({@link CollectRequest.capture}). */
+  capture?: 'automatic' | 'manual';
 }
 
 /** The channel's view of an order or payout. */

@@ -135,6 +135,20 @@ describe('pay capture with PayPal (intent AUTHORIZE)', () => {
     expect(cap.json).toMatchObject({ status: 'succeeded', amountMinor: 1200, payload: { paypalAuthorizationId: expect.any(String) } });
   });
 
+  it('a manual order whose create answer was lost is made again with intent AUTHORIZE by pay query', async () => {
+    const orderNo = generateId('payment');
+    fx.sandbox.fault('paypal', { kind: 'reset', match: '^POST /v2/checkout/orders$', times: 0 });
+    const lost = await pay(['create', '--channel', 'paypal', '--amount', '9.00', '--currency', 'USD', '--order-no', orderNo, '--capture', 'manual']);
+    fx.sandbox.clearFaults('paypal');
+    expect(lost.code).toBe(3);
+    const q = await pay(['query', orderNo]);
+    expect(q.code, q.stderr).toBe(0);
+    const sim = fx.sandbox.channels.paypal.simulator as PaypalSimulator;
+    expect(sim.orders.get(q.json.channelTradeNo)?.intent).toBe('AUTHORIZE');
+    await fx.sandbox.pay('paypal', orderNo);
+    expect((await pay(['capture', orderNo])).json).toMatchObject({ status: 'succeeded', amountMinor: 900 });
+  });
+
   it('a declined instrument at authorization fails the order (exit 1)', async () => {
     const orderNo = generateId('payment');
     await pay(['create', '--channel', 'paypal', '--amount', '12.00', '--currency', 'USD', '--order-no', orderNo, '--capture', 'manual']);
