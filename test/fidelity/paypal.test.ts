@@ -114,6 +114,13 @@ describe('PayPal PATCH /v2/checkout/orders/{id}', () => {
     const removed = await call('PATCH', `/v2/checkout/orders/${created.json.id}`, [{ op: 'remove', path: `${REF}/description` }]);
     expect(removed.status).toBe(204);
     expect((await call('GET', `/v2/checkout/orders/${created.json.id}`)).json.purchase_units[0].description).toBeUndefined();
+    // The intent can be replaced (only replaced); the order then advertises authorize.
+    expect((await call('PATCH', `/v2/checkout/orders/${created.json.id}`, [{ op: 'replace', path: '/intent', value: 'AUTHORIZE' }])).status).toBe(204);
+    const after = await call('GET', `/v2/checkout/orders/${created.json.id}`);
+    expect(after.json.intent).toBe('AUTHORIZE');
+    expect(after.json.links.map((l: Json) => l.rel)).toContain('authorize');
+    expectPaypalError(await call('PATCH', `/v2/checkout/orders/${created.json.id}`, [{ op: 'add', path: '/intent', value: 'CAPTURE' }]), 422, 'UNPROCESSABLE_ENTITY', 'INVALID_PATCH_OPERATION');
+    expectPaypalError(await call('PATCH', `/v2/checkout/orders/${created.json.id}`, [{ op: 'replace', path: 'purchase_units', value: [] }]), 400, 'INVALID_REQUEST', 'INVALID_JSON_POINTER_FORMAT');
   });
 
   it('refuses what PayPal refuses, all or nothing', async () => {
