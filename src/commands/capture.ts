@@ -55,7 +55,11 @@ export async function capture(orderNo: string, opts: CaptureOptions, ctx: Contex
     if (amountMinor !== undefined && amountMinor !== order.amountMinor) {
       throw invalid(`${orderNo} is already captured (${money(order.amountMinor, order.currency)}); an authorization is captured once`);
     }
-    return { order, remote: { status: order.status === 'refunded' ? 'succeeded' : order.status, channelTradeNo: order.channelTradeNo }, authorizedMinor: order.amountMinor, existing: true };
+    // What was authorized is in the capture's event (the order's amount is what was captured).
+    const [event] = await store.listEvents({ orderNo, type: 'order.captured', limit: 1 });
+    const authorized = event?.data.authorizedMinor;
+    const authorizedMinor = typeof authorized === 'number' ? authorized : order.amountMinor;
+    return { order, remote: { status: order.status === 'refunded' ? 'succeeded' : order.status, channelTradeNo: order.channelTradeNo }, authorizedMinor, existing: true };
   }
   if (order.status !== 'pending' && order.status !== 'created') {
     throw invalid(`${orderNo} is ${order.status}; only an authorized (pending) order can be captured`);

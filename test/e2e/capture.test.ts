@@ -64,6 +64,10 @@ describe('pay capture with Stripe (capture_method=manual)', () => {
     expect(after.json).toMatchObject({ status: 'succeeded', amountMinor: 3000, warnings: [] });
     const again = await pay(['capture', orderNo]);
     expect(again.json).toMatchObject({ existing: true, status: 'succeeded' });
+    const human = await runPay(['capture', orderNo, '--no-color'], { env: fx.env, cwd: fx.dir });
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain('already captured');
+    expect(human.stdout).toMatch(/authorized\s+50\.00 USD/);
 
     expect((await pay(['refund', orderNo, '--amount', '30.01'])).code).toBe(2);
     const refund = await pay(['refund', orderNo]);
