@@ -581,6 +581,9 @@ export class StripeSimulator implements ChannelSimulator {
     const typeList = (v: FormNode | undefined) => (Array.isArray(v) ? v.filter((t): t is string => typeof t === 'string') : undefined);
     const types = typeList(allowedTypes) ?? typeList(legacyTypes);
     const automatic = p.automatic_payment_methods;
+    if (automatic && typeof automatic === 'object' && (automatic as FormObject).enabled === undefined) {
+      throw invalidRequest('Missing required param: automatic_payment_methods[enabled].', { code: 'parameter_missing', param: 'automatic_payment_methods[enabled]' });
+    }
     const id = rid('pi');
     const pi: Obj = {
       id,
