@@ -648,6 +648,9 @@ export class WechatpaySimulator implements ChannelSimulator {
     const b = this.body(req);
     const outRefundNo = b.out_refund_no;
     if (typeof outRefundNo !== 'string' || !/^[A-Za-z0-9_*@|-]{1,64}$/.test(outRefundNo)) throw new HttpError(400, 'PARAM_ERROR', 'out_refund_no格式错误');
+    if (typeof b.out_trade_no !== 'string' && typeof b.transaction_id !== 'string') {
+      throw new HttpError(400, 'PARAM_ERROR', 'transaction_id和out_trade_no必须二选一进行传参', { location: 'body' });
+    }
     const o = typeof b.out_trade_no === 'string' ? this.orders.get(b.out_trade_no) : typeof b.transaction_id === 'string' ? this.ordersByTxn.get(b.transaction_id) : undefined;
     if (!o) throw new HttpError(404, 'RESOURCE_NOT_EXISTS', '订单不存在');
     const amount = b.amount as { refund?: unknown; total?: unknown; currency?: unknown } | undefined;

@@ -69,6 +69,9 @@ describe('WeChat Pay v3 through wechatpay-axios-plugin', () => {
     expect(notFound).toMatchObject({ status: 404, signed: true, data: { code: 'ORDER_NOT_EXIST', message: expect.any(String) } });
     const unknownPath = await refusal(wxpay.v3.pay.nothing.here.get());
     expect(unknownPath).toMatchObject({ status: 404, signed: true, data: { code: 'NOT_FOUND' } });
+    const noOrder = await refusal(wxpay.v3.refund.domestic.refunds.post({ out_refund_no: generateId('refund'), amount: { refund: 1, total: 1, currency: 'CNY' } }));
+    expect(noOrder).toMatchObject({ status: 400, signed: true, data: { code: 'PARAM_ERROR' } });
+    expect(noOrder.data.message).toContain('out_trade_no');
     const badAmount = await refusal(wxpay.v3.pay.transactions.native.post(order({ amount: { total: 0, currency: 'CNY' } })));
     expect(badAmount).toMatchObject({ status: 400, data: { code: 'PARAM_ERROR' } });
   });
