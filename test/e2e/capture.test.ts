@@ -79,6 +79,21 @@ describe('pay capture with Stripe (capture_method=manual)', () => {
     expect(captured.data).toMatchObject({ authorizedMinor: 5000, capturedMinor: 3000, releasedMinor: 2000, source: 'channel.capture' });
   });
 
+  it('a capture whose answer was lost: exit 3, the order kept; pay query then takes the captured amount from Stripe', async () => {
+    const orderNo = generateId('payment');
+    await pay(['create', '--channel', 'stripe', '--amount', '40.00', '--currency', 'USD', '--order-no', orderNo, '--capture', 'manual']);
+    await fx.sandbox.pay('stripe', orderNo);
+    fx.sandbox.fault('stripe', { kind: 'delay', delayMs: 2500, match: '^POST /v1/payment_intents/pi_[^/]+/capture', times: 0 });
+    const lost = await runPayJson(['capture', orderNo, '--amount', '25.00'], { env: { ...fx.env, PAY_HTTP_TIMEOUT_MS: '500' }, cwd: fx.dir });
+    fx.sandbox.clearFaults('stripe');
+    expect(lost.code).toBe(3);
+    expect((await pay(['query', orderNo, '--local'])).json).toMatchObject({ status: 'pending', amountMinor: 4000 });
+    const q = await pay(['query', orderNo]);
+    expect(q.json).toMatchObject({ status: 'succeeded', amountMinor: 2500, warnings: [] });
+    const show = await pay(['orders', 'show', orderNo]);
+    expect(show.json.events.find((e: { type: string }) => e.type === 'order.captured').data).toMatchObject({ authorizedMinor: 4000, capturedMinor: 2500, source: 'channel.query' });
+  });
+
   it('an order created with automatic capture is not captured by pay capture (exit 2)', async () => {
     const orderNo = generateId('payment');
     const created = await pay(['create', '--channel', 'stripe', '--amount', '10.00', '--currency', 'USD', '--order-no', orderNo, '--extra', 'test_card=visa']);
