@@ -580,6 +580,8 @@ export class StripeSimulator implements ChannelSimulator {
     }
     const typeList = (v: FormNode | undefined) => (Array.isArray(v) ? v.filter((t): t is string => typeof t === 'string') : undefined);
     const types = typeList(allowedTypes) ?? typeList(legacyTypes);
+    const email = str(p.receipt_email);
+    if (email !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) throw invalidRequest(`Invalid email address: ${email}`, { code: 'email_invalid', param: 'receipt_email' });
     const automatic = p.automatic_payment_methods;
     if (automatic && typeof automatic === 'object' && (automatic as FormObject).enabled === undefined) {
       throw invalidRequest('Missing required param: automatic_payment_methods[enabled].', { code: 'parameter_missing', param: 'automatic_payment_methods[enabled]' });

@@ -150,6 +150,8 @@ describe('Stripe parameter validation', () => {
     expect(nestedInt).toMatchObject({ code: 'parameter_invalid_integer', param: 'amount_to_capture' });
     const missing = await refusal(sdk.paymentIntents.create({ amount: 1000 } as unknown as Stripe.PaymentIntentCreateParams));
     expect(missing).toMatchObject({ code: 'parameter_missing', param: 'currency' });
+    const email = await refusal(sdk.paymentIntents.create({ amount: 1000, currency: 'usd', receipt_email: 'not-an-address' }));
+    expect(email).toMatchObject({ code: 'email_invalid', param: 'receipt_email', message: 'Invalid email address: not-an-address' });
     const nestedMissing = await refusal(sdk.paymentIntents.create({ amount: 1000, currency: 'usd', automatic_payment_methods: { allow_redirects: 'never' } } as unknown as Stripe.PaymentIntentCreateParams));
     expect(nestedMissing).toMatchObject({ code: 'parameter_missing', param: 'automatic_payment_methods[enabled]' });
     // An update may unset a description with an empty string, as on Stripe.
