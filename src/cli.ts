@@ -85,12 +85,14 @@ Start here:
     .option('--notify-url <url>', 'where the channel sends its async notification')
     .option('--return-url <url>', 'where the payer returns after paying (page methods)')
     .option('--extra <key=value>', 'channel-specific field, repeatable', collect)
+    .addOption(new Option('--capture <mode>', 'manual: authorize only, take the money later with pay capture (stripe, paypal)').choices(['automatic', 'manual']))
     .addHelpText(
       'after',
       `
 Examples:
   $ pay create --channel mock --amount 12.34 --currency CNY --subject "Coffee"
-  $ pay create --channel mock --amount 1500 --currency JPY --order-no SHOP20261123001 --json`,
+  $ pay create --channel mock --amount 1500 --currency JPY --order-no SHOP20261123001 --json
+  $ pay create --channel stripe --amount 50.00 --currency USD --capture manual`,
     )
     .action(async (opts, cmd: Command) =>
       execute(cmd, async (ctx) => {
@@ -143,6 +145,19 @@ Examples:
       execute(cmd, async (ctx) => {
         const m = await import('./commands/payout.js');
         return m.presentPayout(await m.payout(opts, ctx));
+      }),
+    );
+
+  program
+    .command('capture')
+    .description('capture an order created with --capture manual (stripe, paypal), fully or in part')
+    .argument('<order-no>', 'merchant order number')
+    .option('--amount <decimal>', 'amount to capture (default: everything authorized; the rest is released)')
+    .addHelpText('after', '\nExamples:\n  $ pay capture P20261123055601123ABCDEFGHJKMN\n  $ pay capture P20261123055601123ABCDEFGHJKMN --amount 30.00 --json   # 30 taken, the rest released')
+    .action(async (orderNo: string, opts, cmd: Command) =>
+      execute(cmd, async (ctx) => {
+        const m = await import('./commands/capture.js');
+        return m.presentCapture(await m.capture(orderNo, opts, ctx));
       }),
     );
 

@@ -3,7 +3,8 @@
  *
  * As Alipay does: `POST|GET /gateway.do` with parameters in the query and/or a form body (UTF-8
  * or GBK by `charset`), the request signature checked with `sign_type` kept (a bad one answers
- * 40002 isv.invalid-signature), answers `{"<method>_response":{...},"sign":"..."}` signed over
+ * 40002 isv.invalid-signature; a missing `version` 40001 isv.missing-version; errors signed like
+ * any answer, except gateway-level `error_response`s), answers `{"<method>_response":{...},"sign":"..."}` signed over
  * the raw member text (slashes escaped as Alipay's JSON writer does), certificate mode with
  * `app_cert_sn`/`alipay_root_cert_sn` checked and `alipay_cert_sn` sent. Trades: a precreated or
  * page trade does not exist for queries until the payer opens it (`ACQ.TRADE_NOT_EXIST`); the payer
@@ -265,6 +266,8 @@ export class AlipaySimulator implements ChannelSimulator {
       if (!p.sign_type) throw MISSING('isv.missing-signature-type', 'sign_type');
       if (!isSignType(p.sign_type)) throw INVALID('isv.invalid-signature-type', '无效的签名类型');
       if (!p.timestamp) throw MISSING('isv.missing-timestamp', 'timestamp');
+      if (!p.version) throw new GatewayError('40001', 'Missing Required Arguments', 'isv.missing-version', '缺少版本参数');
+      if (p.version !== '1.0') throw INVALID('isv.invalid-parameter', `参数version不合法 (${p.version.slice(0, 10)})`);
       if (Number.isNaN(beijingToUtc(p.timestamp))) throw INVALID('isv.invalid-timestamp', '非法的时间戳参数');
       if (this.cert) {
         if (!p.app_cert_sn) throw MISSING('isv.missing-app-cert-sn', 'app_cert_sn');

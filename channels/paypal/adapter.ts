@@ -14,6 +14,7 @@ import type {
   BillRow,
   BillSource,
   CallbackVerdict,
+  CaptureRequest,
   ChannelAdapter,
   ChannelDeps,
   CheckResult,
@@ -44,6 +45,9 @@ type Obj = Record<string, unknown>;
 export const requestIds = {
   collect: (orderNo: string) => `pay-collect-${orderNo}`,
   capture: (orderNo: string) => `pay-capture-${orderNo}`,
+  authorize: (orderNo: string) => `pay-authorize-${orderNo}`,
+  /** Capture of an authorization: the amount is part of it, so a corrected amount is a new request. */
+  captureAuthorization: (orderNo: string, amountMinor?: number) => `pay-capture-auth-${orderNo}-${amountMinor ?? 'all'}`,
   refund: (refundNo: string) => `pay-refund-${refundNo}`,
   payout: (orderNo: string) => `pay-payout-${orderNo}`,
 };
@@ -57,9 +61,9 @@ function linkOf(o: Obj, ...rels: string[]): string | undefined {
 }
 
 /** The Orders v2 create body for an order (the description is added by collect). */
-function createBody(orderNo: string, currency: string, value: string): Obj {
+function createBody(orderNo: string, currency: string, value: string, intent: 'CAPTURE' | 'AUTHORIZE' = 'CAPTURE'): Obj {
   return {
-    intent: 'CAPTURE',
+    intent,
     purchase_units: [
       {
         reference_id: orderNo,
@@ -102,9 +106,30 @@ export class PaypalAdapter implements ChannelAdapter {
     const unit = arr(order.purchase_units)[0] ?? {};
     const captures = arr(obj(unit.payments)?.captures);
     const capture = captures[captures.length - 1];
+    const authorizations = arr(obj(unit.payments)?.authorizations);
+    const authorization = authorizations[authorizations.length - 1];
     const status = String(order.status ?? '');
     const state: OrderState = { status: 'pending', channelTradeNo: str(order.id), providerStatus: capture ? `${status}/${String(capture.status)}` : status };
     Object.assign(state, money(unit.amount));
+    if (authorization) {
+      // Intent AUTHORIZE: the order completes when authorized; the money moves with the
+      // authorization's capture. Authorized, not captured: pending, the authorization kept.
+      state.payload = { paypalAuthorizationId: str(authorization.id) };
+      if (!capture) state.providerStatus = `${status}/AUTHORIZATION_${String(authorization.status)}`;
+      if (authorization.status === 'VOIDED' || authorization.status === 'EXPIRED') state.status = 'closed';
+      if (authorization.status === 'DENIED') {
+        state.status = 'failed';
+        state.failure = { code: 'DECLINED', message: 'PayPal denied the authorization', providerCode: 'DENIED' };
+      }
+      const done = captures.filter((c) => c.status === 'COMPLETED' || c.status === 'PARTIALLY_REFUNDED' || c.status === 'REFUNDED');
+      if (done.length) {
+        const currency = money(unit.amount).currency;
+        if (currency) state.amountMinor = done.reduce((sum, c) => sum + (money(c.amount).amountMinor ?? 0), 0);
+        state.status = 'succeeded';
+        state.paidAt = isoUtc(Date.parse(str(done[0].create_time) ?? '') || this.deps.clock());
+      }
+      return state;
+    }
     if (status === 'VOIDED') state.status = 'closed';
     else if (status === 'COMPLETED' && capture) {
       state.status = captureStatus(capture.status);
@@ -137,8 +162,9 @@ export class PaypalAdapter implements ChannelAdapter {
     const value = toPaypalValue(req.amountMinor, req.currency);
     if (req.notifyUrl) this.deps.debug('paypal: --notify-url is not sent: PayPal delivers webhooks to the app\'s configured webhook (pay sandbox: --webhook-url)');
     const returnUrl = req.returnUrl ?? this.config.returnUrl;
-    const body = createBody(req.orderNo, req.currency, value);
-    (body.purchase_units as Obj[])[0].description = req.subject.slice(0, 127);
+    const body = createBody(req.orderNo, req.currency, value, req.capture === 'manual' ? 'AUTHORIZE' : 'CAPTURE');
+    // PayPal refuses an empty description (INVALID_STRING_LENGTH): leave it out.
+    if (req.subject) (body.purchase_units as Obj[])[0].description = req.subject.slice(0, 127);
     if (returnUrl) {
       body.payment_source = {
         paypal: {
@@ -159,15 +185,20 @@ export class PaypalAdapter implements ChannelAdapter {
     return {
       status: state.status === 'closed' ? 'closed' : state.status,
       channelTradeNo: state.channelTradeNo,
-      payload: { redirectUrl: approve, approveUrl: approve, paypalOrderId: str(order.id), paypalStatus: str(order.status) },
+      payload: { redirectUrl: approve, approveUrl: approve, paypalOrderId: str(order.id), paypalStatus: str(order.status), paypalIntent: str(order.intent) },
       ...(state.paidAt ? { paidAt: state.paidAt } : {}),
     };
   }
 
-  /** Captures an approved order; a declined instrument is a failed payment, not an error. */
-  private async capture(id: string, orderNo: string): Promise<OrderState> {
+  /**
+   * Captures an approved order (intent CAPTURE) or authorizes it (intent AUTHORIZE); a declined
+   * instrument is a failed payment, not an error.
+   */
+  private async captureOrder(id: string, orderNo: string, intent: 'CAPTURE' | 'AUTHORIZE' = 'CAPTURE'): Promise<OrderState> {
     try {
-      const order = await this.client.call<Obj>({ operation: 'capture', method: 'POST', path: `/v2/checkout/orders/${encodeURIComponent(id)}/capture`, body: {}, requestId: requestIds.capture(orderNo), orderNo });
+      const action = intent === 'AUTHORIZE' ? 'authorize' : 'capture';
+      const requestId = intent === 'AUTHORIZE' ? requestIds.authorize(orderNo) : requestIds.capture(orderNo);
+      const order = await this.client.call<Obj>({ operation: action, method: 'POST', path: `/v2/checkout/orders/${encodeURIComponent(id)}/${action}`, body: {}, requestId, orderNo });
       return this.orderStateOf(order);
     } catch (err) {
       if (!isPayError(err)) throw err;
@@ -176,7 +207,7 @@ export class PaypalAdapter implements ChannelAdapter {
         return { status: 'failed', channelTradeNo: id, providerStatus: `APPROVED/${issue}`, failure: { code: 'DECLINED', message: err.providerMessage ?? 'PayPal declined the payment instrument', providerCode: issue } };
       }
       // Someone (a retry, the dashboard) captured it first: report what the order says now.
-      if (issue === 'ORDER_ALREADY_CAPTURED') return this.orderStateOf(await this.getOrder(id, orderNo, 'queryCollect'));
+      if (issue === 'ORDER_ALREADY_CAPTURED' || issue === 'ORDER_ALREADY_AUTHORIZED') return this.orderStateOf(await this.getOrder(id, orderNo, 'queryCollect'));
       if (issue === 'ORDER_NOT_APPROVED') return { status: 'pending', channelTradeNo: id, providerStatus: 'CREATED' };
       throw err;
     }
@@ -195,7 +226,7 @@ export class PaypalAdapter implements ChannelAdapter {
         operation: 'queryCollect',
         method: 'POST',
         path: '/v2/checkout/orders',
-        body: createBody(ref.orderNo, ref.currency, toPaypalValue(ref.amountMinor, ref.currency)),
+        body: createBody(ref.orderNo, ref.currency, toPaypalValue(ref.amountMinor, ref.currency), ref.capture === 'manual' ? 'AUTHORIZE' : 'CAPTURE'),
         requestId: requestIds.collect(ref.orderNo),
         orderNo: ref.orderNo,
       });
@@ -203,8 +234,47 @@ export class PaypalAdapter implements ChannelAdapter {
       if (!id) throw new PayError('CHANNEL_ERROR', `PayPal answered the create of ${ref.orderNo} without an order id`, { channel: 'paypal' });
     }
     const order = await this.getOrder(id, ref.orderNo, 'queryCollect');
-    if (order.status === 'APPROVED' && this.config.captureOnQuery) return this.capture(id, ref.orderNo);
+    if (order.status === 'APPROVED' && this.config.captureOnQuery) return this.captureOrder(id, ref.orderNo, order.intent === 'AUTHORIZE' ? 'AUTHORIZE' : 'CAPTURE');
     return this.orderStateOf(order);
+  }
+
+  /**
+   * `pay capture`: for an order created with intent AUTHORIZE, authorizes it once approved (if
+   * `pay query` has not yet), then captures the authorization (POST
+   * /v2/payments/authorizations/{id}/capture, final_capture: the rest is released).
+   */
+  async capture(req: CaptureRequest): Promise<OrderState> {
+    const ref = req.order;
+    const id = this.orderId(ref);
+    let order = await this.getOrder(id, ref.orderNo, 'capture');
+    if (order.intent !== 'AUTHORIZE') {
+      throw invalid(`PayPal order ${id} of ${ref.orderNo} has intent ${String(order.intent)}: it is captured by \`pay query\` once approved, not by \`pay capture\``);
+    }
+    if (order.status === 'APPROVED') {
+      const authorized = await this.captureOrder(id, ref.orderNo, 'AUTHORIZE');
+      if (authorized.status === 'failed') return authorized;
+      order = await this.getOrder(id, ref.orderNo, 'capture');
+    }
+    const unit = arr(order.purchase_units)[0] ?? {};
+    const authorization = arr(obj(unit.payments)?.authorizations).at(-1);
+    if (!authorization) {
+      throw invalid(`PayPal order ${id} of ${ref.orderNo} is ${String(order.status)}: the payer has not approved it, so nothing is authorized yet`, {
+        hint: 'Send the payer to the approve link (`pay orders show` shows it), then capture.',
+      });
+    }
+    const state = this.orderStateOf(order);
+    if (state.status !== 'pending') return state;
+    const body: Obj = { final_capture: true };
+    if (req.amountMinor !== undefined) body.amount = { currency_code: ref.currency, value: toPaypalValue(req.amountMinor, ref.currency) };
+    await this.client.call<Obj>({
+      operation: 'capture',
+      method: 'POST',
+      path: `/v2/payments/authorizations/${encodeURIComponent(String(authorization.id))}/capture`,
+      body,
+      requestId: requestIds.captureAuthorization(ref.orderNo, req.amountMinor),
+      orderNo: ref.orderNo,
+    });
+    return this.orderStateOf(await this.getOrder(id, ref.orderNo, 'capture'));
   }
 
   private async completedCapture(ref: { orderNo: string; channelTradeNo?: string }, operation: string): Promise<{ order: Obj; capture: Obj }> {

@@ -131,8 +131,11 @@ export function toEvent(e: PaypalEvent): CallbackEvent {
     event.channelTradeNo = str(r.id);
     Object.assign(event, money(unit?.amount));
     event.providerStatus = str(r.status);
-    // An approval moves no money (the merchant still captures): it claims no order status.
-    if (r.status === 'COMPLETED') event.status = 'succeeded';
+    // An approval moves no money (the merchant still captures): it claims no order status. Nor
+    // does the completion of an AUTHORIZE order: it is authorized, the capture comes later.
+    const authorizeOnly = r.intent === 'AUTHORIZE' && !(Array.isArray(obj(unit?.payments)?.captures) && (obj(unit?.payments)!.captures as unknown[]).length > 0);
+    if (r.status === 'COMPLETED' && authorizeOnly) event.status = 'pending';
+    else if (r.status === 'COMPLETED') event.status = 'succeeded';
     else if (r.status === 'VOIDED') event.status = 'closed';
     else if (r.status !== 'APPROVED') event.status = 'pending';
   } else if (type.startsWith('PAYMENT.PAYOUTS-ITEM.')) {

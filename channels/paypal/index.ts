@@ -14,7 +14,7 @@ const description: ChannelDescription = {
   name: 'PayPal',
   version: '1.0.0',
   // No closeCollect: an uncaptured Orders v2 order cannot be voided; PayPal lets it expire.
-  capabilities: ['collect', 'queryCollect', 'refund', 'queryRefund', 'payout', 'queryPayout', 'balance', 'verifyCallback', 'readBill', 'downloadBill'],
+  capabilities: ['collect', 'queryCollect', 'capture', 'refund', 'queryRefund', 'payout', 'queryPayout', 'balance', 'verifyCallback', 'readBill', 'downloadBill'],
   config: PAYPAL_CONFIG_FIELDS,
   timeZone: 'UTC',
   methods: ['paypal'],

@@ -5,12 +5,19 @@
  * `invalid_client`, a bad or expired token `AUTHENTICATION_FAILURE`); PayPal-Request-Id
  * idempotency (the same id gets the same answer, replayed); Orders v2 (create -> the payer
  * approves, here through `simulatePayment` or the approve link -> capture, with a declined
- * instrument as INSTRUMENT_DECLINED); refunds of captures (partial, bounded); Payouts batches that
+ * instrument as INSTRUMENT_DECLINED; intent AUTHORIZE -> authorize -> captures of the
+ * authorization; PATCH with JSON Patch as PayPal's patchable table allows; amount checked against
+ * breakdown and items against item_total; `Prefer: return=minimal` (the default) or
+ * return=representation); refunds of captures (partial, bounded); Payouts batches that
  * progress PENDING -> PROCESSING -> SUCCESS (or an item FAILED); balances; the transactions report
  * API; webhooks; and signed webhook events: transmission headers signed SHA256withRSA with a
  * certificate the simulator issues itself, CN `messageverificationcerts.sandbox.paypal.com` under
  * a test CA of its own, so `pay verify` given that certificate (and optionally the CA) accepts
  * them and rejects them with any other. The certificate is served where PAYPAL-CERT-URL points.
+ *
+ * Every API error has PayPal's shape: name, message, debug_id (also the PayPal-Debug-Id header),
+ * details[] (issue, description, and field/value/location where one is at fault) and links; the
+ * token endpoint keeps OAuth's {error, error_description}, as PayPal's does.
  *
  * PayPal's API answers are not signed (TLS is the integrity check), so `tamper` returns the
  * answer unchanged.
@@ -52,22 +59,34 @@ class PaypalError extends Error {
   }
 }
 
-const INFO_LINK = (anchor: string) => [{ href: `https://developer.paypal.com/api/rest/reference/orders/v2/errors/#${anchor}`, rel: 'information_link', method: 'GET' }];
+const INFO_LINK = (anchor: string) => [{ href: `https://developer.paypal.com/docs/api/orders/v2/#error-${anchor}`, rel: 'information_link', method: 'GET' }];
 
-function unprocessable(issue: string, description: string): PaypalError {
+/** Where a detail points: a JSON pointer into the body (or a query/path parameter) and the value found there. */
+interface At {
+  field?: string;
+  value?: string;
+  location?: 'body' | 'query' | 'path';
+}
+
+/** One entry of `details[]`, in PayPal's key order. */
+function detail(issue: string, description: string, at: At = {}): Obj {
+  return { ...(at.field ? { field: at.field } : {}), ...(at.value !== undefined ? { value: at.value } : {}), ...(at.field ? { location: at.location ?? 'body' } : {}), issue, description };
+}
+
+function unprocessable(issue: string, description: string, at: At = {}): PaypalError {
   return new PaypalError(422, {
     name: 'UNPROCESSABLE_ENTITY',
-    details: [{ issue, description }],
+    details: [detail(issue, description, at)],
     message: 'The requested action could not be performed, semantically incorrect, or failed business validation.',
     links: INFO_LINK(issue),
   });
 }
 
-function invalidRequest(issue: string, description: string, field?: string): PaypalError {
+function invalidRequest(issue: string, description: string, field?: string, at: Omit<At, 'field'> = {}): PaypalError {
   return new PaypalError(400, {
     name: 'INVALID_REQUEST',
     message: 'Request is not well-formed, syntactically incorrect, or violates schema.',
-    details: [{ ...(field ? { field, location: 'body' } : {}), issue, description }],
+    details: [detail(issue, description, { ...at, field })],
     links: INFO_LINK(issue),
   });
 }
@@ -76,10 +95,13 @@ function notFound(): PaypalError {
   return new PaypalError(404, {
     name: 'RESOURCE_NOT_FOUND',
     message: 'The specified resource does not exist.',
-    details: [{ issue: 'INVALID_RESOURCE_ID', description: 'Specified resource ID does not exist. Please check the resource ID and try again.' }],
+    details: [detail('INVALID_RESOURCE_ID', 'Specified resource ID does not exist. Please check the resource ID and try again.')],
     links: INFO_LINK('INVALID_RESOURCE_ID'),
   });
 }
+
+/** The JSON pointer of the (only) purchase unit, as PayPal names it in `details[].field`. */
+const PU = (ref: string) => `/purchase_units/@reference_id=='${ref}'`;
 
 const ID_CHARS = '0123456789ABCDEFGHJKLMNPQRSTUVWXYZ';
 function pid(n = 17): string {
@@ -109,21 +131,158 @@ function fmt(u: number, currency: string): string {
   return (neg ? '-' : '') + (exp === 0 ? digits : `${digits.slice(0, -exp)}.${digits.slice(-exp)}`);
 }
 
-function checkAmount(amount: unknown, field: string, currencyKey: 'currency_code' | 'currency'): { currency: string; units: number } {
+function checkAmount(amount: unknown, field: string, currencyKey: 'currency_code' | 'currency', allowZero = false): { currency: string; units: number } {
   const a = obj(amount);
   if (!a) throw invalidRequest('MISSING_REQUIRED_PARAMETER', 'A required field / parameter is missing.', field);
   const currency = str(a[currencyKey]);
   if (!currency) throw invalidRequest('MISSING_REQUIRED_PARAMETER', 'A required field / parameter is missing.', `${field}/${currencyKey}`);
   if (!PAYPAL_CURRENCIES.includes(currency)) throw unprocessable('CURRENCY_NOT_SUPPORTED', 'Currency code is not currently supported.');
   const u = units(a.value, currency);
+  const at: At = { field: `${field}/value`, value: typeof a.value === 'string' ? a.value : JSON.stringify(a.value ?? null) };
   if (u === undefined) {
     if (typeof a.value === 'string' && /^\d+\.\d+$/.test(a.value)) {
-      throw unprocessable('DECIMAL_PRECISION', `If the currency supports decimals, only two decimal place precision is supported. ${currency} does not support decimals.`);
+      // Too many decimals for the currency: two at most, none for JPY, HUF and TWD.
+      if (paypalExponent(currency) === 0) throw unprocessable('DECIMALS_NOT_SUPPORTED', 'Currency code does not support decimals.', at);
+      // Orders v2 and Payments v2 word it differently.
+      const description = field.startsWith('/purchase_units') ? 'If the currency supports decimals, only two decimal place precision is supported.' : 'The value of the field should not be more than two decimal places.';
+      throw unprocessable('DECIMAL_PRECISION', description, at);
     }
-    throw invalidRequest('INVALID_PARAMETER_VALUE', 'The value of a field is invalid.', `${field}/value`);
+    if (a.value === undefined) throw invalidRequest('MISSING_REQUIRED_PARAMETER', 'A required field / parameter is missing.', `${field}/value`);
+    throw invalidRequest('INVALID_PARAMETER_SYNTAX', 'The value of a field does not conform to the expected format.', `${field}/value`, { value: at.value });
   }
-  if (u <= 0) throw unprocessable('AMOUNT_MUST_BE_POSITIVE', 'The amount must be greater than zero.');
+  if (u < 0 || (u === 0 && !allowZero)) throw unprocessable('AMOUNT_MUST_BE_POSITIVE', 'The amount must be greater than zero.', at);
   return { currency, units: u };
+}
+
+const BREAKDOWN_PLUS = ['item_total', 'tax_total', 'shipping', 'handling', 'insurance'] as const;
+const BREAKDOWN_MINUS = ['shipping_discount', 'discount'] as const;
+
+/**
+ * Checks a purchase unit as PayPal does on create and after a PATCH: the amount (and each
+ * breakdown amount, in the same currency), `amount.value` equal to the breakdown's sum
+ * (AMOUNT_MISMATCH), and items against `item_total` and `tax_total` (ITEM_TOTAL_REQUIRED,
+ * ITEM_TOTAL_MISMATCH, TAX_TOTAL_REQUIRED, TAX_TOTAL_MISMATCH).
+ */
+function checkPurchaseUnit(pu: Obj, ref: string): void {
+  const base = PU(ref);
+  for (const [key, max] of [['description', 127], ['custom_id', 255], ['invoice_id', 127], ['soft_descriptor', 22], ['reference_id', 256]] as const) {
+    const v = pu[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'string') throw invalidRequest('INVALID_PARAMETER_SYNTAX', 'The value of a field does not conform to the expected format.', `${base}/${key}`);
+    if (v.length < 1 || v.length > max) throw invalidRequest('INVALID_STRING_LENGTH', 'The value of a field is either too short or too long.', `${base}/${key}`, { value: v });
+  }
+  const { currency, units: total } = checkAmount(pu.amount, `${base}/amount`, 'currency_code');
+  const breakdown = obj(obj(pu.amount)?.breakdown);
+  const part = (key: string): number | undefined => {
+    if (!breakdown || breakdown[key] === undefined) return undefined;
+    const field = `${base}/amount/breakdown/${key}`;
+    const m = checkAmount(breakdown[key], field, 'currency_code', true);
+    if (m.currency !== currency) throw unprocessable('CURRENCY_MISMATCH', 'Currency code should be the same for all amounts in a purchase unit.', { field: `${field}/currency_code`, value: m.currency });
+    return m.units;
+  };
+  const parts: Record<string, number | undefined> = {};
+  for (const k of [...BREAKDOWN_PLUS, ...BREAKDOWN_MINUS]) parts[k] = part(k);
+  const items = pu.items;
+  if (items !== undefined) {
+    if (!Array.isArray(items)) throw invalidRequest('INVALID_PARAMETER_SYNTAX', 'The value of a field does not conform to the expected format.', `${base}/items`);
+    let itemSum = 0;
+    let taxSum = 0;
+    let anyTax = false;
+    items.forEach((raw, i) => {
+      const item = obj(raw) ?? {};
+      const field = `${base}/items/${i}`;
+      if (!str(item.name)) throw invalidRequest('MISSING_REQUIRED_PARAMETER', 'A required field / parameter is missing.', `${field}/name`);
+      const q = item.quantity;
+      if (typeof q !== 'string' || !/^[1-9]\d{0,9}$/.test(q)) throw invalidRequest('INVALID_PARAMETER_SYNTAX', 'The value of a field does not conform to the expected format.', `${field}/quantity`, { value: String(q) });
+      const unit = checkAmount(item.unit_amount, `${field}/unit_amount`, 'currency_code');
+      if (unit.currency !== currency) throw unprocessable('CURRENCY_MISMATCH', 'Currency code should be the same for all amounts in a purchase unit.', { field: `${field}/unit_amount/currency_code`, value: unit.currency });
+      itemSum += unit.units * Number(q);
+      if (item.tax !== undefined) {
+        anyTax = true;
+        const tax = checkAmount(item.tax, `${field}/tax`, 'currency_code', true).units;
+        taxSum += tax * Number(q);
+      }
+    });
+    if (items.length > 0) {
+      if (parts.item_total === undefined) {
+        throw unprocessable('ITEM_TOTAL_REQUIRED', 'If item details are specified (items.unit_amount and items.quantity) corresponding amount.breakdown.item_total is required.', { field: `${base}/amount/breakdown/item_total` });
+      }
+      if (parts.item_total !== itemSum) {
+        throw unprocessable('ITEM_TOTAL_MISMATCH', 'Should equal sum of (unit_amount * quantity) across all items for a given purchase_unit', {
+          field: `${base}/amount/breakdown/item_total/value`,
+          value: fmt(parts.item_total, currency),
+        });
+      }
+      if (anyTax && parts.tax_total === undefined) {
+        throw unprocessable('TAX_TOTAL_REQUIRED', 'If item details are specified (items.tax_total and items.quantity) corresponding amount.breakdown.tax_total is required.', { field: `${base}/amount/breakdown/tax_total` });
+      }
+      if (anyTax && parts.tax_total !== taxSum) {
+        throw unprocessable('TAX_TOTAL_MISMATCH', 'Should equal sum of (tax * quantity) across all items for a given purchase_unit', { field: `${base}/amount/breakdown/tax_total/value`, value: fmt(parts.tax_total!, currency) });
+      }
+    }
+  }
+  if (breakdown) {
+    const sum = BREAKDOWN_PLUS.reduce((acc, k) => acc + (parts[k] ?? 0), 0) - BREAKDOWN_MINUS.reduce((acc, k) => acc + (parts[k] ?? 0), 0);
+    if (sum !== total) {
+      throw unprocessable('AMOUNT_MISMATCH', 'Should equal item_total + tax_total + shipping + handling + insurance - shipping_discount - discount.', { field: `${base}/amount/value`, value: fmt(total, currency) });
+    }
+  }
+}
+
+/** What each patchable field of a purchase unit takes (PayPal's table), by path below the unit. */
+const PATCHABLE: Record<string, readonly string[]> = {
+  custom_id: ['replace', 'add', 'remove'],
+  description: ['replace', 'add', 'remove'],
+  invoice_id: ['replace', 'add', 'remove'],
+  soft_descriptor: ['replace', 'remove'],
+  amount: ['replace'],
+  items: ['replace', 'add', 'remove'],
+  'payee/email_address': ['replace'],
+  'shipping/name': ['replace', 'add'],
+  'shipping/address': ['replace', 'add'],
+  'shipping/type': ['replace', 'add'],
+  'shipping/email_address': ['replace', 'add'],
+  'shipping/phone_number': ['replace', 'add'],
+  'shipping/options': ['replace', 'add'],
+  payment_instruction: ['replace'],
+};
+
+const INVALID_PATCH = "The operation cannot be honored. Cannot add a property that's already present, use replace. Cannot remove a property thats not present, use add. Cannot replace a property thats not present, use add.";
+
+/** Applies one JSON Patch operation to a copy of an order (module comment of patchOrder). */
+function applyPatch(order: Obj, op: 'add' | 'replace' | 'remove', path: string, value: unknown, index: number): void {
+  const at: At = { field: path };
+  if (path === '/intent') {
+    if (op !== 'replace') throw unprocessable('INVALID_PATCH_OPERATION', INVALID_PATCH, at);
+    if (value !== 'CAPTURE' && value !== 'AUTHORIZE') throw invalidRequest('INVALID_PARAMETER_VALUE', 'The value of a field is invalid.', `/${index}/value`, { value: String(value) });
+    order.intent = value;
+    return;
+  }
+  const m = /^\/purchase_units\/(?:@reference_id==(['"])(.*?)\1|(\d+))\/(.+)$/.exec(path);
+  if (!m) {
+    if (!path.startsWith('/') || /\/\//.test(path)) {
+      throw invalidRequest('INVALID_JSON_POINTER_FORMAT', 'Path should be a valid JSON Pointer https://tools.ietf.org/html/rfc6901 that references a location within the request where the field or value of a field is invalid.', `/${index}/path`, { value: path });
+    }
+    throw invalidRequest('FIELD_NOT_PATCHABLE', 'Field cannot be patched.', path);
+  }
+  const units = order.purchase_units as Obj[];
+  const unit = m[3] !== undefined ? units[Number(m[3])] : units.find((u) => u.reference_id === m[2]);
+  if (!unit) throw unprocessable('REFERENCE_ID_NOT_FOUND', 'Filter expression value is incorrect. Check the value of the reference_id.', at);
+  const rest = m[4];
+  const ops = PATCHABLE[rest];
+  if (!ops) throw invalidRequest('FIELD_NOT_PATCHABLE', 'Field cannot be patched.', path);
+  if (!ops.includes(op)) throw unprocessable('INVALID_PATCH_OPERATION', INVALID_PATCH, at);
+  const keys = rest.split('/');
+  let holder: Obj = unit;
+  for (const k of keys.slice(0, -1)) {
+    holder[k] = obj(holder[k]) ?? {};
+    holder = holder[k] as Obj;
+  }
+  const leaf = keys[keys.length - 1];
+  const present = holder[leaf] !== undefined && holder[leaf] !== null;
+  if ((op === 'add' && present && leaf !== 'items') || ((op === 'replace' || op === 'remove') && !present)) throw unprocessable('INVALID_PATCH_OPERATION', INVALID_PATCH, at);
+  if (op === 'remove') delete holder[leaf];
+  else holder[leaf] = value;
 }
 
 /** PayPal's simulated fee in PayPal units: 3.49% plus a fixed 0.49 (40 whole units where there are no decimals). */
@@ -156,6 +315,7 @@ export class PaypalSimulator implements ChannelSimulator {
 
   readonly orders = new Map<string, Obj>();
   readonly captures = new Map<string, Obj>();
+  readonly authorizations = new Map<string, Obj>();
   readonly refunds = new Map<string, Obj>();
   readonly payouts = new Map<string, Obj>();
   readonly webhooks = new Map<string, Obj>();
@@ -247,7 +407,7 @@ export class PaypalSimulator implements ChannelSimulator {
         try {
           body = JSON.parse(req.body.toString('utf8'));
         } catch {
-          throw invalidRequest('MALFORMED_REQUEST_JSON', 'The request JSON is not well formed.');
+          throw invalidRequest('MALFORMED_REQUEST_JSON', 'The request JSON is not well formed.', '/');
         }
       }
       const requestId = req.headers['paypal-request-id'];
@@ -269,18 +429,35 @@ export class PaypalSimulator implements ChannelSimulator {
 
   private errorResponse(err: unknown, headers: Record<string, string>, debugId: string): SimulatorResponse {
     if (err instanceof PaypalError) {
-      const body = 'error' in err.body ? err.body : { ...err.body, debug_id: debugId };
+      // OAuth answers (the token endpoint) keep OAuth's shape; every API error has PayPal's.
+      const body = 'error' in err.body ? err.body : { name: err.body.name, message: err.body.message, debug_id: debugId, details: err.body.details ?? [], links: err.body.links ?? [] };
       return { status: err.status, headers: err.status === 401 && 'error' in err.body ? { ...headers, 'www-authenticate': 'Basic realm="PayPal"' } : headers, body: JSON.stringify(body) };
     }
-    return { status: 500, headers, body: JSON.stringify({ name: 'INTERNAL_SERVER_ERROR', message: `An internal server error occurred (${(err as Error).message}).`, debug_id: debugId }) };
+    return {
+      status: 500,
+      headers,
+      body: JSON.stringify({
+        name: 'INTERNAL_SERVER_ERROR',
+        message: 'An internal server error has occurred.',
+        debug_id: debugId,
+        details: [detail('INTERNAL_SERVICE_ERROR', `An internal service error has occurred (${(err as Error).message}).`)],
+        links: [{ href: 'https://developer.paypal.com/docs/api/orders/v2/#error-INTERNAL_SERVICE_ERROR', rel: 'information_link', method: 'GET' }],
+      }),
+    };
   }
 
   private respond(req: SimulatorRequest, body: unknown, headers: Record<string, string>): SimulatorResponse | undefined {
     const debugId = headers['paypal-debug-id'];
     try {
-      const out = this.route(req, body);
-      if (out === undefined) return undefined;
+      // An unknown path or method answers as PayPal does: 404 in its error shape.
+      const out = this.route(req, body) ?? this.throwNotFound();
       if (out.status === 204) return { status: 204, headers: { 'paypal-debug-id': debugId } };
+      // Orders and Payments answer POSTs with id, status and links only unless asked for the
+      // whole resource with `Prefer: return=representation` (return=minimal is the default).
+      if (req.method === 'POST' && out.minimal && !/return=representation/i.test(req.headers.prefer ?? '')) {
+        const o = out.body as Obj;
+        return { status: out.status, headers, body: JSON.stringify({ id: o.id, status: o.status, links: o.links }) };
+      }
       return { status: out.status, headers, body: JSON.stringify(out.body) };
     } catch (err) {
       return this.errorResponse(err, headers, debugId);
@@ -318,6 +495,7 @@ export class PaypalSimulator implements ChannelSimulator {
       throw new PaypalError(401, {
         name: 'AUTHENTICATION_FAILURE',
         message: 'Authentication failed due to invalid authentication credentials or a missing Authorization header.',
+        details: [],
         links: [{ href: 'https://developer.paypal.com/docs/api/overview/#error', rel: 'information_link' }],
       });
     }
@@ -328,23 +506,30 @@ export class PaypalSimulator implements ChannelSimulator {
     this.tokens.clear();
   }
 
-  private route(req: SimulatorRequest, body: unknown): { status: number; body?: unknown } | undefined {
+  private route(req: SimulatorRequest, body: unknown): { status: number; body?: unknown; minimal?: boolean } | undefined {
     const parts = req.path.split('/').filter(Boolean).map(decodeURIComponent);
     const m = req.method;
     const b = obj(body) ?? {};
     // /v2/checkout/orders[/:id[/capture]]
     if (parts[0] === 'v2' && parts[1] === 'checkout' && parts[2] === 'orders') {
       const [, , , id, action] = parts;
-      if (m === 'POST' && !id) return { status: 201, body: this.createOrder(b) };
+      if (m === 'POST' && !id) return { status: 201, body: this.createOrder(b), minimal: true };
       if (m === 'GET' && id && !action) return { status: 200, body: this.order(id) };
-      if (m === 'POST' && id && action === 'capture') return { status: 201, body: this.captureOrder(this.order(id)) };
+      if (m === 'PATCH' && id && !action) {
+        this.patchOrder(this.order(id), body);
+        return { status: 204 };
+      }
+      if (m === 'POST' && id && action === 'capture') return { status: 201, body: this.captureOrder(this.order(id)), minimal: true };
+      if (m === 'POST' && id && action === 'authorize') return { status: 201, body: this.authorizeOrder(this.order(id)), minimal: true };
       return undefined;
     }
     if (parts[0] === 'v2' && parts[1] === 'payments') {
       const [, , kind, id, action] = parts;
       if (kind === 'captures' && m === 'GET' && id && !action) return { status: 200, body: this.captures.get(id) ?? this.throwNotFound() };
-      if (kind === 'captures' && m === 'POST' && id && action === 'refund') return { status: 201, body: this.refund(this.captures.get(id) ?? this.throwNotFound(), b) };
+      if (kind === 'captures' && m === 'POST' && id && action === 'refund') return { status: 201, body: this.refund(this.captures.get(id) ?? this.throwNotFound(), b), minimal: true };
       if (kind === 'refunds' && m === 'GET' && id && !action) return { status: 200, body: this.refunds.get(id) ?? this.throwNotFound() };
+      if (kind === 'authorizations' && m === 'GET' && id && !action) return { status: 200, body: this.authorizations.get(id) ?? this.throwNotFound() };
+      if (kind === 'authorizations' && m === 'POST' && id && action === 'capture') return { status: 201, body: this.captureAuthorization(this.authorizations.get(id) ?? this.throwNotFound(), b), minimal: true };
       return undefined;
     }
     if (parts[0] === 'v1' && parts[1] === 'payments' && parts[2] === 'payouts') {
@@ -393,20 +578,24 @@ export class PaypalSimulator implements ChannelSimulator {
       links.push({ href: `${base}/checkoutnow?token=${id}`, rel: o.status === 'PAYER_ACTION_REQUIRED' ? 'payer-action' : 'approve', method: 'GET' });
       links.push({ href: `${base}/v2/checkout/orders/${id}`, rel: 'update', method: 'PATCH' });
     }
-    if (o.status !== 'COMPLETED' && o.status !== 'VOIDED') links.push({ href: `${base}/v2/checkout/orders/${id}/capture`, rel: 'capture', method: 'POST' });
+    if (o.status !== 'COMPLETED' && o.status !== 'VOIDED') {
+      const action = o.intent === 'AUTHORIZE' ? 'authorize' : 'capture';
+      links.push({ href: `${base}/v2/checkout/orders/${id}/${action}`, rel: action, method: 'POST' });
+    }
     return links;
   }
 
   private createOrder(b: Obj): Obj {
-    if (b.intent !== 'CAPTURE') {
+    if (b.intent !== 'CAPTURE' && b.intent !== 'AUTHORIZE') {
       if (b.intent === undefined) throw invalidRequest('MISSING_REQUIRED_PARAMETER', 'A required field / parameter is missing.', '/intent');
-      throw unprocessable('UNSUPPORTED_INTENT', `The pay sandbox supports intent CAPTURE only (got ${String(b.intent).slice(0, 20)}).`);
+      throw invalidRequest('INVALID_PARAMETER_VALUE', 'The value of a field is invalid.', '/intent');
     }
     const units = Array.isArray(b.purchase_units) ? b.purchase_units : undefined;
     if (!units || units.length === 0) throw invalidRequest('MISSING_REQUIRED_PARAMETER', 'A required field / parameter is missing.', '/purchase_units');
     if (units.length > 1) throw unprocessable('MULTI_PURCHASE_UNIT_NOT_SUPPORTED', 'The pay sandbox takes one purchase unit per order.');
     const pu = obj(units[0]) ?? {};
-    checkAmount(pu.amount, '/purchase_units/@reference_id==\'default\'/amount', 'currency_code');
+    const ref = str(pu.reference_id) ?? 'default';
+    checkPurchaseUnit(pu, ref);
     const invoiceId = str(pu.invoice_id);
     if (invoiceId && [...this.captures.values()].some((c) => c.invoice_id === invoiceId)) {
       throw unprocessable('DUPLICATE_INVOICE_ID', 'Duplicate Invoice ID detected. To avoid a potential duplicate transaction your account setting requires that Invoice Id be unique for each transaction.');
@@ -415,9 +604,21 @@ export class PaypalSimulator implements ChannelSimulator {
     const experience = obj(obj(obj(b.payment_source)?.paypal)?.experience_context);
     const order: Obj = {
       id,
-      intent: 'CAPTURE',
+      intent: b.intent,
       status: experience ? 'PAYER_ACTION_REQUIRED' : 'CREATED',
-      purchase_units: [{ reference_id: str(pu.reference_id) ?? 'default', amount: pu.amount, payee: { email_address: 'merchant@pay-sandbox.example', merchant_id: this.accountId }, description: pu.description, custom_id: pu.custom_id, invoice_id: pu.invoice_id }],
+      purchase_units: [
+        {
+          reference_id: ref,
+          amount: pu.amount,
+          payee: { email_address: 'merchant@pay-sandbox.example', merchant_id: this.accountId },
+          description: pu.description,
+          custom_id: pu.custom_id,
+          invoice_id: pu.invoice_id,
+          soft_descriptor: pu.soft_descriptor,
+          items: pu.items,
+          shipping: pu.shipping,
+        },
+      ],
       create_time: this.iso(),
     };
     if (experience) order.payment_source = { paypal: {} };
@@ -445,8 +646,23 @@ export class PaypalSimulator implements ChannelSimulator {
     return { status: 200, headers: { 'content-type': 'text/html; charset=utf-8' }, body: `<h1>pay sandbox: PayPal order ${String(order.id)} is ${String(order.status)}</h1>` };
   }
 
-  private captureOrder(order: Obj): Obj {
-    if (order.status === 'COMPLETED') throw unprocessable('ORDER_ALREADY_CAPTURED', 'Order already captured.If \'intent=CAPTURE\' only one capture per order is allowed.');
+  /**
+   * What PayPal checks before it captures (intent CAPTURE) or authorizes (intent AUTHORIZE) an
+   * order: the intent matches the action, it was not done already, the payer approved, and the
+   * instrument is not declined.
+   */
+  private checkCompletable(order: Obj, intent: 'CAPTURE' | 'AUTHORIZE'): void {
+    const [action, other] = intent === 'CAPTURE' ? ['capture', 'authorize'] : ['authorize', 'capture'];
+    if (order.intent !== intent) {
+      throw unprocessable(
+        'ACTION_DOES_NOT_MATCH_INTENT',
+        `Order was created with an intent to '${String(order.intent)}'. Please use v2/checkout/orders/order_id/${other} to complete the transaction or alternately Create an order with an intent of '${intent}'.`,
+      );
+    }
+    if (order.status === 'COMPLETED') {
+      const [issue, done] = intent === 'CAPTURE' ? ['ORDER_ALREADY_CAPTURED', 'captured'] : ['ORDER_ALREADY_AUTHORIZED', 'authorized'];
+      throw unprocessable(issue, `Order already ${done}.If 'intent=${intent}' only one ${action === 'capture' ? 'capture' : 'authorization'} per order is allowed.`);
+    }
     if (order.status !== 'APPROVED') throw unprocessable('ORDER_NOT_APPROVED', 'Payer has not yet approved the Order for payment. Please redirect the payer to the \'rel\':\'approve\' url returned as part of the HATEOAS links within the Create Order call or provide a valid payment_source in the request.');
     const id = String(order.id);
     if (this.approvalOutcome.get(id) === 'failed') {
@@ -454,10 +670,24 @@ export class PaypalSimulator implements ChannelSimulator {
       (err.body.links as Obj[]).push({ href: `${this.base()}/checkoutnow?token=${id}`, rel: 'redirect', method: 'GET' });
       throw err;
     }
+  }
+
+  private captureOrder(order: Obj): Obj {
+    this.checkCompletable(order, 'CAPTURE');
+    const id = String(order.id);
     const pu = (order.purchase_units as Obj[])[0];
     const amount = obj(pu.amount)!;
     const currency = String(amount.currency_code);
-    const gross = units(amount.value, currency)!;
+    this.bookCapture(id, pu, currency, units(amount.value, currency)!, { invoice_id: pu.invoice_id, custom_id: pu.custom_id, final_capture: true });
+    order.status = 'COMPLETED';
+    order.update_time = this.iso();
+    order.links = this.orderLinks(order);
+    return order;
+  }
+
+  /** A completed capture of `gross` for an order: booked with its fee, listed on the order, announced. */
+  private bookCapture(orderId: string, pu: Obj | undefined, currency: string, gross: number, fields: { invoice_id: unknown; custom_id: unknown; final_capture: boolean }): Obj {
+    const id = orderId;
     const fee = simulatedFee(gross, currency);
     const captureId = pid(17);
     const now = this.iso();
@@ -465,15 +695,15 @@ export class PaypalSimulator implements ChannelSimulator {
       id: captureId,
       status: 'COMPLETED',
       amount: { currency_code: currency, value: fmt(gross, currency) },
-      final_capture: true,
+      final_capture: fields.final_capture,
       seller_protection: { status: 'ELIGIBLE', dispute_categories: ['ITEM_NOT_RECEIVED', 'UNAUTHORIZED_TRANSACTION'] },
       seller_receivable_breakdown: {
         gross_amount: { currency_code: currency, value: fmt(gross, currency) },
         paypal_fee: { currency_code: currency, value: fmt(fee, currency) },
         net_amount: { currency_code: currency, value: fmt(gross - fee, currency) },
       },
-      invoice_id: pu.invoice_id,
-      custom_id: pu.custom_id,
+      invoice_id: fields.invoice_id,
+      custom_id: fields.custom_id,
       supplementary_data: { related_ids: { order_id: id } },
       links: [
         { href: `${this.base()}/v2/payments/captures/${captureId}`, rel: 'self', method: 'GET' },
@@ -484,13 +714,110 @@ export class PaypalSimulator implements ChannelSimulator {
       update_time: now,
     };
     this.captures.set(captureId, capture);
-    pu.payments = { captures: [capture] };
-    order.status = 'COMPLETED';
-    order.update_time = now;
-    order.links = this.orderLinks(order);
-    this.record({ id: captureId, code: 'T0006', currency, gross, fee: -fee, invoice: str(pu.invoice_id), custom: str(pu.custom_id), reference: id, referenceType: 'ODR' });
+    if (pu) {
+      const payments = obj(pu.payments) ?? {};
+      pu.payments = { ...payments, captures: [...((payments.captures as Obj[] | undefined) ?? []), capture] };
+    }
+    this.record({ id: captureId, code: 'T0006', currency, gross, fee: -fee, invoice: str(fields.invoice_id), custom: str(fields.custom_id), reference: id, referenceType: 'ODR' });
     this.emit('PAYMENT.CAPTURE.COMPLETED', 'capture', capture, `Payment completed for ${fmt(gross, currency)} ${currency}`);
+    return capture;
+  }
+
+  /**
+   * PATCH /v2/checkout/orders/{id}: a JSON Patch array applied as PayPal does, all or nothing, to
+   * an order not yet completed: the fields and operations of PayPal's patchable table, purchase
+   * units addressed as `/purchase_units/@reference_id=='<ref>'/...`, and the resulting unit checked
+   * again (amount against breakdown, items against item_total). Answers 204.
+   */
+  private patchOrder(order: Obj, body: unknown): void {
+    if (!Array.isArray(body)) throw invalidRequest('MALFORMED_REQUEST_JSON', 'The request JSON is not well formed.', '/');
+    if (order.status === 'COMPLETED' || order.status === 'VOIDED') throw unprocessable('ORDER_ALREADY_COMPLETED', 'The order cannot be patched after it is completed.');
+    const next = JSON.parse(JSON.stringify(order)) as Obj;
+    body.forEach((raw, i) => {
+      const op = obj(raw) ?? {};
+      const kind = op.op;
+      if (kind === undefined) throw invalidRequest('MISSING_REQUIRED_PARAMETER', 'A required field / parameter is missing.', `/${i}/op`);
+      if (kind !== 'add' && kind !== 'replace' && kind !== 'remove') throw invalidRequest('INVALID_PARAMETER_VALUE', 'The value of a field is invalid.', `/${i}/op`, { value: String(kind) });
+      const path = str(op.path);
+      if (!path) throw invalidRequest('PATCH_PATH_REQUIRED', "Please specify a 'path' for the field for which the operation needs to be performed.", `/${i}/path`);
+      if (kind !== 'remove' && op.value === undefined) throw invalidRequest('PATCH_VALUE_REQUIRED', 'Please specify a value to for the field that is being patched.', `/${i}/value`);
+      applyPatch(next, kind, path, op.value, i);
+    });
+    const pu = (next.purchase_units as Obj[])[0];
+    checkPurchaseUnit(pu, String(pu.reference_id));
+    Object.assign(order, next, { update_time: this.iso() });
+    order.links = this.orderLinks(order);
+  }
+
+  // ---------------------------------------------------------------- authorizations
+
+  /** POST /v2/checkout/orders/{id}/authorize: an approved AUTHORIZE order holds the payer's funds. */
+  private authorizeOrder(order: Obj): Obj {
+    this.checkCompletable(order, 'AUTHORIZE');
+    const id = String(order.id);
+    const pu = (order.purchase_units as Obj[])[0];
+    const amount = obj(pu.amount)!;
+    const authId = pid(17);
+    const now = this.now();
+    const authorization: Obj = {
+      id: authId,
+      status: 'CREATED',
+      amount: { currency_code: amount.currency_code, value: amount.value },
+      invoice_id: pu.invoice_id,
+      custom_id: pu.custom_id,
+      seller_protection: { status: 'ELIGIBLE', dispute_categories: ['ITEM_NOT_RECEIVED', 'UNAUTHORIZED_TRANSACTION'] },
+      // PayPal honours an authorization for 3 days and keeps it capturable for 29.
+      expiration_time: this.iso(now + 29 * 86_400_000),
+      supplementary_data: { related_ids: { order_id: id } },
+      links: [
+        { href: `${this.base()}/v2/payments/authorizations/${authId}`, rel: 'self', method: 'GET' },
+        { href: `${this.base()}/v2/payments/authorizations/${authId}/capture`, rel: 'capture', method: 'POST' },
+        { href: `${this.base()}/v2/payments/authorizations/${authId}/void`, rel: 'void', method: 'POST' },
+        { href: `${this.base()}/v2/payments/authorizations/${authId}/reauthorize`, rel: 'reauthorize', method: 'POST' },
+        { href: `${this.base()}/v2/checkout/orders/${id}`, rel: 'up', method: 'GET' },
+      ],
+      create_time: this.iso(now),
+      update_time: this.iso(now),
+    };
+    this.authorizations.set(authId, authorization);
+    pu.payments = { ...(obj(pu.payments) ?? {}), authorizations: [authorization] };
+    order.status = 'COMPLETED';
+    order.update_time = this.iso(now);
+    order.links = this.orderLinks(order);
+    this.emit('PAYMENT.AUTHORIZATION.CREATED', 'authorization', authorization, `A payment authorization was created for ${String(amount.value)} ${String(amount.currency_code)}`);
     return order;
+  }
+
+  /**
+   * POST /v2/payments/authorizations/{id}/capture: all of the authorization, or `amount` of it;
+   * with `final_capture` (PayPal's default is false) the rest is released, else more captures may
+   * follow up to the authorized amount.
+   */
+  private captureAuthorization(auth: Obj, b: Obj): Obj {
+    if (auth.status === 'CAPTURED') throw unprocessable('AUTHORIZATION_ALREADY_CAPTURED', 'Authorization has been previously captured and hence cannot be captured again.');
+    if (auth.status === 'VOIDED') throw unprocessable('AUTHORIZATION_VOIDED', 'A voided authorization cannot be captured or reauthorized.');
+    if (auth.status !== 'CREATED' && auth.status !== 'PARTIALLY_CAPTURED') throw unprocessable('CANNOT_BE_CAPTURED', `A ${String(auth.status)} authorization cannot be captured.`);
+    const authorized = obj(auth.amount)!;
+    const currency = String(authorized.currency_code);
+    const total = units(authorized.value, currency)!;
+    const already = [...this.captures.values()].filter((c) => c._authorization === auth.id).reduce((sum, c) => sum + units(obj(c.amount)!.value, currency)!, 0);
+    let amount = total - already;
+    if (b.amount !== undefined) {
+      const a = checkAmount(b.amount, '/amount', 'currency_code');
+      if (a.currency !== currency) throw unprocessable('CURRENCY_MISMATCH', 'Currency of capture must be the same as currency of authorization.');
+      amount = a.units;
+    }
+    if (b.final_capture !== undefined && typeof b.final_capture !== 'boolean') throw invalidRequest('INVALID_PARAMETER_SYNTAX', 'The value of a field does not conform to the expected format.', '/final_capture');
+    if (amount > total - already) throw unprocessable('MAX_CAPTURE_AMOUNT_EXCEEDED', 'Capture amount exceeds allowable limit.');
+    const orderId = String(obj(obj(auth.supplementary_data)?.related_ids)?.order_id ?? '');
+    const order = this.orders.get(orderId);
+    const pu = order ? (order.purchase_units as Obj[])[0] : undefined;
+    const finalCapture = b.final_capture === true || already + amount === total;
+    const capture = this.bookCapture(orderId, pu, currency, amount, { invoice_id: str(b.invoice_id) ?? auth.invoice_id, custom_id: auth.custom_id, final_capture: finalCapture });
+    Object.defineProperty(capture, '_authorization', { value: auth.id, enumerable: false });
+    auth.status = finalCapture ? 'CAPTURED' : 'PARTIALLY_CAPTURED';
+    auth.update_time = capture.create_time;
+    return capture;
   }
 
   // ---------------------------------------------------------------- refunds

@@ -16,6 +16,7 @@ import type {
   BillRow,
   BillSource,
   CallbackVerdict,
+  CaptureRequest,
   ChannelAdapter,
   ChannelDeps,
   CheckResult,
@@ -50,6 +51,7 @@ export const COLLECT_EXTRAS = ['test_card', 'payment_method', 'customer', 'recei
 export const idempotencyKeys = {
   collect: (orderNo: string) => `pay-collect-${orderNo}`,
   close: (orderNo: string) => `pay-close-${orderNo}`,
+  capture: (orderNo: string, amountMinor?: number) => `pay-capture-${orderNo}-${amountMinor ?? 'all'}`,
   refund: (refundNo: string) => `pay-refund-${refundNo}`,
   payout: (orderNo: string) => `pay-payout-${orderNo}`,
 };
@@ -94,7 +96,9 @@ export class StripeAdapter implements ChannelAdapter {
     const state: OrderState = { status, channelTradeNo: str(pi.id), providerStatus: str(pi.status) };
     if (currency && typeof pi.amount === 'number') {
       state.currency = currency;
-      state.amountMinor = fromStripeAmount(pi.amount, currency);
+      // A (partially) captured intent holds what it received; the rest was released.
+      const held = status === 'succeeded' && typeof pi.amount_received === 'number' && pi.amount_received > 0 ? pi.amount_received : pi.amount;
+      state.amountMinor = fromStripeAmount(held, currency);
     }
     if (status === 'succeeded') {
       const charge = pi.latest_charge;
@@ -148,7 +152,8 @@ export class StripeAdapter implements ChannelAdapter {
     const params: Record<string, FormValue> = {
       amount: toStripeAmount(req.amountMinor, req.currency),
       currency: req.currency.toLowerCase(),
-      description: req.subject.slice(0, 1000),
+      // An empty string is Stripe's parameter_invalid_empty: leave it out.
+      description: req.subject ? req.subject.slice(0, 1000) : undefined,
       metadata,
       expand: ['latest_charge'],
     };
@@ -159,6 +164,8 @@ export class StripeAdapter implements ChannelAdapter {
     if (extra.customer) params.customer = extra.customer;
     if (extra.receipt_email) params.receipt_email = extra.receipt_email;
     if (extra.statement_descriptor_suffix) params.statement_descriptor_suffix = extra.statement_descriptor_suffix;
+    // Authorize now, capture later (`pay capture`).
+    if (req.capture === 'manual') params.capture_method = 'manual';
     if (paymentMethod) {
       // Server-side confirmation with a test payment method settles the intent in one call.
       params.payment_method = paymentMethod;
@@ -218,6 +225,33 @@ export class StripeAdapter implements ChannelAdapter {
       if (isPayError(err) && err.providerCode === 'payment_intent_unexpected_state') return this.queryCollect({ ...ref, channelTradeNo: id });
       throw err;
     }
+  }
+
+  /**
+   * Captures an authorized PaymentIntent (requires_capture): `amount_to_capture` when part of it,
+   * the rest released by Stripe. The idempotency key carries the amount, so a retry after a lost
+   * answer repeats the same capture and a corrected amount after a refusal is a new request.
+   */
+  async capture(req: CaptureRequest): Promise<OrderState> {
+    const ref = req.order;
+    const pi = await this.paymentIntent(ref, 'capture');
+    const id = String(pi.id);
+    if (pi.status !== 'requires_capture') {
+      const state = this.orderStateOf(pi);
+      if (state.status === 'succeeded') return state;
+      throw invalid(`Stripe PaymentIntent ${id} of ${ref.orderNo} is ${String(pi.status)}, not authorized: there is nothing to capture`, {
+        hint: pi.status === 'requires_payment_method' || pi.status === 'requires_confirmation' ? 'The payer has not paid yet; run `pay query` once they have.' : undefined,
+      });
+    }
+    const captured = await this.client.call<Obj>({
+      operation: 'capture',
+      method: 'POST',
+      path: `/v1/payment_intents/${encodeURIComponent(id)}/capture`,
+      params: { ...(req.amountMinor !== undefined ? { amount_to_capture: toStripeAmount(req.amountMinor, ref.currency) } : {}), expand: ['latest_charge'] },
+      idempotencyKey: idempotencyKeys.capture(ref.orderNo, req.amountMinor),
+      orderNo: ref.orderNo,
+    });
+    return this.orderStateOf(captured);
   }
 
   private refundStateOf(r: Obj): RefundState {
@@ -294,7 +328,7 @@ export class StripeAdapter implements ChannelAdapter {
         amount: toStripeAmount(req.amountMinor, req.currency, { payout: true }),
         currency: req.currency.toLowerCase(),
         destination: payee === 'default' ? undefined : payee,
-        description: req.remark?.slice(0, 1000),
+        description: req.remark ? req.remark.slice(0, 1000) : undefined,
         method: 'standard',
         metadata,
       },

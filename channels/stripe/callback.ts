@@ -121,7 +121,9 @@ export function toEvent(e: StripeEvent): CallbackEvent {
     event.channelTradeNo = str(o.payment_intent) ?? str(o.id);
     Object.assign(event, money(o, 'amount'));
     event.providerStatus = str(o.status);
-    if (o.status === 'succeeded') event.status = 'succeeded';
+    // An authorized, uncaptured charge (capture_method=manual) has status succeeded and
+    // captured false: no money has moved yet.
+    if (o.status === 'succeeded' && o.captured !== false) event.status = 'succeeded';
     else if (o.status === 'failed') event.status = 'failed';
     else event.status = 'pending';
   } else if (objectType === 'refund') {

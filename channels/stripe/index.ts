@@ -13,7 +13,7 @@ const description: ChannelDescription = {
   id: 'stripe',
   name: 'Stripe',
   version: '1.0.0',
-  capabilities: ['collect', 'queryCollect', 'closeCollect', 'refund', 'queryRefund', 'payout', 'queryPayout', 'balance', 'verifyCallback', 'readBill', 'downloadBill'],
+  capabilities: ['collect', 'queryCollect', 'closeCollect', 'capture', 'refund', 'queryRefund', 'payout', 'queryPayout', 'balance', 'verifyCallback', 'readBill', 'downloadBill'],
   config: STRIPE_CONFIG_FIELDS,
   timeZone: 'UTC',
   // `card` sends payment_method_types[]=card; `automatic` lets Stripe choose (automatic_payment_methods).

@@ -6,7 +6,10 @@
  * form-encoded bodies with nested keys; Idempotency-Key on POST (same key and parameters: the
  * same answer, replayed; same key, other parameters: idempotency_error); PaymentIntents (create,
  * confirm with test payment methods such as pm_card_visa or pm_card_chargeDeclined, cancel,
- * retrieve, list, search by metadata); charges with metadata copied from the intent; refunds
+ * retrieve, list, search by metadata; `capture_method=manual` authorizes on confirm and
+ * `POST .../capture` with `amount_to_capture` captures, releasing the rest); every endpoint's
+ * parameters checked as Stripe checks them (params.ts: parameter_unknown, invalid enum values,
+ * parameter_invalid_integer, parameter_invalid_empty, each with `param`); charges with metadata copied from the intent; refunds
  * (partial, bounded by what is left); payouts that progress pending -> in_transit -> paid (or
  * failed) over time and draw on the balance; the balance; balance transactions with fees and
  * `expand[]=data.source`; webhook endpoints; events signed with `Stripe-Signature` (whsec_) sent
@@ -25,6 +28,7 @@ import { STRIPE_API_VERSION, usesAllowedTypes } from './config.js';
 import { currencyExponent } from '../../src/core/money.js';
 import { stripeExponent, STRIPE_WHOLE_UNIT_PAYOUTS } from './currency.js';
 import { decodeForm, decodeQuery, type FormNode, type FormObject } from './form.js';
+import { checkParams, endpointSchema } from './params.js';
 
 type Obj = Record<string, unknown>;
 
@@ -81,6 +85,9 @@ const DECLINING: Record<string, { code: string; decline_code?: string; message: 
   pm_card_chargeDeclinedIncorrectCvc: { code: 'incorrect_cvc', message: "Your card's security code is incorrect." },
   pm_card_chargeDeclinedProcessingError: { code: 'processing_error', message: 'An error occurred while processing your card. Try again in a little bit.' },
 };
+
+/** Fields holding a reference to another object, which `expand` may replace by the object. */
+const EXPANDABLE = new Set(['latest_charge', 'payment_intent', 'charge', 'balance_transaction', 'source', 'customer', 'payment_method', 'destination', 'failure_balance_transaction', 'refunds', 'on_behalf_of', 'application', 'transfer', 'review', 'invoice']);
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 function rid(prefix: string, n = 24): string {
@@ -327,14 +334,36 @@ export class StripeSimulator implements ChannelSimulator {
     const parts = req.path.split('/').filter(Boolean).map(decodeURIComponent);
     if (parts[0] !== 'v1') return undefined;
     const [, resource, id, action] = parts;
+    // Stripe checks every parameter against the endpoint before doing anything.
+    const endpoint = resource === 'reporting' ? endpointSchema(m, 'reporting/report_runs', action, parts[4], true) : endpointSchema(m, resource, id, action, usesAllowedTypes(ctx.apiVersion ?? STRIPE_API_VERSION));
+    if (endpoint) {
+      const problem = checkParams(endpoint.schema, p, endpoint.unsettable);
+      if (problem) {
+        const code = problem.code ? { code: problem.code, doc_url: `https://stripe.com/docs/error-codes/${problem.code.replace(/_/g, '-')}` } : {};
+        throw invalidRequest(problem.message, { ...code, param: problem.param });
+      }
+    }
     const expand = expandList(p);
+    // Like Stripe, a path through a field that is no reference is refused before anything runs
+    // (a list's paths start with `data.`).
+    const listing = m === 'GET' && (!id || id === 'search');
+    for (const path of expand) {
+      const segments = path.split('.');
+      if (listing && segments[0] === 'data') segments.shift();
+      if ((listing && !path.startsWith('data.')) || segments.some((seg) => !EXPANDABLE.has(seg))) throw invalidRequest(`This property cannot be expanded (${path}).`, { param: 'expand' });
+    }
     switch (resource) {
       case 'payment_intents':
         if (m === 'POST' && !id) return this.expand(this.createPaymentIntent(p, ctx), expand);
         if (m === 'GET' && id === 'search') return this.searchPaymentIntents(p, expand);
         if (m === 'GET' && !id) return this.list([...this.paymentIntents.values()], p, '/v1/payment_intents', expand);
         if (m === 'GET' && id && !action) return this.expand(this.pi(id), expand);
-        if (m === 'POST' && id && action === 'confirm') return this.expand(this.confirm(this.pi(id), str(p.payment_method), ctx), expand);
+        if (m === 'POST' && id && action === 'confirm') {
+          const pi = this.pi(id);
+          if (p.capture_method !== undefined && pi.status !== 'succeeded' && pi.status !== 'canceled' && pi.status !== 'requires_capture') pi.capture_method = str(p.capture_method);
+          return this.expand(this.confirm(pi, str(p.payment_method), ctx), expand);
+        }
+        if (m === 'POST' && id && action === 'capture') return this.expand(this.capture(this.pi(id), p, ctx), expand);
         if (m === 'POST' && id && action === 'cancel') return this.expand(this.cancel(this.pi(id), str(p.cancellation_reason), ctx), expand);
         if (m === 'POST' && id && !action) return this.expand(this.updateMetadata(this.pi(id), p), expand);
         return undefined;
@@ -464,7 +493,10 @@ export class StripeSimulator implements ChannelSimulator {
     };
   }
 
-  /** Replaces id fields named by `expand` paths (`latest_charge`, `source`, `data.source`) with objects. */
+  /**
+   * Replaces id fields named by `expand` paths (`latest_charge`, `source`, `data.source`) with
+   * objects (route() has refused paths through fields that are not references, before anything ran).
+   */
   private expand(obj: Obj, paths: string[]): Obj {
     if (paths.length === 0) return obj;
     const out: Obj = { ...obj };
@@ -548,7 +580,12 @@ export class StripeSimulator implements ChannelSimulator {
     }
     const typeList = (v: FormNode | undefined) => (Array.isArray(v) ? v.filter((t): t is string => typeof t === 'string') : undefined);
     const types = typeList(allowedTypes) ?? typeList(legacyTypes);
+    const email = str(p.receipt_email);
+    if (email !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) throw invalidRequest(`Invalid email address: ${email}`, { code: 'email_invalid', param: 'receipt_email' });
     const automatic = p.automatic_payment_methods;
+    if (automatic && typeof automatic === 'object' && (automatic as FormObject).enabled === undefined) {
+      throw invalidRequest('Missing required param: automatic_payment_methods[enabled].', { code: 'parameter_missing', param: 'automatic_payment_methods[enabled]' });
+    }
     const id = rid('pi');
     const pi: Obj = {
       id,
@@ -559,9 +596,8 @@ export class StripeSimulator implements ChannelSimulator {
       automatic_payment_methods: automatic && typeof automatic === 'object' ? { enabled: (automatic as FormObject).enabled === 'true' } : null,
       canceled_at: null,
       cancellation_reason: null,
-      capture_method: 'automatic',
+      capture_method: str(p.capture_method) ?? 'automatic',
       client_secret: `${id}_secret_${randomBytes(12).toString('base64url')}`,
-      confirmation_method: 'automatic',
       created: this.nowSec(),
       currency,
       customer: str(p.customer) ?? null,
@@ -575,6 +611,10 @@ export class StripeSimulator implements ChannelSimulator {
       allowed_payment_method_types: types ?? null,
       payment_method_types: types ?? ['card'],
       receipt_email: str(p.receipt_email) ?? null,
+      setup_future_usage: str(p.setup_future_usage) ?? null,
+      statement_descriptor: str(p.statement_descriptor) ?? null,
+      statement_descriptor_suffix: str(p.statement_descriptor_suffix) ?? null,
+      confirmation_method: str(p.confirmation_method) ?? 'automatic',
       status: 'requires_payment_method',
     };
     this.paymentIntents.set(id, pi);
@@ -596,32 +636,53 @@ export class StripeSimulator implements ChannelSimulator {
     return pi;
   }
 
+  /** POST /v1/payment_intents/{id}: what the update endpoint takes is applied, not just accepted. */
   private updateMetadata(pi: Obj, p: FormObject): Obj {
-    if (p.metadata !== undefined) pi.metadata = { ...(pi.metadata as Obj), ...metadataOf(p) };
-    if (str(p.description) !== undefined) pi.description = str(p.description);
+    const open = ['requires_payment_method', 'requires_confirmation', 'requires_action'];
+    for (const field of ['amount', 'currency', 'capture_method', 'payment_method']) {
+      if (p[field] !== undefined && !open.includes(pi.status as string)) {
+        throw invalidRequest(
+          `This PaymentIntent's ${field} could not be updated because it has a status of ${String(pi.status)}. You may only update the ${field} of a PaymentIntent with one of the following statuses: ${open.join(', ')}.`,
+          { code: 'payment_intent_unexpected_state', param: field },
+        );
+      }
+    }
+    if (p.amount !== undefined) pi.amount = integer(p, 'amount', true);
+    if (p.currency !== undefined) pi.currency = currencyOf(p);
+    if (p.metadata !== undefined) pi.metadata = p.metadata === '' ? {} : { ...(pi.metadata as Obj), ...metadataOf(p) };
+    // An empty string unsets (the parameter checks allowed it only where Stripe does).
+    for (const field of ['description', 'customer', 'receipt_email', 'statement_descriptor', 'statement_descriptor_suffix', 'setup_future_usage', 'capture_method', 'transfer_group']) {
+      if (p[field] !== undefined) pi[field] = str(p[field]) || null;
+    }
+    if (str(p.payment_method)) {
+      pi.payment_method = str(p.payment_method);
+      if (pi.status === 'requires_payment_method') pi.status = 'requires_confirmation';
+    }
     return pi;
   }
 
   /** Confirms with a test payment method: the charge succeeds or is declined. */
   private confirm(pi: Obj, paymentMethod: string | undefined, ctx: { requestId?: string; idempotencyKey?: string }): Obj {
     const pm = paymentMethod ?? (pi.payment_method as string | null) ?? undefined;
-    if (pi.status === 'succeeded' || pi.status === 'canceled') {
+    if (pi.status === 'succeeded' || pi.status === 'canceled' || pi.status === 'requires_capture') {
       throw invalidRequest(`This PaymentIntent's status is ${String(pi.status)}, so it cannot be confirmed.`, { code: 'payment_intent_unexpected_state', payment_intent: pi });
     }
     if (!pm) throw invalidRequest('You cannot confirm this PaymentIntent because it\'s missing a payment method.', { code: 'payment_intent_unexpected_state', param: 'payment_method' });
     if (!/^pm_/.test(pm)) throw missing('PaymentMethod', pm, 'payment_method');
     pi.payment_method = pm;
     const decline = DECLINING[pm];
+    // capture_method=manual: the card is authorized now and captured later (POST .../capture).
+    const hold = !decline && pi.capture_method === 'manual';
     const chargeId = rid('ch');
     this.chargeCount++;
     const charge: Obj = {
       id: chargeId,
       object: 'charge',
       amount: pi.amount,
-      amount_captured: decline ? 0 : pi.amount,
+      amount_captured: decline || hold ? 0 : pi.amount,
       amount_refunded: 0,
       balance_transaction: null,
-      captured: !decline,
+      captured: !decline && !hold,
       created: this.nowSec(),
       currency: pi.currency,
       customer: pi.customer,
@@ -657,13 +718,61 @@ export class StripeSimulator implements ChannelSimulator {
         payment_intent: pi,
       });
     }
-    const fee = simulatedFee(pi.amount as number, pi.currency as string);
-    const txn = this.addTxn({ amount: pi.amount as number, fee, currency: pi.currency as string, type: 'charge', reporting_category: 'charge', source: chargeId, description: pi.description as string | null, availableAfterSec: 2 * 86400 });
+    pi.last_payment_error = null;
+    if (hold) {
+      // Authorized, not captured: no money moves and no balance transaction until the capture.
+      pi.status = 'requires_capture';
+      pi.amount_capturable = pi.amount;
+      this.emit('charge.succeeded', charge, ctx);
+      this.emit('payment_intent.amount_capturable_updated', pi, ctx);
+      return pi;
+    }
+    this.settleCharge(pi, charge, pi.amount as number);
+    this.emit('charge.succeeded', charge, ctx);
+    this.emit('payment_intent.succeeded', pi, ctx);
+    return pi;
+  }
+
+  /** Books a captured charge: its balance transaction (with the fee) and the intent's amounts. */
+  private settleCharge(pi: Obj, charge: Obj, amount: number): void {
+    const fee = simulatedFee(amount, pi.currency as string);
+    const txn = this.addTxn({ amount, fee, currency: pi.currency as string, type: 'charge', reporting_category: 'charge', source: charge.id as string, description: pi.description as string | null, availableAfterSec: 2 * 86400 });
     charge.balance_transaction = txn.id;
     pi.status = 'succeeded';
-    pi.amount_received = pi.amount;
-    pi.last_payment_error = null;
-    this.emit('charge.succeeded', charge, ctx);
+    pi.amount_received = amount;
+    pi.amount_capturable = 0;
+  }
+
+  /**
+   * POST /v1/payment_intents/{id}/capture: captures `amount_to_capture` (default: all) of an
+   * authorized intent. A partial capture releases the rest, as Stripe does: the charge's
+   * `amount_refunded` takes the uncaptured remainder, and nothing more can be captured.
+   */
+  private capture(pi: Obj, p: FormObject, ctx: { requestId?: string; idempotencyKey?: string }): Obj {
+    if (pi.status !== 'requires_capture') {
+      throw invalidRequest(
+        `This PaymentIntent could not be captured because it has a status of ${String(pi.status)}. Only a PaymentIntent with one of the following statuses may be captured: requires_capture.`,
+        { code: 'payment_intent_unexpected_state', payment_intent: pi },
+      );
+    }
+    const capturable = pi.amount_capturable as number;
+    const amount = integer(p, 'amount_to_capture', false) ?? capturable;
+    if (amount < 1) throw invalidRequest('This value must be greater than or equal to 1.', { param: 'amount_to_capture' });
+    if (amount > capturable) {
+      throw invalidRequest('The payment could not be captured because the requested capture amount is greater than the amount you can capture for this charge.', {
+        code: 'amount_too_large',
+        param: 'amount_to_capture',
+      });
+    }
+    const charge = this.charges.get(pi.latest_charge as string)!;
+    if (p.metadata !== undefined) pi.metadata = { ...(pi.metadata as Obj), ...metadataOf(p) };
+    charge.captured = true;
+    charge.amount_captured = amount;
+    // The uncaptured remainder goes back to the card holder; it never reached the balance.
+    charge.amount_refunded = (charge.amount as number) - amount;
+    charge.metadata = { ...(pi.metadata as Obj) };
+    this.settleCharge(pi, charge, amount);
+    this.emit('charge.captured', charge, ctx);
     this.emit('payment_intent.succeeded', pi, ctx);
     return pi;
   }
@@ -678,6 +787,15 @@ export class StripeSimulator implements ChannelSimulator {
     }
     const reasons = ['duplicate', 'fraudulent', 'requested_by_customer', 'abandoned'];
     if (reason && !reasons.includes(reason)) throw invalidRequest(`Invalid cancellation_reason: must be one of ${reasons.join(', ')}`, { param: 'cancellation_reason' });
+    if (pi.status === 'requires_capture') {
+      // Canceling an authorization releases the whole hold.
+      const charge = this.charges.get(pi.latest_charge as string);
+      if (charge) {
+        charge.amount_refunded = charge.amount;
+        charge.refunded = true;
+      }
+      pi.amount_capturable = 0;
+    }
     pi.status = 'canceled';
     pi.canceled_at = this.nowSec();
     pi.cancellation_reason = reason ?? null;
@@ -1001,7 +1119,7 @@ export class StripeSimulator implements ChannelSimulator {
     const candidates = [...this.paymentIntents.values()].filter((pi) => (pi.metadata as Obj)?.order_no === orderNo);
     const pi = candidates[candidates.length - 1];
     if (!pi) throw new Error(`the Stripe simulator has no PaymentIntent with metadata[order_no]=${orderNo}`);
-    if (pi.status === 'succeeded' || pi.status === 'canceled') throw new Error(`PaymentIntent ${String(pi.id)} of ${orderNo} is already ${String(pi.status)}`);
+    if (pi.status === 'succeeded' || pi.status === 'canceled' || pi.status === 'requires_capture') throw new Error(`PaymentIntent ${String(pi.id)} of ${orderNo} is already ${String(pi.status)}`);
     try {
       this.confirm(pi, outcome === 'failed' ? 'pm_card_chargeDeclined' : 'pm_card_visa', {});
     } catch (err) {

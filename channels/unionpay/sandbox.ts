@@ -1,6 +1,7 @@
 /**
  * The UnionPay simulator for `pay sandbox`: the online gateway's real paths and form fields,
- * merchant signatures checked (a bad one gets respCode 11), answers and back notifications
+ * merchant signatures checked (a bad one gets respCode 11; accessType 0/1/2 with acqInsCode for
+ * 1, consume txnSubType 01/02/03, else respCode 10 or 13), answers (refusals included) and back notifications
  * signed 5.1.0-style with a signing certificate under a root -> middle chain it generates, and
  * the reconciliation file served by file transfer (txnType 76) as UnionPay's zip.
  *
@@ -231,6 +232,9 @@ export class UnionPaySimulator implements ChannelSimulator {
     for (const k of ['version', 'encoding', 'signMethod', 'txnType', 'merId', 'accessType', 'signature']) {
       if (!f[k]) throw new Refusal('13', `报文交易要素缺失 [${k}]`);
     }
+    if (!['0', '1', '2'].includes(f.accessType)) throw new Refusal('10', `报文格式错误 [accessType ${f.accessType}]`);
+    // An acquirer (1) or platform (2) sends on behalf of a merchant and names itself.
+    if (f.accessType === '1' && !f.acqInsCode) throw new Refusal('13', '报文交易要素缺失 [acqInsCode]');
     if (f.merId !== this.merId) throw new Refusal('31', `商户状态不正确 (unknown merId ${f.merId})`);
     if (f.signMethod !== '01' || (f.version !== '5.1.0' && f.version !== '5.0.0')) throw new Refusal('11', `${SIGN_FAILED} (the sandbox checks signMethod 01, version 5.1.0 or 5.0.0)`);
     if (f.certId !== this.merchantCertId) throw new Refusal('11', `${SIGN_FAILED} (unknown certId)`);
@@ -256,6 +260,8 @@ export class UnionPaySimulator implements ChannelSimulator {
   private consume(f: Record<string, string>, channelType: string): Record<string, string> {
     this.need(f, 'orderId', 'txnTime', 'txnAmt', 'currencyCode', 'backUrl', 'txnSubType', 'bizType', 'channelType');
     if (f.txnType !== '01') throw new Refusal('10', `报文格式错误 [txnType ${f.txnType} on a consume path]`);
+    // Consume sub-types: 01 self-service, 02 subscription, 03 instalments.
+    if (!['01', '02', '03'].includes(f.txnSubType)) throw new Refusal('10', `报文格式错误 [txnSubType ${f.txnSubType}]`);
     if (f.channelType !== channelType) throw new Refusal('10', `报文格式错误 [channelType ${f.channelType}]`);
     if (f.currencyCode !== '156') throw new Refusal('10', `报文格式错误 [currencyCode ${f.currencyCode}]`);
     if (!/^[0-9A-Za-z]{8,40}$/.test(f.orderId)) throw new Refusal('10', `报文格式错误 [orderId]`);

@@ -3,7 +3,8 @@
  *
  * Real paths, field names, signing and error shapes: every request's Authorization header is
  * checked against the merchant key the simulator generated (a bad one gets WeChat Pay's 401
- * SIGN_ERROR body); every answer is signed with the simulator's platform key, whose certificate
+ * SIGN_ERROR body); required fields checked (appid on every order: PARAM_ERROR with detail
+ * field/location); an unknown /v3 path is a 404 NOT_FOUND; every answer, errors included, is signed with the simulator's platform key, whose certificate
  * GET /v3/certificates serves encrypted with the APIv3 key (or, in public-key mode, the key is
  * named `PUB_KEY_ID_...` and handed to pay in the profile). State is in memory.
  *
@@ -533,7 +534,8 @@ export class WechatpaySimulator implements ChannelSimulator {
     if (req.method === 'GET' && p === '/v3/bill/tradebill') return this.applyBill(req, 'trade');
     if (req.method === 'GET' && p === '/v3/bill/fundflowbill') return this.applyBill(req, 'fund');
     if (req.method === 'GET' && p === '/v3/billdownload/file') return this.downloadBill(req);
-    return undefined;
+    // Like every other v3 answer, an unknown path gets a signed {code, message}.
+    throw new HttpError(404, 'NOT_FOUND', `请求的资源不存在 (${req.method} ${p})`);
   }
 
   private certificates(): SimulatorResponse {
@@ -557,6 +559,10 @@ export class WechatpaySimulator implements ChannelSimulator {
 
   private createOrder(req: SimulatorRequest, kind: string): SimulatorResponse {
     const b = this.body(req);
+    // appid is required on every direct-merchant order (JSAPI, Native, H5, App).
+    if (typeof b.appid !== 'string' || b.appid === '') {
+      throw new HttpError(400, 'PARAM_ERROR', '输入源“/body/appid”映射到值字段“应用ID”必填性规则校验失败，此字段为必填项', { field: '/appid', location: 'body', value: b.appid ?? null });
+    }
     this.checkMerchant(b);
     const outTradeNo = b.out_trade_no;
     if (typeof outTradeNo !== 'string' || !/^[A-Za-z0-9_*|-]{6,32}$/.test(outTradeNo)) throw new HttpError(400, 'PARAM_ERROR', '商户订单号out_trade_no格式错误');
@@ -643,6 +649,9 @@ export class WechatpaySimulator implements ChannelSimulator {
     const b = this.body(req);
     const outRefundNo = b.out_refund_no;
     if (typeof outRefundNo !== 'string' || !/^[A-Za-z0-9_*@|-]{1,64}$/.test(outRefundNo)) throw new HttpError(400, 'PARAM_ERROR', 'out_refund_no格式错误');
+    if (typeof b.out_trade_no !== 'string' && typeof b.transaction_id !== 'string') {
+      throw new HttpError(400, 'PARAM_ERROR', 'transaction_id和out_trade_no必须二选一进行传参', { location: 'body' });
+    }
     const o = typeof b.out_trade_no === 'string' ? this.orders.get(b.out_trade_no) : typeof b.transaction_id === 'string' ? this.ordersByTxn.get(b.transaction_id) : undefined;
     if (!o) throw new HttpError(404, 'RESOURCE_NOT_EXISTS', '订单不存在');
     const amount = b.amount as { refund?: unknown; total?: unknown; currency?: unknown } | undefined;

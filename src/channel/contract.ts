@@ -22,6 +22,7 @@ export type Capability =
   | 'collect'
   | 'queryCollect'
   | 'closeCollect'
+  | 'capture'
   | 'refund'
   | 'queryRefund'
   | 'payout'
@@ -35,6 +36,7 @@ export const ALL_CAPABILITIES: readonly Capability[] = [
   'collect',
   'queryCollect',
   'closeCollect',
+  'capture',
   'refund',
   'queryRefund',
   'payout',
@@ -139,6 +141,11 @@ export interface CollectRequest {
   returnUrl?: string;
   /** Channel-specific extras (`--extra key=value`), passed through. */
   extra?: Record<string, string>;
+  /**
+   * `manual`: authorize only; the money is taken later by {@link ChannelAdapter.capture} (Stripe
+   * capture_method=manual, PayPal intent AUTHORIZE). Only channels with `capture` are asked.
+   */
+  capture?: 'automatic' | 'manual';
 }
 
 /** What the payer needs to pay; whatever the channel returned. */
@@ -181,6 +188,8 @@ export interface OrderRef {
    * Absent means confirmed (or unknown): the channel's usual reading applies.
    */
   createConfirmed?: boolean;
+  /** `manual` when the order was created to authorize only ({@link CollectRequest.capture}). */
+  capture?: 'automatic' | 'manual';
 }
 
 /** The channel's view of an order or payout. */
@@ -194,6 +203,15 @@ export interface OrderState {
   /** The provider's own status word (`TRADE_SUCCESS`, `requires_payment_method`). */
   providerStatus?: string;
   failure?: ChannelFailure;
+  /** Facts to keep with the order, merged into its payload (PayPal's `paypalAuthorizationId`). */
+  payload?: Record<string, unknown>;
+}
+
+/** Capture of (part of) an authorized collection. */
+export interface CaptureRequest {
+  order: OrderRef;
+  /** Minor units to capture; absent: everything authorized. The rest is released. */
+  amountMinor?: number;
 }
 
 /** A refund request. */
@@ -419,6 +437,11 @@ export interface ChannelAdapter {
   queryCollect?(ref: OrderRef): Promise<OrderState>;
   /** Close an unpaid collection. */
   closeCollect?(ref: OrderRef): Promise<OrderState>;
+  /**
+   * Captures an authorized collection (created with `capture: 'manual'`); returns the order's
+   * state after it, `amountMinor` being what was captured.
+   */
+  capture?(req: CaptureRequest): Promise<OrderState>;
   /** Full or partial refund. */
   refund?(req: RefundRequest): Promise<RefundState>;
   /** Status of a refund. */

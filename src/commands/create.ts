@@ -26,6 +26,8 @@ export interface CreateOptions {
   returnUrl?: string;
   /** `key=value` pairs passed to the channel. */
   extra?: string[];
+  /** `automatic` (default) or `manual`: authorize now, `pay capture` later. */
+  capture?: string;
 }
 
 export interface CreateResult {
@@ -95,6 +97,13 @@ export async function create(opts: CreateOptions, ctx: Context): Promise<CreateR
     throw invalid(`channel ${ch.module.id} has no method "${opts.method}"`, { hint: `Methods: ${methods.join(', ')}.` });
   }
   const method = opts.method ?? methods?.[0];
+  if (opts.capture !== undefined && opts.capture !== 'automatic' && opts.capture !== 'manual') {
+    throw invalid(`--capture must be automatic or manual, not "${opts.capture}"`);
+  }
+  const manual = opts.capture === 'manual';
+  if (manual && !ch.adapter.capture) {
+    throw invalid(`channel ${ch.module.id} does not authorize first, so --capture manual is not possible there`, { hint: 'Manual capture works with stripe and paypal.' });
+  }
   const subject = opts.subject ?? `Order ${orderNo}`;
 
   const store = await ctx.store();
@@ -107,6 +116,8 @@ export async function create(opts: CreateOptions, ctx: Context): Promise<CreateR
     subject,
     method,
   });
+  // Written before the channel is called, so an order whose create got no answer keeps it too.
+  if (created && manual) await store.updateOrder(orderNo, { payload: { capture: 'manual' } }, { source: 'cli' });
   if (!created) {
     if (order.kind !== 'collect' || order.channel !== ch.module.id || order.amountMinor !== amountMinor || order.currency !== currency) {
       throw invalid(`order number ${orderNo} is already used by a different order (${order.kind}, ${order.channel}, ${money(order.amountMinor, order.currency)})`, {
@@ -131,13 +142,15 @@ export async function create(opts: CreateOptions, ctx: Context): Promise<CreateR
       notifyUrl: opts.notifyUrl,
       returnUrl: opts.returnUrl,
       extra,
+      ...(manual ? { capture: 'manual' as const } : {}),
     });
     const updated = await store.updateOrder(
       orderNo,
       {
         status: result.status,
         channelTradeNo: result.channelTradeNo,
-        payload: result.payload,
+        // `capture: manual` marks the order for `pay capture`.
+        payload: manual ? { ...(result.payload ?? {}), capture: 'manual' } : result.payload,
         paidAt: result.paidAt,
         failureCode: result.failure?.code,
         failureMessage: result.failure?.message,

@@ -7,6 +7,11 @@ import type { Order, Refund } from '../core/order.js';
 import type { OrderRef, OrderState, RefundRef, RefundState } from '../channel/contract.js';
 import type { Store, UpdateResult } from '../store/store.js';
 
+/** True for an order created to authorize only (`pay create --capture manual`). */
+export function isManualCapture(order: Pick<Order, 'payload'>): boolean {
+  return order.payload?.capture === 'manual';
+}
+
 /**
  * True when a channel error is a final "no" for the order (it can never succeed as asked), so
  * the order is marked failed. Anything else (timeout, network, rate limit, credentials) leaves the
@@ -45,6 +50,7 @@ export function orderRef(o: Order): OrderRef {
     method: o.method,
     createdAt: o.createdAt,
     createConfirmed: o.status !== 'created',
+    ...(isManualCapture(o) ? { capture: 'manual' as const } : {}),
   };
 }
 
@@ -62,8 +68,11 @@ export function refundRef(r: Refund, order: Order): RefundRef {
   };
 }
 
-/** Applies an order state reported by the channel. */
-export function applyOrderState(store: Store, orderNo: string, state: OrderState, source: string): Promise<UpdateResult<Order>> {
+/**
+ * Applies an order state reported by the channel. `capturedMinor` is given for an order created
+ * with manual capture: what the channel says it captured (see OrderPatch).
+ */
+export function applyOrderState(store: Store, orderNo: string, state: OrderState, source: string, capturedMinor?: number): Promise<UpdateResult<Order>> {
   return store.updateOrder(
     orderNo,
     {
@@ -72,6 +81,8 @@ export function applyOrderState(store: Store, orderNo: string, state: OrderState
       paidAt: state.paidAt,
       failureCode: state.failure?.code,
       failureMessage: state.failure?.message,
+      payload: state.payload,
+      capturedMinor,
     },
     { source, detail: state.providerStatus ? { providerStatus: state.providerStatus } : undefined },
   );

@@ -9,7 +9,7 @@ import type { OrderState } from '../channel/contract.js';
 import type { Presentation } from '../output/render.js';
 import { money, orderFields, orderJson, refundJson, statusCell } from '../output/views.js';
 import type { Context } from './context.js';
-import { applyOrderState, applyRefundState, orderRef, refundRef } from './lifecycle.js';
+import { applyOrderState, applyRefundState, isManualCapture, orderRef, refundRef } from './lifecycle.js';
 
 export interface QueryOptions {
   local?: boolean;
@@ -59,12 +59,13 @@ export async function query(orderNo: string, opts: QueryOptions, ctx: Context): 
     try {
       const state = await ask(orderRef(order));
       result.remote = state;
-      const upd = await applyOrderState(store, order.orderNo, state, 'channel.query');
+      // A capture whose answer was lost: the channel's captured amount is the order's.
+      const upd = await applyOrderState(store, order.orderNo, state, 'channel.query', isManualCapture(order) && state.status === 'succeeded' ? state.amountMinor : undefined);
       result.order = upd.value;
       if (upd.ignored) result.ignored.push(upd.ignored);
-      if (state.amountMinor !== undefined && (state.amountMinor !== order.amountMinor || (state.currency && state.currency !== order.currency))) {
+      if (state.amountMinor !== undefined && (state.amountMinor !== result.order.amountMinor || (state.currency && state.currency !== order.currency))) {
         result.warnings.push(
-          `the channel holds ${money(state.amountMinor, state.currency ?? order.currency)} for this order; the order book says ${money(order.amountMinor, order.currency)}`,
+          `the channel holds ${money(state.amountMinor, state.currency ?? order.currency)} for this order; the order book says ${money(result.order.amountMinor, order.currency)}`,
         );
       }
     } catch (err) {

@@ -14,6 +14,8 @@ export interface Planned<T> {
   ignored?: string;
   /** The status event, when the status moved. */
   event?: NewEvent;
+  /** `order.captured`, when a payment succeeded through a capture (the authorized, captured and released amounts). */
+  captureEvent?: NewEvent;
 }
 
 /** Applies a channel answer to an order through the state machine. */
@@ -35,12 +37,17 @@ export function planOrderUpdate(order: Order, patch: OrderPatch, cause: EventCau
     if (patch.failureMessage) next.failureMessage = patch.failureMessage;
   }
   if (statusChanged && status === 'succeeded') next.paidAt = patch.paidAt ?? now;
+  // A partial capture makes the captured amount the order's: refunds and reconciliation see what was taken.
+  const captured = patch.capturedMinor;
+  const partialCapture = statusChanged && status === 'succeeded' && captured !== undefined && Number.isSafeInteger(captured) && captured > 0 && captured < order.amountMinor;
+  if (partialCapture) next.amountMinor = captured;
   const changed =
     statusChanged ||
     next.channelTradeNo !== order.channelTradeNo ||
     JSON.stringify(next.payload) !== JSON.stringify(order.payload) ||
     next.failureCode !== order.failureCode ||
-    next.paidAt !== order.paidAt;
+    next.paidAt !== order.paidAt ||
+    next.amountMinor !== order.amountMinor;
   if (!changed) return { next: order, changed: false, ignored };
   next.updatedAt = now;
   const event: NewEvent | undefined = statusChanged
@@ -57,7 +64,16 @@ export function planOrderUpdate(order: Order, patch: OrderPatch, cause: EventCau
         },
       }
     : undefined;
-  return { next, changed: true, ignored, event };
+  const captureEvent: NewEvent | undefined =
+    statusChanged && status === 'succeeded' && captured !== undefined
+      ? {
+          type: 'order.captured',
+          channel: order.channel,
+          orderNo: order.orderNo,
+          data: { source: cause.source, authorizedMinor: order.amountMinor, capturedMinor: next.amountMinor, releasedMinor: order.amountMinor - next.amountMinor, currency: order.currency },
+        }
+      : undefined;
+  return { next, changed: true, ignored, event, captureEvent };
 }
 
 /** Applies a channel answer to a refund through the state machine. */

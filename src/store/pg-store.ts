@@ -113,10 +113,11 @@ export class PgStore implements Store {
       const next = plan.next;
       if (!plan.changed) return { value: order, changed: false, ignored: plan.ignored };
       await c.query(
-        'UPDATE orders SET status = $1, channel_trade_no = $2, payload = $3, failure_code = $4, failure_message = $5, paid_at = $6, updated_at = $7 WHERE order_no = $8',
-        [next.status, next.channelTradeNo ?? null, next.payload ? JSON.stringify(next.payload) : null, next.failureCode ?? null, next.failureMessage ?? null, next.paidAt ?? null, next.updatedAt, orderNo],
+        'UPDATE orders SET status = $1, amount_minor = $2, channel_trade_no = $3, payload = $4, failure_code = $5, failure_message = $6, paid_at = $7, updated_at = $8 WHERE order_no = $9',
+        [next.status, next.amountMinor, next.channelTradeNo ?? null, next.payload ? JSON.stringify(next.payload) : null, next.failureCode ?? null, next.failureMessage ?? null, next.paidAt ?? null, next.updatedAt, orderNo],
       );
       if (plan.event) await insertEvent(c, plan.event, next.updatedAt);
+      if (plan.captureEvent) await insertEvent(c, plan.captureEvent, next.updatedAt);
       return { value: next, changed: true, ignored: plan.ignored };
     });
   }

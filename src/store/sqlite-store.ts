@@ -273,9 +273,10 @@ export class SqliteStore implements Store {
       const next = plan.next;
       if (!plan.changed) return { value: order, changed: false, ignored: plan.ignored };
       this.prepare(
-        `UPDATE orders SET status = ?, channel_trade_no = ?, payload = ?, failure_code = ?, failure_message = ?, paid_at = ?, updated_at = ? WHERE order_no = ?`,
+        `UPDATE orders SET status = ?, amount_minor = ?, channel_trade_no = ?, payload = ?, failure_code = ?, failure_message = ?, paid_at = ?, updated_at = ? WHERE order_no = ?`,
       ).run(
         next.status,
+        next.amountMinor,
         next.channelTradeNo ?? null,
         next.payload ? JSON.stringify(next.payload) : null,
         next.failureCode ?? null,
@@ -285,6 +286,7 @@ export class SqliteStore implements Store {
         orderNo,
       );
       if (plan.event) this.insertEvent(plan.event);
+      if (plan.captureEvent) this.insertEvent(plan.captureEvent);
       return { value: next, changed: true, ignored: plan.ignored };
     });
   }

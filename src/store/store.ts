@@ -42,6 +42,12 @@ export interface OrderPatch {
   failureCode?: string;
   failureMessage?: string;
   paidAt?: string;
+  /**
+   * What was captured of an authorization, minor units. When the order moves to succeeded with
+   * it and it is less than the order's amount (a partial capture, the rest released), it becomes
+   * the order's amount; the authorized amount stays in the `order.captured` event.
+   */
+  capturedMinor?: number;
 }
 
 /** A new refund. */
