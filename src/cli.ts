@@ -129,6 +129,28 @@ Examples:
     );
 
   program
+    .command('cancel')
+    .description('close an unpaid collection order at its channel (a paid one is refused: refund it)')
+    .argument('<order-no>', 'merchant order number')
+    .addHelpText(
+      'after',
+      `
+A second cancel changes nothing. PayPal (an unapproved order) and UnionPay close in the order book
+only, and say so. Exit 0 closed (or already closed), 1 the channel reports it paid meanwhile,
+2 a paid order or a payout, 3 channel or network error (the order is unchanged).
+
+Examples:
+  $ pay cancel P20261123055601123ABCDEFGHJKMN
+  $ pay cancel P20261123055601123ABCDEFGHJKMN --json`,
+    )
+    .action(async (orderNo: string, _opts, cmd: Command) =>
+      execute(cmd, async (ctx) => {
+        const m = await import('./commands/cancel.js');
+        return m.presentCancel(await m.cancel(orderNo, ctx));
+      }),
+    );
+
+  program
     .command('payout')
     .description('pay out to an account')
     .option('--channel <id>', 'channel id or path to a channel module')

@@ -13,8 +13,9 @@ const description: ChannelDescription = {
   id: 'paypal',
   name: 'PayPal',
   version: '1.0.0',
-  // No closeCollect: an uncaptured Orders v2 order cannot be voided; PayPal lets it expire.
-  capabilities: ['collect', 'queryCollect', 'refund', 'queryRefund', 'payout', 'queryPayout', 'balance', 'verifyCallback', 'readBill', 'downloadBill'],
+  // closeCollect voids an authorization; an unapproved Orders v2 order cannot be voided, so it is
+  // abandoned in pay's books and left to expire at PayPal (the adapter says so in `localOnly`).
+  capabilities: ['collect', 'queryCollect', 'closeCollect', 'refund', 'queryRefund', 'payout', 'queryPayout', 'balance', 'verifyCallback', 'readBill', 'downloadBill'],
   config: PAYPAL_CONFIG_FIELDS,
   timeZone: 'UTC',
   methods: ['paypal'],

@@ -5,7 +5,8 @@
  * `invalid_client`, a bad or expired token `AUTHENTICATION_FAILURE`); PayPal-Request-Id
  * idempotency (the same id gets the same answer, replayed); Orders v2 (create -> the payer
  * approves, here through `simulatePayment` or the approve link -> capture, with a declined
- * instrument as INSTRUMENT_DECLINED); refunds of captures (partial, bounded); Payouts batches that
+ * instrument as INSTRUMENT_DECLINED; intent AUTHORIZE: approve -> authorize -> void of the
+ * authorization); refunds of captures (partial, bounded); Payouts batches that
  * progress PENDING -> PROCESSING -> SUCCESS (or an item FAILED); balances; the transactions report
  * API; webhooks; and signed webhook events: transmission headers signed SHA256withRSA with a
  * certificate the simulator issues itself, CN `messageverificationcerts.sandbox.paypal.com` under
@@ -162,6 +163,8 @@ export class PaypalSimulator implements ChannelSimulator {
   readonly ledger: Ledger[] = [];
   /** How each approved order will fare at capture. */
   private readonly approvalOutcome = new Map<string, 'succeeded' | 'failed'>();
+  /** Authorizations of AUTHORIZE orders, by id. */
+  readonly authorizations = new Map<string, Obj>();
   private readonly tokens = new Map<string, number>();
   private readonly requestIds = new Map<string, SimulatorResponse>();
   private readonly tokenTtlSec: number;
@@ -338,6 +341,7 @@ export class PaypalSimulator implements ChannelSimulator {
       if (m === 'POST' && !id) return { status: 201, body: this.createOrder(b) };
       if (m === 'GET' && id && !action) return { status: 200, body: this.order(id) };
       if (m === 'POST' && id && action === 'capture') return { status: 201, body: this.captureOrder(this.order(id)) };
+      if (m === 'POST' && id && action === 'authorize') return { status: 201, body: this.authorizeOrder(this.order(id)) };
       return undefined;
     }
     if (parts[0] === 'v2' && parts[1] === 'payments') {
@@ -345,6 +349,8 @@ export class PaypalSimulator implements ChannelSimulator {
       if (kind === 'captures' && m === 'GET' && id && !action) return { status: 200, body: this.captures.get(id) ?? this.throwNotFound() };
       if (kind === 'captures' && m === 'POST' && id && action === 'refund') return { status: 201, body: this.refund(this.captures.get(id) ?? this.throwNotFound(), b) };
       if (kind === 'refunds' && m === 'GET' && id && !action) return { status: 200, body: this.refunds.get(id) ?? this.throwNotFound() };
+      if (kind === 'authorizations' && m === 'GET' && id && !action) return { status: 200, body: this.authorizations.get(id) ?? this.throwNotFound() };
+      if (kind === 'authorizations' && m === 'POST' && id && action === 'void') return this.voidAuthorization(this.authorizations.get(id) ?? this.throwNotFound(), req.headers.prefer);
       return undefined;
     }
     if (parts[0] === 'v1' && parts[1] === 'payments' && parts[2] === 'payouts') {
@@ -398,9 +404,9 @@ export class PaypalSimulator implements ChannelSimulator {
   }
 
   private createOrder(b: Obj): Obj {
-    if (b.intent !== 'CAPTURE') {
+    if (b.intent !== 'CAPTURE' && b.intent !== 'AUTHORIZE') {
       if (b.intent === undefined) throw invalidRequest('MISSING_REQUIRED_PARAMETER', 'A required field / parameter is missing.', '/intent');
-      throw unprocessable('UNSUPPORTED_INTENT', `The pay sandbox supports intent CAPTURE only (got ${String(b.intent).slice(0, 20)}).`);
+      throw unprocessable('UNSUPPORTED_INTENT', `The pay sandbox supports intents CAPTURE and AUTHORIZE (got ${String(b.intent).slice(0, 20)}).`);
     }
     const units = Array.isArray(b.purchase_units) ? b.purchase_units : undefined;
     if (!units || units.length === 0) throw invalidRequest('MISSING_REQUIRED_PARAMETER', 'A required field / parameter is missing.', '/purchase_units');
@@ -415,7 +421,7 @@ export class PaypalSimulator implements ChannelSimulator {
     const experience = obj(obj(obj(b.payment_source)?.paypal)?.experience_context);
     const order: Obj = {
       id,
-      intent: 'CAPTURE',
+      intent: b.intent,
       status: experience ? 'PAYER_ACTION_REQUIRED' : 'CREATED',
       purchase_units: [{ reference_id: str(pu.reference_id) ?? 'default', amount: pu.amount, payee: { email_address: 'merchant@pay-sandbox.example', merchant_id: this.accountId }, description: pu.description, custom_id: pu.custom_id, invoice_id: pu.invoice_id }],
       create_time: this.iso(),
@@ -446,6 +452,7 @@ export class PaypalSimulator implements ChannelSimulator {
   }
 
   private captureOrder(order: Obj): Obj {
+    if (order.intent === 'AUTHORIZE') throw unprocessable('ACTION_DOES_NOT_MATCH_INTENT', 'Order was created with an intent to \'AUTHORIZE\'. Please use v2/checkout/orders/id/authorize to complete the transaction or alternately Create an order with an intent of \'CAPTURE\'.');
     if (order.status === 'COMPLETED') throw unprocessable('ORDER_ALREADY_CAPTURED', 'Order already captured.If \'intent=CAPTURE\' only one capture per order is allowed.');
     if (order.status !== 'APPROVED') throw unprocessable('ORDER_NOT_APPROVED', 'Payer has not yet approved the Order for payment. Please redirect the payer to the \'rel\':\'approve\' url returned as part of the HATEOAS links within the Create Order call or provide a valid payment_source in the request.');
     const id = String(order.id);
@@ -491,6 +498,63 @@ export class PaypalSimulator implements ChannelSimulator {
     this.record({ id: captureId, code: 'T0006', currency, gross, fee: -fee, invoice: str(pu.invoice_id), custom: str(pu.custom_id), reference: id, referenceType: 'ODR' });
     this.emit('PAYMENT.CAPTURE.COMPLETED', 'capture', capture, `Payment completed for ${fmt(gross, currency)} ${currency}`);
     return order;
+  }
+
+  // ---------------------------------------------------------------- authorizations
+
+  /** POST /v2/checkout/orders/{id}/authorize: an approved AUTHORIZE order holds the funds. */
+  private authorizeOrder(order: Obj): Obj {
+    if (order.intent !== 'AUTHORIZE') throw unprocessable('ACTION_DOES_NOT_MATCH_INTENT', 'Order was created with an intent to \'CAPTURE\'. Please use v2/checkout/orders/id/capture to complete the transaction or alternately Create an order with an intent of \'AUTHORIZE\'.');
+    if (order.status === 'COMPLETED') throw unprocessable('ORDER_ALREADY_AUTHORIZED', 'Order already authorized.If \'intent=AUTHORIZE\' only one authorization per order is allowed.');
+    if (order.status !== 'APPROVED') throw unprocessable('ORDER_NOT_APPROVED', 'Payer has not yet approved the Order for payment.');
+    const id = String(order.id);
+    const pu = (order.purchase_units as Obj[])[0];
+    const authId = pid(17);
+    const now = this.iso();
+    const authorization: Obj = {
+      id: authId,
+      status: 'CREATED',
+      amount: pu.amount,
+      invoice_id: pu.invoice_id,
+      custom_id: pu.custom_id,
+      expiration_time: this.iso(this.now() + 29 * 86_400_000),
+      supplementary_data: { related_ids: { order_id: id } },
+      links: [
+        { href: `${this.base()}/v2/payments/authorizations/${authId}`, rel: 'self', method: 'GET' },
+        { href: `${this.base()}/v2/payments/authorizations/${authId}/capture`, rel: 'capture', method: 'POST' },
+        { href: `${this.base()}/v2/payments/authorizations/${authId}/void`, rel: 'void', method: 'POST' },
+      ],
+      create_time: now,
+      update_time: now,
+    };
+    this.authorizations.set(authId, authorization);
+    pu.payments = { authorizations: [authorization] };
+    order.status = 'COMPLETED';
+    order.update_time = now;
+    order.links = this.orderLinks(order);
+    this.emit('PAYMENT.AUTHORIZATION.CREATED', 'authorization', authorization, `Payment authorized for ${String(obj(pu.amount)?.value)} ${String(obj(pu.amount)?.currency_code)}`);
+    return order;
+  }
+
+  /**
+   * POST /v2/payments/authorizations/{id}/void: 204, or 200 with the authorization under
+   * `Prefer: return=representation`. An order whose every authorization is voided is VOIDED.
+   */
+  private voidAuthorization(auth: Obj, prefer: string | undefined): { status: number; body?: unknown } {
+    if (auth.status === 'CAPTURED' || auth.status === 'PARTIALLY_CAPTURED') throw unprocessable('PREVIOUSLY_CAPTURED', 'Authorization has been previously captured and hence cannot be voided.');
+    if (auth.status === 'VOIDED') throw unprocessable('PREVIOUSLY_VOIDED', 'Authorization has been previously voided and hence cannot be voided again.');
+    if (auth.status !== 'CREATED' && auth.status !== 'PENDING') throw unprocessable('CANNOT_BE_VOIDED', `A ${String(auth.status)} authorization cannot be voided.`);
+    auth.status = 'VOIDED';
+    auth.update_time = this.iso();
+    const orderId = str(obj(obj(auth.supplementary_data)?.related_ids)?.order_id);
+    const order = orderId ? this.orders.get(orderId) : undefined;
+    if (order) {
+      order.status = 'VOIDED';
+      order.update_time = auth.update_time;
+      order.links = this.orderLinks(order);
+    }
+    this.emit('PAYMENT.AUTHORIZATION.VOIDED', 'authorization', auth, 'A payment authorization was voided');
+    return /return=representation/i.test(prefer ?? '') ? { status: 200, body: auth } : { status: 204 };
   }
 
   // ---------------------------------------------------------------- refunds

@@ -19,7 +19,7 @@ const unionpay: ChannelModule<UnionPayConfig> = {
     id: 'unionpay',
     name: 'China UnionPay online gateway',
     version: '1.0.0',
-    capabilities: ['collect', 'queryCollect', 'refund', 'queryRefund', 'verifyCallback', 'readBill', 'downloadBill'],
+    capabilities: ['collect', 'queryCollect', 'closeCollect', 'refund', 'queryRefund', 'verifyCallback', 'readBill', 'downloadBill'],
     config: UNIONPAY_CONFIG_FIELDS,
     timeZone: 'Asia/Shanghai',
     // web: front consume, an auto-submitting HTML form for the payer's browser (no call from pay);

@@ -174,6 +174,13 @@ export interface OrderRef {
   method?: string;
   /** ISO UTC creation time (some channels query by date). */
   createdAt: string;
+  /**
+   * pay's current status of the order. A channel that completes a payment on query (PayPal's
+   * capture of an approved order) must not do so for an order pay has closed.
+   */
+  status?: OrderStatus;
+  /** What the channel returned at collect (ids it needs later, such as a PayPal authorization id). */
+  payload?: Record<string, unknown>;
 }
 
 /** The channel's view of an order or payout. */
@@ -187,6 +194,16 @@ export interface OrderState {
   /** The provider's own status word (`TRADE_SUCCESS`, `requires_payment_method`). */
   providerStatus?: string;
   failure?: ChannelFailure;
+  /**
+   * closeCollect only: set when nothing was closed at the channel and the order is closed in pay's
+   * books alone, saying why (PayPal lets an unapproved order expire; UnionPay 5.1.0 has no close).
+   */
+  localOnly?: string;
+  /**
+   * closeCollect only: the close found the order paid and the channel gave the money back in the
+   * same call (Alipay's `alipay.trade.cancel` refunds a paid trade). `status` is then `succeeded`.
+   */
+  reversal?: { amountMinor: number; channelRefundNo?: string; refundedAt?: string };
 }
 
 /** A refund request. */

@@ -37,7 +37,7 @@ export function withOrderContext(err: unknown, orderNo: string, what: 'order' | 
 
 /** The channel reference of a stored order. */
 export function orderRef(o: Order): OrderRef {
-  return { orderNo: o.orderNo, channelTradeNo: o.channelTradeNo, amountMinor: o.amountMinor, currency: o.currency, method: o.method, createdAt: o.createdAt };
+  return { orderNo: o.orderNo, channelTradeNo: o.channelTradeNo, amountMinor: o.amountMinor, currency: o.currency, method: o.method, createdAt: o.createdAt, status: o.status, payload: o.payload };
 }
 
 /** The channel reference of a stored refund. */
