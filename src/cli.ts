@@ -76,7 +76,7 @@ Start here:
   program
     .command('create')
     .description('create a collection (pay-in) order at a channel')
-    .option('--channel <id>', 'channel id (mock, alipay, wechatpay, stripe, paypal, unionpay) or path to a channel module')
+    .option('--channel <id>', 'channel id (mock, alipay, wechatpay, stripe, paypal, unionpay), auto (by the routing rules) or path to a channel module')
     .option('--amount <decimal>', 'amount as a decimal in the currency (12.34; JPY 1200)')
     .option('--currency <ISO>', 'ISO 4217 currency code (CNY, USD, JPY...)')
     .option('--subject <text>', 'what is being paid for (shown to the payer)')
@@ -85,12 +85,14 @@ Start here:
     .option('--notify-url <url>', 'where the channel sends its async notification')
     .option('--return-url <url>', 'where the payer returns after paying (page methods)')
     .option('--extra <key=value>', 'channel-specific field, repeatable', collect)
+    .option('--seed <n>', 'with --channel auto: seed of the weighted choice (repeatable runs)')
     .addHelpText(
       'after',
       `
 Examples:
   $ pay create --channel mock --amount 12.34 --currency CNY --subject "Coffee"
-  $ pay create --channel mock --amount 1500 --currency JPY --order-no SHOP20261123001 --json`,
+  $ pay create --channel mock --amount 1500 --currency JPY --order-no SHOP20261123001 --json
+  $ pay create --channel auto --amount 120.00 --currency CNY --method qr     # by the routing rules`,
     )
     .action(async (opts, cmd: Command) =>
       execute(cmd, async (ctx) => {
@@ -147,6 +149,32 @@ Examples:
       execute(cmd, async (ctx) => {
         const m = await import('./commands/cancel.js');
         return m.presentCancel(await m.cancel(orderNo, ctx));
+      }),
+    );
+
+  const routes = program.command('routes').description('routing rules for --channel auto');
+  routes
+    .command('list')
+    .description('the routing rules in effect (top-level "routing", or the profile\'s own)')
+    .addHelpText('after', '\nExamples:\n  $ pay routes list\n  $ pay routes list --profile live --json')
+    .action(async (_opts, cmd: Command) =>
+      execute(cmd, async (ctx) => {
+        const m = await import('./commands/routes.js');
+        return m.presentRoutesList(await m.routesList(ctx));
+      }),
+    );
+  routes
+    .command('explain')
+    .description('which channel a payment would go to, and why (rule, weights, health)')
+    .option('--amount <decimal>', 'amount as a decimal in the currency')
+    .option('--currency <ISO>', 'ISO 4217 currency code')
+    .option('--method <method>', 'payment method the rules match on (qr, card...)')
+    .option('--seed <n>', 'seed of the weighted draw (as pay create --seed)')
+    .addHelpText('after', '\nExit 0 when a rule matches, 1 when none does.\n\nExamples:\n  $ pay routes explain --amount 120.00 --currency CNY --method qr\n  $ pay routes explain --amount 99.00 --currency USD --json')
+    .action(async (opts, cmd: Command) =>
+      execute(cmd, async (ctx) => {
+        const m = await import('./commands/routes.js');
+        return m.presentRoutesExplain(await m.routesExplain(opts, ctx));
       }),
     );
 

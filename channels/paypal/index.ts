@@ -7,7 +7,7 @@ import type { ChannelDescription, ChannelModule } from '../../src/channel/contra
 import { lazyBills } from '../../src/channel/lazy.js';
 import { paypalCallbacks } from './callback.js';
 import { PAYPAL_CONFIG_FIELDS, validatePaypalConfig, type PaypalConfig } from './config.js';
-import { paypalExponentOverrides } from './currency.js';
+import { PAYPAL_CURRENCIES, paypalExponentOverrides } from './currency.js';
 
 const description: ChannelDescription = {
   id: 'paypal',
@@ -19,6 +19,7 @@ const description: ChannelDescription = {
   config: PAYPAL_CONFIG_FIELDS,
   timeZone: 'UTC',
   methods: ['paypal'],
+  currencies: PAYPAL_CURRENCIES,
 };
 Object.defineProperty(description, 'exponentOverrides', { enumerable: true, get: paypalExponentOverrides });
 

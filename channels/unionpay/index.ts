@@ -25,6 +25,7 @@ const unionpay: ChannelModule<UnionPayConfig> = {
     // web: front consume, an auto-submitting HTML form for the payer's browser (no call from pay);
     // app: back consume (appTransReq.do), returns the tn the UnionPay app SDK opens.
     methods: ['web', 'app'],
+    currencies: ['CNY'],
   },
   validateConfig: validateUnionPayConfig,
   async create(config, deps) {

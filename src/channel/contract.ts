@@ -77,6 +77,10 @@ export interface ChannelDescription {
   timeZone: string;
   /** Values `--method` accepts for collect; the first is the default. */
   methods?: string[];
+  /** Other names routing rules may use for a method (`qr` for WeChat Pay's `native`). */
+  methodAliases?: Record<string, string>;
+  /** Currencies the channel collects in; absent: any (routing refuses rules that need others). */
+  currencies?: readonly string[];
   /** Where the channel's exponent for a currency differs from ICU's (applied at its edge). */
   exponentOverrides?: ExponentOverrides;
 }

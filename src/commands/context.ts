@@ -12,6 +12,7 @@ import type { OpenedChannel } from '../channel/registry.js';
 import type { HttpClient } from '../channel/http-client.js';
 import type { UndiciHttpClient } from '../channel/undici-http-client.js';
 import type { NewEvent, Store } from '../store/store.js';
+import type { StatsStore } from '../store/stats-store.js';
 
 /** Global options (DESIGN.md, "Command-line contract"). */
 export interface GlobalOptions {
@@ -56,6 +57,8 @@ export interface Context {
   config(): LoadedConfig;
   /** The order store (opened and migrated once, on first use). */
   store(): Promise<Store>;
+  /** Channel statistics over the order store (`pay stats`, routing's health check). */
+  stats(): Promise<StatsStore>;
   /**
    * Opens a channel by id or path, with its calls recorded in the event log. `overrides` are laid
    * over the config file's settings.
@@ -153,6 +156,10 @@ export function createContext(options: ContextOptions = {}): Context {
         return SqliteStore.open(dbPath, { clock });
       });
       return store;
+    },
+    async stats() {
+      const [s, { SqliteStatsStore }] = await Promise.all([ctx.store(), import('../store/sqlite-stats-store.js')]);
+      return new SqliteStatsStore(s as import('../store/sqlite-store.js').SqliteStore);
     },
     async channel(ref: string, overrides?: Record<string, unknown>) {
       const { openChannel, isPathRef } = await import('../channel/registry.js');

@@ -19,7 +19,9 @@ export type ChannelSettings = Record<string, unknown>;
 /** The parsed config file. */
 export interface PayConfig {
   channels: Record<string, ChannelSettings>;
-  profiles: Record<string, { channels?: Record<string, ChannelSettings> }>;
+  profiles: Record<string, { channels?: Record<string, ChannelSettings>; routing?: unknown }>;
+  /** Rules for `--channel auto` (checked by core/routing when used; a profile may replace them). */
+  routing?: unknown;
 }
 
 /** A loaded config and where it came from. */
@@ -102,7 +104,7 @@ export function parseConfigText(text: string, path: string): PayConfig {
       throw configError(`profiles.${name}.channels in ${path} must be an object`);
     }
   }
-  return { channels: channels as PayConfig['channels'], profiles: profiles as PayConfig['profiles'] };
+  return { channels: channels as PayConfig['channels'], profiles: profiles as PayConfig['profiles'], ...(raw.routing !== undefined ? { routing: raw.routing } : {}) };
 }
 
 /**

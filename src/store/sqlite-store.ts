@@ -328,6 +328,20 @@ export class SqliteStore implements Store {
     return (this.prepare(`SELECT COUNT(*) AS n FROM orders ${sql}`).get(...args) as { n: number }).n;
   }
 
+  async rerouteOrder(orderNo: string, from: string, to: string, cause: EventCause): Promise<Order> {
+    return this.write(() => {
+      const order = this.getOrderSync(orderNo);
+      if (!order) throw new PayError('ORDER_NOT_FOUND', `order ${orderNo} is not in the order book`);
+      if (order.status !== 'created' || order.channel !== from) {
+        throw invalid(`order ${orderNo} cannot move from ${from} to ${to}: it is ${order.status} on ${order.channel}`);
+      }
+      const now = this.now();
+      this.prepare('UPDATE orders SET channel = ?, updated_at = ? WHERE order_no = ?').run(to, now, orderNo);
+      this.insertEvent({ type: 'order.rerouted', channel: to, orderNo, data: { from, to, source: cause.source, ...(cause.detail ?? {}) } });
+      return { ...order, channel: to, updatedAt: now };
+    });
+  }
+
   async updateOrder(orderNo: string, patch: OrderPatch, cause: EventCause): Promise<UpdateResult<Order>> {
     return this.write(() => {
       const order = this.getOrderSync(orderNo);
