@@ -179,6 +179,36 @@ Examples:
     );
 
   program
+    .command('stats')
+    .description('channel health from the order book: calls, success rate, errors, latency, amounts')
+    .option('--since <time>', 'from this time (ISO 8601 or unix seconds)')
+    .option('--until <time>', 'before this time')
+    .option('--by <bucket>', 'a series per row: hour or day (UTC)')
+    .option('--channel <id>', 'only this channel')
+    .option('--top <n>', 'error codes shown per row (default 3)')
+    .option('--alert <expr>', 'fires (exit 1) when it holds for a row: success_rate<0.95, p99>2s, errors>5%; repeatable', collect)
+    .option('--format <format>', 'table (default), json or csv')
+    .addHelpText(
+      'after',
+      `
+Figures come from the event log's channel.call events (one per channel call, with its duration)
+and from orders and refunds. Alerts use pay loadtest's threshold syntax; a firing alert lists the
+breaching rows and exits 1, for cron.
+
+Examples:
+  $ pay stats --since 2026-12-01 --by day
+  $ pay stats --channel alipay --since 2026-12-04T00:00:00Z --json
+  $ pay stats --since "$(date -u -d '-1 hour' +%FT%TZ)" --alert 'success_rate<0.95' --alert 'p99>2s'
+  $ pay stats --format csv > stats.csv`,
+    )
+    .action(async (opts, cmd: Command) =>
+      execute(cmd, async (ctx) => {
+        const m = await import('./commands/stats.js');
+        return m.presentStats(await m.statsCommand(opts, ctx));
+      }),
+    );
+
+  program
     .command('payout')
     .description('pay out to an account')
     .option('--channel <id>', 'channel id or path to a channel module')
