@@ -2,8 +2,7 @@
  * Routing glue for commands: loads the `routing` rules of the config (a profile's own rules
  * replace the top-level ones), checks them against the channels' descriptions, reads recent
  * health from the statistics store, and plans a payment's targets (core/routing does the
- * deciding). Also the one place that says when a failed attempt certainly changed nothing, so
- * that only then the next target is tried.
+ * deciding).
  */
 import { configError, invalid, isPayError } from '../core/errors.js';
 import { formatAmount } from '../core/money.js';
@@ -11,6 +10,8 @@ import { findRule, parseRouting, planRoute, type ChannelFacts, type RoutePlan, t
 import { isoUtc } from '../core/time.js';
 import type { ChannelDescription } from '../channel/contract.js';
 import type { Context } from './context.js';
+
+export { certainlyNotSent } from '../channel/http-client.js';
 
 /** Loaded rules and what routing knows about their channels. */
 export interface LoadedRouting {
@@ -84,26 +85,4 @@ export async function planPayment(ctx: Context, routing: LoadedRouting, req: Rou
 /** The channel's own name for a method a rule used (`qr` is WeChat Pay's `native`). */
 export function channelMethod(routing: LoadedRouting, channel: string, method: string | undefined): string | undefined {
   return method === undefined ? undefined : routing.facts.get(channel)?.aliases?.[method] ?? method;
-}
-
-/** Network failure classes (undici-http-client) in which no request reached the channel. */
-const NOT_SENT_CLASSES = new Set(['refused', 'dns', 'unreachable', 'tls']);
-
-/**
- * True only when a failed attempt certainly did nothing at the channel, so another channel may
- * be tried without risk of a second charge: a config error (raised before any call), a refused
- * connection, a name that does not resolve, an unreachable host, a connect timeout, a TLS
- * failure before the request, HTTP 429 (rate limited: refused unprocessed) and 503 (unavailable:
- * not processed). A timeout after sending, a reset connection, other 5xx and every channel answer
- * leave the outcome unknown: the order stays with that channel for `pay query`.
- */
-export function certainlyNotSent(err: unknown): boolean {
-  if (!isPayError(err)) return false;
-  if (err.code === 'CONFIG_ERROR') return true;
-  const details = (err.details ?? {}) as { class?: string; phase?: string };
-  if (details.class && NOT_SENT_CLASSES.has(details.class)) return true;
-  if (details.class === 'timeout' && details.phase === 'connect') return true;
-  if (err.httpStatus === 429 && err.code === 'RATE_LIMITED') return true;
-  if (err.httpStatus === 503 && (err.code === 'SYSTEM_ERROR' || err.code === 'RATE_LIMITED')) return true;
-  return false;
 }

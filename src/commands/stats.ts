@@ -109,13 +109,13 @@ export async function buildStats(stats: StatsStore, options: BuildStatsOptions =
       series.set(g.bucket, { bucket: g.bucket, calls: g.calls, failures: g.failures, successRate: rate(g.calls, g.failures), p50: 0, p95: 0, p99: 0, max: 0, mean: 0, h: new LatencyHistogram() });
     }
   }
-  await stats.callDurations(range, (channel, operation, bucket, ms) => {
-    const k = key(channel, operation);
+  for (const l of await stats.callLatencies(range)) {
+    const k = key(l.channel, l.operation);
     let h = hist.get(k);
     if (!h) hist.set(k, (h = new LatencyHistogram()));
-    h.recordMs(ms);
-    if (bucket !== undefined) points.get(k)?.get(bucket)?.h.recordMs(ms);
-  });
+    h.recordMs(l.ms, l.count);
+    if (l.bucket !== undefined) points.get(k)?.get(l.bucket)?.h.recordMs(l.ms, l.count);
+  }
   for (const e of await stats.errorCodes(range, options.top ?? 3)) rows.get(key(e.channel, e.operation))?.topErrors.push({ code: e.code, count: e.count });
   for (const [k, row] of rows) {
     row.successRate = rate(row.calls, row.failures);

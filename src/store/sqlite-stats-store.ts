@@ -1,16 +1,13 @@
 /**
- * The SQLite {@link StatsStore}: aggregate queries over the order store's connection, served by
- * the indexes of migration 3 (channel calls by time with their JSON fields indexed, by channel and
- * time for the health check; orders and refunds by creation time). Prepared statements only.
+ * The SQLite {@link StatsStore}: aggregate queries over the `channel_calls` table (the fields of
+ * `channel.call` events, kept by a trigger; migration 3) and over orders and refunds, served by
+ * the indexes of that migration. Prepared statements only.
  */
 import type { SqliteStore } from './sqlite-store.js';
-import { FAILURE_CODES, type AmountGroup, type CallGroup, type ChannelHealth, type ErrorCount, type StatsRange, type StatsStore } from './stats-store.js';
+import { FAILURE_CODES, type AmountGroup, type CallGroup, type ChannelHealth, type ErrorCount, type LatencyCount, type StatsRange, type StatsStore } from './stats-store.js';
 
 /** Constants, not user input. */
 const FAILURE_SQL = FAILURE_CODES.map((c) => `'${c}'`).join(', ');
-const OP = "json_extract(data, '$.operation')";
-const CODE = "json_extract(data, '$.error.code')";
-const DURATION = "json_extract(data, '$.durationMs')";
 /** Far enough past any timestamp (ISO strings compare in time order). */
 const END = '9999-12-31T23:59:59.999Z';
 
@@ -29,6 +26,7 @@ function where(column: string, range: StatsRange): { sql: string; args: unknown[
 }
 
 type Row = Record<string, unknown>;
+const text = (v: unknown) => (v == null ? '' : String(v));
 
 /** Statistics over a {@link SqliteStore}. */
 export class SqliteStatsStore implements StatsStore {
@@ -37,7 +35,7 @@ export class SqliteStatsStore implements StatsStore {
   async channelHealth(channels: readonly string[], since: string, until = END): Promise<Map<string, ChannelHealth>> {
     const out = new Map<string, ChannelHealth>();
     const stmt = this.store.prepare(
-      `SELECT COUNT(*) AS calls, COALESCE(SUM(${CODE} IN (${FAILURE_SQL})), 0) AS failures FROM events WHERE type = 'channel.call' AND channel = ? AND at >= ? AND at < ?`,
+      `SELECT COUNT(*) AS calls, COALESCE(SUM(error_code IN (${FAILURE_SQL})), 0) AS failures FROM channel_calls WHERE channel = ? AND at >= ? AND at < ?`,
     );
     for (const channel of channels) {
       const r = stmt.get(channel, since, until) as { calls: number; failures: number };
@@ -50,13 +48,13 @@ export class SqliteStatsStore implements StatsStore {
     const w = where('at', range);
     const rows = this.store
       .prepare(
-        `SELECT channel, ${OP} AS operation, ${bucketSql('at', range.by)} AS bucket, COUNT(*) AS calls, COUNT(${CODE}) AS errors, COALESCE(SUM(${CODE} IN (${FAILURE_SQL})), 0) AS failures
-         FROM events WHERE type = 'channel.call' AND ${w.sql} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+        `SELECT channel, operation, ${bucketSql('at', range.by)} AS bucket, COUNT(*) AS calls, COUNT(error_code) AS errors, COALESCE(SUM(error_code IN (${FAILURE_SQL})), 0) AS failures
+         FROM channel_calls WHERE ${w.sql} GROUP BY channel, operation${range.by ? ', 3' : ''}`,
       )
       .all(...w.args) as Row[];
     return rows.map((r) => ({
-      channel: String(r.channel ?? ''),
-      operation: String(r.operation ?? ''),
+      channel: text(r.channel),
+      operation: text(r.operation),
       ...(r.bucket != null ? { bucket: String(r.bucket) } : {}),
       calls: r.calls as number,
       errors: r.errors as number,
@@ -67,40 +65,39 @@ export class SqliteStatsStore implements StatsStore {
   async errorCodes(range: StatsRange, limit: number): Promise<ErrorCount[]> {
     const w = where('at', range);
     const rows = this.store
-      .prepare(
-        `SELECT channel, ${OP} AS operation, ${CODE} AS code, COUNT(*) AS n FROM events
-         WHERE type = 'channel.call' AND ${w.sql} AND ${CODE} IS NOT NULL GROUP BY 1, 2, 3 ORDER BY 4 DESC, 3`,
-      )
+      .prepare(`SELECT channel, operation, error_code AS code, COUNT(*) AS n FROM channel_calls WHERE ${w.sql} AND error_code IS NOT NULL GROUP BY 1, 2, 3 ORDER BY 4 DESC, 3`)
       .all(...w.args) as Row[];
     const kept = new Map<string, number>();
     const out: ErrorCount[] = [];
     for (const r of rows) {
-      const key = `${String(r.channel)}\n${String(r.operation)}`;
+      const key = `${text(r.channel)}\n${text(r.operation)}`;
       const n = kept.get(key) ?? 0;
       if (n >= limit) continue;
       kept.set(key, n + 1);
-      out.push({ channel: String(r.channel ?? ''), operation: String(r.operation ?? ''), code: String(r.code), count: r.n as number });
+      out.push({ channel: text(r.channel), operation: text(r.operation), code: String(r.code), count: r.n as number });
     }
     return out;
   }
 
-  async callDurations(range: StatsRange, visit: (channel: string, operation: string, bucket: string | undefined, ms: number) => void): Promise<void> {
+  async callLatencies(range: StatsRange): Promise<LatencyCount[]> {
     const w = where('at', range);
-    const stmt = this.store
-      .prepare(`SELECT channel, ${OP} AS operation, ${bucketSql('at', range.by)} AS bucket, ${DURATION} AS ms FROM events WHERE type = 'channel.call' AND ${w.sql}`)
-      .raw(true);
-    for (const r of stmt.iterate(...w.args) as Iterable<unknown[]>) {
-      if (typeof r[3] === 'number') visit(String(r[0] ?? ''), String(r[1] ?? ''), r[2] == null ? undefined : String(r[2]), r[3]);
-    }
+    const rows = this.store
+      .prepare(
+        `SELECT channel, operation, ${bucketSql('at', range.by)} AS bucket, duration_ms AS ms, COUNT(*) AS n
+         FROM channel_calls WHERE ${w.sql} AND duration_ms IS NOT NULL GROUP BY channel, operation, ${range.by ? '3, ' : ''}duration_ms`,
+      )
+      .raw(true)
+      .all(...w.args) as unknown[][];
+    return rows.map((r) => ({ channel: text(r[0]), operation: text(r[1]), ...(r[2] != null ? { bucket: String(r[2]) } : {}), ms: r[3] as number, count: r[4] as number }));
   }
 
   async amounts(range: StatsRange): Promise<AmountGroup[]> {
     const groups = new Map<string, AmountGroup>();
     const add = (kind: AmountGroup['kind'], r: Row, paid: boolean) => {
       const bucket = r.bucket == null ? undefined : String(r.bucket);
-      const key = `${kind}\n${String(r.channel)}\n${String(r.currency)}\n${bucket ?? ''}`;
+      const key = `${kind}\n${text(r.channel)}\n${text(r.currency)}\n${bucket ?? ''}`;
       let g = groups.get(key);
-      if (!g) groups.set(key, (g = { channel: String(r.channel), currency: String(r.currency), kind, ...(bucket ? { bucket } : {}), count: 0, paidCount: 0, paidMinor: 0, byStatus: {} }));
+      if (!g) groups.set(key, (g = { channel: text(r.channel), currency: text(r.currency), kind, ...(bucket ? { bucket } : {}), count: 0, paidCount: 0, paidMinor: 0, byStatus: {} }));
       const n = r.n as number;
       g.count += n;
       g.byStatus[String(r.status)] = (g.byStatus[String(r.status)] ?? 0) + n;
@@ -113,14 +110,14 @@ export class SqliteStatsStore implements StatsStore {
     const orders = this.store
       .prepare(
         `SELECT kind, channel, currency, ${bucketSql('created_at', range.by)} AS bucket, status, COUNT(*) AS n, SUM(amount_minor) AS total
-         FROM orders WHERE ${w.sql} GROUP BY 1, 2, 3, 4, 5`,
+         FROM orders WHERE ${w.sql} GROUP BY channel, currency, kind, status${range.by ? ', 4' : ''}`,
       )
       .all(...w.args) as Row[];
     for (const r of orders) add(r.kind as 'collect' | 'payout', r, r.status === 'succeeded' || r.status === 'refunded');
     const refunds = this.store
       .prepare(
         `SELECT channel, currency, ${bucketSql('created_at', range.by)} AS bucket, status, COUNT(*) AS n, SUM(amount_minor) AS total
-         FROM refunds WHERE ${w.sql} GROUP BY 1, 2, 3, 4`,
+         FROM refunds WHERE ${w.sql} GROUP BY channel, currency, status${range.by ? ', 3' : ''}`,
       )
       .all(...w.args) as Row[];
     for (const r of refunds) add('refund', r, r.status === 'succeeded');

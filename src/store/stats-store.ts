@@ -5,7 +5,8 @@
  * (`ctx.stats()`) and never write SQL.
  *
  * A channel call is a `channel.call` event (one per contract call, recorded by the channel with
- * `operation`, `durationMs` and, when it failed, `error.code`). A call *fails* when the channel
+ * `operation`, `durationMs` and, when it failed, `error.code`); the SQLite store keeps those
+ * fields in a table of their own, filled by a trigger (migration 3). A call *fails* when the channel
  * could not give an answer ({@link FAILURE_CODES}); a business refusal (INVALID_REQUEST,
  * ORDER_NOT_FOUND, INSUFFICIENT_BALANCE...) is an answer, so it counts as a success, though its
  * code is listed among the errors.
@@ -50,6 +51,15 @@ export interface ErrorCount {
   count: number;
 }
 
+/** How many calls of a channel and operation took `ms` (rounded to 0.1 ms). */
+export interface LatencyCount {
+  channel: string;
+  operation: string;
+  bucket?: string;
+  ms: number;
+  count: number;
+}
+
 /** Orders (or refunds) of one channel and currency. */
 export interface AmountGroup {
   channel: string;
@@ -81,10 +91,10 @@ export interface StatsStore {
   /** Error codes per channel and operation, most frequent first, at most `limit` per pair. */
   errorCodes(range: StatsRange, limit: number): Promise<ErrorCount[]>;
   /**
-   * Streams the duration of every call in range (ms) with its channel, operation and bucket, so
-   * percentiles are computed exactly without holding the rows.
+   * Call durations in range as a histogram: how many calls of each channel, operation (and
+   * bucket) took each duration, durations rounded to 0.1 ms. Percentiles are read from it.
    */
-  callDurations(range: StatsRange, visit: (channel: string, operation: string, bucket: string | undefined, ms: number) => void): Promise<void>;
+  callLatencies(range: StatsRange): Promise<LatencyCount[]>;
   /** Orders and refunds per channel and currency (and bucket), by creation time. */
   amounts(range: StatsRange): Promise<AmountGroup[]>;
 }

@@ -3,6 +3,9 @@
  * weighted split over 10,000 seeded draws, priorities, disabled targets, and the health skip.
  */
 import { describe, expect, it } from 'vitest';
+import { certainlyNotSent } from '../../src/channel/http-client.js';
+import { classifyNetworkError } from '../../src/channel/undici-http-client.js';
+import { PayError } from '../../src/core/errors.js';
 import { findRule, parseRouting, planRoute, seededRandom, type ChannelFacts } from '../../src/core/routing.js';
 
 const FACTS: Record<string, ChannelFacts> = {
@@ -118,5 +121,30 @@ describe('planning', () => {
     expect(plan().order.map((t) => t.channel).sort()).toEqual(['alipay', 'wechatpay']);
     figures.alipay = { calls: 19, failures: 19 }; // too few calls to judge
     expect(plan().skipped).toEqual([]);
+  });
+});
+
+describe('certainlyNotSent: fallback only when the attempt did nothing', () => {
+  const c = { operation: 'collect', method: 'POST', origin: 'http://127.0.0.1:1', attempts: 1, headersTimeoutMs: 1000, bodyTimeoutMs: 1000, connectTimeoutMs: 1000, proxied: false };
+  const net = (code: string) => classifyNetworkError(Object.assign(new Error(code), { code }), c);
+  it.each([
+    ['ECONNREFUSED', true],
+    ['ENOTFOUND', true],
+    ['EHOSTUNREACH', true],
+    ['UND_ERR_CONNECT_TIMEOUT', true],
+    ['UND_ERR_HEADERS_TIMEOUT', false],
+    ['UND_ERR_BODY_TIMEOUT', false],
+    ['ECONNRESET', false],
+  ])('%s -> %s', (code, expected) => {
+    expect(certainlyNotSent(net(code))).toBe(expected);
+  });
+  it('429 and 503 after retries are no-ops; 500, 502 and channel answers are not', () => {
+    expect(certainlyNotSent(new PayError('RATE_LIMITED', 'x', { httpStatus: 429 }))).toBe(true);
+    expect(certainlyNotSent(new PayError('SYSTEM_ERROR', 'x', { httpStatus: 503 }))).toBe(true);
+    expect(certainlyNotSent(new PayError('SYSTEM_ERROR', 'x', { httpStatus: 500 }))).toBe(false);
+    expect(certainlyNotSent(new PayError('SYSTEM_ERROR', 'x', { httpStatus: 502 }))).toBe(false);
+    expect(certainlyNotSent(new PayError('INVALID_REQUEST', 'x', { httpStatus: 400 }))).toBe(false);
+    expect(certainlyNotSent(new PayError('CONFIG_ERROR', 'x'))).toBe(true);
+    expect(certainlyNotSent(new Error('plain'))).toBe(false);
   });
 });
