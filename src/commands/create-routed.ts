@@ -31,16 +31,8 @@ export interface RouteSummary {
   skipped: RoutePlan['skipped'];
 }
 
-/** A payment to route (amount and currency already parsed). */
-export interface RoutedCreate {
-  orderNo: string;
-  amountMinor: number;
-  currency: string;
-  subject: string;
-  method?: string;
-  notifyUrl?: string;
-  returnUrl?: string;
-  extra?: Record<string, string>;
+/** A payment to route (amount and currency already parsed; `method` as the rules name it). */
+export interface RoutedCreate extends CollectRequest {
   /** Draws from this generator (a seeded one makes the choice repeatable). */
   random: () => number;
   /** Loaded rules (load once for many payments: `pay loadtest --channel auto`). */

@@ -18,6 +18,8 @@
 import { configError } from './errors.js';
 import { normalizeCurrency, parseAmount } from './money.js';
 
+export { seededRandom } from './random.js';
+
 /** One target of a rule. */
 export interface RouteTarget {
   channel: string;
@@ -237,18 +239,6 @@ export function ruleMatches(rule: RouteRule, req: RouteRequest): boolean {
 /** The first rule matching the payment, if any. */
 export function findRule(config: RoutingConfig, req: RouteRequest): RouteRule | undefined {
   return config.rules.find((r) => ruleMatches(r, req));
-}
-
-/** A seeded generator of numbers in [0, 1) (mulberry32): the same seed gives the same draws. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Orders targets by weighted draws without replacement. */
