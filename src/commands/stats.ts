@@ -256,7 +256,9 @@ export function statsCsv(data: StatsData): string {
 export function presentStats(r: StatsResult): Presentation {
   const d = r.data;
   const exitCode = r.breaches.length ? 1 : 0;
-  if (r.format === 'csv') return { json: { ...d, alerts: r.alerts, breaches: r.breaches }, blocks: [{ kind: 'raw', text: statsCsv(d).trimEnd() }], exitCode };
+  const json = { ...d, alerts: r.alerts, breaches: r.breaches };
+  if (r.format === 'csv') return { json, blocks: [{ kind: 'raw', text: statsCsv(d).trimEnd() }], exitCode };
+  if (r.format === 'json') return { json, blocks: [{ kind: 'raw', text: JSON.stringify(json, null, 2) }], exitCode };
   const maxCalls = Math.max(0, ...d.rows.map((x) => x.calls));
   const blocks: Block[] = [];
   const scope = `${d.channel ?? 'all channels'}, ${d.since ?? 'the beginning'} to ${d.until ?? 'now'}${d.by ? `, by ${d.by}` : ''}`;
@@ -317,5 +319,5 @@ export function presentStats(r: StatsResult): Presentation {
       rows: r.breaches.map((b) => ({ alert: { text: b.alert, tone: 'error' }, channel: b.channel, operation: b.operation, actual: `${b.actual}${b.unit === '%' ? '%' : ` ${b.unit}`}` })),
     });
   } else if (r.alerts.length) blocks.push({ kind: 'text', tone: 'ok', text: `No alert fires (${r.alerts.join(', ')}).` });
-  return { json: { ...d, alerts: r.alerts, breaches: r.breaches }, blocks, exitCode };
+  return { json, blocks, exitCode };
 }

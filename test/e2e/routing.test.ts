@@ -103,6 +103,9 @@ describe('fallback', () => {
     ]);
     expect(ev.find((e) => e.type === 'order.rerouted')?.data).toMatchObject({ from: 'alipay', to: 'mock' });
     expect(ev.find((e) => e.type === 'order.created')?.channel).toBe('alipay');
+    const show = await runPay(['orders', 'show', r.json.orderNo, '--no-color'], { env });
+    expect(show.stdout).toMatch(/route\.attempt\s+rule 1, attempt 1: failed CHANNEL_ERROR \(refused\), next target/);
+    expect(show.stdout).toMatch(/order\.rerouted\s+alipay -> mock \(route\.fallback\)/);
   });
 
   it('a 503 (not processed) falls back too', async () => {

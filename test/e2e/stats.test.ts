@@ -112,6 +112,8 @@ describe('pay stats on a known book', () => {
     expect(lines[1]).toMatch(/^mock,mock\.collect,,100,15,10,0\.9000,/);
     expect(lines[1]).toMatch(/,TIMEOUT:7 INVALID_REQUEST:5 SYSTEM_ERROR:3$/);
     expect(lines).toHaveLength(3);
+    const json = await runPay(['stats', '--format', 'json', '--channel', 'stripe'], { env });
+    expect(JSON.parse(json.stdout).rows).toMatchObject([{ channel: 'stripe', calls: 10 }]);
   });
 });
 
