@@ -65,6 +65,7 @@ beforeAll(async () => {
         refused: gateway(refusedPort),
         hang: gateway(hangPort),
         unavailable: gateway(unavailablePort),
+        misconfigured: { channels: { alipay: { privateKey: 'file:test-only-missing.pem' } } },
         weighted: {
           ...gateway(unavailablePort),
           routing: { rules: [{ match: { currency: 'CNY', method: 'qr' }, targets: [{ channel: 'alipay', weight: 70 }, { channel: 'mock', weight: 30 }] }], health: { window: '15m', minSuccessRate: 0.9, minCalls: 20 } },
@@ -106,6 +107,15 @@ describe('fallback', () => {
     const show = await runPay(['orders', 'show', r.json.orderNo, '--no-color'], { env });
     expect(show.stdout).toMatch(/route\.attempt\s+rule 1, attempt 1: failed CHANNEL_ERROR \(refused\), next target/);
     expect(show.stdout).toMatch(/order\.rerouted\s+alipay -> mock \(route\.fallback\)/);
+  });
+
+  it('a channel whose settings are refused (nothing sent) falls back too', async () => {
+    const r = await runPayJson(['create', '--channel', 'auto', '--amount', '1.00', '--currency', 'CNY', '--profile', 'misconfigured'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.channel).toBe('mock');
+    expect(r.json.route.attempts[0]).toMatchObject({ channel: 'alipay', outcome: 'failed', errorCode: 'CONFIG_ERROR', fellBack: true });
+    // Nothing was written for the channel that never got the order.
+    expect((await events(r.json.orderNo)).filter((e) => e.type === 'order.created').map((e) => e.channel)).toEqual(['mock']);
   });
 
   it('a 503 (not processed) falls back too', async () => {
