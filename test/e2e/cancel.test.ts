@@ -223,6 +223,7 @@ describe('pay cancel through the binary (mock channel)', () => {
     const base = { PAY_DB: join(tmp.dir, 'pay.db'), XDG_CONFIG_HOME: join(tmp.dir, 'xdg'), XDG_DATA_HOME: join(tmp.dir, 'xdg-data') };
     writeFileSync(join(tmp.dir, 'slow.json'), JSON.stringify({ channels: { mock: { settleAfterMs: 600_000 } } }));
     writeFileSync(join(tmp.dir, 'instant.json'), JSON.stringify({ channels: { mock: { settleAfterMs: 0 } } }));
+    writeFileSync(join(tmp.dir, 'quick.json'), JSON.stringify({ channels: { mock: { settleAfterMs: 200 } } }));
     slow = { ...base, PAY_CONFIG: join(tmp.dir, 'slow.json') };
     instant = { ...base, PAY_CONFIG: join(tmp.dir, 'instant.json') };
   });
@@ -247,6 +248,15 @@ describe('pay cancel through the binary (mock channel)', () => {
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/paid order cannot be cancelled/);
     expect(refused.stderr).toMatch(/pay refund/);
+
+    // Paid at the mock after the create answered pending; the book does not know: exit 1, recorded paid.
+    const quick = { ...slow, PAY_CONFIG: join(tmp.dir, 'quick.json') };
+    const raced = await runPayJson(['create', '--channel', 'mock', '--amount', '5.00', '--currency', 'CNY'], { env: quick });
+    expect(raced.json.status).toBe('pending');
+    await new Promise((r) => setTimeout(r, 400));
+    const late = await runPayJson(['cancel', raced.json.orderNo], { env: quick });
+    expect(late.code).toBe(1);
+    expect(late.json).toMatchObject({ status: 'succeeded', outcome: 'paid', changed: true });
 
     const missing = await runPayJson(['cancel', 'NOSUCHORDER123'], { env: slow });
     expect(missing.json.error).toMatchObject({ code: 'ORDER_NOT_FOUND' });
