@@ -12,7 +12,7 @@ import type { OrderState } from '../channel/contract.js';
 import type { Presentation } from '../output/render.js';
 import { orderFields, orderJson, refundJson } from '../output/views.js';
 import type { Context } from './context.js';
-import { applyOrderState, isDefinitiveRejection, orderRef, withOrderContext } from './lifecycle.js';
+import { isDefinitiveRejection, orderRef, withOrderContext } from './lifecycle.js';
 
 /** What a cancel did. */
 export type CancelOutcome =
@@ -107,8 +107,6 @@ export async function cancel(orderNo: string, ctx: Context): Promise<CancelResul
       await store.updateRefund(refundNo, { status: 'succeeded', channelRefundNo: state.reversal.channelRefundNo, refundedAt: state.reversal.refundedAt }, { source: 'channel.close' })
     ).value;
     notes.push(`${order.channel} found ${orderNo} paid and refunded it in the same call (refund ${refundNo}).`);
-  } else if (state.reversal) {
-    await applyOrderState(store, orderNo, state, 'channel.close');
   }
   const after = (await store.getOrder(orderNo))!;
   const outcome: CancelOutcome = after.status === 'closed' ? 'closed' : after.status === 'succeeded' || after.status === 'refunded' ? 'paid' : after.status === 'failed' ? 'alreadyFinal' : 'stillOpen';
