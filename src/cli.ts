@@ -76,7 +76,7 @@ Start here:
   program
     .command('create')
     .description('create a collection (pay-in) order at a channel')
-    .option('--channel <id>', 'channel id (mock, alipay, wechatpay, stripe, paypal, unionpay) or path to a channel module')
+    .option('--channel <id>', 'channel id (mock, alipay, wechatpay, stripe, paypal, unionpay), auto (by the routing rules) or path to a channel module')
     .option('--amount <decimal>', 'amount as a decimal in the currency (12.34; JPY 1200)')
     .option('--currency <ISO>', 'ISO 4217 currency code (CNY, USD, JPY...)')
     .option('--subject <text>', 'what is being paid for (shown to the payer)')
@@ -86,13 +86,15 @@ Start here:
     .option('--return-url <url>', 'where the payer returns after paying (page methods)')
     .option('--extra <key=value>', 'channel-specific field, repeatable', collect)
     .addOption(new Option('--capture <mode>', 'manual: authorize only, take the money later with pay capture (stripe, paypal)').choices(['automatic', 'manual']))
+    .option('--seed <n>', 'with --channel auto: seed of the weighted choice (repeatable runs)')
     .addHelpText(
       'after',
       `
 Examples:
   $ pay create --channel mock --amount 12.34 --currency CNY --subject "Coffee"
   $ pay create --channel mock --amount 1500 --currency JPY --order-no SHOP20261123001 --json
-  $ pay create --channel stripe --amount 50.00 --currency USD --capture manual`,
+  $ pay create --channel stripe --amount 50.00 --currency USD --capture manual
+  $ pay create --channel auto --amount 120.00 --currency CNY --method qr     # by the routing rules`,
     )
     .action(async (opts, cmd: Command) =>
       execute(cmd, async (ctx) => {
@@ -127,6 +129,84 @@ Examples:
       execute(cmd, async (ctx) => {
         const m = await import('./commands/refund.js');
         return m.presentRefund(await m.refund(orderNo, opts, ctx));
+      }),
+    );
+
+  program
+    .command('cancel')
+    .description('close an unpaid collection order at its channel (a paid one is refused: refund it)')
+    .argument('<order-no>', 'merchant order number')
+    .addHelpText(
+      'after',
+      `
+A second cancel changes nothing. PayPal (an unapproved order) and UnionPay close in the order book
+only, and say so. Exit 0 closed (or already closed), 1 the channel reports it paid meanwhile,
+2 a paid order or a payout, 3 channel or network error (the order is unchanged).
+
+Examples:
+  $ pay cancel P20261123055601123ABCDEFGHJKMN
+  $ pay cancel P20261123055601123ABCDEFGHJKMN --json`,
+    )
+    .action(async (orderNo: string, _opts, cmd: Command) =>
+      execute(cmd, async (ctx) => {
+        const m = await import('./commands/cancel.js');
+        return m.presentCancel(await m.cancel(orderNo, ctx));
+      }),
+    );
+
+  const routes = program.command('routes').description('routing rules for --channel auto');
+  routes
+    .command('list')
+    .description('the routing rules in effect (top-level "routing", or the profile\'s own)')
+    .addHelpText('after', '\nExamples:\n  $ pay routes list\n  $ pay routes list --profile live --json')
+    .action(async (_opts, cmd: Command) =>
+      execute(cmd, async (ctx) => {
+        const m = await import('./commands/routes.js');
+        return m.presentRoutesList(await m.routesList(ctx));
+      }),
+    );
+  routes
+    .command('explain')
+    .description('which channel a payment would go to, and why (rule, weights, health)')
+    .option('--amount <decimal>', 'amount as a decimal in the currency')
+    .option('--currency <ISO>', 'ISO 4217 currency code')
+    .option('--method <method>', 'payment method the rules match on (qr, card...)')
+    .option('--seed <n>', 'seed of the weighted draw (as pay create --seed)')
+    .addHelpText('after', '\nExit 0 when a rule matches, 1 when none does.\n\nExamples:\n  $ pay routes explain --amount 120.00 --currency CNY --method qr\n  $ pay routes explain --amount 99.00 --currency USD --json')
+    .action(async (opts, cmd: Command) =>
+      execute(cmd, async (ctx) => {
+        const m = await import('./commands/routes.js');
+        return m.presentRoutesExplain(await m.routesExplain(opts, ctx));
+      }),
+    );
+
+  program
+    .command('stats')
+    .description('channel health from the order book: calls, success rate, errors, latency, amounts')
+    .option('--since <time>', 'from this time (ISO 8601 or unix seconds)')
+    .option('--until <time>', 'before this time')
+    .option('--by <bucket>', 'a series per row: hour or day (UTC)')
+    .option('--channel <id>', 'only this channel')
+    .option('--top <n>', 'error codes shown per row (default 3)')
+    .option('--alert <expr>', 'fires (exit 1) when it holds for a row: success_rate<0.95, p99>2s, errors>5%; repeatable', collect)
+    .option('--format <format>', 'table (default), json or csv')
+    .addHelpText(
+      'after',
+      `
+Figures come from the event log's channel.call events (one per channel call, with its duration)
+and from orders and refunds. Alerts use pay loadtest's threshold syntax; a firing alert lists the
+breaching rows and exits 1, for cron.
+
+Examples:
+  $ pay stats --since 2026-12-01 --by day
+  $ pay stats --channel alipay --since 2026-12-04T00:00:00Z --json
+  $ pay stats --since "$(date -u -d '-1 hour' +%FT%TZ)" --alert 'success_rate<0.95' --alert 'p99>2s'
+  $ pay stats --format csv > stats.csv`,
+    )
+    .action(async (opts, cmd: Command) =>
+      execute(cmd, async (ctx) => {
+        const m = await import('./commands/stats.js');
+        return m.presentStats(await m.statsCommand(opts, ctx));
       }),
     );
 

@@ -4,7 +4,7 @@
  *   collect       qr: alipay.trade.precreate (a QR payload); page/wap: a signed
  *                 alipay.trade.page.pay / alipay.trade.wap.pay URL for the payer (no call)
  *   queryCollect  alipay.trade.query
- *   closeCollect  alipay.trade.close
+ *   closeCollect  alipay.trade.close; alipay.trade.cancel when the create's outcome is unknown
  *   refund        alipay.trade.refund (partial; out_request_no = our refund number)
  *   queryRefund   alipay.trade.fastpay.refund.query
  *   payout        alipay.fund.trans.uni.transfer   / queryPayout alipay.fund.trans.common.query
@@ -187,18 +187,53 @@ export class AlipayAdapter implements ChannelAdapter {
     };
   }
 
+  /**
+   * alipay.trade.close; for an order whose create never got an answer (pay's status `created`),
+   * and for a QR the payer never opened (close answers ACQ.TRADE_NOT_EXIST, yet the QR would still
+   * work), alipay.trade.cancel, which Alipay provides for exactly that: it closes an unpaid trade
+   * and refunds a paid one (reported as a {@link OrderState.reversal}).
+   */
   async closeCollect(ref: OrderRef): Promise<OrderState> {
+    if (ref.status === 'created') return this.cancelTrade(ref);
     try {
       const answer = await this.client.call('alipay.trade.close', { out_trade_no: ref.orderNo }, { idempotent: true, orderNo: ref.orderNo });
       return { status: 'closed', channelTradeNo: str(answer.body.trade_no), providerStatus: 'TRADE_CLOSED' };
     } catch (err) {
-      // Never opened by the payer: there is nothing at Alipay to close.
-      if (isPayError(err) && err.providerCode === 'ACQ.TRADE_NOT_EXIST') return { status: 'closed', providerStatus: 'TRADE_NOT_EXIST' };
-      if (isPayError(err) && err.providerCode === 'ACQ.TRADE_STATUS_ERROR') {
-        throw new PayError('INVALID_REQUEST', `Alipay cannot close ${ref.orderNo}: it is already paid or closed`, { channel: 'alipay', providerCode: err.providerCode, hint: `Run \`pay query ${ref.orderNo}\` to see its state.` });
-      }
+      // Never opened by the payer: close has nothing to act on, cancel retires the QR itself.
+      if (isPayError(err) && err.providerCode === 'ACQ.TRADE_NOT_EXIST') return this.cancelTrade(ref);
+      // Paid (or closed) meanwhile: the trade's real state is the answer.
+      if (isPayError(err) && err.providerCode === 'ACQ.TRADE_STATUS_ERROR') return this.queryCollect(ref);
       throw err;
     }
+  }
+
+  /** alipay.trade.cancel: `action` says whether Alipay closed the trade or refunded a paid one. */
+  private async cancelTrade(ref: OrderRef): Promise<OrderState> {
+    let answer;
+    try {
+      answer = await this.client.call('alipay.trade.cancel', { out_trade_no: ref.orderNo }, { idempotent: true, orderNo: ref.orderNo });
+    } catch (err) {
+      // Alipay never saw the create: nothing exists there to close or to pay.
+      if (isPayError(err) && err.providerCode === 'ACQ.TRADE_NOT_EXIST') return { status: 'closed', providerStatus: 'TRADE_NOT_EXIST' };
+      if (isPayError(err) && err.providerCode === 'ACQ.TRADE_STATUS_ERROR') return this.queryCollect(ref);
+      throw err;
+    }
+    const b = answer.body;
+    if (b.retry_flag === 'Y') {
+      throw new PayError('SYSTEM_ERROR', `Alipay could not cancel ${ref.orderNo} yet (retry_flag=Y)`, { channel: 'alipay', hint: `Run \`pay cancel ${ref.orderNo}\` again.` });
+    }
+    const action = str(b.action);
+    if (action === 'refund') {
+      const state = await this.queryCollect(ref).catch(() => undefined);
+      return {
+        status: 'succeeded',
+        channelTradeNo: str(b.trade_no),
+        paidAt: state?.paidAt ?? alipayTimeToIso(str(b.gmt_refund_pay)) ?? isoUtc(this.deps.clock()),
+        providerStatus: 'TRADE_CANCEL_REFUND',
+        reversal: { amountMinor: ref.amountMinor, refundedAt: alipayTimeToIso(str(b.gmt_refund_pay)) ?? isoUtc(this.deps.clock()) },
+      };
+    }
+    return { status: 'closed', channelTradeNo: str(b.trade_no), providerStatus: action ? `TRADE_CANCEL_${action.toUpperCase()}` : 'TRADE_CLOSED' };
   }
 
   async refund(req: RefundRequest): Promise<RefundState> {

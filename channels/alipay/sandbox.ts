@@ -9,7 +9,8 @@
  * `app_cert_sn`/`alipay_root_cert_sn` checked and `alipay_cert_sn` sent. Trades: a precreated or
  * page trade does not exist for queries until the payer opens it (`ACQ.TRADE_NOT_EXIST`); the payer
  * pays on demand (`simulatePayment`, `POST /__sandbox/pay`) or after `autoPayAfterMs`; unpaid
- * trades close after their `timeout_express`. Refunds (partial, `out_request_no` idempotent,
+ * trades close after their `timeout_express`; `alipay.trade.close` closes an opened unpaid trade,
+ * `alipay.trade.cancel` closes an unpaid one (opened or not) or refunds a paid one. Refunds (partial, `out_request_no` idempotent,
  * bounded by what is left and by the balance), transfers, the balance, and the day's trade bill
  * as a GBK zip behind a short-lived download URL. Async notifies are signed form POSTs to the
  * order's notify_url in its charset, retried on Alipay's schedule (compressed) until the merchant
@@ -113,6 +114,7 @@ const METHODS = new Set([
   'alipay.trade.wap.pay',
   'alipay.trade.query',
   'alipay.trade.close',
+  'alipay.trade.cancel',
   'alipay.trade.refund',
   'alipay.trade.fastpay.refund.query',
   'alipay.fund.trans.uni.transfer',
@@ -311,6 +313,8 @@ export class AlipaySimulator implements ChannelSimulator {
         return this.query(ctx.biz);
       case 'alipay.trade.close':
         return this.closeTrade(ctx.biz);
+      case 'alipay.trade.cancel':
+        return this.cancelTrade(ctx.biz);
       case 'alipay.trade.refund':
         return this.refund(ctx.biz);
       case 'alipay.trade.fastpay.refund.query':
@@ -465,6 +469,30 @@ export class AlipaySimulator implements ChannelSimulator {
     t.status = 'TRADE_CLOSED';
     t.closedMs = this.now();
     return { trade_no: t.tradeNo, out_trade_no: t.outTradeNo };
+  }
+
+  /**
+   * alipay.trade.cancel: for a trade whose create got no answer. An unpaid trade (opened or not)
+   * is closed (its QR stops working), a paid one is refunded in full; `action` says which.
+   */
+  private cancelTrade(biz: Record<string, unknown>): Record<string, unknown> {
+    const t = this.find(biz);
+    if (!t || t.expired) throw BUSINESS('ACQ.TRADE_NOT_EXIST', '交易不存在');
+    const base = { trade_no: t.tradeNo, out_trade_no: t.outTradeNo, retry_flag: 'N' };
+    if (t.status === 'NOT_OPENED' || t.status === 'WAIT_BUYER_PAY') {
+      t.status = 'TRADE_CLOSED';
+      t.closedMs = this.now();
+      return { ...base, action: 'close' };
+    }
+    if (t.status === 'TRADE_CLOSED') return { ...base, action: t.paidMs ? 'refund' : 'close' };
+    if (t.status !== 'TRADE_SUCCESS' || t.refundedMinor > 0) throw BUSINESS('ACQ.TRADE_STATUS_ERROR', '交易状态不合法');
+    const now = this.now();
+    t.refunds.set(t.outTradeNo, { outRequestNo: t.outTradeNo, amountMinor: t.totalMinor, feeMinor: t.feeMinor, ms: now, reason: 'cancel' });
+    t.refundedMinor = t.totalMinor;
+    this.balanceMinor -= t.totalMinor - t.feeMinor;
+    t.status = 'TRADE_CLOSED';
+    t.closedMs = now;
+    return { ...base, action: 'refund', gmt_refund_pay: utcToBeijing(now) };
   }
 
   private refund(biz: Record<string, unknown>): Record<string, unknown> {

@@ -29,23 +29,12 @@ import type {
 } from '../../src/channel/contract.js';
 import { PayError, configError } from '../../src/core/errors.js';
 import { formatAmount, parseAmount } from '../../src/core/money.js';
+import { seededRandom as prng } from '../../src/core/random.js';
 import { isoUtc } from '../../src/core/time.js';
 import { buildCallback, mockCallbacks, type MockEventType } from './callback.js';
 import { readMockBill, writeMockBill } from './bill.js';
 import type { Latency, MockConfig, MockScenario } from './config.js';
 import { MemoryMockState, SqliteMockState, isPaid, type MockState, type MockTrade } from './state.js';
-
-/** mulberry32: a small, fast, seedable PRNG (uniform in [0, 1)). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A uniform number in [0, 1) fixed by seed and key: the same order always gets the same fate. */
 function unitHash(seed: number, key: string): number {

@@ -50,6 +50,7 @@ export const requestIds = {
   captureAuthorization: (orderNo: string, amountMinor?: number) => `pay-capture-auth-${orderNo}-${amountMinor ?? 'all'}`,
   refund: (refundNo: string) => `pay-refund-${refundNo}`,
   payout: (orderNo: string) => `pay-payout-${orderNo}`,
+  void: (orderNo: string) => `pay-void-${orderNo}`,
 };
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -234,7 +235,8 @@ export class PaypalAdapter implements ChannelAdapter {
       if (!id) throw new PayError('CHANNEL_ERROR', `PayPal answered the create of ${ref.orderNo} without an order id`, { channel: 'paypal' });
     }
     const order = await this.getOrder(id, ref.orderNo, 'queryCollect');
-    if (order.status === 'APPROVED' && this.config.captureOnQuery) return this.captureOrder(id, ref.orderNo, order.intent === 'AUTHORIZE' ? 'AUTHORIZE' : 'CAPTURE');
+    // An order pay closed (`pay cancel`) is never captured, even if the payer approves it later.
+    if (order.status === 'APPROVED' && this.config.captureOnQuery && ref.status !== 'closed') return this.captureOrder(id, ref.orderNo, order.intent === 'AUTHORIZE' ? 'AUTHORIZE' : 'CAPTURE');
     return this.orderStateOf(order);
   }
 
@@ -275,6 +277,54 @@ export class PaypalAdapter implements ChannelAdapter {
       orderNo: ref.orderNo,
     });
     return this.orderStateOf(await this.getOrder(id, ref.orderNo, 'capture'));
+  }
+
+  /**
+   * `pay cancel`. Orders v2 has no call that voids an order: one the payer has not approved (or
+   * approved but pay has not captured) is abandoned in pay's books and left to expire at PayPal,
+   * and pay never captures it afterwards. An authorization (intent AUTHORIZE) is voided with
+   * POST /v2/payments/authorizations/{id}/void, found in the order's payload (`paypalAuthorizationId`)
+   * or in the order itself. A captured order is reported as paid (pay refuses to cancel it).
+   */
+  async closeCollect(ref: OrderRef): Promise<OrderState> {
+    if (!ref.channelTradeNo) {
+      return { status: 'closed', providerStatus: 'NO_ORDER_ID', localOnly: 'the create never got an answer, so no payer has an approve link; abandoned in the order book (PayPal lets an unapproved order expire)' };
+    }
+    const id = ref.channelTradeNo;
+    const order = await this.getOrder(id, ref.orderNo, 'closeCollect');
+    const authorizationId = this.openAuthorizationId(ref, order);
+    if (authorizationId) return this.voidAuthorization(authorizationId, id, ref.orderNo);
+    const status = String(order.status ?? '');
+    if (status === 'CREATED' || status === 'PAYER_ACTION_REQUIRED' || status === 'APPROVED' || status === 'SAVED') {
+      const what = status === 'APPROVED' ? 'approved by the payer but not captured (pay will not capture it now)' : 'not approved by the payer';
+      return { status: 'closed', channelTradeNo: id, providerStatus: status, localOnly: `PayPal order ${id} is ${what}; Orders v2 has no call to void it, so it is abandoned in the order book and expires at PayPal` };
+    }
+    return this.orderStateOf(order);
+  }
+
+  /** The id of an authorization still open (CREATED/PENDING) on the order, if any. */
+  private openAuthorizationId(ref: OrderRef, order: Obj): string | undefined {
+    const unit = arr(order.purchase_units)[0] ?? {};
+    const open = arr(obj(unit.payments)?.authorizations).filter((a) => a.status === 'CREATED' || a.status === 'PENDING');
+    const recorded = str(ref.payload?.paypalAuthorizationId);
+    if (recorded && open.some((a) => a.id === recorded)) return recorded;
+    return str(open[open.length - 1]?.id);
+  }
+
+  /** Voids an authorization; the order's state afterwards is the answer. */
+  private async voidAuthorization(authorizationId: string, orderId: string, orderNo: string): Promise<OrderState> {
+    try {
+      await this.client.call<Obj>({ operation: 'closeCollect', method: 'POST', path: `/v2/payments/authorizations/${encodeURIComponent(authorizationId)}/void`, body: {}, requestId: requestIds.void(orderNo), orderNo });
+    } catch (err) {
+      // Voided already (a retry) or captured meanwhile: the order says which.
+      if (!isPayError(err) || (err.providerCode !== 'PREVIOUSLY_VOIDED' && err.providerCode !== 'PREVIOUSLY_CAPTURED')) throw err;
+    }
+    const order = await this.getOrder(orderId, orderNo, 'closeCollect');
+    const after = this.orderStateOf(order);
+    const unit = arr(order.purchase_units)[0] ?? {};
+    const auth = arr(obj(unit.payments)?.authorizations).find((a) => a.id === authorizationId);
+    if (auth?.status === 'VOIDED') return { ...after, status: 'closed', providerStatus: `${String(after.providerStatus).split('/')[0]}/AUTHORIZATION_VOIDED` };
+    return after;
   }
 
   private async completedCapture(ref: { orderNo: string; channelTradeNo?: string }, operation: string): Promise<{ order: Obj; capture: Obj }> {

@@ -7,17 +7,19 @@ import type { ChannelDescription, ChannelModule } from '../../src/channel/contra
 import { lazyBills } from '../../src/channel/lazy.js';
 import { paypalCallbacks } from './callback.js';
 import { PAYPAL_CONFIG_FIELDS, validatePaypalConfig, type PaypalConfig } from './config.js';
-import { paypalExponentOverrides } from './currency.js';
+import { PAYPAL_CURRENCIES, paypalExponentOverrides } from './currency.js';
 
 const description: ChannelDescription = {
   id: 'paypal',
   name: 'PayPal',
   version: '1.0.0',
-  // No closeCollect: an uncaptured Orders v2 order cannot be voided; PayPal lets it expire.
-  capabilities: ['collect', 'queryCollect', 'capture', 'refund', 'queryRefund', 'payout', 'queryPayout', 'balance', 'verifyCallback', 'readBill', 'downloadBill'],
+  // closeCollect voids an authorization; an unapproved Orders v2 order cannot be voided, so it is
+  // abandoned in pay's books and left to expire at PayPal (the adapter says so in `localOnly`).
+  capabilities: ['collect', 'queryCollect', 'closeCollect', 'capture', 'refund', 'queryRefund', 'payout', 'queryPayout', 'balance', 'verifyCallback', 'readBill', 'downloadBill'],
   config: PAYPAL_CONFIG_FIELDS,
   timeZone: 'UTC',
   methods: ['paypal'],
+  currencies: PAYPAL_CURRENCIES,
 };
 Object.defineProperty(description, 'exponentOverrides', { enumerable: true, get: paypalExponentOverrides });
 

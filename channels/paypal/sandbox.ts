@@ -5,8 +5,8 @@
  * `invalid_client`, a bad or expired token `AUTHENTICATION_FAILURE`); PayPal-Request-Id
  * idempotency (the same id gets the same answer, replayed); Orders v2 (create -> the payer
  * approves, here through `simulatePayment` or the approve link -> capture, with a declined
- * instrument as INSTRUMENT_DECLINED; intent AUTHORIZE -> authorize -> captures of the
- * authorization; PATCH with JSON Patch as PayPal's patchable table allows; amount checked against
+ * instrument as INSTRUMENT_DECLINED; intent AUTHORIZE -> authorize -> captures or a void of
+ * the authorization; PATCH with JSON Patch as PayPal's patchable table allows; amount checked against
  * breakdown and items against item_total; `Prefer: return=minimal` (the default) or
  * return=representation); refunds of captures (partial, bounded); Payouts batches that
  * progress PENDING -> PROCESSING -> SUCCESS (or an item FAILED); balances; the transactions report
@@ -530,6 +530,7 @@ export class PaypalSimulator implements ChannelSimulator {
       if (kind === 'refunds' && m === 'GET' && id && !action) return { status: 200, body: this.refunds.get(id) ?? this.throwNotFound() };
       if (kind === 'authorizations' && m === 'GET' && id && !action) return { status: 200, body: this.authorizations.get(id) ?? this.throwNotFound() };
       if (kind === 'authorizations' && m === 'POST' && id && action === 'capture') return { status: 201, body: this.captureAuthorization(this.authorizations.get(id) ?? this.throwNotFound(), b), minimal: true };
+      if (kind === 'authorizations' && m === 'POST' && id && action === 'void') return this.voidAuthorization(this.authorizations.get(id) ?? this.throwNotFound(), req.headers.prefer);
       return undefined;
     }
     if (parts[0] === 'v1' && parts[1] === 'payments' && parts[2] === 'payouts') {
@@ -818,6 +819,27 @@ export class PaypalSimulator implements ChannelSimulator {
     auth.status = finalCapture ? 'CAPTURED' : 'PARTIALLY_CAPTURED';
     auth.update_time = capture.create_time;
     return capture;
+  }
+
+  /**
+   * POST /v2/payments/authorizations/{id}/void: 204, or 200 with the authorization under
+   * `Prefer: return=representation`. An order whose every authorization is voided is VOIDED.
+   */
+  private voidAuthorization(auth: Obj, prefer: string | undefined): { status: number; body?: unknown } {
+    if (auth.status === 'CAPTURED' || auth.status === 'PARTIALLY_CAPTURED') throw unprocessable('PREVIOUSLY_CAPTURED', 'Authorization has been previously captured and hence cannot be voided.');
+    if (auth.status === 'VOIDED') throw unprocessable('PREVIOUSLY_VOIDED', 'Authorization has been previously voided and hence cannot be voided again.');
+    if (auth.status !== 'CREATED' && auth.status !== 'PENDING') throw unprocessable('CANNOT_BE_VOIDED', `A ${String(auth.status)} authorization cannot be voided.`);
+    auth.status = 'VOIDED';
+    auth.update_time = this.iso();
+    const orderId = str(obj(obj(auth.supplementary_data)?.related_ids)?.order_id);
+    const order = orderId ? this.orders.get(orderId) : undefined;
+    if (order) {
+      order.status = 'VOIDED';
+      order.update_time = auth.update_time;
+      order.links = this.orderLinks(order);
+    }
+    this.emit('PAYMENT.AUTHORIZATION.VOIDED', 'authorization', auth, 'A payment authorization was voided');
+    return /return=representation/i.test(prefer ?? '') ? { status: 200, body: auth } : { status: 204 };
   }
 
   // ---------------------------------------------------------------- refunds

@@ -8,6 +8,8 @@
  *   while the payer still may pay (payTimeout), and "closed" after.
  * - refund / queryRefund: backTransReq.do (04; 31 void for full same-day refunds when configured),
  *   accepted first (respCode 00) and final later (query or back notification).
+ * - closeCollect: no such call in 5.1.0 for an unpaid order: the query decides, an unpaid order is
+ *   closed in pay's books only (see README.md).
  * - downloadBill: file transfer (txnType 76): the zip of the ZM detail and RD summary files.
  * Pending answers (03/04/05) lead to a query, never to a failure.
  */
@@ -215,6 +217,24 @@ export class UnionPayAdapter implements ChannelAdapter {
       state.failure = { code: orig === 'declined' ? 'DECLINED' : errorCodeFor(a.origRespCode ?? ''), message: a.origRespMsg ?? 'the payment failed', providerCode: a.origRespCode };
     }
     return state;
+  }
+
+  /**
+   * `pay cancel`. Gateway 5.1.0 has no close for an unpaid consumption (消费撤销, txnType 31,
+   * voids a PAID same-day order: that is a refund and goes through `pay refund`). So: the query
+   * decides; a paid, failed or expired order is reported as it is, and an unpaid one is closed in
+   * pay's books only. The payer's form stays payable at UnionPay until its payTimeout: a payment
+   * made after the cancel shows up in `pay query` and reconciliation and must be refunded.
+   */
+  async closeCollect(ref: OrderRef): Promise<OrderState> {
+    const state = await this.queryCollect(ref);
+    if (state.status !== 'pending' && state.status !== 'created') return state;
+    const payBy = typeof ref.payload?.payBy === 'string' ? ref.payload.payBy : undefined;
+    return {
+      ...state,
+      status: 'closed',
+      localOnly: `UnionPay 5.1.0 has no close for an unpaid order; closed in the order book only. The payer can still pay until payTimeout${payBy ? ` (${payBy}, Beijing time)` : ''}; such a payment must be refunded`,
+    };
   }
 
   private refundState(a: Record<string, string>): RefundState {

@@ -19,7 +19,7 @@ const unionpay: ChannelModule<UnionPayConfig> = {
     id: 'unionpay',
     name: 'China UnionPay online gateway',
     version: '1.0.0',
-    capabilities: ['collect', 'queryCollect', 'refund', 'queryRefund', 'verifyCallback', 'readBill', 'downloadBill'],
+    capabilities: ['collect', 'queryCollect', 'closeCollect', 'refund', 'queryRefund', 'verifyCallback', 'readBill', 'downloadBill'],
     config: UNIONPAY_CONFIG_FIELDS,
     timeZone: 'Asia/Shanghai',
     // app (the default): back consume (appTransReq.do), returns the tn the UnionPay app SDK opens;
@@ -27,6 +27,7 @@ const unionpay: ChannelModule<UnionPayConfig> = {
     // see it at once. web: front consume, an auto-submitting HTML form for the payer's browser (no
     // call from pay: the order exists at UnionPay only once the payer's browser posts it).
     methods: ['app', 'web'],
+    currencies: ['CNY'],
   },
   validateConfig: validateUnionPayConfig,
   async create(config, deps) {

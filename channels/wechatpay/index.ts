@@ -17,6 +17,8 @@ const wechatpay: ChannelModule<WechatpayConfig> = {
     config: WECHATPAY_CONFIG_FIELDS,
     timeZone: 'Asia/Shanghai',
     methods: ['native', 'jsapi', 'h5'],
+    methodAliases: { qr: 'native' },
+    currencies: ['CNY'],
   },
   validateConfig: validateWechatpayConfig,
   async create(config, deps) {

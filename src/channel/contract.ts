@@ -79,6 +79,10 @@ export interface ChannelDescription {
   timeZone: string;
   /** Values `--method` accepts for collect; the first is the default. */
   methods?: string[];
+  /** Other names routing rules may use for a method (`qr` for WeChat Pay's `native`). */
+  methodAliases?: Record<string, string>;
+  /** Currencies the channel collects in; absent: any (routing refuses rules that need others). */
+  currencies?: readonly string[];
   /** Where the channel's exponent for a currency differs from ICU's (applied at its edge). */
   exponentOverrides?: ExponentOverrides;
 }
@@ -190,6 +194,13 @@ export interface OrderRef {
   createConfirmed?: boolean;
   /** `manual` when the order was created to authorize only ({@link CollectRequest.capture}). */
   capture?: 'automatic' | 'manual';
+  /**
+   * pay's current status of the order. A channel that completes a payment on query (PayPal's
+   * capture of an approved order) must not do so for an order pay has closed.
+   */
+  status?: OrderStatus;
+  /** What pay keeps of the order's channel facts (ids it needs later, such as `paypalAuthorizationId`). */
+  payload?: Record<string, unknown>;
 }
 
 /** The channel's view of an order or payout. */
@@ -205,6 +216,16 @@ export interface OrderState {
   failure?: ChannelFailure;
   /** Facts to keep with the order, merged into its payload (PayPal's `paypalAuthorizationId`). */
   payload?: Record<string, unknown>;
+  /**
+   * closeCollect only: set when nothing was closed at the channel and the order is closed in pay's
+   * books alone, saying why (PayPal lets an unapproved order expire; UnionPay 5.1.0 has no close).
+   */
+  localOnly?: string;
+  /**
+   * closeCollect only: the close found the order paid and the channel gave the money back in the
+   * same call (Alipay's `alipay.trade.cancel` refunds a paid trade). `status` is then `succeeded`.
+   */
+  reversal?: { amountMinor: number; channelRefundNo?: string; refundedAt?: string };
 }
 
 /** Capture of (part of) an authorized collection. */

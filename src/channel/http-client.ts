@@ -4,6 +4,8 @@
  * failures classified into standard codes, every call recorded with secrets redacted.
  */
 
+import { isPayError } from '../core/errors.js';
+
 /** One HTTP request from a channel. */
 export interface HttpRequest {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -85,4 +87,26 @@ export interface HttpClientOptions {
   env?: Record<string, string | undefined>;
   /** Receives a record of every call (the registry wires it to the event log). */
   onCall?: (record: import('./contract.js').ChannelCallRecord) => void;
+}
+
+/** Network failure classes (undici-http-client) in which no request reached the channel. */
+const NOT_SENT_CLASSES = new Set(['refused', 'dns', 'unreachable', 'tls']);
+
+/**
+ * True only when a failed attempt certainly did nothing at the channel, so another channel may
+ * be tried without risk of a second charge: a config error (raised before any call), a refused
+ * connection, a name that does not resolve, an unreachable host, a connect timeout, a TLS
+ * failure before the request, HTTP 429 (rate limited: refused unprocessed) and 503 (unavailable:
+ * not processed). A timeout after sending, a reset connection, other 5xx and every channel answer
+ * leave the outcome unknown: the order stays with that channel for `pay query`.
+ */
+export function certainlyNotSent(err: unknown): boolean {
+  if (!isPayError(err)) return false;
+  if (err.code === 'CONFIG_ERROR') return true;
+  const details = (err.details ?? {}) as { class?: string; phase?: string };
+  if (details.class && NOT_SENT_CLASSES.has(details.class)) return true;
+  if (details.class === 'timeout' && details.phase === 'connect') return true;
+  if (err.httpStatus === 429 && err.code === 'RATE_LIMITED') return true;
+  if (err.httpStatus === 503 && (err.code === 'SYSTEM_ERROR' || err.code === 'RATE_LIMITED')) return true;
+  return false;
 }

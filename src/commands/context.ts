@@ -13,6 +13,7 @@ import type { HttpClient } from '../channel/http-client.js';
 import type { UndiciHttpClient } from '../channel/undici-http-client.js';
 import { openStore, resolveDbTarget, type DbTarget } from '../store/open.js';
 import type { NewEvent, Store } from '../store/store.js';
+import type { StatsStore } from '../store/stats-store.js';
 
 /** Global options (DESIGN.md, "Command-line contract"). */
 export interface GlobalOptions {
@@ -64,6 +65,8 @@ export interface Context {
    * missing order book is an error (exit 2) and nothing is created.
    */
   store(access?: StoreAccess): Promise<Store>;
+  /** Channel statistics over the order store (`pay stats`, routing's health check). */
+  stats(): Promise<StatsStore>;
   /**
    * Opens a channel by id or path, with its calls recorded in the event log. `overrides` are laid
    * over the config file's settings.
@@ -192,6 +195,10 @@ export function createContext(options: ContextOptions = {}): Context {
         });
       });
       return store;
+    },
+    async stats() {
+      const [s, { SqliteStatsStore }] = await Promise.all([ctx.store(), import('../store/sqlite-stats-store.js')]);
+      return new SqliteStatsStore(s as import('../store/sqlite-store.js').SqliteStore);
     },
     async channel(ref: string, overrides?: Record<string, unknown>) {
       const { openChannel, isPathRef } = await import('../channel/registry.js');

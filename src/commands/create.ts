@@ -28,6 +28,8 @@ export interface CreateOptions {
   extra?: string[];
   /** `automatic` (default) or `manual`: authorize now, `pay capture` later. */
   capture?: string;
+  /** `--channel auto`: seed of the weighted draw (the same seed picks the same target). */
+  seed?: string;
 }
 
 export interface CreateResult {
@@ -38,6 +40,8 @@ export interface CreateResult {
   payload?: CollectPayload;
   /** The QR payload drawn as a terminal QR code (human output on a TTY only). */
   qr?: string;
+  /** `--channel auto`: the rule and the attempts that placed the order. */
+  route?: import('./create-routed.js').RouteSummary;
 }
 
 /** Adds a drawn QR code when the payer gets one and a person is looking at a terminal. */
@@ -87,6 +91,7 @@ export async function create(opts: CreateOptions, ctx: Context): Promise<CreateR
   const { amountMinor, currency } = await amountAndCurrency(ctx, opts);
   const orderNo = opts.orderNo ? validateOrderNo(opts.orderNo) : generateId('payment');
   const extra = parseExtra(opts.extra);
+  if (channelRef === 'auto') return withQr(ctx, await createAuto(opts, ctx, { amountMinor, currency, orderNo, extra }));
 
   // Config is validated (inside channel()) before anything is written or sent.
   const ch = await ctx.channel(channelRef);
@@ -167,6 +172,24 @@ export async function create(opts: CreateOptions, ctx: Context): Promise<CreateR
   }
 }
 
+/** `--channel auto`: routed by the config's rules (an order number already in the book stays on its channel). */
+async function createAuto(opts: CreateOptions, ctx: Context, p: { amountMinor: number; currency: string; orderNo: string; extra?: Record<string, string> }): Promise<CreateResult> {
+  const existing = opts.orderNo ? await (await ctx.store()).getOrder(p.orderNo) : undefined;
+  if (existing) return create({ ...opts, channel: existing.channel }, ctx);
+  let random = Math.random;
+  if (opts.seed !== undefined) {
+    const seed = Number(opts.seed);
+    if (!Number.isInteger(seed)) throw invalid(`--seed must be a whole number (got "${opts.seed}")`);
+    random = (await import('../core/routing.js')).seededRandom(seed);
+  }
+  const { createRouted } = await import('./create-routed.js');
+  const r = await createRouted(
+    { ...p, subject: opts.subject ?? `Order ${p.orderNo}`, method: opts.method, notifyUrl: opts.notifyUrl, returnUrl: opts.returnUrl, random },
+    ctx,
+  );
+  return { order: r.order, existing: false, payload: r.result.payload, route: r.route };
+}
+
 /** Human and JSON output of create. */
 export function presentCreate(r: CreateResult): Presentation {
   const blocks: Presentation['blocks'] = [];
@@ -182,11 +205,15 @@ export function presentCreate(r: CreateResult): Presentation {
   if (p?.form && !p.redirectUrl) forPayer.push(['form', 'an auto-submitting HTML form: payload.form in --json']);
   if (forPayer.length) blocks.push({ kind: 'fields', title: 'For the payer', fields: forPayer });
   if (r.qr) blocks.push({ kind: 'raw', text: r.qr });
+  if (r.route) {
+    const tried = r.route.attempts.map((a) => (a.outcome === 'accepted' ? a.channel : `${a.channel} (${a.errorCode}${a.errorClass ? `, ${a.errorClass}` : ''})`)).join(' -> ');
+    blocks.push({ kind: 'text', tone: 'dim', text: `Routed by rule ${r.route.rule}: ${tried}${r.route.skipped.length ? `; skipped ${r.route.skipped.map((s) => `${s.channel} (${s.reason})`).join(', ')}` : ''}` });
+  }
   if (r.order.status === 'pending' || r.order.status === 'created') {
     blocks.push({ kind: 'text', tone: 'dim', text: `Next: pay query ${r.order.orderNo}` });
   }
   return {
-    json: { ...orderJson(r.order), existing: r.existing },
+    json: { ...orderJson(r.order), existing: r.existing, ...(r.route ? { route: r.route } : {}) },
     blocks,
     exitCode: r.order.status === 'failed' || r.order.status === 'closed' ? 1 : 0,
   };

@@ -51,6 +51,8 @@ export function orderRef(o: Order): OrderRef {
     createdAt: o.createdAt,
     createConfirmed: o.status !== 'created',
     ...(isManualCapture(o) ? { capture: 'manual' as const } : {}),
+    status: o.status,
+    payload: o.payload,
   };
 }
 

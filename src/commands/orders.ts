@@ -98,7 +98,7 @@ export function presentShow(r: ShowResult): Presentation {
     json: {
       ...orderJson(r.order),
       refunds: r.refunds.map(refundJson),
-      events: r.events.map((e) => ({ id: e.id, at: e.at, type: e.type, ...(e.refundNo ? { refundNo: e.refundNo } : {}), data: e.data })),
+      events: r.events.map((e) => ({ id: e.id, at: e.at, type: e.type, ...(e.channel ? { channel: e.channel } : {}), ...(e.refundNo ? { refundNo: e.refundNo } : {}), data: e.data })),
     },
     blocks: [
       { kind: 'fields', fields: orderFields(r.order) },

@@ -21,7 +21,9 @@ export interface PayConfig {
   /** The order book when neither --db nor $PAY_DB names one: a SQLite path or a postgres:// URL. */
   db?: string;
   channels: Record<string, ChannelSettings>;
-  profiles: Record<string, { channels?: Record<string, ChannelSettings> }>;
+  profiles: Record<string, { channels?: Record<string, ChannelSettings>; routing?: unknown }>;
+  /** Rules for `--channel auto` (checked by core/routing when used; a profile may replace them). */
+  routing?: unknown;
 }
 
 /** A loaded config and where it came from. */
@@ -116,7 +118,7 @@ export function parseConfigText(text: string, path: string): PayConfig {
     }
   }
   if (raw.db !== undefined && (typeof raw.db !== 'string' || raw.db === '')) throw configError(`"db" in ${path} must be a SQLite path or a postgres:// URL`);
-  return { ...(raw.db ? { db: raw.db as string } : {}), channels: channels as PayConfig['channels'], profiles: profiles as PayConfig['profiles'] };
+  return { ...(raw.db ? { db: raw.db as string } : {}), channels: channels as PayConfig['channels'], profiles: profiles as PayConfig['profiles'], ...(raw.routing !== undefined ? { routing: raw.routing } : {}) };
 }
 
 /**

@@ -48,10 +48,12 @@ export class LatencyHistogram {
     });
   }
 
-  /** Records one latency given in milliseconds (performance.now() differences). */
-  recordMs(valueMs: number): void {
+  /** Records one latency given in milliseconds (performance.now() differences), `count` times. */
+  recordMs(valueMs: number, count = 1): void {
     // Clock steps cannot make a latency negative in performance.now(), but clamp defensively.
-    this.h.recordValue(valueMs > 0 ? Math.round(valueMs * 1000) : 0);
+    const us = valueMs > 0 ? Math.round(valueMs * 1000) : 0;
+    if (count === 1) this.h.recordValue(us);
+    else this.h.recordValueWithCount(us, count);
   }
 
   get count(): number {

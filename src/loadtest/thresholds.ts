@@ -1,6 +1,6 @@
 /**
  * Pass/fail thresholds for CI: `p99<250ms`, `p95<=0.1s`, `max<2s`, `mean<50ms`, `errors<1%`,
- * `late<5%`, `rps>1000`, and, against a baseline summary, `p99<+10%` (at most 10% slower) or
+ * `late<5%`, `rps>1000`, `success_rate>0.99` (a fraction or a percentage), and, against a baseline summary, `p99<+10%` (at most 10% slower) or
  * `rps>-5%` (at most 5% less throughput). A malformed expression is a usage error (exit 2) raised
  * before anything runs.
  */
@@ -15,6 +15,7 @@ export type ThresholdMetric =
   | { kind: 'max' }
   | { kind: 'mean' }
   | { kind: 'errors' }
+  | { kind: 'successRate' }
   | { kind: 'late' }
   | { kind: 'rps' };
 
@@ -40,6 +41,8 @@ export interface MetricSource {
   meanMs: number;
   /** Fraction of failed requests. */
   errorRate: number;
+  /** Fraction of successful requests, where it is not 1 - errorRate. */
+  successRate?: number;
   /** Fraction of started requests that started late (open model); undefined for closed runs. */
   lateRate?: number;
   rps: number;
@@ -61,7 +64,7 @@ export interface ThresholdResult {
   baseline?: number;
 }
 
-const SHAPE = /^\s*([a-z]+[0-9.]*)\s*(<=|>=|<|>)\s*([+-]?)(\d+(?:\.\d+)?)\s*([a-zµ%/]*)\s*$/i;
+const SHAPE = /^\s*([a-z][a-z_]*[0-9.]*)\s*(<=|>=|<|>)\s*([+-]?)(\d+(?:\.\d+)?)\s*([a-zµ%/]*)\s*$/i;
 
 const HINT = 'Write e.g. p99<250ms, p95<0.1s, max<2s, errors<1%, late<5%, rps>1000, or against --baseline p99<+10%, rps>-5%.';
 
@@ -85,15 +88,18 @@ export function parseThreshold(expr: string): Threshold {
   } else if (name === 'error' || name === 'error_rate') {
     metric = { kind: 'errors' };
     canonical = 'errors';
+  } else if (name === 'success_rate' || name === 'success') {
+    metric = { kind: 'successRate' };
+    canonical = 'success_rate';
   } else {
-    throw invalid(`threshold "${expr}": unknown metric "${rawName}"`, { hint: `Metrics: pNN (p50, p99, p99.9), max, mean, errors, late, rps. ${HINT}` });
+    throw invalid(`threshold "${expr}": unknown metric "${rawName}"`, { hint: `Metrics: pNN (p50, p99, p99.9), max, mean, errors, success_rate, late, rps. ${HINT}` });
   }
   const base: Omit<Threshold, 'value' | 'relative'> = { expr: expr.trim(), name: canonical, metric, op: op as ThresholdOp };
 
   if (sign) {
     // Relative to the baseline: only latencies and throughput have a meaningful ratio.
     if (unit !== '%') throw invalid(`threshold "${expr}": a signed value is a change against --baseline and needs %`, { hint: HINT });
-    if (metric.kind === 'errors' || metric.kind === 'late') {
+    if (metric.kind === 'errors' || metric.kind === 'late' || metric.kind === 'successRate') {
       throw invalid(`threshold "${expr}": ${canonical} takes an absolute limit such as ${canonical}<1%`, { hint: 'Relative limits apply to latencies and rps.' });
     }
     return { ...base, relative: (sign === '-' ? -num : num) / 100 };
@@ -104,6 +110,14 @@ export function parseThreshold(expr: string): Threshold {
       if (unit !== '%') throw invalid(`threshold "${expr}": ${canonical} is a percentage, e.g. ${canonical}<1%`, { hint: HINT });
       if (num > 100) throw invalid(`threshold "${expr}": ${num}% is more than 100%`);
       return { ...base, value: num / 100 };
+    case 'successRate':
+      // A fraction (0.95) or a percentage (95%).
+      if (unit === '%') {
+        if (num > 100) throw invalid(`threshold "${expr}": ${num}% is more than 100%`);
+        return { ...base, value: num / 100 };
+      }
+      if (unit !== '' || num > 1) throw invalid(`threshold "${expr}": success_rate is a fraction or a percentage, e.g. success_rate<0.95 or success_rate<95%`, { hint: HINT });
+      return { ...base, value: num };
     case 'rps':
       if (unit !== '' && unit !== '/s' && unit !== 'rps') throw invalid(`threshold "${expr}": rps is a number of requests per second, e.g. rps>1000`, { hint: HINT });
       return { ...base, value: num };
@@ -128,6 +142,8 @@ function read(t: Threshold, s: MetricSource): number | undefined {
       return s.meanMs;
     case 'errors':
       return s.errorRate;
+    case 'successRate':
+      return s.successRate ?? 1 - s.errorRate;
     case 'late':
       return s.lateRate;
     case 'rps':
@@ -136,7 +152,7 @@ function read(t: Threshold, s: MetricSource): number | undefined {
 }
 
 function unitOf(t: Threshold): ThresholdResult['unit'] {
-  return t.metric.kind === 'errors' || t.metric.kind === 'late' ? '%' : t.metric.kind === 'rps' ? 'req/s' : 'ms';
+  return t.metric.kind === 'errors' || t.metric.kind === 'late' || t.metric.kind === 'successRate' ? '%' : t.metric.kind === 'rps' ? 'req/s' : 'ms';
 }
 
 function compare(actual: number, op: ThresholdOp, limit: number): boolean {

@@ -120,6 +120,10 @@ export function eventSummary(e: StoredEvent): string {
       return `${String(d.kind ?? '')} ${String(d.status ?? '')} via ${String(d.source ?? '')}`;
     case 'refund.created':
       return `refund requested via ${String(d.source ?? '')}`;
+    case 'route.attempt':
+      return `rule ${String(d.rule)}, attempt ${String(d.attempt)}: ${String(d.outcome)}${d.errorCode ? ` ${String(d.errorCode)}${d.errorClass ? ` (${String(d.errorClass)})` : ''}` : ''}${d.fellBack ? ', next target' : ''}`;
+    case 'order.rerouted':
+      return `${String(d.from)} -> ${String(d.to)} (${String(d.source ?? '')})`;
     case 'channel.call': {
       const err = d.error as { code?: string } | undefined;
       const ms = typeof d.durationMs === 'number' ? ` ${Math.round(d.durationMs)}ms` : '';

@@ -302,4 +302,39 @@ export const MIGRATIONS: Migration[] = [
     sql: 'CREATE INDEX events_at ON events (at);',
     pg: 'CREATE INDEX events_at ON events (at);',
   },
+  {
+    version: 4,
+    name: 'channel calls table and indexes for pay stats and routing health',
+    // Channel calls are read by time (pay stats) and by channel and time (routing's health check).
+    // Reading them out of the events' JSON costs a parse per row (16 s over 3M events), so a narrow
+    // table holds the fields the statistics read (durations to 0.1 ms), filled by a trigger as
+    // events are appended (and here from the events already there). It is derived data: the event
+    // log stays the record. Its indexes are in the order the statistics group by, so whole-book
+    // figures stream through a covering index instead of sorting.
+    sql: `
+      CREATE TABLE channel_calls (
+        event_id    INTEGER PRIMARY KEY,
+        at          TEXT NOT NULL,
+        channel     TEXT,
+        operation   TEXT,
+        error_code  TEXT,
+        duration_ms REAL
+      );
+      INSERT INTO channel_calls (event_id, at, channel, operation, error_code, duration_ms)
+        SELECT id, at, channel, json_extract(data, '$.operation'), json_extract(data, '$.error.code'), ROUND(json_extract(data, '$.durationMs'), 1)
+        FROM events WHERE type = 'channel.call';
+      CREATE TRIGGER events_channel_calls AFTER INSERT ON events WHEN NEW.type = 'channel.call'
+        BEGIN
+          INSERT INTO channel_calls (event_id, at, channel, operation, error_code, duration_ms)
+          VALUES (NEW.id, NEW.at, NEW.channel, json_extract(NEW.data, '$.operation'), json_extract(NEW.data, '$.error.code'), ROUND(json_extract(NEW.data, '$.durationMs'), 1));
+        END;
+      CREATE INDEX channel_calls_at ON channel_calls (at, channel, operation, error_code, duration_ms);
+      CREATE INDEX channel_calls_ops ON channel_calls (channel, operation, at, error_code);
+      CREATE INDEX channel_calls_latency ON channel_calls (channel, operation, duration_ms, at);
+      CREATE INDEX channel_calls_errors ON channel_calls (channel, operation, error_code, at) WHERE error_code IS NOT NULL;
+      CREATE INDEX channel_calls_health ON channel_calls (channel, at, error_code);
+      CREATE INDEX orders_stats ON orders (channel, currency, kind, status, created_at, amount_minor);
+      CREATE INDEX refunds_stats ON refunds (channel, currency, status, created_at, amount_minor);
+    `,
+  },
 ];

@@ -5,7 +5,7 @@
  * hosts queue on the order and can never together exceed it; callbacks and orders are inserted
  * with ON CONFLICT DO NOTHING on their keys, so a concurrent duplicate is recorded once.
  */
-import { PayError } from '../core/errors.js';
+import { PayError, invalid } from '../core/errors.js';
 import { assertRefundable, type Order, type Refund } from '../core/order.js';
 import { callbackEvent, orderAfterRefund, orderCreatedEvent, planOrderUpdate, planRefundUpdate, refundCreatedEvent } from './changes.js';
 import type { OrderImport } from './order-import.js';
@@ -103,6 +103,20 @@ export class PgStore implements Store {
   async countOrders(filter: OrderFilter = {}): Promise<number> {
     const { sql, args } = this.where(filter);
     return ((await this.db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM orders ${sql}`, args))[0]).n;
+  }
+
+  async rerouteOrder(orderNo: string, from: string, to: string, cause: EventCause): Promise<Order> {
+    return this.db.tx(async (c) => {
+      const order = await this.orderOn(c, orderNo, true);
+      if (!order) throw new PayError('ORDER_NOT_FOUND', `order ${orderNo} is not in the order book`);
+      if (order.status !== 'created' || order.channel !== from) {
+        throw invalid(`order ${orderNo} cannot move from ${from} to ${to}: it is ${order.status} on ${order.channel}`);
+      }
+      const now = this.db.now();
+      await c.query('UPDATE orders SET channel = $1, updated_at = $2 WHERE order_no = $3', [to, now, orderNo]);
+      await insertEvent(c, { type: 'order.rerouted', channel: to, orderNo, data: { from, to, source: cause.source, ...(cause.detail ?? {}) } }, now);
+      return { ...order, channel: to, updatedAt: now };
+    });
   }
 
   async updateOrder(orderNo: string, patch: OrderPatch, cause: EventCause): Promise<UpdateResult<Order>> {

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
-import { PayError, configError } from '../core/errors.js';
+import { PayError, configError, invalid } from '../core/errors.js';
 import { assertRefundable, type Order, type Refund } from '../core/order.js';
 import { redact } from '../core/redact.js';
 import { isoUtc, systemClock, type Clock } from '../core/time.js';
@@ -263,6 +263,20 @@ export class SqliteStore implements Store {
   async countOrders(filter: OrderFilter = {}): Promise<number> {
     const { sql, args } = this.where(filter);
     return (this.prepare(`SELECT COUNT(*) AS n FROM orders ${sql}`).get(...args) as { n: number }).n;
+  }
+
+  async rerouteOrder(orderNo: string, from: string, to: string, cause: EventCause): Promise<Order> {
+    return this.write(() => {
+      const order = this.getOrderSync(orderNo);
+      if (!order) throw new PayError('ORDER_NOT_FOUND', `order ${orderNo} is not in the order book`);
+      if (order.status !== 'created' || order.channel !== from) {
+        throw invalid(`order ${orderNo} cannot move from ${from} to ${to}: it is ${order.status} on ${order.channel}`);
+      }
+      const now = this.now();
+      this.prepare('UPDATE orders SET channel = ?, updated_at = ? WHERE order_no = ?').run(to, now, orderNo);
+      this.insertEvent({ type: 'order.rerouted', channel: to, orderNo, data: { from, to, source: cause.source, ...(cause.detail ?? {}) } });
+      return { ...order, channel: to, updatedAt: now };
+    });
   }
 
   async updateOrder(orderNo: string, patch: OrderPatch, cause: EventCause): Promise<UpdateResult<Order>> {

@@ -151,6 +151,12 @@ export interface Store {
   findOrderByChannelTradeNo(channel: string, channelTradeNo: string): Promise<Order | undefined>;
   listOrders(filter?: OrderFilter): Promise<Order[]>;
   countOrders(filter?: OrderFilter): Promise<number>;
+  /**
+   * Moves an order nobody has answered for yet (status `created`) from channel `from` to `to`, for
+   * routing's fallback after an attempt that certainly did nothing; writes `order.rerouted`.
+   * Throws INVALID_REQUEST when the order is not `created` on `from` (another process took it).
+   */
+  rerouteOrder(orderNo: string, from: string, to: string, cause: EventCause): Promise<Order>;
   /** Applies a channel answer through the state machine; writes `order.status` when it moves. */
   updateOrder(orderNo: string, patch: OrderPatch, cause: EventCause): Promise<UpdateResult<Order>>;
 

@@ -30,6 +30,10 @@ describe('thresholds', () => {
     expect(parseThreshold('p99.9 <= 1.5s')).toMatchObject({ name: 'p99.9', metric: { p: 99.9 }, op: '<=', value: 1500 });
     expect(parseThreshold('p50<800us')).toMatchObject({ value: 0.8 });
     expect(parseThreshold('max<2s')).toMatchObject({ metric: { kind: 'max' }, value: 2000 });
+    expect(parseThreshold('success_rate<0.95')).toMatchObject({ name: 'success_rate', metric: { kind: 'successRate' }, op: '<', value: 0.95 });
+    expect(parseThreshold('success_rate>=99.5%')).toMatchObject({ value: 0.995 });
+    expect(() => parseThreshold('success_rate<95')).toThrow(/fraction or a percentage/);
+    expect(evaluateThreshold(parseThreshold('success_rate<0.95'), 'x', { latencyAt: () => 0, maxMs: 0, meanMs: 0, errorRate: 0.1, rps: 0 })).toMatchObject({ actual: 90, limit: 95, pass: true });
     expect(parseThreshold('errors<1%')).toMatchObject({ metric: { kind: 'errors' }, value: 0.01 });
     expect(parseThreshold('late<=5%')).toMatchObject({ metric: { kind: 'late' }, op: '<=', value: 0.05 });
     expect(parseThreshold('rps>1000')).toMatchObject({ metric: { kind: 'rps' }, op: '>', value: 1000 });

@@ -167,6 +167,17 @@ describe.each(BACKENDS)('Store contract on $name', (backend) => {
     expect(await store.countOrders({ channel: 'mock' })).toBe(3);
     expect((await store.listOrders({ since: '2026-11-23T01:00:03.000Z' })).length).toBe(3);
   });
+
+  it('reroutes only an unanswered order from the channel that holds it, with an event', async () => {
+    await store.createOrder(newOrder('P0000000077'));
+    const moved = await store.rerouteOrder('P0000000077', 'mock', 'alipay', { source: 'route.fallback' });
+    expect(moved).toMatchObject({ channel: 'alipay', status: 'created' });
+    expect((await store.getOrder('P0000000077'))?.channel).toBe('alipay');
+    expect((await store.listEvents({ orderNo: 'P0000000077', type: 'order.rerouted' }))[0]).toMatchObject({ channel: 'alipay', data: { from: 'mock', to: 'alipay', source: 'route.fallback' } });
+    await expect(store.rerouteOrder('P0000000077', 'mock', 'stripe', { source: 'x' })).rejects.toThrow(/created on alipay/);
+    await store.updateOrder('P0000000077', { status: 'pending' }, { source: 'test' });
+    await expect(store.rerouteOrder('P0000000077', 'alipay', 'stripe', { source: 'x' })).rejects.toThrow(/pending on alipay/);
+  });
 });
 
 describe('SqliteStore', () => {

@@ -55,7 +55,7 @@ describe('config validation', () => {
   it('declares capabilities that match the adapter, and marks the secret', async () => {
     const { PaypalAdapter } = await import('../adapter.js');
     for (const c of paypal.description.capabilities) expect(typeof (PaypalAdapter.prototype as unknown as Record<string, unknown>)[c], c).toBe('function');
-    expect(paypal.description.capabilities).not.toContain('closeCollect');
+    expect(paypal.description.capabilities).toContain('closeCollect');
     expect(paypal.description.config.find((f) => f.key === 'clientSecret')).toMatchObject({ secret: true, required: true });
   });
 });
