@@ -223,6 +223,8 @@ Examples:
     .option('--merchant <id>', "merchant account the bill must belong to (default: from the channel's config)")
     .option('--time-zone <zone>', "business-day zone (default: channels.<id>.timeZone, else the channel's own)")
     .option('--carry-window <minutes>', 'unbilled entries settled this close to midnight carry over to the next day (default 30)')
+    .option('--report <file>', 'also write the run as a self-contained HTML page (.html) or a workbook (.xlsx)')
+    .option('--history-days <n>', "days of the channel's run history in --report (default 30)")
     .addHelpText(
       'after',
       `
@@ -233,8 +235,9 @@ Examples:
   $ pay reconcile --channel alipay --date 2026-11-22 --bill ./20881234_20261122.csv.zip
   $ pay reconcile --channel wechatpay --date 2026-11-22 --download --profile sandbox --json
   $ pay reconcile --channel mybank --date 2026-11-22 --bill ./statement.csv --mapping ./mybank.json --format csv --out items.csv
+  $ pay reconcile --channel alipay --date 2026-11-22 --bill ./20881234_20261122.csv.zip --report recon.html
   $ pay reconcile history --channel alipay
-  $ pay reconcile show 12`,
+  $ pay reconcile show 12 --report recon.xlsx`,
     )
     .action(async (opts, cmd: Command) =>
       execute(cmd, async (ctx) => {
@@ -260,6 +263,8 @@ Examples:
     .argument('<run>', 'run id (see pay reconcile history)')
     .addOption(new Option('--format <format>', 'report format').choices(['table', 'json', 'csv']))
     .option('--out <file>', 'write the full report to a file')
+    .option('--report <file>', 'write the run as a self-contained HTML page (.html) or a workbook (.xlsx)')
+    .option('--history-days <n>', "days of the channel's run history in --report (default 30)")
     .action(async (run: string, opts, cmd: Command) =>
       execute(cmd, async (ctx) => {
         const m = await import('./commands/reconcile.js');
