@@ -147,7 +147,7 @@ export async function writeReconcileXlsx(path: string, data: ReconReportData, rs
   await itemSheet('Carried over', ['carriedOver']);
   await itemSheet('Resolved', ['resolved']);
 
-  const history = sheet('History', [
+  const history = sheet('Run history', [
     { header: 'day', width: 12 },
     { header: 'run', width: 8 },
     { header: 'bill rows', width: 12 },
