@@ -92,14 +92,14 @@ function svgOpen(title: string): Html {
 }
 
 /** Left (and right) y axis with grid lines; returns the scale. */
-function yAxis(ticks: number[], side: 'left' | 'right', format: (v: number) => string, label?: string): { scale: (v: number) => number; markup: Html } {
+function yAxis(ticks: number[], side: 'left' | 'right', format: (v: number) => string, label?: string, rightPad = PAD.right): { scale: (v: number) => number; markup: Html } {
   const lo = ticks[0];
   const hi = ticks[ticks.length - 1];
   const scale = (v: number) => PAD.top + (H - PAD.top - PAD.bottom) * (1 - (v - lo) / (hi - lo || 1));
-  const x = side === 'left' ? PAD.left : W - PAD.right;
+  const x = side === 'left' ? PAD.left : W - rightPad;
   const parts = ticks.map((t) => {
     const y = f2(scale(t));
-    const grid = side === 'left' ? html`<line class="grid" x1="${PAD.left}" x2="${W - PAD.right}" y1="${y}" y2="${y}"/>` : '';
+    const grid = side === 'left' ? html`<line class="grid" x1="${PAD.left}" x2="${W - rightPad}" y1="${y}" y2="${y}"/>` : '';
     return html`${grid}<text x="${side === 'left' ? x - 6 : x + 6}" y="${y}" dy="0.32em" text-anchor="${side === 'left' ? 'end' : 'start'}">${format(t)}</text>`;
   });
   const lab = label
@@ -124,8 +124,8 @@ export function lineChart(opts: LineChartOptions): Html {
   const left = opts.series.filter((s) => s.axis !== 'right');
   const pad = { ...PAD, right: right.length ? PAD.left : PAD.right };
   const fmt = opts.yFormat ?? shortNumber;
-  const lAxis = yAxis(niceTicks(...extent(left), 5, opts.integer), 'left', fmt, opts.yLabel);
-  const rAxis = right.length ? yAxis(niceTicks(...extent(right)), 'right', opts.rightFormat ?? shortNumber, opts.rightLabel) : undefined;
+  const lAxis = yAxis(niceTicks(...extent(left), 5, opts.integer), 'left', fmt, opts.yLabel, pad.right);
+  const rAxis = right.length ? yAxis(niceTicks(...extent(right)), 'right', opts.rightFormat ?? shortNumber, opts.rightLabel, pad.right) : undefined;
 
   const categorical = typeof opts.x[0] === 'string';
   const xs = opts.x as number[];
