@@ -6,7 +6,8 @@
  */
 import { html, join, type Html } from './html.js';
 
-const W = 720;
+/** Default width of a chart's coordinate space; text is 12.5 units high, so a wider chart shows smaller text. */
+const WIDTH = 720;
 const H = 280;
 const PAD = { top: 14, right: 16, bottom: 42, left: 60 };
 const PALETTE = 8;
@@ -54,6 +55,8 @@ interface ChartBase {
   /** Formats y values (ticks and tooltips). */
   yFormat?: (v: number) => string;
   yLabel?: string;
+  /** Width of the coordinate space (default 720): wide charts (full-width time series) give more. */
+  width?: number;
   /** Counts: y ticks are whole numbers. */
   integer?: boolean;
   /** Shown instead of the plot when there is nothing to draw. */
@@ -83,16 +86,16 @@ const f2 = (n: number) => (Math.round(n * 10) / 10).toString();
 
 function figure(opts: ChartBase, svg: Html | null, legend: boolean): Html {
   const keys = legend && opts.series.length > 1 ? html`<ul class="legend">${opts.series.map((s, i) => html`<li><span class="key s${i % PALETTE}"></span>${s.name}</li>`)}</ul>` : '';
-  return html`<figure class="chart" id="${opts.id}"><figcaption>${opts.title}</figcaption>${svg ?? html`<p class="muted empty">${opts.empty ?? 'No data.'}</p>`}${keys}</figure>
+  return html`<figure class="chart${(opts.width ?? WIDTH) > WIDTH ? ' wide' : ''}" id="${opts.id}"><figcaption>${opts.title}</figcaption>${svg ?? html`<p class="muted empty">${opts.empty ?? 'No data.'}</p>`}${keys}</figure>
 `;
 }
 
-function svgOpen(title: string): Html {
+function svgOpen(title: string, W: number): Html {
   return html`<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${title}" xmlns="http://www.w3.org/2000/svg"><title>${title}</title>`;
 }
 
 /** Left (and right) y axis with grid lines; returns the scale. */
-function yAxis(ticks: number[], side: 'left' | 'right', format: (v: number) => string, label?: string, rightPad = PAD.right): { scale: (v: number) => number; markup: Html } {
+function yAxis(W: number, ticks: number[], side: 'left' | 'right', format: (v: number) => string, label?: string, rightPad = PAD.right): { scale: (v: number) => number; markup: Html } {
   const lo = ticks[0];
   const hi = ticks[ticks.length - 1];
   const scale = (v: number) => PAD.top + (H - PAD.top - PAD.bottom) * (1 - (v - lo) / (hi - lo || 1));
@@ -117,6 +120,7 @@ function extent(series: ChartSeries[]): [number, number] {
 
 /** A line chart: each series a line, read against the left or the right axis. */
 export function lineChart(opts: LineChartOptions): Html {
+  const W = opts.width ?? WIDTH;
   const n = opts.x.length;
   const hasData = n > 0 && opts.series.some((s) => s.values.some((v) => v !== null));
   if (!hasData) return figure(opts, null, false);
@@ -124,13 +128,14 @@ export function lineChart(opts: LineChartOptions): Html {
   const left = opts.series.filter((s) => s.axis !== 'right');
   const pad = { ...PAD, right: right.length ? PAD.left : PAD.right };
   const fmt = opts.yFormat ?? shortNumber;
-  const lAxis = yAxis(niceTicks(...extent(left), 5, opts.integer), 'left', fmt, opts.yLabel, pad.right);
-  const rAxis = right.length ? yAxis(niceTicks(...extent(right)), 'right', opts.rightFormat ?? shortNumber, opts.rightLabel, pad.right) : undefined;
+  const lAxis = yAxis(W, niceTicks(...extent(left), 5, opts.integer), 'left', fmt, opts.yLabel, pad.right);
+  const rAxis = right.length ? yAxis(W, niceTicks(...extent(right)), 'right', opts.rightFormat ?? shortNumber, opts.rightLabel, pad.right) : undefined;
 
   const categorical = typeof opts.x[0] === 'string';
   const xs = opts.x as number[];
-  const x0 = categorical ? 0 : Math.min(...xs);
-  const x1 = categorical ? Math.max(1, n - 1) : Math.max(...xs);
+  const marks = (opts.markers ?? []).map((m) => m.x);
+  const x0 = categorical ? 0 : Math.min(...xs, ...marks);
+  const x1 = categorical ? Math.max(1, n - 1) : Math.max(...xs, ...marks);
   const plotW = W - PAD.left - pad.right;
   const sx = (i: number) => PAD.left + (categorical ? (n === 1 ? plotW / 2 : (plotW * i) / (n - 1)) : (plotW * (xs[i] - x0)) / (x1 - x0 || 1));
   const sxv = (v: number) => PAD.left + (plotW * (v - x0)) / (x1 - x0 || 1);
@@ -175,13 +180,13 @@ export function lineChart(opts: LineChartOptions): Html {
     return html`<path class="line s${si % PALETTE}" data-series="${s.name}" d="${d}"/>${points}`;
   });
 
-  const svg = html`${svgOpen(opts.title)}${lAxis.markup}${rAxis?.markup ?? ''}<line class="axis" x1="${PAD.left}" x2="${W - pad.right}" y1="${H - PAD.bottom}" y2="${H - PAD.bottom}"/>${xTicks}${xLab}${markers}${lines}</svg>`;
+  const svg = html`${svgOpen(opts.title, W)}${lAxis.markup}${rAxis?.markup ?? ''}<line class="axis" x1="${PAD.left}" x2="${W - pad.right}" y1="${H - PAD.bottom}" y2="${H - PAD.bottom}"/>${xTicks}${xLab}${markers}${lines}</svg>`;
   return figure(opts, svg, true);
 }
 
 /** A category's label under the axis, on two lines when it is wider than its band. */
 function categoryLabel(label: string, x: number, band: number): Html {
-  const fits = label.length * 6.2 <= band;
+  const fits = label.length * 7.2 <= band;
   const cut = fits ? -1 : label.lastIndexOf(' ', Math.ceil(label.length / 2) + 2);
   if (cut <= 0) return html`<text x="${f2(x)}" y="${H - PAD.bottom + 16}" text-anchor="middle">${label}</text>`;
   return html`<text x="${f2(x)}" y="${H - PAD.bottom + 14}" text-anchor="middle"><tspan x="${f2(x)}">${label.slice(0, cut)}</tspan><tspan x="${f2(x)}" dy="1.15em">${label.slice(cut + 1)}</tspan></text>`;
@@ -189,6 +194,7 @@ function categoryLabel(label: string, x: number, band: number): Html {
 
 /** A bar chart: one group (or stack) of bars per category. */
 export function barChart(opts: BarChartOptions): Html {
+  const W = opts.width ?? WIDTH;
   const n = opts.categories.length;
   const hasData = n > 0 && opts.series.some((s) => s.values.some((v) => v !== null && v !== 0));
   if (!hasData) return figure(opts, null, false);
@@ -208,7 +214,7 @@ export function barChart(opts: BarChartOptions): Html {
       lo = Math.min(lo, down);
     }
   } else [lo, hi] = extent(opts.series);
-  const axis = yAxis(niceTicks(lo, hi, 5, opts.integer), 'left', fmt, opts.yLabel);
+  const axis = yAxis(W, niceTicks(lo, hi, 5, opts.integer), 'left', fmt, opts.yLabel);
   const plotW = W - PAD.left - PAD.right;
   const band = plotW / n;
   const groups = opts.stacked ? 1 : opts.series.length;
@@ -244,6 +250,6 @@ export function barChart(opts: BarChartOptions): Html {
     });
     if (i % every === 0) labels.push(categoryLabel(opts.categories[i], PAD.left + band * (i + 0.5), band * every));
   }
-  const svg = html`${svgOpen(opts.title)}${axis.markup}<line class="axis" x1="${PAD.left}" x2="${W - PAD.right}" y1="${f2(zero)}" y2="${f2(zero)}"/>${labels}${join(bars)}</svg>`;
+  const svg = html`${svgOpen(opts.title, W)}${axis.markup}<line class="axis" x1="${PAD.left}" x2="${W - PAD.right}" y1="${f2(zero)}" y2="${f2(zero)}"/>${labels}${join(bars)}</svg>`;
   return figure(opts, svg, true);
 }

@@ -24,6 +24,8 @@ const num = (v: number, text: string): TableCell => ({ text, sort: v });
 
 /** A drain window shorter than this is folded into the second before it: a few requests over milliseconds make no rate. */
 const MIN_WINDOW_SEC = 0.5;
+/** Coordinate width of the full-width time charts. */
+const WIDE = 1120;
 
 /** Per-second points of every level on one time axis, and where each level starts. */
 export function timeline(levels: readonly LevelReport[]) {
@@ -66,11 +68,11 @@ export function timeline(levels: readonly LevelReport[]) {
 function overTime(s: LoadtestSummary): Html {
   const t = timeline(s.levels);
   const xLabel = 'seconds into the run';
-  const base = { x: t.x, xLabel, markers: t.markers, empty: 'No per-second series in this summary.' };
+  const base = { x: t.x, xLabel, markers: t.markers, width: WIDE, empty: 'No per-second series in this summary.' };
   return section(
     'over-time',
     'Over time',
-    html`<div class="charts">
+    html`<div>
 ${lineChart({ ...base, id: 'chart-rps', title: 'Requests per second', series: [{ name: 'requests/s', values: t.rps }], yLabel: 'req/s' })}
 ${lineChart({ ...base, id: 'chart-latency', title: 'Latency per second (ms)', series: [{ name: 'p50', values: t.p50 }, { name: 'p99', values: t.p99 }], yLabel: 'ms', yFormat: ms })}
 ${lineChart({ ...base, id: 'chart-errors', title: 'Errors per second', series: [{ name: 'errors/s', values: t.errors }], yLabel: 'errors/s' })}
@@ -223,8 +225,8 @@ function comparison(s: LoadtestSummary, baseline: LoadtestSummary | undefined): 
     'Against the baseline',
     html`<p class="muted">Baseline run of ${baseline.startedAt} (${String(baseline.target.description ?? '')}). Levels are compared like with like (same workers or rate).</p>`,
     html`<div class="charts">
-${barChart({ id: 'chart-baseline-rps', title: 'Requests per second', categories: labels, series: [{ name: 'baseline', values: pairs.map(([, b]) => b.rps) }, { name: 'this run', values: pairs.map(([l]) => l.rps) }] })}
-${barChart({ id: 'chart-baseline-p99', title: 'p99 latency (ms)', categories: labels, series: [{ name: 'baseline', values: pairs.map(([, b]) => b.latencyMs.p99) }, { name: 'this run', values: pairs.map(([l]) => l.latencyMs.p99) }], yFormat: ms })}
+${barChart({ id: 'chart-baseline-rps', width: 560, title: 'Requests per second', categories: labels, series: [{ name: 'baseline', values: pairs.map(([, b]) => b.rps) }, { name: 'this run', values: pairs.map(([l]) => l.rps) }] })}
+${barChart({ id: 'chart-baseline-p99', width: 560, title: 'p99 latency (ms)', categories: labels, series: [{ name: 'baseline', values: pairs.map(([, b]) => b.latencyMs.p99) }, { name: 'this run', values: pairs.map(([l]) => l.latencyMs.p99) }], yFormat: ms })}
 </div>`,
     dataTable({
       id: 'baseline-table',

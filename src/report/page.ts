@@ -41,8 +41,10 @@ th[aria-sort=ascending] button::after{content:"\\25B2"}th[aria-sort=descending] 
 td.num,th.num{text-align:right;white-space:nowrap}
 tbody tr:hover{background:var(--panel)}
 tr.sub td{color:var(--muted)}
-.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(560px,1fr));gap:0 16px}
-figure.chart{max-width:880px;margin:8px 0;padding:10px 12px;border:1px solid var(--line);border-radius:8px;background:var(--panel)}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(440px,1fr));gap:0 16px}
+figure.chart{max-width:880px;margin:8px 0;}
+figure.chart.wide{max-width:none}
+figure.chart{padding:10px 12px;border:1px solid var(--line);border-radius:8px;background:var(--panel)}
 figure.chart figcaption{font-weight:600;margin-bottom:4px}
 figure.chart svg{display:block;width:100%;height:auto;color:var(--muted)}
 svg .grid{stroke:var(--line);stroke-width:1}

@@ -14,6 +14,9 @@ import { amountText, currenciesOf, ITEM_COLUMNS, itemFacts, type ReconReportData
 import { dataTable, type TableCell } from './table.js';
 import type { ItemRecord } from '../store/reconcile-store.js';
 
+/** Coordinate width of the charts shown two abreast. */
+const HALF = 560;
+
 const CLASS_LABEL: Record<string, string> = {
   matched: 'matched',
   missingLocal: 'missing in the books',
@@ -133,6 +136,7 @@ function classesSection(data: ReconReportData): Html {
   ];
   const countChart = barChart({
     id: 'chart-classes',
+    width: HALF,
     title: 'Discrepancies by class (count)',
     categories: disc.map((c) => CLASS_LABEL[c.class]),
     series: [{ name: 'items', values: disc.map((c) => run[c.class as keyof typeof run] as number) }],
@@ -141,6 +145,7 @@ function classesSection(data: ReconReportData): Html {
   });
   const amountChart = barChart({
     id: 'chart-class-amounts',
+    width: HALF,
     title: 'Discrepancies by class (amount)',
     categories: disc.map((c) => CLASS_LABEL[c.class]),
     // Geometry only: bar heights need numbers; every label is formatted from minor units.
@@ -176,6 +181,7 @@ function historySection(data: ReconReportData): Html {
     series: DISCREPANCY_CLASSES.map((c) => ({ name: CLASS_LABEL[c], values: days.map((d) => (d.run ? d.run[c] : 0)) })),
     stacked: true,
     integer: true,
+    width: 1120,
     empty: `No discrepancies in the last ${data.historyDays} days.`,
   });
   const rows = days
