@@ -2,7 +2,8 @@
  * `--report <file>`: which kind of report a file name asks for, checked before any work is done,
  * and the write of a finished page.
  */
-import { writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { invalid } from '../core/errors.js';
 
 /** Report kinds by file extension. */
@@ -18,10 +19,11 @@ export function reportKind(path: string, allowed: readonly ReportKind[]): Report
   return kind;
 }
 
-/** Checks that `path` can be written (before a long run), leaving an empty file there. */
+/** Checks that `path` can be written (before a long run), without creating it: a failed run leaves no file. */
 export function checkWritable(path: string): void {
   try {
-    writeFileSync(path, '');
+    accessSync(dirname(path), constants.W_OK);
+    if (existsSync(path)) accessSync(path, constants.W_OK);
   } catch (err) {
     throw invalid(`cannot write --report ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }

@@ -7,7 +7,7 @@
  */
 import type { LevelReport, LoadtestSummary } from '../loadtest/summary.js';
 import { barChart, lineChart } from './chart.js';
-import { html, type Html } from './html.js';
+import { html, join, type Html } from './html.js';
 import { writeReport } from './file.js';
 import { fields, renderPage, section } from './page.js';
 import { dataTable, type TableCell } from './table.js';
@@ -141,11 +141,16 @@ function scalability(s: LoadtestSummary): Html {
         })
       : '';
   const errors = s.levels.flatMap((l) => Object.entries(l.errorsByCode).map(([code, t]) => ({ level: l.label, code: { text: code, tone: 'error' as const }, count: num(t.count, int(t.count)), sample: t.sample })));
+  const open = s.levels.filter((l) => l.open).map((l) => {
+    const o = l.open!;
+    return html`<p class="${o.startedLate > 0 || o.notStarted > 0 ? 'warn' : 'muted'}">${l.label}: ${int(o.scheduled)} scheduled, ${int(o.started)} started (${int(o.startRate)}/s), ${int(o.startedLate)} started late (${int(o.lateDueToCap)} held by the in-flight cap of ${l.maxInFlight ?? '?'}), ${int(o.notStarted)} not started; start lag p99 ${ms(o.startLagMs.p99)} ms, max ${ms(o.startLagMs.max)} ms.</p>`;
+  });
   return section(
     'levels',
     closed.length > 1 ? 'Scalability' : 'Results',
     chart,
     levelsTable(s),
+    join(open),
     errors.length
       ? html`<h3>Errors by code</h3>${dataTable({
           id: 'errors-table',

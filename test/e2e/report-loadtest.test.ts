@@ -138,6 +138,29 @@ describe.skipIf(!HAS_CHROMIUM)('load-test HTML report in Chromium', () => {
   });
 });
 
+describe.skipIf(!HAS_CHROMIUM)('load-test HTML report of an open-model run in Chromium', () => {
+  it('shows the arrival accounting and no scalability chart', async () => {
+    const tmp = tempDir('pay-report-open-');
+    const browser = await openBrowser();
+    try {
+      const html = join(tmp.dir, 'open.html');
+      const r = await runPay(['loadtest', '--channel', 'mock', '--rate', '200/s', '--requests', '200', '--out', join(tmp.dir, 'open.json'), '--report', html]);
+      expect(r.code, r.stderr).toBe(0);
+      const s = JSON.parse(readFileSync(join(tmp.dir, 'open.json'), 'utf8'));
+      const view = await browser.open(html);
+      expect(await view.page.locator('#levels-table th').first().textContent()).toBe('rate');
+      expect(await view.page.locator('#chart-scalability').count()).toBe(0);
+      expect(await view.page.locator('#levels').textContent()).toContain(`${s.levels[0].open.scheduled} scheduled, ${s.levels[0].open.started} started`);
+      expect(await view.page.locator('#status').textContent()).toBe('No thresholds: nothing to pass or fail');
+      expect(view.consoleErrors).toEqual([]);
+      expect(view.requests).toEqual([]);
+    } finally {
+      await browser.close();
+      tmp.cleanup();
+    }
+  });
+});
+
 describe('pay loadtest report: bad input', () => {
   it('needs --report, an .html name and a summary file (exit 2)', async () => {
     const tmp = tempDir('pay-report-load-bad-');

@@ -1,5 +1,5 @@
 // `pay reconcile --report recon.html` rendered in headless Chromium: the DOM against the JSON run.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPay, runPayJson, tempDir } from '../helpers/cli.js';
@@ -170,6 +170,10 @@ describe('pay reconcile --report: bad input', () => {
       const r = await runPay(['--db', join(tmp.dir, 'pay.db'), 'reconcile', '--channel', 'mock', '--date', '2026-11-22', '--bill', join(tmp.dir, 'nope.csv'), '--report', join(tmp.dir, 'recon.pdf')]);
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/--report .*recon\.pdf: the file name must end in \.html or \.xlsx/);
+      // A run that fails on its input writes no report (not even an empty file).
+      const failed = await runPay(['--db', join(tmp.dir, 'pay.db'), 'reconcile', '--channel', 'mock', '--date', '2026-11-22', '--bill', join(tmp.dir, 'nope.csv'), '--report', join(tmp.dir, 'recon.html')]);
+      expect(failed.code).toBe(2);
+      expect(existsSync(join(tmp.dir, 'recon.html'))).toBe(false);
       const h = await runPay(['--db', join(tmp.dir, 'pay.db'), 'reconcile', 'show', '1', '--report', join(tmp.dir, 'r.html'), '--history-days', '0']);
       expect(h.code).toBe(2);
       expect(h.stderr).toMatch(/--history-days "0"/);
