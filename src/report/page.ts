@@ -65,11 +65,13 @@ const SCRIPT = `
   Array.prototype.forEach.call(wraps,function(wrap){
     var table=wrap.querySelector('table');if(!table||!table.tBodies[0])return;var body=table.tBodies[0];
     var rows=Array.prototype.slice.call(body.rows);
-    var text=rows.map(function(r){return r.textContent.toLowerCase();});
+    // Each row's text, read when first filtered (a big table loads without it).
+    var text=null;
     var input=wrap.querySelector('input[type=search]');var facet=wrap.querySelector('select');
     var count=wrap.querySelector('.count');var col=facet?Number(facet.getAttribute('data-col')):-1;
     function apply(){
       var words=input?input.value.toLowerCase().split(/\\s+/).filter(Boolean):[];var fv=facet?facet.value:'';var shown=0;
+      if(words.length&&!text)text=rows.map(function(r){return r.textContent.toLowerCase();});
       rows.forEach(function(r,i){
         var ok=words.every(function(w){return text[i].indexOf(w)>=0;})&&(!fv||r.cells[col].textContent.trim()===fv);
         r.hidden=!ok;if(ok)shown++;
@@ -77,6 +79,7 @@ const SCRIPT = `
       if(count)count.textContent=shown===rows.length?rows.length+' rows':shown+' of '+rows.length+' rows';
     }
     if(input)input.addEventListener('input',apply);if(facet)facet.addEventListener('change',apply);
+    var collator=new Intl.Collator(undefined,{numeric:true});
     Array.prototype.forEach.call(table.tHead.rows[0].cells,function(th,c){
       var btn=th.querySelector('button');if(!btn)return;
       btn.addEventListener('click',function(){
@@ -84,18 +87,21 @@ const SCRIPT = `
         Array.prototype.forEach.call(table.tHead.rows[0].cells,function(o){o.removeAttribute('aria-sort');});
         th.setAttribute('aria-sort',asc?'ascending':'descending');
         var num=th.getAttribute('data-type')==='number';
-        var key=function(r){var cell=r.cells[c];var v=cell.getAttribute('data-v');return v===null?cell.textContent.trim():v;};
-        rows.sort(function(a,b){
-          var x=key(a),y=key(b),d;
-          if(num){var nx=x===''?-Infinity:Number(x),ny=y===''?-Infinity:Number(y);d=nx<ny?-1:nx>ny?1:0;}
-          else d=x.localeCompare(y,undefined,{numeric:true});
+        // Keys are read once per row, not per comparison; rows move back in one fragment.
+        var keyed=rows.map(function(r,i){
+          var cell=r.cells[c];var v=cell.getAttribute('data-v');if(v===null)v=cell.textContent.trim();
+          return {r:r,t:text?text[i]:null,k:num?(v===''?-Infinity:Number(v)):v};
+        });
+        keyed.sort(function(a,b){
+          var d=num?(a.k<b.k?-1:a.k>b.k?1:0):collator.compare(a.k,b.k);
           return asc?d:-d;
         });
-        rows.forEach(function(r){body.appendChild(r);});
-        text=rows.map(function(r){return r.textContent.toLowerCase();});
+        var frag=document.createDocumentFragment();
+        keyed.forEach(function(x){frag.appendChild(x.r);});
+        body.appendChild(frag);
+        rows=keyed.map(function(x){return x.r;});if(text)text=keyed.map(function(x){return x.t;});
       });
     });
-    apply();
   });
 })();
 `;

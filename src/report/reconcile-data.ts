@@ -17,8 +17,8 @@ export interface RunReader {
   items(runId: number, classes: readonly ItemClass[], limit?: number): Iterable<ItemRecord> | AsyncIterable<ItemRecord>;
 }
 
-/** Items listed in an HTML page per section at most (a browser slows down past that; the xlsx and `--format csv --out` hold them all). */
-export const HTML_ITEMS = 20_000;
+/** Items listed in an HTML page per table at most: past a few thousand rows a browser takes seconds to lay the table out again after each sort. The xlsx and `--format csv --out` hold them all. */
+export const HTML_ITEMS = 5_000;
 /** Days of history shown by default. */
 export const DEFAULT_HISTORY_DAYS = 30;
 

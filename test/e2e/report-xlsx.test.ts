@@ -4,6 +4,10 @@ import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPay, runPayJson, tempDir } from '../helpers/cli.js';
 import { buildReconcileFixture, DAYS, HOSTILE_ORDER_NO } from '../helpers/report-fixture.js';
+import { SqliteStore } from '../../src/store/sqlite-store.js';
+import { ReconcileStore } from '../../src/store/reconcile-store.js';
+import { collectReconData } from '../../src/report/reconcile-data.js';
+import { reconcileHtml } from '../../src/report/reconcile-html.js';
 
 describe('reconciliation xlsx report', () => {
   let tmp: ReturnType<typeof tempDir>;
@@ -97,6 +101,25 @@ describe('reconciliation xlsx report', () => {
     expect(rows('Carried over').length).toBe(json.carriedOver.length);
     expect(rows('Resolved').length).toBe(json.resolved.length);
     expect(rows('Run history').map((r) => r.getCell(1).value)).toEqual([...DAYS]);
+  });
+
+  it('a page with a cap lists the first items, counts and sums them all, and says where the rest are', async () => {
+    const store = SqliteStore.open(db);
+    try {
+      const rs = new ReconcileStore(store);
+      const run = rs.getRun(json.runId)!;
+      const data = await collectReconData(rs, run, {}, 7, 2);
+      expect(data.items.length).toBe(2);
+      expect(data.itemsTotal).toBe(json.itemsTotal);
+      const amountMismatch = data.classes.find((c) => c.class === 'amountMismatch')!;
+      expect(amountMismatch).toEqual({ class: 'amountMismatch', count: 1, amounts: { CNY: 4322 } });
+      expect(data.history.map((d) => d.date)).toEqual(['2026-11-16', '2026-11-17', '2026-11-18', '2026-11-19', ...DAYS]);
+      expect(data.history.filter((d) => d.run).length).toBe(3);
+      const page = reconcileHtml(data, 'test');
+      expect(page).toContain(`The first 2 of ${json.itemsTotal} items. Every item: pay reconcile show ${json.runId} --report run.xlsx`);
+    } finally {
+      await store.close();
+    }
   });
 
   it('pay reconcile show <run> --report writes it too, and .xlsx is refused for a bad path (exit 2)', async () => {
