@@ -1,5 +1,5 @@
 // `pay reconcile --report recon.html` rendered in headless Chromium: the DOM against the JSON run.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPay, runPayJson, tempDir } from '../helpers/cli.js';
@@ -41,6 +41,19 @@ describe.skipIf(!HAS_CHROMIUM)('reconciliation HTML report in Chromium', () => {
     expect(view.pageErrors).toEqual([]);
     expect(await view.page.locator('script').count()).toBe(1);
     await view.screenshot('recon-light.png');
+  });
+
+  it('the checks above can fail: a request is counted, and our CSP also turns a stray load into a console error', async () => {
+    const plain = join(tmp.dir, 'plain.html');
+    writeFileSync(plain, '<!doctype html><title>x</title><img src="http://127.0.0.1:9/x.png">');
+    const p = await browser.open(plain);
+    expect(p.requests).toEqual(['http://127.0.0.1:9/x.png']);
+    const strayed = join(tmp.dir, 'strayed.html');
+    writeFileSync(strayed, readFileSync(html, 'utf8').replace('<main>', '<main><img src="http://127.0.0.1:9/y.png">'));
+    const q = await browser.open(strayed);
+    // Counted as an attempt, and refused by the page's own policy.
+    expect(q.requests).toEqual(['http://127.0.0.1:9/y.png']);
+    expect(q.consoleErrors.join('\n')).toMatch(/Content Security Policy/);
   });
 
   it('shows the run header with the bill checksum', async () => {

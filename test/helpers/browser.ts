@@ -72,13 +72,10 @@ export async function openBrowser(): Promise<TestBrowser> {
           return path;
         },
       };
-      await context.route('**/*', (route) => {
-        if (route.request().url() === url) return route.continue();
-        view.requests.push(route.request().url());
-        return route.abort();
-      });
+      // Every request but the report itself is counted (the request event) and aborted (the route).
+      await context.route('**/*', (route) => (route.request().url() === url ? route.continue() : route.abort()));
       view.page.on('request', (r) => {
-        if (r.url() !== url && !view.requests.includes(r.url())) view.requests.push(r.url());
+        if (r.url() !== url) view.requests.push(r.url());
       });
       view.page.on('console', (m) => {
         if (m.type() === 'error' || m.type() === 'warning') view.consoleErrors.push(m.text());
