@@ -26,6 +26,19 @@ export function niceTicks(min: number, max: number, count = 5, integer = false):
   return ticks;
 }
 
+const MINUTE = 60_000;
+const TIME_STEPS = [MINUTE, 5 * MINUTE, 15 * MINUTE, 30 * MINUTE, 60 * MINUTE, 3 * 60 * MINUTE, 6 * 60 * MINUTE, 12 * 60 * MINUTE, 24 * 60 * MINUTE, 7 * 24 * 60 * MINUTE];
+
+/** Ticks on round UTC times over [min, max] (epoch ms): about 8 of them, labelled HH:MM, or MM-DD for whole days. */
+export function timeTicks(min: number, max: number): { values: number[]; format: (v: number) => string } {
+  const span = Math.max(max - min, MINUTE);
+  const step = TIME_STEPS.find((s) => span / s <= 8) ?? Math.ceil(span / 8 / TIME_STEPS[TIME_STEPS.length - 1]) * TIME_STEPS[TIME_STEPS.length - 1];
+  const values: number[] = [];
+  for (let v = Math.ceil(min / step) * step; v <= max; v += step) values.push(v);
+  const days = step >= 24 * 60 * MINUTE;
+  return { values, format: (v) => new Date(v).toISOString().slice(days ? 5 : 11, days ? 10 : 16) };
+}
+
 /** Short number: 1200 -> 1.2k, 0.25 -> 0.25. */
 export function shortNumber(v: number): string {
   const a = Math.abs(v);
@@ -69,6 +82,8 @@ export interface LineChartOptions extends ChartBase {
   x: number[] | string[];
   xLabel?: string;
   xFormat?: (v: number) => string;
+  /** The x values are times (epoch ms, UTC): ticks fall on round minutes, hours or days and read as such. */
+  xTime?: boolean;
   rightLabel?: string;
   rightFormat?: (v: number) => string;
   /** Dashed vertical lines with a label (e.g. where each load level starts). */
@@ -146,8 +161,9 @@ export function lineChart(opts: LineChartOptions): Html {
     const every = Math.max(1, Math.ceil(n / 12));
     xTicks = (opts.x as string[]).map((label, i) => (i % every === 0 ? html`<text x="${f2(sx(i))}" y="${H - PAD.bottom + 16}" text-anchor="middle">${label}</text>` : html``));
   } else {
-    const xf = opts.xFormat ?? shortNumber;
-    xTicks = niceTicks(x0, x1, 8)
+    const ticks = opts.xTime ? timeTicks(x0, x1) : undefined;
+    const xf = opts.xFormat ?? ticks?.format ?? shortNumber;
+    xTicks = (ticks?.values ?? niceTicks(x0, x1, 8))
       .filter((t) => t >= x0 - 1e-9 && t <= x1 + 1e-9)
       .map((t) => html`<text x="${f2(sxv(t))}" y="${H - PAD.bottom + 16}" text-anchor="middle">${xf(t)}</text>`);
   }
@@ -171,7 +187,7 @@ export function lineChart(opts: LineChartOptions): Html {
       d += `${pen ? 'L' : 'M'}${f2(sx(i))},${f2(sy(v))}`;
       pen = true;
       if (dots) {
-        const xl = categorical ? (opts.x as string[])[i] : (opts.xFormat ?? shortNumber)(xs[i]);
+        const xl = categorical ? (opts.x as string[])[i] : opts.xTime ? new Date(xs[i]).toISOString().slice(0, 16).replace('T', ' ') : (opts.xFormat ?? shortNumber)(xs[i]);
         points.push(html`<circle class="s${si % PALETTE}" cx="${f2(sx(i))}" cy="${f2(sy(v))}" r="3"><title>${s.name} at ${xl}: ${yf(v)}</title></circle>`);
       }
     });

@@ -1,7 +1,7 @@
 // The report building blocks: escaping, the page shell's CSP, tables and SVG charts.
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { barChart, lineChart, niceTicks } from '../../src/report/chart.js';
+import { barChart, lineChart, niceTicks, timeTicks } from '../../src/report/chart.js';
 import { esc, groupDigits, html } from '../../src/report/html.js';
 import { renderPage, section } from '../../src/report/page.js';
 import { dataTable } from '../../src/report/table.js';
@@ -67,6 +67,17 @@ describe('charts', () => {
     expect(niceTicks(0, 97)).toEqual([0, 20, 40, 60, 80, 100]);
     expect(niceTicks(0, 1, 5, true)).toEqual([0, 1]);
     expect(niceTicks(0, 0)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
+  });
+
+  it('puts time ticks on round UTC minutes, hours or days', () => {
+    const t0 = Date.parse('2026-12-04T10:07:00Z');
+    const hour = timeTicks(t0, t0 + 3_600_000);
+    expect(hour.values.map(hour.format)).toEqual(['10:15', '10:30', '10:45', '11:00']);
+    const week = timeTicks(t0, t0 + 6 * 86_400_000);
+    expect(week.values.map(week.format)).toEqual(['12-05', '12-06', '12-07', '12-08', '12-09', '12-10']);
+    const svg = lineChart({ id: 't', title: 't', x: [t0, t0 + 1_800_000, t0 + 3_600_000], xTime: true, series: [{ name: 'ok %', values: [99.5, 98, 100] }] }).value;
+    expect(svg).toContain('>10:30</text>');
+    expect(svg).toContain('<title>ok % at 2026-12-04 10:37: 98</title>');
   });
 
   it('draws a line per series, breaking at gaps, against two axes', () => {
