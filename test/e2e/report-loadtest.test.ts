@@ -22,7 +22,7 @@ describe.skipIf(!HAS_CHROMIUM)('load-test HTML report in Chromium', () => {
   beforeAll(async () => {
     tmp = tempDir('pay-report-load-');
     server = await startLatencyServer({ latencyMs: 5 });
-    const args = ['loadtest', '--url', `${server.url}/ping`, '--concurrency', LEVELS.join(','), '--duration', '2s', '--warmup', '0'];
+    const args = ['loadtest', '--url', new URL('ping', server.url).href, '--concurrency', LEVELS.join(','), '--duration', '2s', '--warmup', '0'];
     const first = await runPay([...args, '--out', file('base.json')]);
     expect(first.code, first.stderr).toBe(0);
     // The second run gates on the first: one threshold that holds, one that cannot (p50 under 1 µs).
