@@ -359,6 +359,8 @@ Examples:
     .option('--merchant <id>', "merchant account the bill must belong to (default: from the channel's config)")
     .option('--time-zone <zone>', "business-day zone (default: channels.<id>.timeZone, else the channel's own)")
     .option('--carry-window <minutes>', 'unbilled entries settled this close to midnight carry over to the next day (default 30)')
+    .option('--report <file>', 'also write the run as a self-contained HTML page (.html) or a workbook (.xlsx)')
+    .option('--history-days <n>', "days of the channel's run history in --report (default 30)")
     .addHelpText(
       'after',
       `
@@ -369,8 +371,9 @@ Examples:
   $ pay reconcile --channel alipay --date 2026-11-22 --bill ./20881234_20261122.csv.zip
   $ pay reconcile --channel wechatpay --date 2026-11-22 --download --profile sandbox --json
   $ pay reconcile --channel mybank --date 2026-11-22 --bill ./statement.csv --mapping ./mybank.json --format csv --out items.csv
+  $ pay reconcile --channel alipay --date 2026-11-22 --bill ./20881234_20261122.csv.zip --report recon.html
   $ pay reconcile history --channel alipay
-  $ pay reconcile show 12`,
+  $ pay reconcile show 12 --report recon.xlsx`,
     )
     .action(async (opts, cmd: Command) =>
       execute(cmd, async (ctx) => {
@@ -396,6 +399,8 @@ Examples:
     .argument('<run>', 'run id (see pay reconcile history)')
     .addOption(new Option('--format <format>', 'report format').choices(['table', 'json', 'csv']))
     .option('--out <file>', 'write the full report to a file')
+    .option('--report <file>', 'write the run as a self-contained HTML page (.html) or a workbook (.xlsx)')
+    .option('--history-days <n>', "days of the channel's run history in --report (default 30)")
     .action(async (run: string, opts, cmd: Command) =>
       execute(cmd, async (ctx) => {
         const m = await import('./commands/reconcile.js');
@@ -483,7 +488,7 @@ Examples:
       }),
     );
 
-  program
+  const loadtest = program
     .command('loadtest')
     .description('load-test a channel (or an HTTP endpoint) with pass/fail thresholds for CI')
     .option('--channel <id>', 'channel id or path: mock runs in-process, the others over HTTP through their adapter')
@@ -507,6 +512,7 @@ Examples:
     .option('--baseline <summary.json>', 'summary of an earlier run for relative thresholds')
     .option('--abort-on-fail', 'stop as soon as a threshold is breached')
     .option('--out <file>', 'write the full summary as JSON')
+    .option('--report <file.html>', 'also write the run as a self-contained HTML page (charts, tables, thresholds)')
     .option('--allow-live', 'allow a target that is not on this machine (real orders, real load)')
     .addHelpText(
       'after',
@@ -518,7 +524,9 @@ Examples:
   $ pay loadtest --channel mock --concurrency 1,10,50,100 --duration 10s
   $ pay loadtest --channel mock --op mixed --rate 100:1000/s --duration 60s --threshold 'p99<250ms' --threshold 'errors<1%'
   $ pay loadtest --channel alipay --profile sandbox --rate 50/s --requests 1000 --out run.json
-  $ pay loadtest --url http://127.0.0.1:8080/ping --concurrency 50 --duration 10s --baseline run.json --threshold 'p99<+10%'`,
+  $ pay loadtest --url http://127.0.0.1:8080/ping --concurrency 50 --duration 10s --baseline run.json --threshold 'p99<+10%'
+  $ pay loadtest --channel mock --concurrency 1,10,50 --duration 10s --report load.html
+  $ pay loadtest report run.json --report load.html`,
     )
     .action(async (opts, cmd: Command) =>
       execute(cmd, async (ctx) => {
@@ -529,10 +537,23 @@ Examples:
         process.once('SIGINT', onSigint);
         try {
           const summary = await m.loadtest({ ...opts, db: (cmd.optsWithGlobals() as GlobalOptions).db, signal: stop.signal }, ctx);
-          return m.presentLoadtest(summary, opts.out);
+          return m.presentLoadtest(summary, opts.out, opts.report);
         } finally {
           process.removeListener('SIGINT', onSigint);
         }
+      }),
+    );
+  loadtest
+    .command('report')
+    .description('write the HTML page of a summary saved with --out (nothing is run)')
+    .argument('<summary.json>', 'a summary written by pay loadtest --out')
+    .option('--report <file.html>', 'the page to write')
+    .option('--baseline <summary.json>', 'compare with this earlier summary')
+    .action(async (file: string, opts, cmd: Command) =>
+      execute(cmd, async (ctx) => {
+        const m = await import('./commands/loadtest-report.js');
+        // The parent command shares --report and --baseline, so it may have taken them.
+        return m.presentLoadtestReport(await m.loadtestReport(file, { ...cmd.optsWithGlobals(), ...opts }, ctx));
       }),
     );
 

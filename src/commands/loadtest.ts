@@ -50,6 +50,8 @@ export interface LoadtestOptions {
   baseline?: string;
   abortOnFail?: boolean;
   out?: string;
+  /** Also write the run as an HTML page (`load.html`). */
+  report?: string;
   allowLive?: boolean;
   seedOrders?: string;
   /** The global `--db` flag as given (not $PAY_DB): only an explicit flag records orders. */
@@ -602,6 +604,7 @@ const fmtInt = (n: number) => Math.round(n).toLocaleString('en');
 export async function loadtest(opts: LoadtestOptions, ctx: Context): Promise<LoadtestSummary> {
   if (opts.url !== undefined && opts.channel !== undefined) throw invalid('give --channel or --url, not both', { hint: '--url load-tests a raw HTTP endpoint; --channel goes through a channel adapter.' });
   const plan = await makePlan(opts);
+  const reportPath = opts.report !== undefined ? await reportTarget(opts.report, ctx) : undefined;
   const progress = new Progress(ctx);
   const opened = opts.url !== undefined ? await openHttpTarget(opts, plan) : await openChannelTarget(opts, plan, ctx, (m) => progress.line(m));
   const { runLevel } = await import('../loadtest/runner.js');
@@ -684,11 +687,25 @@ export async function loadtest(opts: LoadtestOptions, ctx: Context): Promise<Loa
         throw invalid(`cannot write --out ${opts.out} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
       }
     }
+    if (reportPath) {
+      const { writeLoadtestReport } = await import('../report/loadtest-html.js');
+      writeLoadtestReport(reportPath, summary, plan.baseline, `pay ${env.pay as string} at ${isoUtc(Date.now())}`);
+    }
     return summary;
   } finally {
     progress.clear();
     await opened.close();
   }
+}
+
+/** `--report <file.html>`: checked (name and write access) before the run, resolved against the cwd. */
+export async function reportTarget(path: string, ctx: Context): Promise<string> {
+  const { reportKind, checkWritable } = await import('../report/file.js');
+  const { resolve } = await import('node:path');
+  reportKind(path, ['html']);
+  const full = resolve(ctx.cwd, path);
+  checkWritable(full);
+  return full;
 }
 
 /** Formats ms for tables: 3 significant figures, µs precision at most. */
@@ -703,7 +720,7 @@ function pct(fraction: number): string {
 }
 
 /** Human and JSON output. Exit 1 when a threshold is breached or the run stopped early. */
-export function presentLoadtest(s: LoadtestSummary, outPath?: string): Presentation {
+export function presentLoadtest(s: LoadtestSummary, outPath?: string, reportPath?: string): Presentation {
   const blocks: Block[] = [];
   const cfg = s.config as { model: string; durationSec?: number; requests?: number; warmupSec: number };
   const bound = cfg.durationSec !== undefined ? `${cfg.durationSec} s` : `${fmtInt(cfg.requests ?? 0)} requests`;
@@ -823,5 +840,6 @@ export function presentLoadtest(s: LoadtestSummary, outPath?: string): Presentat
     );
   }
   if (outPath) blocks.push({ kind: 'text', tone: 'dim', text: `Summary written to ${outPath}` });
+  if (reportPath) blocks.push({ kind: 'text', tone: 'dim', text: `Report written to ${reportPath}` });
   return { json: s, blocks, exitCode: s.passed ? 0 : 1 };
 }

@@ -29,6 +29,10 @@ export interface ReconcileOptions {
   timeZone?: string;
   /** Minutes before midnight in which unbilled book entries are carried over (default 30). */
   carryWindow?: string;
+  /** Also write the run as an HTML page or xlsx workbook (by extension). */
+  report?: string;
+  /** Days of run history in the report (default 30). */
+  historyDays?: string;
 }
 
 /** A run and what to print of it. */
@@ -39,6 +43,8 @@ export interface ReconcileResult {
   /** The human tables, or the CSV text. */
   text: string;
   out?: string;
+  /** Where --report wrote the HTML or xlsx report. */
+  reportFile?: string;
   /** Exit status: 0 reconciled, 1 discrepancies. */
   exitCode: 0 | 1;
 }
@@ -91,6 +97,7 @@ export async function reconcileCommand(opts: ReconcileOptions, ctx: Context): Pr
   if (opts.download && opts.mapping) throw invalid('--mapping reads a file given with --bill; --download uses the channel\'s own format');
   const { parseFormat } = await import('../reconcile/report.js');
   const format = parseFormat(opts.format, opts.out);
+  const reportOpts = await reportOptions(opts, ctx);
   let carryWindowMs: number | undefined;
   if (opts.carryWindow !== undefined) {
     const minutes = Number(opts.carryWindow);
@@ -183,7 +190,7 @@ export async function reconcileCommand(opts: ReconcileOptions, ctx: Context): Pr
       progress.current.done();
     }
     const extras = { replaced: outcome.replaced, superseded: outcome.superseded, outstanding: outcome.outstanding };
-    const report = await finishReport(outcome.run, rs, extras, format, opts.out, ctx);
+    const report = await finishReport(outcome.run, rs, extras, format, opts.out, ctx, reportOpts);
     return { ...report, exitCode: report.reconciled ? 0 : 1 };
   } finally {
     await rs.close();
@@ -197,6 +204,7 @@ async function finishReport(
   format: 'table' | 'json' | 'csv',
   out: string | undefined,
   ctx: Context,
+  reportOpts?: import('../report/reconcile-report.js').ReconcileReportOptions,
 ): Promise<Omit<ReconcileResult, 'exitCode'> & { reconciled: boolean }> {
   const { reportJson, reportCsv, reportBlocks, writeReportFile, discrepancies } = await import('../reconcile/report.js');
   const { formatBlocks } = await import('../output/render.js');
@@ -210,12 +218,33 @@ async function finishReport(
   let text = '';
   if (format === 'csv') text = await reportCsv(run, rs);
   else if (format === 'table') text = formatBlocks(await reportBlocks(run, rs, extras), ctx.color);
-  return { run, report, format, text, out: outPath, reconciled: discrepancies(run) === 0 };
+  if (reportOpts) {
+    const { writeReconcileReport } = await import('../report/reconcile-report.js');
+    await writeReconcileReport(run, rs, extras, reportOpts);
+  }
+  return { run, report, format, text, out: outPath, reportFile: reportOpts?.path, reconciled: discrepancies(run) === 0 };
+}
+
+/** `--report` and `--history-days`, checked before any work. */
+async function reportOptions(opts: { report?: string; historyDays?: string }, ctx: Context): Promise<import('../report/reconcile-report.js').ReconcileReportOptions | undefined> {
+  if (opts.report === undefined) {
+    if (opts.historyDays !== undefined) throw invalid('--history-days goes with --report <file.html|file.xlsx>');
+    return undefined;
+  }
+  const { reportKind, checkWritable } = await import('../report/file.js');
+  const { parseHistoryDays } = await import('../report/reconcile-report.js');
+  const { resolve } = await import('node:path');
+  const kind = reportKind(opts.report, ['html', 'xlsx']);
+  const historyDays = parseHistoryDays(opts.historyDays);
+  const path = resolve(ctx.cwd, opts.report);
+  checkWritable(path);
+  return { path, kind, historyDays, generatedBy: `pay at ${new Date(ctx.clock()).toISOString()}` };
 }
 
 /** Output of a run (and of `show`): JSON for --json / --format json, CSV, or tables. */
 export function presentReconcile(r: ReconcileResult): Presentation {
   const blocks: Presentation['blocks'] = [];
+  if (r.reportFile) blocks.push({ kind: 'text', tone: 'dim', text: `Report written to ${r.reportFile}.` });
   if (r.out) {
     blocks.push({ kind: 'text', tone: 'dim', text: `Report written to ${r.out}.` });
     // With --out, stdout keeps the short human summary unless a format was asked for there too.
@@ -300,6 +329,8 @@ export function presentHistory(r: { runs: RunRecord[] }): Presentation {
 export interface ShowOptions {
   format?: string;
   out?: string;
+  report?: string;
+  historyDays?: string;
 }
 
 /** A saved run's report. */
@@ -308,11 +339,12 @@ export async function reconcileShow(runRef: string, opts: ShowOptions, ctx: Cont
   if (!Number.isSafeInteger(id) || id < 1) throw invalid(`"${runRef}" is not a run id`, { hint: 'Run ids are numbers: see pay reconcile history.' });
   const { parseFormat } = await import('../reconcile/report.js');
   const format = parseFormat(opts.format, opts.out);
+  const reportOpts = await reportOptions(opts, ctx);
   const rs = await (await ctx.store({ readOnly: true })).reconciliation();
   try {
     const run = await rs.getRun(id);
     if (!run) throw invalid(`there is no reconciliation run ${id} in ${ctx.dbPath}`, { hint: 'List runs with: pay reconcile history' });
-    const report = await finishReport(run, rs, {}, format, opts.out, ctx);
+    const report = await finishReport(run, rs, {}, format, opts.out, ctx, reportOpts);
     // Showing a saved run is a lookup, not a reconciliation: it succeeds whatever the run found.
     return { ...report, exitCode: 0 };
   } finally {

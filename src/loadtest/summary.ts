@@ -158,25 +158,30 @@ export function reportSource(level: LevelReport): MetricSource {
 
 /** Reads a baseline summary written by `--out`; a missing or foreign file is a usage error. */
 export function loadBaseline(path: string): LoadtestSummary {
+  return loadSummary(path, 'baseline');
+}
+
+/** Reads a summary written by `--out` (`role` names it in errors); a missing or foreign file is a usage error. */
+export function loadSummary(path: string, role: 'baseline' | 'summary'): LoadtestSummary {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw invalid(`cannot read baseline ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { hint: 'Give a summary written earlier with --out.' });
+    throw invalid(`cannot read ${role} ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { hint: 'Give a summary written earlier with --out.' });
   }
   let doc: Partial<LoadtestSummary>;
   try {
     doc = JSON.parse(text) as Partial<LoadtestSummary>;
   } catch (err) {
-    throw invalid(`baseline ${path} is not JSON: ${(err as Error).message}`, { hint: 'Give a summary written earlier with --out.' });
+    throw invalid(`${role} ${path} is not JSON: ${(err as Error).message}`, { hint: 'Give a summary written earlier with --out.' });
   }
   if (doc?.format !== SUMMARY_FORMAT || !Array.isArray(doc.levels)) {
-    throw invalid(`baseline ${path} is not a pay loadtest summary`, { hint: 'Give a file written by `pay loadtest --out`.' });
+    throw invalid(`${role} ${path} is not a pay loadtest summary`, { hint: 'Give a file written by `pay loadtest --out`.' });
   }
-  if (doc.version !== SUMMARY_VERSION) throw invalid(`baseline ${path} has summary version ${String(doc.version)}; this pay reads version ${SUMMARY_VERSION}`);
+  if (doc.version !== SUMMARY_VERSION) throw invalid(`${role} ${path} has summary version ${String(doc.version)}; this pay reads version ${SUMMARY_VERSION}`);
   for (const l of doc.levels) {
     if (!l || typeof l.key !== 'string' || typeof l.rps !== 'number' || !l.latencyMs || typeof l.latencyMs.p99 !== 'number') {
-      throw invalid(`baseline ${path} has a malformed level`, { hint: 'Give a file written by `pay loadtest --out`.' });
+      throw invalid(`${role} ${path} has a malformed level`, { hint: 'Give a file written by `pay loadtest --out`.' });
     }
   }
   return doc as LoadtestSummary;
