@@ -180,7 +180,7 @@ describe('pay cancel on paypal: an authorization is voided', () => {
       body: 'grant_type=client_credentials',
     }).then((r) => r.json() as Promise<{ access_token: string }>);
     const call = async (method: string, path: string, body?: unknown): Promise<any> => {
-      const r = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${tok.access_token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+      const r = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${tok.access_token}`, 'content-type': 'application/json', prefer: 'return=representation' }, body: body === undefined ? undefined : JSON.stringify(body) });
       return r.status === 204 ? {} : r.json();
     };
     const o = await call('POST', '/v2/checkout/orders', { intent: 'AUTHORIZE', purchase_units: [{ invoice_id: orderNo, custom_id: orderNo, amount: { currency_code: 'USD', value: '20.00' } }] });
@@ -195,7 +195,7 @@ describe('pay cancel on paypal: an authorization is voided', () => {
     const { orderId, authorizationId, call } = await authorizedOrder(orderNo);
     const store = await ctx.store();
     await store.createOrder({ orderNo, kind: 'collect', channel: 'paypal', amountMinor: 2000, currency: 'USD', subject: 'authorized' });
-    await store.updateOrder(orderNo, { status: 'pending', channelTradeNo: orderId, payload: { authorizationId } }, { source: 'test' });
+    await store.updateOrder(orderNo, { status: 'pending', channelTradeNo: orderId, payload: { paypalAuthorizationId: authorizationId } }, { source: 'test' });
     const r = await cancel(orderNo, ctx);
     expect(r).toMatchObject({ outcome: 'closed', remote: { providerStatus: 'VOIDED/AUTHORIZATION_VOIDED' } });
     expect(r.localOnly).toBeUndefined();

@@ -154,16 +154,18 @@ describe('pay capture with PayPal (intent AUTHORIZE)', () => {
     expect(cap.json).toMatchObject({ status: 'succeeded', amountMinor: 1200, payload: { paypalAuthorizationId: expect.any(String) } });
   });
 
-  it('a manual order whose create answer was lost is made again with intent AUTHORIZE by pay query', async () => {
+  it('a manual order whose create answer was lost stays created on pay query and is sent again with intent AUTHORIZE', async () => {
     const orderNo = generateId('payment');
     fx.sandbox.fault('paypal', { kind: 'reset', match: '^POST /v2/checkout/orders$', times: 0 });
     const lost = await pay(['create', '--channel', 'paypal', '--amount', '9.00', '--currency', 'USD', '--order-no', orderNo, '--capture', 'manual']);
     fx.sandbox.clearFaults('paypal');
     expect(lost.code).toBe(3);
-    const q = await pay(['query', orderNo]);
-    expect(q.code, q.stderr).toBe(0);
+    await pay(['query', orderNo]);
+    expect((await pay(['query', orderNo, '--local'])).json).toMatchObject({ status: 'created' });
+    const again = await pay(['create', '--channel', 'paypal', '--amount', '9.00', '--currency', 'USD', '--order-no', orderNo, '--capture', 'manual']);
+    expect(again.code, again.stderr).toBe(0);
     const sim = fx.sandbox.channels.paypal.simulator as PaypalSimulator;
-    expect(sim.orders.get(q.json.channelTradeNo)?.intent).toBe('AUTHORIZE');
+    expect(sim.orders.get(again.json.channelTradeNo)?.intent).toBe('AUTHORIZE');
     await fx.sandbox.pay('paypal', orderNo);
     expect((await pay(['capture', orderNo])).json).toMatchObject({ status: 'succeeded', amountMinor: 900 });
   });
