@@ -103,7 +103,7 @@ export function presentRoutesExplain(r: ExplainResult): Presentation {
   }
   const p = r.plan;
   const chosen = p.order[0]?.channel;
-  const healthCell = (h?: { calls: number; failures: number; successRate: number }) => (h ? `${pct(h.successRate)} of ${h.calls}` : '');
+  const healthCell = (h?: { calls: number; failures: number; successRate: number }) => (!h ? '' : h.calls === 0 ? 'no calls' : `${pct(h.successRate)} of ${h.calls}`);
   return {
     json: {
       amount: formatAmount(r.amountMinor, r.currency),
