@@ -1,7 +1,7 @@
 /**
  * The PostgreSQL {@link ReconcileStore}. A bill is streamed with COPY into temporary tables on a
- * connection of its own (temporary tables live on one connection), indexed and analysed, and
- * paired with the books by SQL on the server: the client holds one batch of rows and one page of
+ * connection of its own (temporary tables live on one connection), analysed, and paired with
+ * the books by SQL (hash joins) on the server: the client holds one batch of rows and one page of
  * odd rows at a time, whatever the size of the bill or the books. The run is saved in one
  * transaction on that same connection; a lost connection rolls it back whole.
  */
@@ -253,10 +253,12 @@ export class PgReconcileStore extends SqlReconcileStore {
     return new PgReconcileStore(await db.session());
   }
 
+  /** The connection, for the stage's COPY. */
   get client(): pg.PoolClient {
     return this.session.client;
   }
 
+  /** Runs `fn` with driver errors mapped (see PgSession.guard). */
   guard<T>(fn: () => Promise<T>): Promise<T> {
     return this.session.guard(fn);
   }
