@@ -172,8 +172,6 @@ class RsaWorker {
     private readonly started: Int32Array,
     private readonly debug?: (message: string) => void,
   ) {
-    // Referenced only while checks are out: an idle worker never holds the process open.
-    worker.unref();
     worker.on('message', (m: { id: number; ok: Uint8Array }) => {
       const checks = this.sent.get(m.id);
       if (!checks) return;
@@ -183,6 +181,9 @@ class RsaWorker {
     });
     worker.on('error', (err) => this.fail(`RSA worker failed: ${err.message}`));
     worker.on('exit', (code) => this.fail(`RSA worker exited (code ${code})`));
+    // Referenced only while checks are out: an idle worker never holds the process open. After the
+    // listeners: adding the first 'message' listener refs the worker's port again.
+    worker.unref();
   }
 
   /** True once the worker thread runs (its checks then wait for nothing but each other). */

@@ -149,6 +149,32 @@ beforeAll(() => {
   expect(labelled(cases, inThread(cases))).toEqual(labelled(cases, cases.map((c) => c.expected)));
 });
 
+/** Runs a module script in a child node; its exit code (or why it was killed) and what it printed. */
+async function runModule(script: string, name: string): Promise<{ code: number | string; out: string; err: string }> {
+  // A file, not `node -e`: an --eval'd module exits when its code is done, whatever is referenced.
+  const tmp = tempDir('pay-rsa-worker-');
+  const file = join(tmp.dir, name);
+  writeFileSync(file, script);
+  const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const code = await new Promise<number | string>((resolve) => {
+    // Generous for a busy machine: the child needs well under a second when it exits by itself.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve('still running after 20 s: the worker held the process open');
+    }, 20_000);
+    child.on('close', (c) => {
+      clearTimeout(timer);
+      resolve(c ?? -1);
+    });
+  });
+  tmp.cleanup();
+  return { code, out, err };
+}
+
 describe('verifyRsaAsync in the worker thread', () => {
   it('300 concurrent checks (two keys, sha256/sha1, hex-digest step, garbage) answer exactly as verifyRsa does', async () => {
     const debug: string[] = [];
@@ -268,6 +294,18 @@ const DIST_RSA = join(ROOT, 'dist', 'src', 'channel', 'rsa.js');
 if (!existsSync(DIST_RSA)) process.stderr.write(`NOTICE: ${DIST_RSA} is absent (run npm run build); skipping the process-exit test.\n`);
 
 describe.skipIf(!existsSync(DIST_RSA))('an idle worker does not hold the process open', () => {
+  it('a process that starts the worker and sends it nothing exits by itself (the message listener does not hold it open)', async () => {
+    // All checks answered in this thread (the worker had not started yet, as on a busy machine)
+    // used to leave the worker's port referenced: the process never ended.
+    const script = `
+      const rsa = await import(${JSON.stringify(pathToFileURL(DIST_RSA).href)});
+      await rsa.checkInWorker();
+      process.stdout.write('done');
+    `;
+    const { code, out } = await runModule(script, 'never-checks.mjs');
+    expect({ code, out }).toEqual({ code: 0, out: 'done' });
+  });
+
   it('a process that never stops its worker prints the right answers and exits by itself', async () => {
     const script = `
       const { generateKeyPairSync, sign } = await import('node:crypto');
@@ -283,27 +321,7 @@ describe.skipIf(!existsSync(DIST_RSA))('an idle worker does not hold the process
       answers.push(await rsa.verifyRsaAsync('sha256', m, publicKey, sig));
       process.stdout.write(JSON.stringify(answers));
     `;
-    // A file, not `node -e`: an --eval'd module exits when its code is done, whatever is referenced.
-    const tmp = tempDir('pay-rsa-worker-');
-    const file = join(tmp.dir, 'never-stops.mjs');
-    writeFileSync(file, script);
-    const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    const code = await new Promise<number | string>((resolve) => {
-      // Generous for a busy machine: the child needs well under a second when it exits by itself.
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        resolve('still running after 20 s: the worker held the process open');
-      }, 20_000);
-      child.on('close', (c) => {
-        clearTimeout(timer);
-        resolve(c ?? -1);
-      });
-    });
-    tmp.cleanup();
+    const { code, out, err } = await runModule(script, 'never-stops.mjs');
     expect({ code, err }).toEqual({ code: 0, err: '' });
     expect(JSON.parse(out)).toEqual([true, false, true, false, true, false, true, true]);
   });
