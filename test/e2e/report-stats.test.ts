@@ -29,7 +29,7 @@ afterAll(() => tmp?.cleanup());
 
 /** The rows of a table as cell texts and sort keys. */
 async function tableRows(view: ReportView, id: string) {
-  return view.page.locator(`#${id} tbody tr:not([hidden])`).evaluateAll((trs) => trs.map((tr) => Array.from((tr as HTMLTableRowElement).cells).map((td) => ({ text: (td.textContent ?? '').trim(), v: td.getAttribute('data-v') }))));
+  return view.page.locator(`#${id} tbody tr:not([hidden])`).evaluateAll((trs) => trs.map((tr) => Array.from((tr as any).cells as any[]).map((td) => ({ text: (td.textContent ?? '').trim(), v: td.getAttribute('data-v') }))));
 }
 
 /** Points drawn for a series (its dots, titled "<series> at <time>: <value>"), once its line is drawn. */
@@ -132,7 +132,7 @@ describe.skipIf(!HAS_CHROMIUM)('pay stats --report in Chromium', () => {
       expect(await points(view, 'chart-p99', `${r.channel} ${r.operation}`)).toBe(r.series.length);
     }
     // Drawn: every line has a box on screen.
-    const boxes = await view.page.locator('figure.chart path.line').evaluateAll((ps) => ps.map((p) => (p as SVGGraphicsElement).getBBox().width));
+    const boxes = await view.page.locator('figure.chart path.line').evaluateAll((ps) => ps.map((p) => (p as any).getBBox().width as number));
     expect(boxes).toHaveLength(2 + 3 + 3);
     for (const w of boxes) expect(w).toBeGreaterThan(0);
   });
@@ -155,7 +155,7 @@ describe.skipIf(!HAS_CHROMIUM)('pay stats --report in Chromium', () => {
     expect(await points(dark, 'chart-success', 'mock')).toBe(2);
     expect(await dark.page.locator('#status').count()).toBe(0);
     expect(await dark.page.locator('#alerts').innerText()).toContain('No alerts were given');
-    const bg = await dark.page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const bg = await dark.page.evaluate('getComputedStyle(document.body).backgroundColor');
     expect(bg).toBe('rgb(15, 19, 24)');
     expect(dark.consoleErrors).toEqual([]);
     expect(dark.requests).toEqual([]);
