@@ -196,7 +196,8 @@ Examples:
       `
 Figures come from the event log's channel.call events (one per channel call, with its duration)
 and from orders and refunds. Alerts use pay loadtest's threshold syntax; a firing alert lists the
-breaching rows and exits 1, for cron.
+breaching rows and exits 1, for cron. --report writes a self-contained HTML page (charts by --by,
+else by hour for a window up to 3 days and by day beyond); the exit status stays the same.
 
 Examples:
   $ pay stats --since 2026-12-01 --by day

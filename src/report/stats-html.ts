@@ -56,20 +56,25 @@ const rowName = (r: { channel: string; operation: string }) => `${r.channel} ${r
 /** Most buckets an axis is filled to; a longer sparse series keeps only the buckets with calls. */
 const MAX_FILLED = 5000;
 
-/** Every hour or day from the first bucket to the last, so a line breaks where nothing was called. */
-export function everyBucket(sorted: string[]): string[] {
-  if (sorted.length < 2) return sorted;
+/** Every hour or day from the first bucket to the last (widened to the window's `since`..`until` when given), so a line breaks where nothing was called. */
+export function everyBucket(sorted: string[], window: { since?: string | null; until?: string | null } = {}): string[] {
+  if (sorted.length === 0) return sorted;
   const hourly = sorted[0].length > 10;
   const step = hourly ? 3_600_000 : 24 * 3_600_000;
-  const first = bucketTime(sorted[0]);
-  const n = (bucketTime(sorted[sorted.length - 1]) - first) / step + 1;
+  const floor = (t: number) => Math.floor(t / step) * step;
+  let first = bucketTime(sorted[0]);
+  let last = bucketTime(sorted[sorted.length - 1]);
+  if (window.since) first = Math.min(first, floor(Date.parse(window.since)));
+  // --until is exclusive: its bucket counts only when the window reaches into it.
+  if (window.until) last = Math.max(last, floor(Date.parse(window.until) - 1));
+  const n = (last - first) / step + 1;
   if (n > MAX_FILLED) return sorted;
   return Array.from({ length: n }, (_, i) => new Date(first + i * step).toISOString().slice(0, hourly ? 13 : 10));
 }
 
 /** The x axis (every bucket of any row) and per-row values on it (null where a row had no calls). */
 export function healthSeries(series: StatsData) {
-  const buckets = everyBucket([...new Set(series.rows.flatMap((r) => (r.series ?? []).map((p) => p.bucket)))].sort());
+  const buckets = everyBucket([...new Set(series.rows.flatMap((r) => (r.series ?? []).map((p) => p.bucket)))].sort(), series);
   const at = (r: StatsRow) => new Map((r.series ?? []).map((p) => [p.bucket, p]));
   const channels = [...new Set(series.rows.map((r) => r.channel))];
   // Success rate per channel: calls and failures add up across operations.

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isoUtc } from '../../src/core/time.js';
+import { bucketTime, defaultBucket, everyBucket } from '../../src/report/stats-html.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import { HAS_CHROMIUM, openBrowser, type ReportView, type TestBrowser } from '../helpers/browser.js';
 import { runPay, runPayJson, tempDir } from '../helpers/cli.js';
@@ -195,4 +196,22 @@ describe('pay stats --report: bad input', () => {
     expect(readFileSync(file('j.html'), 'utf8')).toMatch(/^<!doctype html>/);
   });
 
+});
+
+describe('stats report time axis', () => {
+  it('fills every bucket of the window, so lines break where nothing was called', () => {
+    expect(everyBucket(['2026-12-04T10', '2026-12-04T12'])).toEqual(['2026-12-04T10', '2026-12-04T11', '2026-12-04T12']);
+    // Widened to --since's hour and to the hour before the exclusive --until.
+    expect(everyBucket(['2026-12-04T10'], { since: '2026-12-04T08:30:00.000Z', until: '2026-12-04T13:00:00.000Z' })).toEqual(['2026-12-04T08', '2026-12-04T09', '2026-12-04T10', '2026-12-04T11', '2026-12-04T12']);
+    expect(everyBucket(['2026-12-02'], { since: '2026-12-01T00:00:00.000Z', until: '2026-12-03T00:00:01.000Z' })).toEqual(['2026-12-01', '2026-12-02', '2026-12-03']);
+    expect(everyBucket([], { since: '2026-12-01T00:00:00.000Z' })).toEqual([]);
+  });
+
+  it('charts by hour up to 3 days, by day beyond', () => {
+    const t = Date.parse('2026-12-01T00:00:00Z');
+    expect(defaultBucket(t, t + 72 * 3_600_000)).toBe('hour');
+    expect(defaultBucket(t, t + 72 * 3_600_000 + 1)).toBe('day');
+    expect(bucketTime('2026-12-04T14')).toBe(Date.parse('2026-12-04T14:00:00Z'));
+    expect(bucketTime('2026-12-04')).toBe(Date.parse('2026-12-04T00:00:00Z'));
+  });
 });
