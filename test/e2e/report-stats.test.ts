@@ -215,3 +215,31 @@ describe('stats report time axis', () => {
     expect(bucketTime('2026-12-04')).toBe(Date.parse('2026-12-04T00:00:00Z'));
   });
 });
+
+describe.skipIf(!HAS_CHROMIUM)('pay stats --report with hostile names', () => {
+  it('shows channel, operation and error code text as text', async () => {
+    const db = file('hostile.db');
+    const store = SqliteStore.open(db);
+    const evil = '<img src="https://example.com/x.png" onerror="console.error(1)">';
+    for (let i = 0; i < 3; i++) {
+      await store.appendEvent({ type: 'channel.call', channel: 'mock', at: isoUtc(T10 + i * 1000), data: { operation: `<script>console.error("op")</script>`, durationMs: 10, error: { code: evil, message: 'x' } } });
+    }
+    await store.close();
+    const r = await runPay(['stats', '--report', file('hostile.html')], { env: { ...env, PAY_DB: db } });
+    expect(r.code, r.stderr).toBe(0);
+    const browser = await openBrowser();
+    try {
+      const view = await browser.open(file('hostile.html'));
+      expect(await view.page.locator('img').count()).toBe(0);
+      expect(await view.page.locator('main script').count()).toBe(0);
+      const row = (await tableRows(view, 'calls-table'))[0];
+      expect(row[1].text).toBe('<script>console.error("op")</script>');
+      expect(row[10].text).toBe(`${evil} 3`);
+      expect(await view.page.locator('#chart-p99 path.line').getAttribute('data-series')).toBe('mock <script>console.error("op")</script>');
+      expect(view.consoleErrors).toEqual([]);
+      expect(view.requests).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  });
+});
