@@ -10,9 +10,10 @@
 import type { AlertCheck, StatsData, StatsRow } from '../commands/stats.js';
 import type { StatsBucket } from '../store/stats-store.js';
 import { lineChart, type ChartSeries } from './chart.js';
+import { int, ms, num } from './format.js';
 import { groupDigits, html, type Html } from './html.js';
 import { fields, renderPage, section } from './page.js';
-import { dataTable, type TableCell } from './table.js';
+import { dataTable } from './table.js';
 
 /** Windows up to this long are charted by hour when no --by is given, longer ones by day. */
 export const HOURLY_UP_TO_MS = 3 * 24 * 3_600_000;
@@ -43,14 +44,7 @@ export function bucketTime(bucket: string): number {
   return Date.parse(bucket.length > 10 ? `${bucket}:00:00Z` : `${bucket}T00:00:00Z`);
 }
 
-function ms(v: number): string {
-  if (v >= 100) return Math.round(v).toLocaleString('en-US');
-  if (v >= 10) return v.toFixed(1);
-  return v.toFixed(2);
-}
-const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const pct = (f: number) => `${(f * 100).toFixed(f === 1 || f === 0 ? 0 : 2)}%`;
-const num = (v: number, text: string): TableCell => ({ text, sort: v });
 const rowName = (r: { channel: string; operation: string }) => `${r.channel} ${r.operation}`;
 
 /** Most buckets an axis is filled to; a longer sparse series keeps only the buckets with calls. */
