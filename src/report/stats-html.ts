@@ -189,7 +189,10 @@ function amountsTable(d: StatsData): Html {
 
 function overTime(r: StatsReport): Html {
   const s = healthSeries(r.series);
-  const base = { x: s.x, xTime: true, width: 1120, empty: 'No channel calls to chart.' };
+  // Hours on a time axis (ticks on round hours, or days over a long window); days as dates, one
+  // category each (the axis holds every day of the window, so they are evenly spaced in time too).
+  const x = r.by === 'day' ? { x: s.buckets } : { x: s.x, xTime: true };
+  const base = { ...x, width: 1120, empty: 'No channel calls to chart.' };
   return section(
     'over-time',
     'Over time',

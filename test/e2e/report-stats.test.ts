@@ -154,6 +154,10 @@ describe.skipIf(!HAS_CHROMIUM)('pay stats --report in Chromium', () => {
     const dark = await browser.open(file('daily.html'), { colorScheme: 'dark' });
     expect(await dark.page.locator('#scope').innerText()).toContain('by day (--by day)');
     expect(await points(dark, 'chart-success', 'mock')).toBe(2);
+    // The axis reads in days, not hours.
+    const labels = await dark.page.locator('#chart-success svg > text').allTextContents();
+    expect(labels).toEqual(expect.arrayContaining(['2026-12-04', '2026-12-05']));
+    expect(labels.filter((t) => /^\d\d:\d\d$/.test(t))).toEqual([]);
     expect(await dark.page.locator('#status').count()).toBe(0);
     expect(await dark.page.locator('#alerts').innerText()).toContain('No alerts were given');
     const bg = await dark.page.evaluate('getComputedStyle(document.body).backgroundColor');
