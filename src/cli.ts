@@ -190,18 +190,22 @@ Examples:
     .option('--top <n>', 'error codes shown per row (default 3)')
     .option('--alert <expr>', 'fires (exit 1) when it holds for a row: success_rate<0.95, p99>2s, errors>5%; repeatable', collect)
     .option('--format <format>', 'table (default), json or csv')
+    .option('--report <file.html>', 'also write a self-contained HTML page: tables, success rate and p50/p99 over time, alerts')
     .addHelpText(
       'after',
       `
 Figures come from the event log's channel.call events (one per channel call, with its duration)
 and from orders and refunds. Alerts use pay loadtest's threshold syntax; a firing alert lists the
-breaching rows and exits 1, for cron.
+breaching rows and exits 1, for cron. --report writes a self-contained HTML page (charts by --by,
+else by hour for a window up to 3 days and by day beyond); the exit status stays the same.
 
 Examples:
   $ pay stats --since 2026-12-01 --by day
   $ pay stats --channel alipay --since 2026-12-04T00:00:00Z --json
   $ pay stats --since "$(date -u -d '-1 hour' +%FT%TZ)" --alert 'success_rate<0.95' --alert 'p99>2s'
-  $ pay stats --format csv > stats.csv`,
+  $ pay stats --format csv > stats.csv
+  $ pay stats --since 2026-12-01 --report health.html
+  $ pay stats --since 2026-12-04T00:00:00Z --by hour --alert 'success_rate<0.95' --report health.html`,
     )
     .action(async (opts, cmd: Command) =>
       execute(cmd, async (ctx) => {

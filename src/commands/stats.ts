@@ -162,6 +162,8 @@ export interface StatsOptions {
   top?: string;
   alert?: string[];
   format?: string;
+  /** Also write the figures as a self-contained HTML page. */
+  report?: string;
 }
 
 /** An alert that fired on a row. */
@@ -174,11 +176,20 @@ export interface AlertBreach {
   unit: string;
 }
 
+/** An alert checked on a row: fired (a breach) or not. */
+export interface AlertCheck extends AlertBreach {
+  fired: boolean;
+}
+
 export interface StatsResult {
   data: StatsData;
   alerts: string[];
   breaches: AlertBreach[];
+  /** Every alert on every row with calls (the breaches are the fired ones). */
+  checks: AlertCheck[];
   format: 'table' | 'json' | 'csv';
+  /** Where --report wrote the page. */
+  reportFile?: string;
 }
 
 /** The metrics of a row, as loadtest thresholds read them (`errors` is the failure rate). */
@@ -212,18 +223,38 @@ export async function statsCommand(opts: StatsOptions, ctx: Context): Promise<St
       throw invalid(`--alert "${t.expr}": pay stats alerts on success_rate, errors, p50, p95, p99, max, mean and rps`);
     }
   }
-  const data = await buildStats(await ctx.stats(), { since, until, by: opts.by as StatsBucket | undefined, channel: opts.channel, top });
+  // Checked before any work, like reconcile's: a bad name or an unwritable place is a usage error.
+  const reportPath = opts.report === undefined ? undefined : await reportTarget(opts.report, ctx.cwd);
+  const range = { since, until, by: opts.by as StatsBucket | undefined, channel: opts.channel, top };
+  const store = await ctx.stats();
+  const data = await buildStats(store, range);
   const seconds = since ? ((until ? Date.parse(until) : ctx.clock()) - Date.parse(since)) / 1000 : undefined;
-  const breaches: AlertBreach[] = [];
+  const checks: AlertCheck[] = [];
   for (const row of data.rows) {
     if (row.calls === 0) continue;
     for (const t of thresholds) {
       const r = evaluateThreshold(t, `${row.channel} ${row.operation}`, metricSource(row, seconds));
       // An alert names the bad condition: it fires when its expression holds.
-      if (r.pass && !r.note) breaches.push({ alert: t.expr, channel: row.channel, operation: row.operation, actual: r.actual, limit: r.limit, unit: r.unit });
+      if (!r.note) checks.push({ alert: t.expr, channel: row.channel, operation: row.operation, actual: r.actual, limit: r.limit, unit: r.unit, fired: r.pass });
     }
   }
-  return { data, alerts: thresholds.map((t) => t.expr), breaches, format };
+  const breaches: AlertBreach[] = checks.filter((c) => c.fired).map(({ fired: _, ...b }) => b);
+  const result: StatsResult = { data, alerts: thresholds.map((t) => t.expr), breaches, checks, format };
+  if (reportPath) {
+    const { writeStatsReport } = await import('../report/stats-report.js');
+    await writeStatsReport(reportPath, result, store, range, { book: ctx.dbPath, now: ctx.clock(), generatedBy: `pay at ${new Date(ctx.clock()).toISOString()}` });
+    result.reportFile = reportPath;
+  }
+  return result;
+}
+
+/** `--report <file.html>`: the absolute path, checked for an .html name and write access. */
+async function reportTarget(report: string, cwd: string): Promise<string> {
+  const [{ reportKind, checkWritable }, { resolve }] = await Promise.all([import('../report/file.js'), import('node:path')]);
+  reportKind(report, ['html']);
+  const path = resolve(cwd, report);
+  checkWritable(path);
+  return path;
 }
 
 const SPARK = '▁▂▃▄▅▆▇█';
@@ -256,7 +287,7 @@ export function statsCsv(data: StatsData): string {
 export function presentStats(r: StatsResult): Presentation {
   const d = r.data;
   const exitCode = r.breaches.length ? 1 : 0;
-  const json = { ...d, alerts: r.alerts, breaches: r.breaches };
+  const json = { ...d, alerts: r.alerts, breaches: r.breaches, ...(r.reportFile ? { reportFile: r.reportFile } : {}) };
   if (r.format === 'csv') return { json, blocks: [{ kind: 'raw', text: statsCsv(d).trimEnd() }], exitCode };
   if (r.format === 'json') return { json, blocks: [{ kind: 'raw', text: JSON.stringify(json, null, 2) }], exitCode };
   const maxCalls = Math.max(0, ...d.rows.map((x) => x.calls));
@@ -319,5 +350,6 @@ export function presentStats(r: StatsResult): Presentation {
       rows: r.breaches.map((b) => ({ alert: { text: b.alert, tone: 'error' }, channel: b.channel, operation: b.operation, actual: `${b.actual}${b.unit === '%' ? '%' : ` ${b.unit}`}` })),
     });
   } else if (r.alerts.length) blocks.push({ kind: 'text', tone: 'ok', text: `No alert fires (${r.alerts.join(', ')}).` });
+  if (r.reportFile) blocks.push({ kind: 'text', tone: 'dim', text: `Report written to ${r.reportFile}.` });
   return { json, blocks, exitCode };
 }

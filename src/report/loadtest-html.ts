@@ -9,18 +9,11 @@ import type { LevelReport, LoadtestSummary } from '../loadtest/summary.js';
 import { barChart, lineChart } from './chart.js';
 import { html, join, type Html } from './html.js';
 import { writeReport } from './file.js';
+import { int, ms, num } from './format.js';
 import { fields, renderPage, section } from './page.js';
-import { dataTable, type TableCell } from './table.js';
+import { dataTable } from './table.js';
 
-/** ms for people: 3 significant figures. */
-function ms(v: number): string {
-  if (v >= 100) return Math.round(v).toLocaleString('en-US');
-  if (v >= 10) return v.toFixed(1);
-  return v.toFixed(2);
-}
-const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const pct = (f: number) => (f === 0 ? '0%' : `${(f * 100).toFixed(f < 0.001 ? 3 : 2)}%`);
-const num = (v: number, text: string): TableCell => ({ text, sort: v });
 
 /** A drain window shorter than this is folded into the second before it: a few requests over milliseconds make no rate. */
 const MIN_WINDOW_SEC = 0.5;
