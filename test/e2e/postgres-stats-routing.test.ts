@@ -2,7 +2,7 @@
  * What landed beside PostgreSQL, on a PostgreSQL order book through the binary: `pay cancel`,
  * `--channel auto` falling back (the order rerouted, with its `order.rerouted` event), `pay routes
  * explain` skipping a target the health check (over the event log) finds failing, and `pay stats`
- * (--json and --alert). The same commands also run on a SQLite book, and the two give the same
+ * (--json and --alert), and `pay capture` against the Stripe simulator. The same commands also run on a SQLite book, and the two give the same
  * figures. The password is never shown. Skipped without PAY_TEST_PG_URL.
  */
 import { generateKeyPairSync } from 'node:crypto';
@@ -11,10 +11,12 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateId } from '../../src/core/ids.js';
 import { isoUtc } from '../../src/core/time.js';
 import { openStore, resolveDbTarget } from '../../src/store/open.js';
-import { freshPgSchema, PG_URL, type FreshDb } from '../helpers/backends.js';
+import { freshPgSchema, PG_URL, pgSql, type FreshDb } from '../helpers/backends.js';
 import { runPay, runPayJson, tempDir, type RunResult } from '../helpers/cli.js';
+import { sandboxFixture, type SandboxFixture } from '../helpers/contract-suite.js';
 
 const PASSWORD = PG_URL ? decodeURIComponent(new URL(PG_URL).password) : '';
 
@@ -148,4 +150,37 @@ describe.skipIf(!PG_URL)('cancel, routing and stats on a PostgreSQL order book',
       expect(r.stderr).not.toContain(PASSWORD);
     }
   });
+});
+
+describe.skipIf(!PG_URL)('pay capture on a PostgreSQL order book (Stripe simulator)', () => {
+  let fx: SandboxFixture;
+  let book: FreshDb;
+  const pay = (args: string[]) => runPayJson(args, { env: { ...fx.env, PAY_DB: book.db }, cwd: fx.dir, timeoutMs: 120_000 });
+
+  beforeAll(async () => {
+    fx = await sandboxFixture('stripe', { currency: 'USD' });
+    book = await freshPgSchema();
+  }, 60_000);
+  afterAll(async () => {
+    await fx?.close();
+    await book?.cleanup();
+  });
+
+  it('captures part: the order takes the captured amount, the event keeps the authorization, refunds are bounded by it', async () => {
+    const orderNo = generateId('payment');
+    const created = await pay(['create', '--channel', 'stripe', '--amount', '50.00', '--currency', 'USD', '--order-no', orderNo, '--capture', 'manual']);
+    expect(created.code, created.stderr).toBe(0);
+    await fx.sandbox.pay('stripe', orderNo);
+    const cap = await pay(['capture', orderNo, '--amount', '30.00']);
+    expect(cap.code, cap.stderr).toBe(0);
+    expect(cap.json).toMatchObject({ status: 'succeeded', amount: '30.00', amountMinor: 3000, capture: { authorizedMinor: 5000, capturedMinor: 3000, releasedMinor: 2000 } });
+    expect((await pay(['query', orderNo, '--local'])).json).toMatchObject({ status: 'succeeded', amountMinor: 3000 });
+    const show = await pay(['orders', 'show', orderNo]);
+    expect(show.json.events.find((e: { type: string }) => e.type === 'order.captured').data).toMatchObject({ authorizedMinor: 5000, capturedMinor: 3000, releasedMinor: 2000 });
+    const over = await pay(['refund', orderNo, '--amount', '30.01']);
+    expect(over.code).toBe(2);
+    for (const r of [created, cap, show, over]) expect(r.stdout + r.stderr).not.toContain(PASSWORD);
+    // The book written is the PostgreSQL one, not the fixture's SQLite file.
+    expect(await pgSql(book.db, 'SELECT status, amount_minor FROM orders WHERE order_no = $1', [orderNo])).toEqual([{ status: 'succeeded', amount_minor: '3000' }]);
+  }, 120_000);
 });
