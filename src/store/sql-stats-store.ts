@@ -27,9 +27,13 @@ function where(column: string, range: StatsRange): { sql: string; args: unknown[
   return { sql, args };
 }
 
-/** `ORDER BY` over result columns 1..n, NULLs first on every backend. */
-function orderBy(n: number): string {
-  return `ORDER BY ${Array.from({ length: n }, (_, i) => `${i + 1} NULLS FIRST`).join(', ')}`;
+/**
+ * GROUP BY `keys` (columns, or result positions), ordered by the same keys with NULLs first on
+ * every backend; SQLite already returns groups in that order, so this costs it no sort.
+ */
+function grouped(keys: (string | false | undefined)[]): string {
+  const k = keys.filter((x): x is string => Boolean(x));
+  return `GROUP BY ${k.join(', ')} ORDER BY ${k.map((x) => `${x} NULLS FIRST`).join(', ')}`;
 }
 
 export type Row = Record<string, unknown>;
@@ -54,7 +58,7 @@ export abstract class SqlStatsStore implements StatsStore {
     const w = where('at', range);
     const rows = await this.all(
       `SELECT channel, operation, ${bucketSql('at', range.by)} AS bucket, COUNT(*) AS calls, COUNT(error_code) AS errors, ${FAILURES} AS failures
-       FROM channel_calls WHERE ${w.sql} GROUP BY channel, operation${range.by ? ', 3' : ''} ${orderBy(range.by ? 3 : 2)}`,
+       FROM channel_calls WHERE ${w.sql} ${grouped(['channel', 'operation', range.by && '3'])}`,
       w.args,
     );
     return rows.map((r) => ({
@@ -90,7 +94,7 @@ export abstract class SqlStatsStore implements StatsStore {
     const w = where('at', range);
     const rows = await this.all(
       `SELECT channel, operation, ${bucketSql('at', range.by)} AS bucket, duration_ms AS ms, COUNT(*) AS n
-       FROM channel_calls WHERE ${w.sql} AND duration_ms IS NOT NULL GROUP BY channel, operation, ${range.by ? '3, ' : ''}duration_ms ${orderBy(4)}`,
+       FROM channel_calls WHERE ${w.sql} AND duration_ms IS NOT NULL ${grouped(['channel', 'operation', range.by && '3', 'duration_ms'])}`,
       w.args,
     );
     return rows.map((r) => ({ channel: text(r.channel), operation: text(r.operation), ...(r.bucket != null ? { bucket: String(r.bucket) } : {}), ms: r.ms as number, count: r.n as number }));
@@ -114,13 +118,13 @@ export abstract class SqlStatsStore implements StatsStore {
     const w = where('created_at', range);
     const orders = await this.all(
       `SELECT channel, currency, kind, status, ${bucketSql('created_at', range.by)} AS bucket, COUNT(*) AS n, SUM(amount_minor) AS total
-       FROM orders WHERE ${w.sql} GROUP BY channel, currency, kind, status${range.by ? ', 5' : ''} ${orderBy(5)}`,
+       FROM orders WHERE ${w.sql} ${grouped(['channel', 'currency', 'kind', 'status', range.by && '5'])}`,
       w.args,
     );
     for (const r of orders) add(r.kind as 'collect' | 'payout', r, r.status === 'succeeded' || r.status === 'refunded');
     const refunds = await this.all(
       `SELECT channel, currency, status, ${bucketSql('created_at', range.by)} AS bucket, COUNT(*) AS n, SUM(amount_minor) AS total
-       FROM refunds WHERE ${w.sql} GROUP BY channel, currency, status${range.by ? ', 4' : ''} ${orderBy(4)}`,
+       FROM refunds WHERE ${w.sql} ${grouped(['channel', 'currency', 'status', range.by && '4'])}`,
       w.args,
     );
     for (const r of refunds) add('refund', r, r.status === 'succeeded');
