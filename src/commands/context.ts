@@ -197,8 +197,7 @@ export function createContext(options: ContextOptions = {}): Context {
       return store;
     },
     async stats() {
-      const [s, { SqliteStatsStore }] = await Promise.all([ctx.store(), import('../store/sqlite-stats-store.js')]);
-      return new SqliteStatsStore(s as import('../store/sqlite-store.js').SqliteStore);
+      return (await ctx.store()).stats();
     },
     async channel(ref: string, overrides?: Record<string, unknown>) {
       const { openChannel, isPathRef } = await import('../channel/registry.js');

@@ -16,6 +16,17 @@ export interface Migration {
   pg?: string;
 }
 
+/** Indexes of migration 4, the same text in both dialects. */
+const STATS_INDEXES = `
+      CREATE INDEX channel_calls_at ON channel_calls (at, channel, operation, error_code, duration_ms);
+      CREATE INDEX channel_calls_ops ON channel_calls (channel, operation, at, error_code);
+      CREATE INDEX channel_calls_latency ON channel_calls (channel, operation, duration_ms, at);
+      CREATE INDEX channel_calls_errors ON channel_calls (channel, operation, error_code, at) WHERE error_code IS NOT NULL;
+      CREATE INDEX channel_calls_health ON channel_calls (channel, at, error_code);
+      CREATE INDEX orders_stats ON orders (channel, currency, kind, status, created_at, amount_minor);
+      CREATE INDEX refunds_stats ON refunds (channel, currency, status, created_at, amount_minor);
+`;
+
 export const MIGRATIONS: Migration[] = [
   {
     version: 1,
@@ -328,13 +339,36 @@ export const MIGRATIONS: Migration[] = [
           INSERT INTO channel_calls (event_id, at, channel, operation, error_code, duration_ms)
           VALUES (NEW.id, NEW.at, NEW.channel, json_extract(NEW.data, '$.operation'), json_extract(NEW.data, '$.error.code'), ROUND(json_extract(NEW.data, '$.durationMs'), 1));
         END;
-      CREATE INDEX channel_calls_at ON channel_calls (at, channel, operation, error_code, duration_ms);
-      CREATE INDEX channel_calls_ops ON channel_calls (channel, operation, at, error_code);
-      CREATE INDEX channel_calls_latency ON channel_calls (channel, operation, duration_ms, at);
-      CREATE INDEX channel_calls_errors ON channel_calls (channel, operation, error_code, at) WHERE error_code IS NOT NULL;
-      CREATE INDEX channel_calls_health ON channel_calls (channel, at, error_code);
-      CREATE INDEX orders_stats ON orders (channel, currency, kind, status, created_at, amount_minor);
-      CREATE INDEX refunds_stats ON refunds (channel, currency, status, created_at, amount_minor);
+      ${STATS_INDEXES}
+    `,
+    // events.data is TEXT holding JSON, read as jsonb. A duration is rounded as numeric, from the
+    // JSON text (SQLite rounds the double it parses: the two differ only on a text ending exactly
+    // in a 5 at the second decimal, which full-precision durations do not produce); a duration
+    // that is not a JSON number is left NULL rather than failing the event's insert.
+    pg: `
+      CREATE TABLE channel_calls (
+        event_id    BIGINT PRIMARY KEY,
+        at          TEXT COLLATE "C" NOT NULL,
+        channel     TEXT COLLATE "C",
+        operation   TEXT COLLATE "C",
+        error_code  TEXT COLLATE "C",
+        duration_ms DOUBLE PRECISION
+      );
+      CREATE FUNCTION channel_call_ms(d jsonb) RETURNS DOUBLE PRECISION LANGUAGE sql IMMUTABLE AS $$
+        SELECT CASE WHEN jsonb_typeof(d -> 'durationMs') = 'number' THEN round((d ->> 'durationMs')::numeric, 1)::double precision END $$;
+      INSERT INTO channel_calls (event_id, at, channel, operation, error_code, duration_ms)
+        SELECT id, at, channel, d ->> 'operation', d #>> '{error,code}', channel_call_ms(d)
+        FROM (SELECT id, at, channel, data::jsonb AS d FROM events WHERE type = 'channel.call') e;
+      CREATE FUNCTION events_channel_calls() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE d jsonb := NEW.data::jsonb;
+        BEGIN
+          INSERT INTO channel_calls (event_id, at, channel, operation, error_code, duration_ms)
+          VALUES (NEW.id, NEW.at, NEW.channel, d ->> 'operation', d #>> '{error,code}', channel_call_ms(d));
+          RETURN NULL;
+        END $$;
+      CREATE TRIGGER events_channel_calls AFTER INSERT ON events
+        FOR EACH ROW WHEN (NEW.type = 'channel.call') EXECUTE FUNCTION events_channel_calls();
+      ${STATS_INDEXES}
     `,
   },
 ];

@@ -13,6 +13,7 @@ import type { PgSettings } from './open.js';
 import type { StoreAdmin } from './admin.js';
 import { insertEvent, PgDb, type PgDbOptions, type Queryable } from './pg-db.js';
 import type { ReconcileStore } from './reconcile-store.js';
+import type { StatsStore } from './stats-store.js';
 import { NEW_ORDER_COLUMNS, newOrderValues, ORDER_COLUMNS, rowToCallback, rowToEvent, rowToOrder, rowToRefund, type Row } from './rows.js';
 import type {
   CallbackRecord,
@@ -253,6 +254,11 @@ export class PgStore implements Store {
   async orderImport(): Promise<OrderImport> {
     const { PgOrderImport } = await import('./pg-order-import.js');
     return PgOrderImport.open(this.db);
+  }
+
+  async stats(): Promise<StatsStore> {
+    const { PgStatsStore } = await import('./pg-stats-store.js');
+    return new PgStatsStore(this.db);
   }
 
   async admin(): Promise<StoreAdmin> {

@@ -17,6 +17,7 @@ import { callbackEvent, orderAfterRefund, orderCreatedEvent, planOrderUpdate, pl
 import { MIGRATIONS, type Migration } from './migrations.js';
 import type { OrderImport } from './order-import.js';
 import type { ReconcileStore } from './reconcile-store.js';
+import type { StatsStore } from './stats-store.js';
 import { NEW_ORDER_COLUMNS, newOrderValues, ORDER_COLUMNS, rowToCallback, rowToEvent, rowToOrder, rowToRefund, type Row } from './rows.js';
 import type {
   CallbackRecord,
@@ -408,6 +409,11 @@ export class SqliteStore implements Store {
   async orderImport(): Promise<OrderImport> {
     const { SqliteOrderImport } = await import('./sqlite-order-import.js');
     return new SqliteOrderImport(this);
+  }
+
+  async stats(): Promise<StatsStore> {
+    const { SqliteStatsStore } = await import('./sqlite-stats-store.js');
+    return new SqliteStatsStore(this);
   }
 
   async admin(): Promise<StoreAdmin> {

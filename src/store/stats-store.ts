@@ -1,12 +1,12 @@
 /**
  * Channel health figures from the order book and the event log: what `pay stats` reports and what
- * routing's health check reads. A contract beside `Store`, so a server database can implement it
- * too; the SQLite implementation is `sqlite-stats-store.ts`. Commands get one from the context
- * (`ctx.stats()`) and never write SQL.
+ * routing's health check reads. A contract beside `Store`: `sqlite-stats-store.ts` and
+ * `pg-stats-store.ts`, over the shared queries of `sql-stats-store.ts`; `Store.stats()` gives the
+ * one of its database. Commands get one from the context (`ctx.stats()`) and never write SQL.
  *
  * A channel call is a `channel.call` event (one per contract call, recorded by the channel with
- * `operation`, `durationMs` and, when it failed, `error.code`); the SQLite store keeps those
- * fields in a table of their own, filled by a trigger (migration 3). A call *fails* when the channel
+ * `operation`, `durationMs` and, when it failed, `error.code`); both stores keep those fields
+ * in a table of their own, filled by a trigger (migration 4). A call *fails* when the channel
  * could not give an answer ({@link FAILURE_CODES}); a business refusal (INVALID_REQUEST,
  * ORDER_NOT_FOUND, INSUFFICIENT_BALANCE...) is an answer, so it counts as a success, though its
  * code is listed among the errors.

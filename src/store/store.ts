@@ -2,7 +2,7 @@
  * The order store contract. Async so that a server database can implement it without touching
  * commands: `sqlite-store.ts` (the zero-setup default) and `pg-store.ts` (PostgreSQL, for teams
  * sharing one order book); `open.ts` picks one from `--db`. Bulk work has contracts of its own
- * beside this one (reconcile-store.ts, order-import.ts), reached through the store.
+ * beside this one (reconcile-store.ts, order-import.ts, stats-store.ts), reached through the store.
  *
  * Every state change goes through the core state machine inside one transaction and writes an
  * event; the event log is append-only.
@@ -11,6 +11,7 @@ import type { Order, OrderKind, OrderStatus, Refund, RefundStatus } from '../cor
 import type { StoreAdmin } from './admin.js';
 import type { OrderImport } from './order-import.js';
 import type { ReconcileStore } from './reconcile-store.js';
+import type { StatsStore } from './stats-store.js';
 
 /** A new order, written before its channel call. */
 export interface NewOrder {
@@ -191,6 +192,8 @@ export interface Store {
   reconciliation(): Promise<ReconcileStore>;
   /** A bulk import of one order export into this database (its module loads on first use). */
   orderImport(): Promise<OrderImport>;
+  /** Channel statistics over this database: `pay stats`, routing's health check (its module loads on first use). */
+  stats(): Promise<StatsStore>;
   /** Administration (schema version, row counts, copying a book); close it when done. */
   admin(): Promise<StoreAdmin>;
 

@@ -1,6 +1,7 @@
 /**
- * The SQLite StatsStore against the shared contract, plus what is SQLite's own: migration 3 fills
- * the channel-calls table from events written before it, and the trigger keeps it in step.
+ * What is SQLite's own in the StatsStore (the shared contract runs on every backend in
+ * stats-store.test.ts): migration 4 fills the channel-calls table from events written before it,
+ * and the trigger keeps it in step.
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -8,27 +9,13 @@ import { MIGRATIONS } from '../../src/store/migrations.js';
 import { SqliteStatsStore } from '../../src/store/sqlite-stats-store.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import { tempDir } from '../helpers/cli.js';
-import { statsStoreSuite } from '../helpers/stats-store-suite.js';
 
-statsStoreSuite('sqlite', async () => {
-  const tmp = tempDir('pay-stats-store-');
-  const store = SqliteStore.open(join(tmp.dir, 'pay.db'));
-  return {
-    store,
-    stats: new SqliteStatsStore(store),
-    close: async () => {
-      await store.close();
-      tmp.cleanup();
-    },
-  };
-});
-
-describe('migration 3 on a book with history', () => {
+describe('migration 4 on a book with history', () => {
   it('copies the channel calls already in the event log, then follows new ones', async () => {
     const tmp = tempDir('pay-stats-migrate-');
     try {
       const path = join(tmp.dir, 'pay.db');
-      const old = SqliteStore.open(path, { migrations: MIGRATIONS.filter((m) => m.version < 3) });
+      const old = SqliteStore.open(path, { migrations: MIGRATIONS.filter((m) => m.version < 4) });
       await old.appendEvent({ type: 'channel.call', channel: 'mock', at: '2026-12-01T00:00:00.000Z', data: { operation: 'mock.collect', durationMs: 12.345, error: { code: 'TIMEOUT', message: 'x' } } });
       await old.appendEvent({ type: 'order.status', channel: 'mock', data: { from: 'created', to: 'pending' } });
       await old.close();

@@ -1,27 +1,28 @@
 /**
  * The store's rule for captures: a partial capture makes the captured amount the order's amount
- * (with an `order.captured` event keeping the authorized amount); nothing else can change it.
+ * (with an `order.captured` event keeping the authorized amount); nothing else can change it. On
+ * every backend (BACKENDS: SQLite, and PostgreSQL when PAY_TEST_PG_URL is set).
  */
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SqliteStore } from '../../src/store/sqlite-store.js';
-import { tempDir } from '../helpers/cli.js';
-
-let tmp: ReturnType<typeof tempDir>;
-let store: SqliteStore;
-
-beforeEach(() => {
-  tmp = tempDir();
-  store = SqliteStore.open(join(tmp.dir, 'pay.db'));
-});
-afterEach(async () => {
-  await store.close();
-  tmp.cleanup();
-});
+import { openStore, resolveDbTarget } from '../../src/store/open.js';
+import type { Store } from '../../src/store/store.js';
+import { BACKENDS, type FreshDb } from '../helpers/backends.js';
 
 const order = (orderNo: string) => ({ orderNo, kind: 'collect' as const, channel: 'stripe', amountMinor: 5000, currency: 'USD' });
 
-describe('captured amounts', () => {
+describe.each(BACKENDS)('captured amounts on $name', (backend) => {
+  let fresh: FreshDb;
+  let store: Store;
+
+  beforeEach(async () => {
+    fresh = await backend.fresh();
+    store = await openStore(resolveDbTarget(fresh.db));
+  });
+  afterEach(async () => {
+    await store.close();
+    await fresh.cleanup();
+  });
+
   it('a partial capture on the move to succeeded becomes the amount, and the event keeps what was authorized', async () => {
     await store.createOrder(order('P0000000001'));
     await store.updateOrder('P0000000001', { status: 'pending' }, { source: 'test' });
