@@ -58,6 +58,7 @@ const median = (xs) => {
 const cases = [
   { name: 'pay --version', args: [bin, '--version'], target: 1.5 },
   { name: `pay orders list (${ORDERS.toLocaleString('en')} orders)`, args: [bin, 'orders', 'list'], target: 2.5 },
+  { name: 'pay channels list', args: [bin, 'channels', 'list'], target: 3 },
   { name: 'pay create --channel mock', args: [bin, 'create', '--channel', 'mock', '--amount', '1.00', '--currency', 'CNY', '-q'], target: 3 },
 ];
 const base = [process.execPath, ...['-e', '0']].slice(1);
