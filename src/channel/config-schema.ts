@@ -9,7 +9,7 @@
  *
  * Messages: every check gives its own message, the part after the field's name (`is missing`,
  * `must be RSA2 or RSA`); a line break separates the hint (what to do). A message starting with
- * `:` follows the name without a space. Issues become CONFIG_ERROR `channels.<id>.<path> <message>`.
+ * `:` follows the name without a space; one starting with `=` is the whole message (cross-field rules). Issues become CONFIG_ERROR `channels.<id>.<path> <message>`.
  */
 import { createRequire } from 'node:module';
 import type * as Zod from 'zod';
@@ -89,8 +89,10 @@ export function defineChannelConfig<C>(spec: ChannelConfigSpec<C>): ChannelConfi
             ctx.issues.push({ code: 'custom', input: v, message: missing });
             return z.NEVER;
           }
-          // A copy, so a validated config never shares the schema's default objects.
-          return f.default === undefined ? undefined : structuredClone(f.default);
+          if (f.default === undefined) return undefined;
+          // The default goes through the same check (normalised like a given value); a copy, so a
+          // validated config never shares the schema's objects.
+          v = structuredClone(f.default);
         }
         const r = present.safeParse(v);
         if (r.success) return r.data;
@@ -119,7 +121,8 @@ function issueError(issues: readonly Zod.core.$ZodIssue[], where: (key: string) 
   const issue = issues[0];
   const [message, hint] = issue.message.split('\n');
   const name = where(issue.path.map(String).join('.'));
-  return configError(`${name}${message.startsWith(':') ? '' : ' '}${message}`, hint ? { hint } : undefined);
+  const text = message.startsWith('=') ? message.slice(1) : `${name}${message.startsWith(':') ? '' : ' '}${message}`;
+  return configError(text, hint ? { hint } : undefined);
 }
 
 /** A text value, trimmed; `message` when it is not text. */
@@ -127,11 +130,14 @@ export function text(z: Z, message = 'must be a string'): Zod.ZodType<string, an
   return z.string({ error: message }).transform((s) => s.trim());
 }
 
-/** An absolute http(s) URL: `base` normalised without trailing slashes, `as-given` as configured. */
-export function url(z: Z, where: string, form: 'base' | 'as-given' = 'base'): Zod.ZodType<string, any> {
+/**
+ * A check written as a plain function that returns the value or throws CONFIG_ERROR (shared
+ * checks, parsers of richer forms); its error becomes the field's issue, hint kept.
+ */
+export function checkedBy<T>(z: Z, where: string, fn: (value: unknown) => T): Zod.ZodType<T, any> {
   return z.unknown().transform((v, ctx) => {
     try {
-      return checkUrl(v, where, form);
+      return fn(v);
     } catch (err) {
       ctx.issues.push({ code: 'custom', input: v, message: messageAfter(err, where) });
       return z.NEVER;
@@ -139,16 +145,14 @@ export function url(z: Z, where: string, form: 'base' | 'as-given' = 'base'): Zo
   });
 }
 
+/** An absolute http(s) URL: `base` normalised without trailing slashes, `as-given` as configured. */
+export function url(z: Z, where: string, form: 'base' | 'as-given' = 'base'): Zod.ZodType<string, any> {
+  return checkedBy(z, where, (v) => checkUrl(v, where, form));
+}
+
 /** An IANA time zone name, trimmed. */
 export function timeZone(z: Z, where: string): Zod.ZodType<string, any> {
-  return z.unknown().transform((v, ctx) => {
-    try {
-      return checkTimeZone(v, where);
-    } catch (err) {
-      ctx.issues.push({ code: 'custom', input: v, message: messageAfter(err, where) });
-      return z.NEVER;
-    }
-  });
+  return checkedBy(z, where, (v) => checkTimeZone(v, where));
 }
 
 /** An integer or number in [min, max] (numeric text accepted where `fromText`). */
@@ -163,9 +167,9 @@ export function bool(z: Z): Zod.ZodType<boolean, any> {
   return z.boolean({ error: 'must be true or false' });
 }
 
-/** The part of a CONFIG_ERROR after the field's name, with its hint on the next line. */
+/** The part of a CONFIG_ERROR after the field's name (`=` and the whole message when it does not start with it), hint on the next line. */
 function messageAfter(err: unknown, where: string): string {
   if (!isPayError(err)) throw err;
-  const rest = err.message.startsWith(where) ? err.message.slice(where.length).replace(/^ /, '') : err.message;
+  const rest = err.message.startsWith(`${where} `) ? err.message.slice(where.length + 1) : err.message.startsWith(`${where}:`) ? err.message.slice(where.length) : `=${err.message}`;
   return err.hint ? `${rest}\n${err.hint}` : rest;
 }
