@@ -2,7 +2,8 @@
 // Start-up benchmark: whole-process wall time of pay commands against bare `node -e 0`, run
 // interleaved in the same session so machine drift hits both sides alike. Prints medians and the
 // median of the per-pair ratios. Targets (issue 2): --version <= 1.5x, `orders list` on a
-// 100,000-order store <= 2.5x, `create --channel mock` (zero latency) <= 3x.
+// 100,000-order store <= 2.5x, `channels list` (loads every channel module) <= 3x, `create
+// --channel mock` (zero latency) <= 3x.
 //
 //   node bench/startup.mjs [--runs 21] [--orders 100000]
 import { spawnSync } from 'node:child_process';

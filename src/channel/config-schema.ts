@@ -173,3 +173,28 @@ function messageAfter(err: unknown, where: string): string {
   const rest = err.message.startsWith(`${where} `) ? err.message.slice(where.length + 1) : err.message.startsWith(`${where}:`) ? err.message.slice(where.length) : `=${err.message}`;
   return err.hint ? `${rest}\n${err.hint}` : rest;
 }
+
+/**
+ * The settings table of a channel's README (between `<!-- settings:<id> -->` and
+ * `<!-- /settings:<id> -->`), from its fields: `node scripts/settings-tables.mjs` writes it, and a
+ * test fails when a README's table differs from its schema.
+ */
+export function settingsTable(fields: readonly ConfigField[]): string {
+  const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  const rows = fields.map((f) => {
+    const flags = [f.required ? 'required' : '', f.secret ? 'secret' : ''].filter(Boolean).join(', ');
+    const def = f.default === undefined ? '' : `\`${cell(JSON.stringify(f.default))}\``;
+    return `| \`${f.key}\` | ${f.type}${flags ? ` (${flags})` : ''} | ${def} | ${cell(f.description)} |`;
+  });
+  return ['| key | type | default | what |', '|---|---|---|---|', ...rows].join('\n');
+}
+
+/** Replaces the settings table of channel `id` in README text; undefined when the markers are absent. */
+export function withSettingsTable(readme: string, id: string, table: string): string | undefined {
+  const open = `<!-- settings:${id} -->`;
+  const close = `<!-- /settings:${id} -->`;
+  const a = readme.indexOf(open);
+  const b = readme.indexOf(close);
+  if (a < 0 || b < a) return undefined;
+  return `${readme.slice(0, a + open.length)}\n${table}\n${readme.slice(b)}`;
+}
