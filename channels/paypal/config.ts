@@ -102,20 +102,6 @@ export const PAYPAL_CONFIG = defineChannelConfig<PaypalConfig>({
     },
   },
   checkOrder: ['clientId', 'clientSecret', 'captureOnQuery', 'timeoutMs', 'returnUrl', 'cancelUrl', 'webhookId', 'certificate', 'caCertificate', 'baseUrl', 'timeZone', 'merchantId'],
-  finish: (v) => ({
-    clientId: v.clientId,
-    clientSecret: v.clientSecret,
-    webhookId: v.webhookId,
-    certificate: v.certificate,
-    caCertificate: v.caCertificate,
-    baseUrl: v.baseUrl,
-    timeZone: v.timeZone,
-    captureOnQuery: v.captureOnQuery,
-    returnUrl: v.returnUrl,
-    cancelUrl: v.cancelUrl,
-    merchantId: v.merchantId,
-    timeoutMs: v.timeoutMs,
-  }),
 });
 
 /** The fields `pay channels list --json` shows. */

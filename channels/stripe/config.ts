@@ -75,14 +75,6 @@ export const STRIPE_CONFIG = defineChannelConfig<StripeConfig>({
       check: (z) => numberIn(z, 100, 600_000, { integer: true }),
     },
   },
-  finish: (v) => ({
-    secretKey: v.secretKey,
-    webhookSecret: v.webhookSecret,
-    baseUrl: v.baseUrl,
-    apiVersion: v.apiVersion,
-    timeZone: v.timeZone,
-    timeoutMs: v.timeoutMs,
-  }),
 });
 
 /** The fields `pay channels list --json` shows. */

@@ -49,9 +49,10 @@ export interface ChannelConfigSpec<C> {
   checkOrder?: string[];
   /**
    * Cross-field checks and the validated shape, from the checked values (defaults applied,
-   * absent optional fields undefined). Throws CONFIG_ERROR naming the field.
+   * absent optional fields undefined). Throws CONFIG_ERROR naming the field. Absent: the checked
+   * values, every field's key present.
    */
-  finish(values: Record<string, any>, where: (key: string) => string): C;
+  finish?(values: Record<string, any>, where: (key: string) => string): C;
 }
 
 /** A channel's settings schema: the field list and the validator built from it. */
@@ -111,7 +112,9 @@ export function defineChannelConfig<C>(spec: ChannelConfigSpec<C>): ChannelConfi
       for (const key of Object.keys(spec.fields)) if (!(key in input)) input[key] = undefined;
       const parsed = object.safeParse(input);
       if (!parsed.success) throw issueError(parsed.error.issues, where);
-      return spec.finish(parsed.data as Record<string, any>, where);
+      const values = parsed.data as Record<string, any>;
+      if (spec.finish) return spec.finish(values, where);
+      return Object.fromEntries(Object.keys(spec.fields).map((key) => [key, values[key]])) as C;
     },
   };
 }
