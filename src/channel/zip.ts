@@ -12,7 +12,7 @@ import { createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { TextDecoder } from 'node:util';
-import { crc32 } from 'node:zlib';
+import { crc32, createInflateRaw, type ZlibOptions } from 'node:zlib';
 import type * as Yauzl from 'yauzl';
 
 /** One entry of the central directory. */
@@ -106,6 +106,9 @@ export async function listZip(path: string): Promise<ZipEntry[]> {
   return entries;
 }
 
+// zlib streams pass their options on to Transform (the typings do not list highWaterMark).
+const INFLATE_OPTIONS = { chunkSize: 64 * 1024, highWaterMark: 1024 * 1024 } as ZlibOptions;
+
 /**
  * Streams an entry's uncompressed bytes. Nothing is read until the first chunk is asked for; a
  * damaged header, a failed inflate, or a CRC-32 or size mismatch at the end throws ZipFormatError.
@@ -129,7 +132,11 @@ export async function* openEntry(path: string, entry: ZipEntry): AsyncGenerator<
   let source: Readable | undefined;
   try {
     try {
-      source = await zip.openReadStreamPromise(target);
+      const raw = await zip.openReadStreamPromise(target, entry.method === 8 ? { decompress: false } : {});
+      // Inflated here rather than by yauzl: a deep read-ahead lets the thread pool inflate while
+      // the caller parses (the bill readers run twice as fast as with zlib's defaults).
+      source = entry.method === 8 ? raw.pipe(createInflateRaw(INFLATE_OPTIONS)) : raw;
+      if (source !== raw) raw.on('error', (err) => source?.destroy(err));
     } catch (err) {
       throw formatError(err, entry.name);
     }
@@ -191,6 +198,22 @@ function storeUnflagged(entry: YazlEntry, name: Buffer): void {
   entry.getCentralDirectoryRecord = () => clear(central(), 8);
 }
 
+/** `chunks` regrouped into pieces of at least 256 KiB: yazl's stream pipeline costs per chunk. */
+async function* batched(chunks: AsyncIterable<Buffer> | Iterable<Buffer>): AsyncGenerator<Buffer> {
+  let pending: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of chunks) {
+    pending.push(chunk);
+    size += chunk.length;
+    if (size >= 256 * 1024) {
+      yield Buffer.concat(pending, size);
+      pending = [];
+      size = 0;
+    }
+  }
+  if (size > 0) yield Buffer.concat(pending, size);
+}
+
 /**
  * Writes a deflated zip at `path`, streaming each input in turn (an input's data is not read
  * until the entries before it are written, so a later entry may summarise an earlier one).
@@ -217,7 +240,7 @@ export async function writeZip(path: string, inputs: ZipInput[], mtimeMs: number
     const data: AsyncIterable<Buffer> | Iterable<Buffer> = Buffer.isBuffer(input.data) ? [input.data] : input.data;
     // The stream is made when yazl reaches the entry, so a later entry's data waits its turn; a
     // failing source (a row the bill cannot hold) fails the write.
-    zip.addReadStreamLazy(name, { mtime, forceDosTimestamp: true, compressionLevel: 6 }, (cb) => cb(null, Readable.from(data, { objectMode: false }).on('error', fail)));
+    zip.addReadStreamLazy(name, { mtime, forceDosTimestamp: true, compressionLevel: 6 }, (cb) => cb(null, Readable.from(batched(data), { objectMode: false }).on('error', fail)));
     if (typeof input.name !== 'string' || !/[^\x20-\x7e]/.test(input.name)) {
       const entries = (zip as unknown as { entries: YazlEntry[] }).entries;
       storeUnflagged(entries[entries.length - 1], typeof input.name === 'string' ? Buffer.from(input.name) : input.name);
