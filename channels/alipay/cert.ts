@@ -5,11 +5,12 @@
  * serial)`, as the official SDKs compute it; the root SN joins the SNs of every RSA-signed
  * certificate of the root bundle with `_` (the bundle also holds SM2 and ECDSA roots, skipped).
  *
- * The issuer is read from the DER (not from Node's printed form), so values with commas or
+ * The issuer is read from the DER with node-forge's ASN.1 reader (not from Node's printed form), so values with commas or
  * non-ASCII text come out exactly as the SDKs see them.
  */
 import { createHash, X509Certificate, type KeyObject } from 'node:crypto';
-import { decode, oidToString, TAG, type Asn1 } from '../../src/channel/der.js';
+import type Forge from 'node-forge';
+import { forge } from '../../src/channel/forge.js';
 
 /** What pay needs from one certificate. */
 export interface CertInfo {
@@ -71,21 +72,23 @@ function decodeString(tag: number, bytes: Buffer): string {
 /** Parses one DER certificate. Throws on anything that is not an X.509 certificate. */
 export function parseCertificate(der: Buffer): CertInfo {
   const x509 = new X509Certificate(der);
+  const { asn1 } = forge();
   const fields = tbsFields(der);
   // [0] EXPLICIT version is optional (v1 certificates omit it).
-  let i = fields[0]?.cls === 2 && fields[0].tag === 0 ? 1 : 0;
+  let i = isVersion(fields[0]) ? 1 : 0;
   const serialNode = fields[i++];
   const sigAlg = fields[i++];
   const issuerNode = fields[i++];
-  if (serialNode?.cls !== 0 || serialNode.tag !== TAG.INTEGER || !sigAlg || issuerNode?.cls !== 0 || issuerNode.tag !== TAG.SEQUENCE) throw new Error('not an X.509 certificate');
-  const serial = BigInt(`0x${serialNode.value.toString('hex') || '0'}`).toString(10);
-  const signatureOid = oidToString(sigAlg.children[0]?.value ?? Buffer.alloc(0));
+  const universal = (node: Forge.asn1.Asn1 | undefined, type: number) => node?.tagClass === asn1.Class.UNIVERSAL && node.type === type;
+  if (!universal(serialNode, asn1.Type.INTEGER) || !sigAlg || !universal(issuerNode, asn1.Type.SEQUENCE)) throw new Error('not an X.509 certificate');
+  const serial = BigInt(`0x${bytes(serialNode).toString('hex') || '0'}`).toString(10);
+  const signatureOid = oidOf(children(sigAlg)[0]);
   const attributes: string[] = [];
-  for (const rdn of issuerNode.children) {
-    for (const atv of rdn.children) {
-      const [type, value] = atv.children;
-      const oid = oidToString(type.value);
-      attributes.push(`${SHORT_NAMES[oid] ?? oid}=${decodeString(value.tag, value.value)}`);
+  for (const rdn of children(issuerNode)) {
+    for (const atv of children(rdn)) {
+      const [type, value] = children(atv);
+      const oid = oidOf(type);
+      attributes.push(`${SHORT_NAMES[oid] ?? oid}=${decodeString(value.type, bytes(value))}`);
     }
   }
   const issuer = attributes.reverse().join(',');
@@ -100,9 +103,15 @@ export function parseCertificate(der: Buffer): CertInfo {
   };
 }
 
+const children = (node: Forge.asn1.Asn1 | undefined): Forge.asn1.Asn1[] => (Array.isArray(node?.value) ? node.value : []);
+const bytes = (node: Forge.asn1.Asn1 | undefined): Buffer => Buffer.from(typeof node?.value === 'string' ? node.value : '', 'binary');
+const oidOf = (node: Forge.asn1.Asn1 | undefined): string => (typeof node?.value === 'string' ? forge().asn1.derToOid(node.value) : '');
+const isVersion = (node: Forge.asn1.Asn1 | undefined): boolean => node?.tagClass === forge().asn1.Class.CONTEXT_SPECIFIC && node.type === 0;
+
 /** The elements of a certificate's TBSCertificate. */
-function tbsFields(der: Buffer): Asn1[] {
-  return decode(der).children[0]?.children ?? [];
+function tbsFields(der: Buffer): Forge.asn1.Asn1[] {
+  const { asn1, util } = forge();
+  return children(children(asn1.fromDer(util.createBuffer(der.toString('binary')), false))[0]);
 }
 
 /** Parses the first certificate of a PEM text; throws a plain Error when there is none. */
@@ -127,8 +136,8 @@ export function rootCertSn(bundle: string): string {
     } catch {
       // An SM2 root may not load in OpenSSL builds without SM2; it would be skipped anyway.
       const f = tbsFields(der);
-      const oid = f[f[0]?.cls === 2 && f[0].tag === 0 ? 2 : 1]?.children[0];
-      if (!oid || oidToString(oid.value).startsWith('1.2.840.113549.1.1')) throw new Error('unreadable RSA certificate in the root bundle');
+      const oid = oidOf(children(f[isVersion(f[0]) ? 2 : 1])[0]);
+      if (!oid || oid.startsWith('1.2.840.113549.1.1')) throw new Error('unreadable RSA certificate in the root bundle');
       continue;
     }
     if (info.signatureOid.startsWith('1.2.840.113549.1.1')) sns.push(info.sn);

@@ -2,12 +2,11 @@
  * UnionPay's test-only PKI, for the sandbox simulator (which plays UnionPay with a three-level
  * chain of its own, signing CN `041@...@中国银联股份有限公司@...`, and hands the merchant a
  * test-only sign certificate in a PKCS#12 file) and for tests. Certificates come from the shared
- * builder in src/channel/x509.ts. Nothing here is used to talk to the real UnionPay.
+ * builder in src/channel/x509.ts, the PKCS#12 file from node-forge. Nothing here is used to talk to the real UnionPay.
  */
-import { createCipheriv, createHmac, generateKeyPairSync, pbkdf2Sync, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
-import { explicit, implicitPrimitive, integer, nullValue, octets, oid, seq } from '../../src/channel/der.js';
+import { generateKeyPairSync, X509Certificate, type KeyObject } from 'node:crypto';
+import { forge } from '../../src/channel/forge.js';
 import { buildCertificate, randomSerial, type DistinguishedName } from '../../src/channel/x509.js';
-import { pkcs12Kdf } from './pkcs12.js';
 
 // bench/verify.mjs builds its chains through this module; new code imports src/channel/x509.js.
 export { buildCertificate, randomSerial, type CertificateSpec, type DistinguishedName } from '../../src/channel/x509.js';
@@ -76,41 +75,14 @@ export function generateMerchantCert(merId: string, now = Date.now()): Issued {
   return { ...keys, pem, cert: new X509Certificate(pem) };
 }
 
-const OID_DATA = '1.2.840.113549.1.7.1';
-
 /**
- * Writes a PKCS#12 file the way OpenSSL 3 does by default: the key in a PBES2 (PBKDF2-SHA256,
- * AES-256-CBC) shrouded key bag, the certificates in PBES2-encrypted safe contents, and an
- * HMAC-SHA256 integrity MAC.
+ * Writes a PKCS#12 file that OpenSSL and our reader open: the key in a PBES2 (PBKDF2, AES-256-CBC)
+ * shrouded key bag, the certificates beside it, and an HMAC-SHA1 integrity MAC (node-forge).
  */
 export function buildPkcs12(privateKey: KeyObject, certPems: string[], password: string, iterations = 2048): Buffer {
-  const epki = privateKey.export({ type: 'pkcs8', format: 'der', cipher: 'aes-256-cbc', passphrase: password });
-  const keyBag = seq(oid('1.2.840.113549.1.12.10.1.2'), explicit(0, epki));
-  const certBags = certPems.map((pem) =>
-    seq(oid('1.2.840.113549.1.12.10.1.3'), explicit(0, seq(oid('1.2.840.113549.1.9.22.1'), explicit(0, octets(new X509Certificate(pem).raw))))),
-  );
-  // Encrypt the certificate bags with PBES2 as well (what `openssl pkcs12 -export` does).
-  const salt = randomBytes(8);
-  const iv = randomBytes(16);
-  const key = pbkdf2Sync(Buffer.from(password, 'utf8'), salt, iterations, 32, 'sha256');
-  const cipher = createCipheriv('aes-256-cbc', key, iv);
-  const encrypted = Buffer.concat([cipher.update(seq(...certBags)), cipher.final()]);
-  const pbes2 = seq(
-    oid('1.2.840.113549.1.5.13'),
-    seq(
-      seq(oid('1.2.840.113549.1.5.12'), seq(octets(salt), integer(iterations), seq(oid('1.2.840.113549.2.9'), nullValue()))),
-      seq(oid('2.16.840.1.101.3.4.1.42'), octets(iv)),
-    ),
-  );
-  const encryptedData = seq(oid('1.2.840.113549.1.7.6'), explicit(0, seq(integer(0), seq(oid(OID_DATA), pbes2, implicitPrimitive(0, encrypted)))));
-  const keyData = seq(oid(OID_DATA), explicit(0, octets(seq(keyBag))));
-  const authenticatedSafe = seq(encryptedData, keyData);
-  const macSalt = randomBytes(8);
-  const macKey = pkcs12Kdf({ name: 'sha256', blockSize: 64, size: 32 }, Buffer.concat([Buffer.from(password, 'utf16le').swap16(), Buffer.alloc(2)]), macSalt, 3, iterations, 32);
-  const mac = createHmac('sha256', macKey).update(authenticatedSafe).digest();
-  return seq(
-    integer(3),
-    seq(oid(OID_DATA), explicit(0, octets(authenticatedSafe))),
-    seq(seq(seq(oid('2.16.840.1.101.3.4.2.1'), nullValue()), octets(mac)), octets(macSalt), integer(iterations)),
-  );
+  const { asn1, pkcs12, pki } = forge();
+  const key = pki.privateKeyFromPem(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+  const certs = certPems.map((pem) => pki.certificateFromPem(pem));
+  const p12 = pkcs12.toPkcs12Asn1(key, certs, password, { algorithm: 'aes256', count: iterations, saltSize: 8, generateLocalKeyId: true });
+  return Buffer.from(asn1.toDer(p12).getBytes(), 'binary');
 }

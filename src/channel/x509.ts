@@ -1,11 +1,13 @@
 /**
- * Just enough X.509 to mint test-only certificates with node:crypto: the sandbox simulators'
- * platform and signing certificates (WeChat Pay, UnionPay, PayPal) and the tests' chains. Node
- * can parse certificates but not create them, and `pay sandbox` must not depend on an `openssl`
- * binary on the user's machine. Nothing here is used on a real API call.
+ * Just enough X.509 to mint test-only certificates: the sandbox simulators' platform and signing
+ * certificates (WeChat Pay, UnionPay, PayPal) and the tests' chains. Node can parse certificates
+ * but not create them, and `pay sandbox` must not depend on an `openssl` binary on the user's
+ * machine: node-forge encodes the certificate, node:crypto signs it. Nothing here is used on a
+ * real API call.
  */
 import { createSign, randomBytes, type KeyObject } from 'node:crypto';
-import { bitString, bool, explicit, integer, nullValue, octets, oid, printable, seq, set, time, utf8 } from './der.js';
+import type Forge from 'node-forge';
+import { forge } from './forge.js';
 
 /** A name attribute a certificate here may carry. */
 export type NameAttribute = 'C' | 'ST' | 'L' | 'O' | 'OU' | 'CN';
@@ -13,18 +15,7 @@ export type NameAttribute = 'C' | 'ST' | 'L' | 'O' | 'OU' | 'CN';
 /** A distinguished name as ordered attribute pairs, e.g. `[['C','CN'],['O','...'],['CN','...']]`. */
 export type DistinguishedName = Array<[type: NameAttribute, value: string]>;
 
-const ATTR_OID: Record<NameAttribute, string> = { C: '2.5.4.6', ST: '2.5.4.8', L: '2.5.4.7', O: '2.5.4.10', OU: '2.5.4.11', CN: '2.5.4.3' };
-
-function name(dn: DistinguishedName): Buffer {
-  return seq(
-    ...dn.map(([k, v]) => {
-      const o = ATTR_OID[k];
-      if (!o) throw new Error(`unsupported name attribute ${k}`);
-      // Country is PrintableString by rule; the rest UTF8String (Chinese company names need it).
-      return set(seq(oid(o), k === 'C' ? printable(v) : utf8(v)));
-    }),
-  );
-}
+const ATTRIBUTES: readonly string[] = ['C', 'ST', 'L', 'O', 'OU', 'CN'];
 
 /** What a certificate to build says. */
 export interface CertificateSpec {
@@ -48,27 +39,33 @@ export interface CertificateSpec {
 
 /** Builds and signs a version 3 certificate (RSA, SHA-256 unless asked); returns its PEM. */
 export function buildCertificate(spec: CertificateSpec): string {
-  const sigAlg = seq(oid(spec.hash === 'sha1' ? '1.2.840.113549.1.1.5' : '1.2.840.113549.1.1.11'), nullValue());
-  const keyUsage = spec.ca
-    ? Buffer.from([0x03, 0x02, 0x01, 0x06]) // keyCertSign | cRLSign
-    : Buffer.from([0x03, 0x02, 0x06, 0xc0]); // digitalSignature | nonRepudiation
-  const extensions = seq(
-    seq(oid('2.5.29.19'), bool(true), octets(spec.ca ? seq(bool(true)) : seq())),
-    seq(oid('2.5.29.15'), bool(true), octets(keyUsage)),
-  );
-  const tbs = seq(
-    explicit(0, integer(2)),
-    integer(spec.serial),
-    sigAlg,
-    name(spec.issuer ?? spec.subject),
-    seq(time(spec.notBefore), time(spec.notAfter)),
-    name(spec.subject),
-    spec.publicKey.export({ type: 'spki', format: 'der' }),
-    explicit(3, extensions),
-  );
+  const { pki, asn1, util } = forge();
+  const attributes = (dn: DistinguishedName) =>
+    dn.map(([shortName, value]) => {
+      if (!ATTRIBUTES.includes(shortName)) throw new Error(`unsupported name attribute ${shortName}`);
+      // Country is PrintableString by rule; the rest UTF8String (Chinese company names need it).
+      return { shortName, value, valueTagClass: shortName === 'C' ? asn1.Type.PRINTABLESTRING : asn1.Type.UTF8 };
+    });
+  const cert = pki.createCertificate();
+  const hex = spec.serial.toString(16);
+  const even = hex.length % 2 ? `0${hex}` : hex;
+  cert.serialNumber = /^[89a-f]/.test(even) ? `00${even}` : even; // a positive INTEGER
+  cert.validity.notBefore = new Date(spec.notBefore);
+  cert.validity.notAfter = new Date(spec.notAfter);
+  cert.setSubject(attributes(spec.subject) as unknown as Forge.pki.CertificateField[]);
+  cert.setIssuer(attributes(spec.issuer ?? spec.subject) as unknown as Forge.pki.CertificateField[]);
+  cert.publicKey = pki.publicKeyFromPem(spec.publicKey.export({ type: 'spki', format: 'pem' }).toString());
+  cert.setExtensions([
+    { name: 'basicConstraints', critical: true, cA: spec.ca === true },
+    spec.ca ? { name: 'keyUsage', critical: true, keyCertSign: true, cRLSign: true } : { name: 'keyUsage', critical: true, digitalSignature: true, nonRepudiation: true },
+  ]);
+  const algorithm = spec.hash === 'sha1' ? pki.oids.sha1WithRSAEncryption : pki.oids.sha256WithRSAEncryption;
+  cert.signatureOid = algorithm;
+  (cert as unknown as { siginfo: { algorithmOid: string } }).siginfo.algorithmOid = algorithm;
+  const tbs = Buffer.from(asn1.toDer((pki as unknown as { getTBSCertificate(c: Forge.pki.Certificate): Forge.asn1.Asn1 }).getTBSCertificate(cert)).getBytes(), 'binary');
   const signature = createSign(spec.hash === 'sha1' ? 'RSA-SHA1' : 'RSA-SHA256').update(tbs).sign(spec.signingKey);
-  const der = seq(tbs, sigAlg, bitString(signature));
-  return `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/.{1,64}/g, '$&\n')}-----END CERTIFICATE-----\n`;
+  cert.signature = util.binary.raw.encode(signature);
+  return pki.certificateToPem(cert).replaceAll('\r\n', '\n');
 }
 
 /** A random positive serial of about 64 bits (bit 62 set, so it never looks short). */

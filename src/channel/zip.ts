@@ -1,18 +1,19 @@
 /**
- * A small streaming zip reader and writer over node:zlib, for the channels whose statements come
- * zipped (Alipay's trade bill archive, UnionPay's ZM + RD file). Reading uses the central
- * directory (random access, zip64 included) and streams each entry through zlib, checking its
- * CRC-32 and size, so a bill of millions of rows is never held in memory. Entry names are UTF-8
- * when the general-purpose flag (bit 11) says so, else the Chinese legacy code page (GB18030, a
- * superset of the GBK that Alipay writes without the flag; plain ASCII reads the same either way).
- * Writing streams too: each entry's sizes and CRC follow its data in a data descriptor (bit 3).
+ * Zip for the channels whose statements come zipped (Alipay's trade bill archive, UnionPay's ZM +
+ * RD file), over yauzl (reading) and yazl (writing). Reading goes through the central directory
+ * (random access, zip64 included) and streams each entry, checking its CRC-32 and size, so a bill
+ * of millions of rows is never held in memory. Entry names are UTF-8 when the general-purpose flag
+ * (bit 11) says so, else the Chinese legacy code page (GB18030, a superset of the GBK that Alipay
+ * writes without the flag; plain ASCII reads the same either way). Writing streams too: each
+ * entry's sizes and CRC follow its data in a data descriptor. Both libraries load on first use.
  */
 import { once } from 'node:events';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { TextDecoder } from 'node:util';
-import { crc32, createDeflateRaw, createInflateRaw, type ZlibOptions } from 'node:zlib';
+import { crc32, createInflateRaw, type ZlibOptions } from 'node:zlib';
+import type * as Yauzl from 'yauzl';
 
 /** One entry of the central directory. */
 export interface ZipEntry {
@@ -39,27 +40,13 @@ export class ZipFormatError extends Error {
   }
 }
 
-const SIG = { EOCD: 0x06054b50, ZIP64_LOCATOR: 0x07064b50, ZIP64_EOCD: 0x06064b50, CEN: 0x02014b50, LOC: 0x04034b50, DESC: 0x08074b50 };
-const U32 = 0xffffffff;
-const FLAG_DESCRIPTOR = 0x0008;
 const FLAG_UTF8 = 0x0800;
 
 /** True when `head` starts like a zip file (a local header, or the end record of an empty zip). */
 export function isZip(head: Uint8Array): boolean {
   if (head.length < 4) return false;
   const sig = (head[0] | (head[1] << 8) | (head[2] << 16) | (head[3] << 24)) >>> 0;
-  return sig === SIG.LOC || sig === SIG.EOCD;
-}
-
-async function readAt(path: string, position: number, length: number): Promise<Buffer> {
-  const fh = await open(path, 'r');
-  try {
-    const buf = Buffer.alloc(length);
-    const { bytesRead } = await fh.read(buf, 0, length, position);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await fh.close();
-  }
+  return sig === 0x04034b50 || sig === 0x06054b50;
 }
 
 /** An entry name: UTF-8 when bit 11 says so, else GB18030 (GBK-compatible; what Alipay writes). */
@@ -67,76 +54,59 @@ export function decodeEntryName(bytes: Uint8Array, flags: number): string {
   return new TextDecoder(flags & FLAG_UTF8 ? 'utf-8' : 'gb18030').decode(bytes);
 }
 
-/** Lists the entries of the zip at `path` from its central directory. */
-export async function listZip(path: string): Promise<ZipEntry[]> {
+async function yauzl(): Promise<typeof Yauzl> {
+  const mod = (await import('yauzl')) as typeof Yauzl & { default?: typeof Yauzl };
+  return mod.default ?? mod;
+}
+
+/** yauzl's messages, in the words the callers and their users have always seen. */
+function formatError(err: unknown, name?: string): ZipFormatError {
+  if (err instanceof ZipFormatError) return err;
+  const message = (err as Error).message ?? String(err);
+  const rules: [RegExp, string][] = [
+    [/end of central directory record signature not found/i, 'no end-of-central-directory record (the zip is truncated or not a zip)'],
+    [/zip64 end of central directory/i, 'bad zip64 end-of-central-directory record'],
+    [/central directory file header signature|zip64 extended information/i, 'damaged central directory'],
+    [/unexpected EOF/i, 'the central directory lies past the end of the file (the zip is truncated)'],
+    [/invalid local file header signature/i, `damaged local header for ${name}`],
+    [/unsupported compression method: (\d+)/, `${name} uses compression method $1 (only stored and deflate are read)`],
+    [/file data overflows file bounds/i, `${name} is cut short (the zip is truncated)`],
+  ];
+  for (const [pattern, words] of rules) {
+    const m = pattern.exec(message);
+    if (m) return new ZipFormatError(words.replace('$1', m[1] ?? ''));
+  }
+  return new ZipFormatError(name === undefined ? `${message} (the zip is damaged)` : `${name} cannot be inflated (${message})`);
+}
+
+async function openZip(path: string): Promise<Yauzl.ZipFile> {
   const size = (await stat(path)).size;
   if (size < 22) throw new ZipFormatError('too short to be a zip file (truncated, or not a zip)');
-  const tailLen = Math.min(size, 22 + 0xffff);
-  const tail = await readAt(path, size - tailLen, tailLen);
-  let eocd = -1;
-  for (let i = tail.length - 22; i >= 0; i--) {
-    if (tail.readUInt32LE(i) === SIG.EOCD) {
-      eocd = i;
-      break;
-    }
+  try {
+    return await (await yauzl()).openPromise(path, { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes: false });
+  } catch (err) {
+    throw formatError(err);
   }
-  if (eocd < 0) throw new ZipFormatError('no end-of-central-directory record (the zip is truncated or not a zip)');
-  let count = tail.readUInt16LE(eocd + 10);
-  let cdSize = tail.readUInt32LE(eocd + 12);
-  let cdOffset = tail.readUInt32LE(eocd + 16);
-  // Saturated fields defer to the zip64 record, when its locator is there (65,535 entries
-  // exactly is a plain zip's count).
-  if ((count === 0xffff || cdSize === U32 || cdOffset === U32) && eocd >= 20 && tail.readUInt32LE(eocd - 20) === SIG.ZIP64_LOCATOR) {
-    const recOffset = Number(tail.readBigUInt64LE(eocd - 20 + 8));
-    const rec = await readAt(path, recOffset, 56);
-    if (rec.length < 56 || rec.readUInt32LE(0) !== SIG.ZIP64_EOCD) throw new ZipFormatError('bad zip64 end-of-central-directory record');
-    count = Number(rec.readBigUInt64LE(32));
-    cdSize = Number(rec.readBigUInt64LE(40));
-    cdOffset = Number(rec.readBigUInt64LE(48));
-  }
-  if (cdOffset + cdSize > size) throw new ZipFormatError('the central directory lies past the end of the file (the zip is truncated)');
-  const cd = await readAt(path, cdOffset, cdSize);
+}
+
+/** Lists the entries of the zip at `path` from its central directory. */
+export async function listZip(path: string): Promise<ZipEntry[]> {
+  const zip = await openZip(path);
   const entries: ZipEntry[] = [];
-  let p = 0;
-  for (let n = 0; n < count; n++) {
-    if (p + 46 > cd.length || cd.readUInt32LE(p) !== SIG.CEN) throw new ZipFormatError('damaged central directory');
-    const flags = cd.readUInt16LE(p + 8);
-    const method = cd.readUInt16LE(p + 10);
-    const crc = cd.readUInt32LE(p + 16);
-    let compressedSize = cd.readUInt32LE(p + 20);
-    let uncompressed = cd.readUInt32LE(p + 24);
-    const nameLen = cd.readUInt16LE(p + 28);
-    const extraLen = cd.readUInt16LE(p + 30);
-    const commentLen = cd.readUInt16LE(p + 32);
-    let localOffset = cd.readUInt32LE(p + 42);
-    const nameBytes = cd.subarray(p + 46, p + 46 + nameLen);
-    const extra = cd.subarray(p + 46 + nameLen, p + 46 + nameLen + extraLen);
-    // The zip64 extra field (0x0001) holds, in this order, only the values saturated above.
-    for (let e = 0; e + 4 <= extra.length; ) {
-      const id = extra.readUInt16LE(e);
-      const len = extra.readUInt16LE(e + 2);
-      if (id === 0x0001) {
-        let q = e + 4;
-        const next = () => {
-          if (q + 8 > e + 4 + len) throw new ZipFormatError('damaged zip64 extra field');
-          const v = Number(extra.readBigUInt64LE(q));
-          q += 8;
-          return v;
-        };
-        if (uncompressed === U32) uncompressed = next();
-        if (compressedSize === U32) compressedSize = next();
-        if (localOffset === U32) localOffset = next();
-      }
-      e += 4 + len;
+  try {
+    for await (const e of zip.eachEntry()) {
+      const flags = e.generalPurposeBitFlag;
+      entries.push({ name: decodeEntryName(e.fileNameRaw, flags), method: e.compressionMethod, flags, crc: e.crc32, compressedSize: e.compressedSize, size: e.uncompressedSize, localOffset: e.relativeOffsetOfLocalHeader });
     }
-    entries.push({ name: decodeEntryName(nameBytes, flags), method, flags, crc, compressedSize, size: uncompressed, localOffset });
-    p += 46 + nameLen + extraLen + commentLen;
+  } catch (err) {
+    throw formatError(err);
+  } finally {
+    zip.close();
   }
   return entries;
 }
 
-// zlib streams pass their options on to Transform: a deep read-ahead lets the thread pool inflate
-// while the caller parses (the typings do not list highWaterMark).
+// zlib streams pass their options on to Transform (the typings do not list highWaterMark).
 const INFLATE_OPTIONS = { chunkSize: 64 * 1024, highWaterMark: 1024 * 1024 } as ZlibOptions;
 
 /**
@@ -145,18 +115,31 @@ const INFLATE_OPTIONS = { chunkSize: 64 * 1024, highWaterMark: 1024 * 1024 } as 
  * Stopping early (break, `return()`) closes the file.
  */
 export async function* openEntry(path: string, entry: ZipEntry): AsyncGenerator<Buffer, void, undefined> {
-  const loc = await readAt(path, entry.localOffset, 30);
-  if (loc.length < 30 || loc.readUInt32LE(0) !== SIG.LOC) throw new ZipFormatError(`damaged local header for ${entry.name}`);
-  const start = entry.localOffset + 30 + loc.readUInt16LE(26) + loc.readUInt16LE(28);
-  if (entry.method !== 0 && entry.method !== 8) throw new ZipFormatError(`${entry.name} uses compression method ${entry.method} (only stored and deflate are read)`);
-  const { size: fileSize } = await stat(path);
-  if (start + entry.compressedSize > fileSize) throw new ZipFormatError(`${entry.name} is cut short (the zip is truncated)`);
+  const lib = await yauzl();
+  const zip = await openZip(path);
+  // yauzl reads an entry from the directory fields; ours carry the same values.
+  const target = Object.assign(new lib.Entry(), {
+    fileName: entry.name,
+    compressionMethod: entry.method,
+    generalPurposeBitFlag: entry.flags,
+    crc32: entry.crc,
+    compressedSize: entry.compressedSize,
+    uncompressedSize: entry.size,
+    relativeOffsetOfLocalHeader: entry.localOffset,
+  });
   let crc = 0;
   let length = 0;
-  if (entry.compressedSize > 0) {
-    const raw = createReadStream(path, { start, end: start + entry.compressedSize - 1, highWaterMark: 256 * 1024 });
-    const source: Readable = entry.method === 0 ? raw : raw.pipe(createInflateRaw(INFLATE_OPTIONS));
-    if (source !== raw) raw.on('error', (err) => source.destroy(err));
+  let source: Readable | undefined;
+  try {
+    try {
+      const raw = await zip.openReadStreamPromise(target, entry.method === 8 ? { decompress: false } : {});
+      // Inflated here rather than by yauzl: a deep read-ahead lets the thread pool inflate while
+      // the caller parses (the bill readers run twice as fast as with zlib's defaults).
+      source = entry.method === 8 ? raw.pipe(createInflateRaw(INFLATE_OPTIONS)) : raw;
+      if (source !== raw) raw.on('error', (err) => source?.destroy(err));
+    } catch (err) {
+      throw formatError(err, entry.name);
+    }
     try {
       for await (const chunk of source as AsyncIterable<Buffer>) {
         crc = crc32(chunk, crc);
@@ -164,12 +147,11 @@ export async function* openEntry(path: string, entry: ZipEntry): AsyncGenerator<
         yield chunk;
       }
     } catch (err) {
-      if (err instanceof ZipFormatError) throw err;
-      throw new ZipFormatError(`${entry.name} cannot be inflated (${(err as Error).message})`);
-    } finally {
-      raw.destroy();
-      if (source !== raw) source.destroy();
+      throw formatError(err, entry.name);
     }
+  } finally {
+    source?.destroy();
+    zip.close();
   }
   if (length !== entry.size) throw new ZipFormatError(`${entry.name} is ${length} bytes, the directory says ${entry.size} (the zip is damaged)`);
   if (crc >>> 0 !== entry.crc >>> 0) throw new ZipFormatError(`${entry.name} fails its CRC-32 check (the zip is damaged)`);
@@ -193,12 +175,43 @@ export interface ZipInput {
   data: Buffer | AsyncIterable<Buffer> | Iterable<Buffer>;
 }
 
-function dosDateTime(ms: number): { time: number; date: number } {
-  const d = new Date(ms);
-  return {
-    time: (d.getUTCHours() << 11) | (d.getUTCMinutes() << 5) | (d.getUTCSeconds() >> 1),
-    date: ((Math.max(1980, d.getUTCFullYear()) - 1980) << 9) | ((d.getUTCMonth() + 1) << 5) | d.getUTCDate(),
+/** The part of yazl's entry record that names it (yazl writes every name as flagged UTF-8). */
+interface YazlEntry {
+  utf8FileName: Buffer;
+  getLocalFileHeader(): Buffer;
+  getCentralDirectoryRecord(): Buffer;
+}
+
+/**
+ * yazl flags every name UTF-8. A byte name (GBK, as Alipay writes) or a plain ASCII one is stored
+ * unflagged, as before: the name bytes are swapped in and bit 11 is cleared in both headers.
+ */
+function storeUnflagged(entry: YazlEntry, name: Buffer): void {
+  entry.utf8FileName = name;
+  const local = entry.getLocalFileHeader.bind(entry);
+  const central = entry.getCentralDirectoryRecord.bind(entry);
+  const clear = (header: Buffer, at: number) => {
+    header.writeUInt16LE(header.readUInt16LE(at) & ~FLAG_UTF8, at);
+    return header;
   };
+  entry.getLocalFileHeader = () => clear(local(), 6);
+  entry.getCentralDirectoryRecord = () => clear(central(), 8);
+}
+
+/** `chunks` regrouped into pieces of at least 256 KiB: yazl's stream pipeline costs per chunk. */
+async function* batched(chunks: AsyncIterable<Buffer> | Iterable<Buffer>): AsyncGenerator<Buffer> {
+  let pending: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of chunks) {
+    pending.push(chunk);
+    size += chunk.length;
+    if (size >= 256 * 1024) {
+      yield Buffer.concat(pending, size);
+      pending = [];
+      size = 0;
+    }
+  }
+  if (size > 0) yield Buffer.concat(pending, size);
 }
 
 /**
@@ -207,82 +220,37 @@ function dosDateTime(ms: number): { time: number; date: number } {
  * `mtimeMs` is stored as every entry's modification time, as wall-clock fields of its UTC form.
  */
 export async function writeZip(path: string, inputs: ZipInput[], mtimeMs: number): Promise<void> {
+  const { ZipFile } = (await import('yazl')).default;
+  const zip = new ZipFile();
+  // yazl writes the DOS fields from local time: a local date with the UTC fields stores those.
+  const d = new Date(mtimeMs);
+  const mtime = new Date(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds());
   const out = createWriteStream(path);
-  let offset = 0;
-  const write = async (b: Buffer) => {
-    offset += b.length;
-    if (!out.write(b)) await once(out, 'drain');
-  };
-  const { time, date } = dosDateTime(mtimeMs);
-  const central: Buffer[] = [];
-  try {
-    for (const input of inputs) {
-      const name = typeof input.name === 'string' ? Buffer.from(input.name, 'utf8') : input.name;
-      const utf8 = typeof input.name === 'string' && /[^\x20-\x7e]/.test(input.name);
-      const flags = FLAG_DESCRIPTOR | (utf8 ? FLAG_UTF8 : 0);
-      const localOffset = offset;
-      const loc = Buffer.alloc(30);
-      loc.writeUInt32LE(SIG.LOC, 0);
-      loc.writeUInt16LE(20, 4);
-      loc.writeUInt16LE(flags, 6);
-      loc.writeUInt16LE(8, 8);
-      loc.writeUInt16LE(time, 10);
-      loc.writeUInt16LE(date, 12);
-      // CRC and sizes stay zero here: they follow in the data descriptor.
-      loc.writeUInt16LE(name.length, 26);
-      await write(Buffer.concat([loc, name]));
-      let crc = 0;
-      let size = 0;
-      let compressed = 0;
-      const deflate = createDeflateRaw({ level: 6 });
-      const drained = (async () => {
-        for await (const c of deflate as AsyncIterable<Buffer>) {
-          compressed += c.length;
-          await write(c);
-        }
-      })();
-      const chunks: AsyncIterable<Buffer> | Iterable<Buffer> = Buffer.isBuffer(input.data) ? [input.data] : input.data;
-      for await (const chunk of chunks) {
-        crc = crc32(chunk, crc);
-        size += chunk.length;
-        if (!deflate.write(chunk)) await once(deflate, 'drain');
-      }
-      deflate.end();
-      await drained;
-      if (size >= U32 || compressed >= U32 || offset >= U32) throw new ZipFormatError('zip entries over 4 GiB are not written (zip64)');
-      const desc = Buffer.alloc(16);
-      desc.writeUInt32LE(SIG.DESC, 0);
-      desc.writeUInt32LE(crc >>> 0, 4);
-      desc.writeUInt32LE(compressed, 8);
-      desc.writeUInt32LE(size, 12);
-      await write(desc);
-      const cen = Buffer.alloc(46);
-      cen.writeUInt32LE(SIG.CEN, 0);
-      cen.writeUInt16LE(20, 4);
-      cen.writeUInt16LE(20, 6);
-      cen.writeUInt16LE(flags, 8);
-      cen.writeUInt16LE(8, 10);
-      cen.writeUInt16LE(time, 12);
-      cen.writeUInt16LE(date, 14);
-      cen.writeUInt32LE(crc >>> 0, 16);
-      cen.writeUInt32LE(compressed, 20);
-      cen.writeUInt32LE(size, 24);
-      cen.writeUInt16LE(name.length, 28);
-      cen.writeUInt32LE(localOffset, 42);
-      central.push(cen, name);
+  let fail: (err: unknown) => void = () => {};
+  const failed = new Promise<never>((_, reject) => {
+    fail = reject;
+  });
+  zip.on('error', fail);
+  zip.outputStream.on('error', fail);
+  out.on('error', fail);
+  const done = once(out, 'close');
+  zip.outputStream.pipe(out);
+  for (const input of inputs) {
+    const name = typeof input.name === 'string' ? input.name : input.name.toString('latin1');
+    const data: AsyncIterable<Buffer> | Iterable<Buffer> = Buffer.isBuffer(input.data) ? [input.data] : input.data;
+    // The stream is made when yazl reaches the entry, so a later entry's data waits its turn; a
+    // failing source (a row the bill cannot hold) fails the write.
+    zip.addReadStreamLazy(name, { mtime, forceDosTimestamp: true, compressionLevel: 6 }, (cb) => cb(null, Readable.from(batched(data), { objectMode: false }).on('error', fail)));
+    if (typeof input.name !== 'string' || !/[^\x20-\x7e]/.test(input.name)) {
+      const entries = (zip as unknown as { entries: YazlEntry[] }).entries;
+      storeUnflagged(entries[entries.length - 1], typeof input.name === 'string' ? Buffer.from(input.name) : input.name);
     }
-    const cdOffset = offset;
-    const cd = Buffer.concat(central);
-    await write(cd);
-    const eocd = Buffer.alloc(22);
-    eocd.writeUInt32LE(SIG.EOCD, 0);
-    eocd.writeUInt16LE(inputs.length, 8);
-    eocd.writeUInt16LE(inputs.length, 10);
-    eocd.writeUInt32LE(cd.length, 12);
-    eocd.writeUInt32LE(cdOffset, 16);
-    await write(eocd);
-  } finally {
-    out.end();
-    await once(out, 'close');
+  }
+  zip.end();
+  try {
+    await Promise.race([done, failed]);
+  } catch (err) {
+    out.destroy();
+    throw err;
   }
 }

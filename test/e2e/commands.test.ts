@@ -151,7 +151,7 @@ describe('start-up loads only what a command needs', () => {
 
   it('--version loads nothing of note (not even the argument parser)', async () => {
     const loads = await traced(['--version']);
-    for (const heavy of ['commander', 'sqlite', 'undici', 'inquirer', 'channels/', 'qrcode', 'chalk', 'fflate', 'iconv']) expect(loads).not.toContain(heavy);
+    for (const heavy of ['commander', 'sqlite', 'undici', 'inquirer', 'channels/', 'qrcode', 'chalk', 'yauzl', 'yazl', 'node-forge', 'iconv']) expect(loads).not.toContain(heavy);
   });
 
   it('orders list loads the SQLite store but no PostgreSQL driver, channel, undici or inquirer', async () => {

@@ -1,6 +1,6 @@
 /**
- * The shared test-only certificate builder (src/channel/x509.ts) and its DER helpers
- * (src/channel/der.ts), checked against independent readers: the `openssl` CLI and node:crypto's
+ * The shared test-only certificate builder (src/channel/x509.ts, node-forge encoding and
+ * node:crypto signing) and the tests' DER helpers (test/helpers/der.ts), checked against independent readers: the `openssl` CLI and node:crypto's
  * X509Certificate. The WeChat Pay, UnionPay and PayPal simulators mint their certificates here.
  */
 import { execFileSync } from 'node:child_process';
@@ -8,7 +8,7 @@ import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decode, integer, oid, oidToString, readBigInt, seq, set, time, TAG, utf8 } from '../../src/channel/der.js';
+import { decode, integer, oid, oidToString, readBigInt, seq, set, time, TAG, utf8 } from '../helpers/der.js';
 import { buildCertificate, randomSerial, type DistinguishedName } from '../../src/channel/x509.js';
 import { tempDir } from '../helpers/cli.js';
 

@@ -1,10 +1,9 @@
 /**
  * The shared streaming zip reader and writer (src/channel/zip.ts) that Alipay's and UnionPay's
  * bills use: names by the UTF-8 flag (GBK otherwise), archives from an independent writer
- * (fflate, stored and deflated), our archives read by an independent reader, streaming of a large
+ * (yazl called directly, stored and deflated), our archives read by an independent reader, streaming of a large
  * entry, lazily produced later entries, zip64 directories, and every kind of damage.
  */
-import { zipSync, unzipSync } from 'fflate';
 import iconv from 'iconv-lite';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -12,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeEntryName, isZip, listZip, openEntry, readEntry, writeZip, ZipFormatError, type ZipEntry } from '../../src/channel/zip.js';
 import { tempDir } from '../helpers/cli.js';
+import { unzipOf, zipOf } from '../helpers/zip.js';
 
 const tmp = tempDir('pay-zip-');
 afterAll(() => tmp.cleanup());
@@ -110,7 +110,7 @@ describe('zip: writing', () => {
     expect(entries.every((e) => e.method === 8 && (e.flags & 0x08) === 0x08)).toBe(true);
     expect(entries.map((e) => e.size)).toEqual([5, 10, 8]);
     // An independent reader sees the same names (its unflagged names are Latin-1 bytes) and data.
-    const files = unzipSync(readFileSync(path));
+    const files = await unzipOf(readFileSync(path));
     expect(Object.keys(files)[1]).toBe('账单 über.csv');
     expect(iconv.decode(Buffer.from(Object.keys(files)[2], 'latin1'), 'gbk')).toBe('2088_20190916_业务明细.csv');
     expect(Object.values(files).map((d) => Buffer.from(d).toString())).toEqual(['plain', 'utf-8 name', 'gbk name']);
@@ -166,9 +166,9 @@ describe('zip: reading', () => {
   });
 
   it('reads archives from an independent writer: stored and deflated entries, UTF-8 names', async () => {
-    const path = file('fflate.zip');
+    const path = file('independent.zip');
     const big = Buffer.from('0123456789abcdef'.repeat(20_000));
-    writeFileSync(path, zipSync({ 'stored.txt': [Buffer.from('kept as is'), { level: 0 }], 'deflated.bin': [big, { level: 9 }], '对账单.txt': Buffer.from('名') }));
+    writeFileSync(path, await zipOf({ 'stored.txt': [Buffer.from('kept as is'), { level: 0 }], 'deflated.bin': [big, { level: 9 }], '对账单.txt': Buffer.from('名') }));
     const entries = await listZip(path);
     expect(entries.map((e) => [e.name, e.method])).toEqual([
       ['stored.txt', 0],
@@ -261,7 +261,7 @@ describe('zip: damage is a ZipFormatError', () => {
   });
 
   it('a flipped byte in stored data fails the CRC-32 exactly', async () => {
-    const bytes = Buffer.from(zipSync({ 'stored.txt': [Buffer.from('0123456789'), { level: 0 }] }));
+    const bytes = Buffer.from(await zipOf({ 'stored.txt': [Buffer.from('0123456789'), { level: 0 }] }));
     bytes[30 + 'stored.txt'.length + 3] ^= 0x01;
     const path = saved(bytes);
     expect((await failure(readEntry(path, await firstEntry(path)))).message).toBe('stored.txt fails its CRC-32 check (the zip is damaged)');

@@ -3,13 +3,13 @@
  * downloaded (GBK entry names, checked with an independent unzip), header variants, the writer
  * round trip (payments, partial refunds, fees), and every damaged-file case (exit 2).
  */
-import { unzipSync } from 'fflate';
 import iconv from 'iconv-lite';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { BillRow } from '../../../src/channel/contract.js';
 import { listZip, writeZip } from '../../../src/channel/zip.js';
+import { unzipOf } from '../../../test/helpers/zip.js';
 import { billRefusal, readBillRows } from '../../../test/helpers/bills.js';
 import { HAS_SHARED, SHARED_DIR, sharedNotice, tempDir } from '../../../test/helpers/cli.js';
 import { billFileName, readAlipayBill, writeAlipayBill } from '../bill.js';
@@ -182,7 +182,7 @@ describe('writer round trip', () => {
     const entries = await listZip(path);
     expect(entries.map((e) => e.name)).toEqual(['20880000000000010156_20261123_业务明细.csv', '20880000000000010156_20261123_业务明细(汇总).csv']);
     expect(entries.every((e) => (e.flags & 0x800) === 0)).toBe(true);
-    const files = unzipSync(readFileSync(path));
+    const files = await unzipOf(readFileSync(path));
     const names = Object.keys(files).map((k) => iconv.decode(Buffer.from(k, 'latin1'), 'gbk'));
     expect(names).toEqual(entries.map((e) => e.name));
     const detail = iconv.decode(Buffer.from(files[Object.keys(files)[0]]), 'gbk');
