@@ -2,8 +2,7 @@
 // Start-up benchmark: whole-process wall time of pay commands against bare `node -e 0`, run
 // interleaved in the same session so machine drift hits both sides alike. Prints medians and the
 // median of the per-pair ratios. Targets (issue 2): --version <= 1.5x, `orders list` on a
-// 100,000-order store <= 2.5x, `channels list` (loads every channel module) <= 3x, `create
-// --channel mock` (zero latency) <= 3x.
+// 100,000-order store <= 2.5x, `create --channel mock` (zero latency) <= 3x.
 //
 //   node bench/startup.mjs [--runs 21] [--orders 100000]
 import { spawnSync } from 'node:child_process';
@@ -59,7 +58,6 @@ const median = (xs) => {
 const cases = [
   { name: 'pay --version', args: [bin, '--version'], target: 1.5 },
   { name: `pay orders list (${ORDERS.toLocaleString('en')} orders)`, args: [bin, 'orders', 'list'], target: 2.5 },
-  { name: 'pay channels list', args: [bin, 'channels', 'list'], target: 3 },
   { name: 'pay create --channel mock', args: [bin, 'create', '--channel', 'mock', '--amount', '1.00', '--currency', 'CNY', '-q'], target: 3 },
 ];
 const base = [process.execPath, ...['-e', '0']].slice(1);

@@ -1,7 +1,7 @@
 /**
  * Mock channel settings: schema (for `pay channels list` and `config show`) and validation.
  */
-import { bool, checkedBy, defineChannelConfig, numberIn } from '../../src/channel/config-schema.js';
+import type { ConfigField } from '../../src/channel/contract.js';
 import { configError, type ErrorCode } from '../../src/core/errors.js';
 import { isKnownCurrency, parseAmount } from '../../src/core/money.js';
 
@@ -44,6 +44,29 @@ export interface MockConfig extends Record<string, unknown> {
 /** Test-only default secret: the mock is a local stand-in, so a fixed default keeps it zero-config. */
 export const MOCK_TEST_WEBHOOK_SECRET = 'mock_whsec_test_only_not_a_real_secret';
 
+export const MOCK_CONFIG_FIELDS: ConfigField[] = [
+  { key: 'latencyMs', type: 'object', description: 'Delay per call in ms: a number, "min-max" (uniform), or {"mean","stddev"} (normal) / {"mean","distribution":"exponential"}.', default: 0 },
+  { key: 'successRate', type: 'number', description: 'Share of collects and payouts that succeed once settled, from 0 to 1.', default: 1 },
+  { key: 'settleAfterMs', type: 'number', description: 'Milliseconds from create until the order reaches its final state (0 settles at once).', default: 1000 },
+  { key: 'balance', type: 'object', description: 'Opening balance as a decimal, one for every currency ("1000000") or per currency ({"CNY":"500.00","*":"0"}).', default: '1000000' },
+  { key: 'feeBps', type: 'number', description: 'Fee on each collect in basis points (60 = 0.6%).', default: 60 },
+  { key: 'seed', type: 'number', description: 'Seed for outcomes and latency draws; the same seed and order numbers give the same run.', default: 1 },
+  { key: 'scenario', type: 'string', description: 'Error to play on demand: RATE_LIMITED, TIMEOUT, SYSTEM_ERROR, INSUFFICIENT_BALANCE or DECLINED.' },
+  { key: 'scenarioRate', type: 'number', description: 'Share of calls the scenario hits, from 0 to 1.', default: 1 },
+  { key: 'scenarioOps', type: 'object', description: 'Operations the scenario applies to, e.g. ["collect","payout"] (default all).' },
+  { key: 'webhookSecret', type: 'string', secret: true, description: 'HMAC-SHA256 secret that signs and verifies mock callbacks (a test-only default is built in).', default: MOCK_TEST_WEBHOOK_SECRET },
+  { key: 'persist', type: 'boolean', description: 'Keep the mock books beside the database so later commands see progress (false: in memory, for load tests).', default: true },
+];
+
+function num(settings: Record<string, unknown>, key: string, def: number, min: number, max: number, integer = false): number {
+  const v = settings[key] ?? def;
+  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+    throw configError(`channels.mock.${key} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}`);
+  }
+  return n;
+}
+
 function latency(v: unknown): Latency {
   if (v === undefined || v === null) return { kind: 'fixed', ms: 0 };
   if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return { kind: 'fixed', ms: v };
@@ -62,12 +85,13 @@ function latency(v: unknown): Latency {
   throw configError('channels.mock.latencyMs must be a number, "min-max", {"mean","stddev"} or {"mean","distribution":"exponential"}');
 }
 
-/** Opening balances: one decimal for every currency, or per currency (`*`: any other). */
-function balances(raw: unknown): Record<string, string> {
+/** Validates mock settings, applying defaults. */
+export function validateMockConfig(settings: Record<string, unknown>): MockConfig {
+  const balanceRaw = settings.balance ?? '1000000';
   const balance: Record<string, string> = {};
-  if (typeof raw === 'string' || typeof raw === 'number') balance['*'] = String(raw);
-  else if (raw && typeof raw === 'object') {
-    for (const [k, v] of Object.entries(raw)) {
+  if (typeof balanceRaw === 'string' || typeof balanceRaw === 'number') balance['*'] = String(balanceRaw);
+  else if (balanceRaw && typeof balanceRaw === 'object') {
+    for (const [k, v] of Object.entries(balanceRaw)) {
       if (k !== '*' && !isKnownCurrency(k)) throw configError(`channels.mock.balance: unknown currency ${k}`);
       if (typeof v !== 'string' && typeof v !== 'number') throw configError(`channels.mock.balance.${k} must be a decimal string`);
       balance[k] = String(v);
@@ -81,88 +105,32 @@ function balances(raw: unknown): Record<string, string> {
       throw configError((err as Error).message);
     }
   }
-  return balance;
+  const scenario = settings.scenario;
+  if (scenario !== undefined && scenario !== null && scenario !== '') {
+    const allowed = ['RATE_LIMITED', 'TIMEOUT', 'SYSTEM_ERROR', 'INSUFFICIENT_BALANCE', 'DECLINED'];
+    if (typeof scenario !== 'string' || !allowed.includes(scenario)) {
+      throw configError(`channels.mock.scenario must be one of ${allowed.join(', ')}`);
+    }
+  }
+  const ops = settings.scenarioOps;
+  if (ops !== undefined && (!Array.isArray(ops) || ops.some((o) => typeof o !== 'string'))) {
+    throw configError('channels.mock.scenarioOps must be a list of operation names');
+  }
+  const secret = settings.webhookSecret ?? MOCK_TEST_WEBHOOK_SECRET;
+  if (typeof secret !== 'string' || secret.length < 8) throw configError('channels.mock.webhookSecret must be a string of at least 8 characters');
+  const persist = settings.persist ?? true;
+  if (typeof persist !== 'boolean') throw configError('channels.mock.persist must be true or false');
+  return {
+    latency: latency(settings.latencyMs),
+    successRate: num(settings, 'successRate', 1, 0, 1),
+    settleAfterMs: num(settings, 'settleAfterMs', 1000, 0, 30 * 86400_000),
+    balance,
+    feeBps: num(settings, 'feeBps', 60, 0, 10000, true),
+    seed: num(settings, 'seed', 1, 0, 2 ** 32 - 1, true),
+    scenario: scenario ? (scenario as MockScenario) : undefined,
+    scenarioRate: num(settings, 'scenarioRate', 1, 0, 1),
+    scenarioOps: ops as string[] | undefined,
+    webhookSecret: secret,
+    persist,
+  };
 }
-
-const SCENARIOS = ['RATE_LIMITED', 'TIMEOUT', 'SYSTEM_ERROR', 'INSUFFICIENT_BALANCE', 'DECLINED'] as const;
-
-/** The mock's settings: each field once, with its sentence, default and check. */
-export const MOCK_CONFIG = defineChannelConfig<MockConfig>({
-  id: 'mock',
-  fields: {
-    latencyMs: {
-      type: 'object',
-      default: 0,
-      description: 'Delay per call in ms: a number, "min-max" (uniform), or {"mean","stddev"} (normal) / {"mean","distribution":"exponential"}.',
-      check: (z, where) => checkedBy(z, where, latency),
-    },
-    successRate: {
-      type: 'number',
-      default: 1,
-      description: 'Share of collects and payouts that succeed once settled, from 0 to 1.',
-      check: (z) => numberIn(z, 0, 1, { fromText: true }),
-    },
-    settleAfterMs: {
-      type: 'number',
-      default: 1000,
-      description: 'Milliseconds from create until the order reaches its final state (0 settles at once).',
-      check: (z) => numberIn(z, 0, 30 * 86400_000, { fromText: true }),
-    },
-    balance: {
-      type: 'object',
-      default: '1000000',
-      description: 'Opening balance as a decimal, one for every currency ("1000000") or per currency ({"CNY":"500.00","*":"0"}).',
-      check: (z, where) => checkedBy(z, where, balances),
-    },
-    feeBps: {
-      type: 'number',
-      default: 60,
-      description: 'Fee on each collect in basis points (60 = 0.6%).',
-      check: (z) => numberIn(z, 0, 10000, { integer: true, fromText: true }),
-    },
-    seed: {
-      type: 'number',
-      default: 1,
-      description: 'Seed for outcomes and latency draws; the same seed and order numbers give the same run.',
-      check: (z) => numberIn(z, 0, 2 ** 32 - 1, { integer: true, fromText: true }),
-    },
-    scenario: {
-      type: 'string',
-      description: 'Error to play on demand: RATE_LIMITED, TIMEOUT, SYSTEM_ERROR, INSUFFICIENT_BALANCE or DECLINED.',
-      check: (z) => z.enum(SCENARIOS, { error: `must be one of ${SCENARIOS.join(', ')}` }),
-    },
-    scenarioRate: {
-      type: 'number',
-      default: 1,
-      description: 'Share of calls the scenario hits, from 0 to 1.',
-      check: (z) => numberIn(z, 0, 1, { fromText: true }),
-    },
-    scenarioOps: {
-      type: 'object',
-      description: 'Operations the scenario applies to, e.g. ["collect","payout"] (default all).',
-      check: (z) => z.custom<string[]>((v) => Array.isArray(v) && v.every((o) => typeof o === 'string'), { error: 'must be a list of operation names' }),
-    },
-    webhookSecret: {
-      type: 'string',
-      secret: true,
-      blankIsValue: true,
-      default: MOCK_TEST_WEBHOOK_SECRET,
-      description: 'HMAC-SHA256 secret that signs and verifies mock callbacks (a test-only default is built in).',
-      check: (z) => z.string({ error: 'must be a string of at least 8 characters' }).min(8, { error: 'must be a string of at least 8 characters' }),
-    },
-    persist: {
-      type: 'boolean',
-      default: true,
-      description: 'Keep the mock books beside the database so later commands see progress (false: in memory, for load tests).',
-      check: (z) => bool(z),
-    },
-  },
-  checkOrder: ['balance', 'scenario', 'scenarioOps', 'webhookSecret', 'persist', 'latencyMs', 'successRate', 'settleAfterMs', 'feeBps', 'seed', 'scenarioRate'],
-  finish: ({ latencyMs, ...rest }) => ({ latency: latencyMs, ...rest }) as MockConfig,
-});
-
-/** The fields `pay channels list --json` shows. */
-export const MOCK_CONFIG_FIELDS = MOCK_CONFIG.fields;
-
-/** Validates mock settings, applying defaults. */
-export const validateMockConfig = MOCK_CONFIG.validate;

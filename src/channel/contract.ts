@@ -492,8 +492,6 @@ export interface ChannelModule<C extends Record<string, unknown> = Record<string
   /**
    * Checks settings (secret references already resolved) before any network call and returns
    * them typed with defaults applied. Throws CONFIG_ERROR naming the missing or malformed field.
-   * Built-in channels derive it (and `description.config`) from one schema
-   * (`defineChannelConfig`, src/channel/config-schema.ts); a third-party module may hand-write it.
    */
   validateConfig(settings: Record<string, unknown>): C;
   /** Creates an adapter for validated settings. May load heavy code lazily. */
