@@ -23,7 +23,7 @@
  * answer unchanged.
  */
 import { createHash, generateKeyPairSync, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
-import type { ChannelSimulator, Notification, SimulatorDeps, SimulatorModule, SimulatorRequest, SimulatorResponse, TamperKind } from '../../src/channel/sandbox.js';
+import type { ChannelSimulator, Notification, SimulatorDeps, SimulatorModule, SimulatorRequest, SimulatorResponse, TamperKind } from '../../src/sandbox/contract.js';
 import { buildCertificate, randomSerial, type DistinguishedName } from '../../src/channel/x509.js';
 import { transactionRow, writeStl } from './bill.js';
 import { buildEvent } from './callback.js';

@@ -6,7 +6,7 @@
  */
 import { AlipaySdk } from 'alipay-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSandbox, type RunningSandbox } from '../../../src/channel/sandbox-server.js';
+import { startSandbox, type RunningSandbox } from '../../../src/sandbox/server.js';
 import { createAlipaySimulator, type AlipaySimulatorOptions } from '../sandbox.js';
 import { rsaKeyPair, testCertSet } from './keys.js';
 

@@ -5,7 +5,7 @@
  */
 import { request as httpRequest, type ClientRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { Notification } from './sandbox.js';
+import type { Notification } from './contract.js';
 
 /** One delivery attempt, as logged. */
 export interface DeliveryAttempt {
