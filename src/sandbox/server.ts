@@ -36,7 +36,7 @@ export type SimulatorLoader = () => Promise<{ simulator: SimulatorModule }>;
 /** Simulators of the built-in channels, each loaded only when started. */
 const SIMULATORS: Record<string, SimulatorLoader> = {
   alipay: () => import('../../channels/alipay/sandbox.js'),
-  paypal: () => import('../../channels/paypal/sandbox.js'),
+  paypal: () => import('../../channels/paypal/sandbox/index.js'),
   stripe: () => import('../../channels/stripe/sandbox/index.js'),
   unionpay: () => import('../../channels/unionpay/sandbox.js'),
   wechatpay: () => import('../../channels/wechatpay/sandbox.js'),

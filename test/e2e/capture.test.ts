@@ -9,7 +9,7 @@ import { generateId } from '../../src/core/ids.js';
 import { sandboxFixture, type SandboxFixture } from '../helpers/contract-suite.js';
 import { runPay, runPayJson, tempDir } from '../helpers/cli.js';
 import type { StripeSimulator } from '../../channels/stripe/sandbox/index.js';
-import type { PaypalSimulator } from '../../channels/paypal/sandbox.js';
+import type { PaypalSimulator } from '../../channels/paypal/sandbox/index.js';
 
 describe('pay capture with Stripe (capture_method=manual)', () => {
   let fx: SandboxFixture;

@@ -13,7 +13,7 @@ import type { SimulatorModule } from '../../../src/sandbox/contract.js';
 import { createHttpClient, type UndiciHttpClient } from '../../../src/channel/undici-http-client.js';
 import paypal from '../index.js';
 import type { PaypalAdapter } from '../adapter.js';
-import { createPaypalSimulator, type PaypalSimulator, type PaypalSimulatorOptions } from '../sandbox.js';
+import { createPaypalSimulator, type PaypalSimulator, type PaypalSimulatorOptions } from '../sandbox/index.js';
 
 export interface PaypalHarness {
   sandbox: RunningSandbox;
