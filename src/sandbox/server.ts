@@ -39,7 +39,7 @@ const SIMULATORS: Record<string, SimulatorLoader> = {
   paypal: () => import('../../channels/paypal/sandbox/index.js'),
   stripe: () => import('../../channels/stripe/sandbox/index.js'),
   unionpay: () => import('../../channels/unionpay/sandbox.js'),
-  wechatpay: () => import('../../channels/wechatpay/sandbox.js'),
+  wechatpay: () => import('../../channels/wechatpay/sandbox/index.js'),
 };
 
 /** The real channels `pay sandbox` serves, in port order (base, base+1, ...). */

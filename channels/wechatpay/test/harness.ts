@@ -12,7 +12,7 @@ import { startSandbox, type RunningSandbox } from '../../../src/sandbox/server.j
 import { createHttpClient, type UndiciHttpClient } from '../../../src/channel/undici-http-client.js';
 import type { WechatpayAdapter } from '../adapter.js';
 import wechatpay from '../index.js';
-import { WechatpaySimulator, type WechatpaySimulatorOptions } from '../sandbox.js';
+import { WechatpaySimulator, type WechatpaySimulatorOptions } from '../sandbox/index.js';
 
 export interface WechatpayHarness {
   sandbox: RunningSandbox;
