@@ -35,7 +35,7 @@ export type SimulatorLoader = () => Promise<{ simulator: SimulatorModule }>;
 
 /** Simulators of the built-in channels, each loaded only when started. */
 const SIMULATORS: Record<string, SimulatorLoader> = {
-  alipay: () => import('../../channels/alipay/sandbox.js'),
+  alipay: () => import('../../channels/alipay/sandbox/index.js'),
   paypal: () => import('../../channels/paypal/sandbox/index.js'),
   stripe: () => import('../../channels/stripe/sandbox/index.js'),
   unionpay: () => import('../../channels/unionpay/sandbox.js'),

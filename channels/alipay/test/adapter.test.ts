@@ -22,7 +22,7 @@ import { readAlipayBill } from '../bill.js';
 import { encoderFor } from '../callback.js';
 import { validateAlipayConfig } from '../config.js';
 import alipay from '../index.js';
-import { createAlipaySimulator, type AlipaySimulator, type AlipaySimulatorOptions } from '../sandbox.js';
+import { createAlipaySimulator, type AlipaySimulator, type AlipaySimulatorOptions } from '../sandbox/index.js';
 import { encodeForm, fieldsOf, loadPrivateKey, signParams } from '../signature.js';
 import { testCertSet, rsaKeyPair, type TestCertSet } from './keys.js';
 
