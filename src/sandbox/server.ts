@@ -38,7 +38,7 @@ const SIMULATORS: Record<string, SimulatorLoader> = {
   alipay: () => import('../../channels/alipay/sandbox/index.js'),
   paypal: () => import('../../channels/paypal/sandbox/index.js'),
   stripe: () => import('../../channels/stripe/sandbox/index.js'),
-  unionpay: () => import('../../channels/unionpay/sandbox.js'),
+  unionpay: () => import('../../channels/unionpay/sandbox/index.js'),
   wechatpay: () => import('../../channels/wechatpay/sandbox/index.js'),
 };
 

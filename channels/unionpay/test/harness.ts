@@ -11,7 +11,7 @@ import { startSandbox, type RunningSandbox } from '../../../src/sandbox/server.j
 import { createHttpClient, type UndiciHttpClient } from '../../../src/channel/undici-http-client.js';
 import type { UnionPayAdapter } from '../adapter.js';
 import unionpay from '../index.js';
-import { UnionPaySimulator, type UnionPaySimulatorOptions } from '../sandbox.js';
+import { UnionPaySimulator, type UnionPaySimulatorOptions } from '../sandbox/index.js';
 
 export interface UnionPayHarness {
   sandbox: RunningSandbox;
