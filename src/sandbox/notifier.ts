@@ -165,3 +165,12 @@ export class Notifier {
     });
   }
 }
+
+/**
+ * A signed webhook (Stripe, PayPal: the merchant configures one URL) as a notification: the
+ * signed request built by the channel's callback code, delivered on `retryDelaysMs` until the
+ * merchant answers 2xx.
+ */
+export function webhookNotification(url: string, request: { headers: Record<string, string>; body: Buffer }, retryDelaysMs: number[], description: string): Notification {
+  return { url, headers: request.headers, body: request.body, retryDelaysMs, accepted: (status) => status >= 200 && status < 300, description };
+}

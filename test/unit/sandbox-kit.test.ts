@@ -79,3 +79,14 @@ describe('sandbox ticker and errors', () => {
     expect(jsonResponse(201, { a: 1 }, { 'x-b': '2' })).toEqual({ status: 201, headers: { 'content-type': 'application/json', 'x-b': '2' }, body: '{"a":1}' });
   });
 });
+
+describe('sandbox webhook notification', () => {
+  it('carries the signed request and counts only 2xx replies as received', async () => {
+    const { webhookNotification } = await import('../../src/sandbox/notifier.js');
+    const n = webhookNotification('http://127.0.0.1:1/hook', { headers: { 'stripe-signature': 't=1,v1=ab' }, body: Buffer.from('{}') }, [10, 20], 'stripe x evt_1');
+    expect(n).toMatchObject({ url: 'http://127.0.0.1:1/hook', headers: { 'stripe-signature': 't=1,v1=ab' }, retryDelaysMs: [10, 20], description: 'stripe x evt_1' });
+    expect(n.body.toString()).toBe('{}');
+    expect([200, 204, 299].map((s) => n.accepted(s, ''))).toEqual([true, true, true]);
+    expect([199, 301, 400, 500].map((s) => n.accepted(s, 'success'))).toEqual([false, false, false, false]);
+  });
+});

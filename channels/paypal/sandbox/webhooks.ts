@@ -4,7 +4,7 @@
  * retries to the sandbox webhook URL and to matching registrations.
  */
 import { X509Certificate } from 'node:crypto';
-import type { Notification } from '../../../src/sandbox/contract.js';
+import { webhookNotification } from '../../../src/sandbox/notifier.js';
 import type { Router } from '../../../src/sandbox/router.js';
 import { buildEvent } from '../callback.js';
 import { transmissionMessage, verifyTransmission } from '../signature.js';
@@ -63,14 +63,6 @@ export function emit(sim: PaypalSimulator, eventType: string, resourceType: stri
       certUrl: `${sim.base()}/v1/notifications/certs/${sim.certId}`,
       nowMs: sim.now(),
     });
-    const n: Notification = {
-      url: t.url,
-      headers: request.headers,
-      body: request.body,
-      retryDelaysMs: sim.retryDelaysMs,
-      accepted: (status) => status >= 200 && status < 300,
-      description: `paypal ${eventType} ${String(resource.id ?? obj(resource.batch_header)?.payout_batch_id ?? '')}`,
-    };
-    sim.deps.notify(n);
+    sim.deps.notify(webhookNotification(t.url, request, sim.retryDelaysMs, `paypal ${eventType} ${String(resource.id ?? obj(resource.batch_header)?.payout_batch_id ?? '')}`));
   }
 }

@@ -4,7 +4,7 @@
  * on a compressed schedule by the sandbox's notifier.
  */
 import { randomBytes } from 'node:crypto';
-import type { Notification } from '../../../src/sandbox/contract.js';
+import { webhookNotification } from '../../../src/sandbox/notifier.js';
 import type { Router } from '../../../src/sandbox/router.js';
 import { buildEvent } from '../callback.js';
 import { STRIPE_API_VERSION } from '../config.js';
@@ -89,15 +89,7 @@ export function emit(sim: StripeSimulator, type: string, object: Obj, ctx: Ctx):
   for (const t of targets) {
     const request = buildEvent(t.secret, type, snapshot, { nowMs: sim.now(), apiVersion: STRIPE_API_VERSION, id, requestId: ctx.requestId, idempotencyKey: ctx.idempotencyKey });
     recorded ??= JSON.parse(request.body.toString('utf8')) as Obj;
-    const n: Notification = {
-      url: t.url,
-      headers: request.headers,
-      body: request.body,
-      retryDelaysMs: sim.retryDelaysMs,
-      accepted: (status) => status >= 200 && status < 300,
-      description: `stripe ${type} ${String(object.id)}`,
-    };
-    sim.deps.notify(n);
+    sim.deps.notify(webhookNotification(t.url, request, sim.retryDelaysMs, `stripe ${type} ${String(object.id)}`));
   }
   sim.events.set(id, recorded ?? { id, object: 'event', api_version: STRIPE_API_VERSION, created: sim.nowSec(), data: { object: snapshot }, livemode: false, pending_webhooks: 0, type });
 }

@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import type { SimulatorRequest, SimulatorResponse } from '../../../src/sandbox/contract.js';
 import type { Router } from '../../../src/sandbox/router.js';
 import { writeFundFlowBill, writeTradeBill, type WechatBillRow } from '../bill.js';
-import { shanghaiDate, wxError, type WechatHandler } from './common.js';
+import { shanghaiDate, wxError, type Order, type WechatHandler } from './common.js';
 import type { WechatpaySimulator } from './index.js';
 
 /** The bill routes. */
@@ -14,6 +14,11 @@ export function billRoutes(r: Router<WechatHandler>): void {
   r.get('/v3/bill/tradebill', (sim, req) => applyBill(sim, req, 'trade'));
   r.get('/v3/bill/fundflowbill', (sim, req) => applyBill(sim, req, 'fund'));
   r.get('/v3/billdownload/file', (sim, req) => downloadBill(sim, req));
+}
+
+/** The columns a payment row and its refunds' rows share: the order's app, payer, type and product, and the fee rate. */
+function orderColumns(sim: WechatpaySimulator, o: Order): Pick<WechatBillRow, 'appId' | 'openid' | 'tradeType' | 'productName' | 'feeRate'> {
+  return { appId: o.appid, openid: o.openid, tradeType: o.tradeType, productName: o.description, feeRate: `${(sim.options.feeBps / 100).toFixed(2)}%` };
 }
 
 /** The day's money movements as bill rows (UTC+8 day), payments by paid time, refunds by success time. */
@@ -32,11 +37,7 @@ export function dayRows(sim: WechatpaySimulator, date: string): WechatBillRow[] 
       currency: o.currency,
       time: new Date(o.paidMs).toISOString(),
       status: 'SUCCESS',
-      appId: o.appid,
-      openid: o.openid,
-      tradeType: o.tradeType,
-      productName: o.description,
-      feeRate: `${(sim.options.feeBps / 100).toFixed(2)}%`,
+      ...orderColumns(sim, o),
     });
   }
   for (const r of sim.refunds.values()) {
@@ -56,11 +57,7 @@ export function dayRows(sim: WechatpaySimulator, date: string): WechatBillRow[] 
       refundApplyTime: new Date(r.createdMs).toISOString(),
       paidTime: new Date(o.paidMs!).toISOString(),
       status: 'SUCCESS',
-      appId: o.appid,
-      openid: o.openid,
-      tradeType: o.tradeType,
-      productName: o.description,
-      feeRate: `${(sim.options.feeBps / 100).toFixed(2)}%`,
+      ...orderColumns(sim, o),
     });
   }
   rows.sort((a, b) => a.time.localeCompare(b.time));
