@@ -35,7 +35,7 @@ const TESTPAY_MODULE = new URL('../test/helpers/testpay/index.mjs', import.meta.
 // Child mode: serve one simulator, print its base URL and profile (test-only keys), run until killed.
 if (flag('serve')) {
   const id = arg('serve');
-  const { startSandbox } = await import(new URL('channel/sandbox-server.js', dist));
+  const { startSandbox } = await import(new URL('sandbox/server.js', dist));
   const simulators = id === 'testpay' ? { testpay: (await import(TESTPAY_SIM)).simulator } : undefined;
   const sb = await startSandbox({ channels: [id], simulators });
   if (!sb.channels[id]) {

@@ -219,7 +219,7 @@ async function tour(ctx: Context, plan: Plan, settings: Record<string, unknown>,
 export async function demo(ctx: Context): Promise<DemoResult> {
   const started = Date.now();
   ctx.notice(`pay demo: order book ${ctx.dbPath}`);
-  const { startSandbox } = await import('../channel/sandbox-server.js');
+  const { startSandbox } = await import('../sandbox/server.js');
   const { loadChannelModule } = await import('../channel/registry.js');
   const { pickChannel } = await import('../verify/dispatch.js');
   const real = PLANS.filter((p) => p.channel !== 'mock').map((p) => p.channel);

@@ -9,7 +9,7 @@ import { dirname, join, relative, sep } from 'node:path';
 import { isObject, parseConfigText, resolveConfigPath } from '../core/config.js';
 import { configError, ExitError, invalid } from '../core/errors.js';
 import { SECRET_FIELD } from '../core/redact.js';
-import type { RunningSandbox, SandboxOptions } from '../channel/sandbox-server.js';
+import type { RunningSandbox, SandboxOptions } from '../sandbox/server.js';
 import { print, type Presentation } from '../output/render.js';
 import type { Context } from './context.js';
 
@@ -155,7 +155,7 @@ export async function sandbox(opts: SandboxCommandOptions, configFlag: string | 
   const keyDir = join(baseDir, KEY_DIR);
   if (wrote && existsSync(configPath)) parseConfigText(readFileSync(configPath, 'utf8'), configPath); // fail before starting anything
 
-  const { startSandbox } = await import('../channel/sandbox-server.js');
+  const { startSandbox } = await import('../sandbox/server.js');
   const log = (m: string) => (ctx.verbose ? ctx.debug(m) : ctx.notice(`sandbox: ${m}`));
   const sb = await startSandbox({ channels: opts.channel, port, clock: ctx.clock, log, simulators: hooks.simulators, webhookUrl: opts.webhookUrl });
   try {

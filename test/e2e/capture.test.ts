@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateId } from '../../src/core/ids.js';
 import { sandboxFixture, type SandboxFixture } from '../helpers/contract-suite.js';
 import { runPay, runPayJson, tempDir } from '../helpers/cli.js';
-import type { StripeSimulator } from '../../channels/stripe/sandbox.js';
-import type { PaypalSimulator } from '../../channels/paypal/sandbox.js';
+import type { StripeSimulator } from '../../channels/stripe/sandbox/index.js';
+import type { PaypalSimulator } from '../../channels/paypal/sandbox/index.js';
 
 describe('pay capture with Stripe (capture_method=manual)', () => {
   let fx: SandboxFixture;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/config.js';
 import { builtinChannelIds, isSecretKey, loadChannelModule } from '../../src/channel/registry.js';
-import { startSandbox, type RunningSandbox } from '../../src/channel/sandbox-server.js';
+import { startSandbox, type RunningSandbox } from '../../src/sandbox/server.js';
 import { externalizeSecrets, writeSandboxProfile } from '../../src/commands/sandbox.js';
 import { runPay, runPayJson, tempDir } from '../helpers/cli.js';
 

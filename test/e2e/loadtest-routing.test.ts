@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSandbox, type RunningSandbox } from '../../src/channel/sandbox-server.js';
+import { startSandbox, type RunningSandbox } from '../../src/sandbox/server.js';
 import { runPay, runPayJson, tempDir } from '../helpers/cli.js';
 
 let tmp: ReturnType<typeof tempDir>;

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { simulatorIds, startSandbox, type RunningSandbox } from '../../src/channel/sandbox-server.js';
+import { simulatorIds, startSandbox, type RunningSandbox } from '../../src/sandbox/server.js';
 import { decodeSummary } from '../../src/loadtest/histogram.js';
 import type { LoadtestSummary } from '../../src/loadtest/summary.js';
 import { runPay, runPayJson, tempDir } from '../helpers/cli.js';

@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSandbox, type RunningSandbox } from '../../src/channel/sandbox-server.js';
+import { startSandbox, type RunningSandbox } from '../../src/sandbox/server.js';
 import { utcToWallTime } from '../../src/core/time.js';
 import { runPayJson, tempDir } from '../helpers/cli.js';
 

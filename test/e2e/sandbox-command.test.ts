@@ -11,8 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createContext } from '../../src/commands/context.js';
 import { presentReady, sandbox, type SandboxReady } from '../../src/commands/sandbox.js';
 import { formatBlocks } from '../../src/output/render.js';
-import type { RunningSandbox } from '../../src/channel/sandbox-server.js';
-import { SANDBOX_CHANNELS } from '../../src/channel/sandbox-server.js';
+import type { RunningSandbox } from '../../src/sandbox/server.js';
+import { SANDBOX_CHANNELS } from '../../src/sandbox/server.js';
 import { BIN, cleanEnv, runPayJson, tempDir } from '../helpers/cli.js';
 import { simulator as testpay } from '../helpers/testpay/sandbox.mjs';
 

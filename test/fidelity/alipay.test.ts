@@ -5,8 +5,8 @@
  */
 import { AlipaySdk } from 'alipay-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSandbox, type RunningSandbox } from '../../src/channel/sandbox-server.js';
-import { simulator } from '../../channels/alipay/sandbox.js';
+import { startSandbox, type RunningSandbox } from '../../src/sandbox/server.js';
+import { simulator } from '../../channels/alipay/sandbox/index.js';
 
 let sandbox: RunningSandbox;
 let sdk: AlipaySdk;

@@ -29,7 +29,7 @@ import { formatAmount, parseAmount } from '../../src/core/money.js';
 import { utcToWallTime } from '../../src/core/time.js';
 import type { BillRow, CallbackVerdict, ChannelModule, RawRequest } from '../../src/channel/contract.js';
 import { channelConfig, isSecretKey, loadChannelModule } from '../../src/channel/registry.js';
-import { startSandbox, type FaultSpec, type RunningSandbox, type SandboxOptions } from '../../src/channel/sandbox-server.js';
+import { startSandbox, type FaultSpec, type RunningSandbox, type SandboxOptions } from '../../src/sandbox/server.js';
 import { createContext, type Context } from '../../src/commands/context.js';
 import { externalizeSecrets, writeSandboxProfile } from '../../src/commands/sandbox.js';
 import { runPayJson, tempDir, type RunResult } from './cli.js';
@@ -137,7 +137,7 @@ export async function sandboxFixture(channelId: string, options: SuiteOptions = 
   const tmp = tempDir(`pay-${channelId}-suite-`);
   const sandbox = await startSandbox({ channels: [channelId], simulators: options.simulators });
   try {
-    if (!sandbox.channels[channelId]) throw new Error(`the sandbox has no simulator for ${channelId} (add its line to SIMULATORS in src/channel/sandbox-server.ts)`);
+    if (!sandbox.channels[channelId]) throw new Error(`the sandbox has no simulator for ${channelId} (add its line to SIMULATORS in src/sandbox/server.ts)`);
     const config = join(tmp.dir, 'pay.config.json');
     const db = join(tmp.dir, 'pay.db');
     const base = options.module ? { channels: { [channelId]: { module: options.module } } } : {};

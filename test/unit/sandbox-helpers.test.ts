@@ -1,6 +1,6 @@
-/** The pieces the sandbox simulators share (src/channel/sandbox-helpers.ts). */
+/** The pieces the sandbox simulators share (src/sandbox/helpers.ts). */
 import { describe, expect, it } from 'vitest';
-import { feeInBasisPoints, htmlPage, randomDigits } from '../../src/channel/sandbox-helpers.js';
+import { feeInBasisPoints, htmlPage, randomDigits } from '../../src/sandbox/helpers.js';
 
 describe('sandbox helpers', () => {
   it('draws decimal digits of the length asked, leading zeros included', () => {

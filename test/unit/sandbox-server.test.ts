@@ -7,9 +7,9 @@ import { once } from 'node:events';
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { simulatorIds, startSandbox, SANDBOX_CHANNELS, type RunningSandbox } from '../../src/channel/sandbox-server.js';
-import { malform, validateFault } from '../../src/channel/sandbox-faults.js';
-import type { SimulatorModule } from '../../src/channel/sandbox.js';
+import { simulatorIds, startSandbox, SANDBOX_CHANNELS, type RunningSandbox } from '../../src/sandbox/server.js';
+import { malform, validateFault } from '../../src/sandbox/faults.js';
+import type { SimulatorModule } from '../../src/sandbox/contract.js';
 import { simulator as testpay, RETRY_DELAYS_MS } from '../helpers/testpay/sandbox.mjs';
 import { SIGNATURE_HEADER, verifyBody } from '../helpers/testpay/protocol.mjs';
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChannelCallRecord, ChannelDeps } from '../../../src/channel/contract.js';
 import type { HttpClient } from '../../../src/channel/http-client.js';
-import { startSandbox, type RunningSandbox } from '../../../src/channel/sandbox-server.js';
+import { startSandbox, type RunningSandbox } from '../../../src/sandbox/server.js';
 import { createHttpClient } from '../../../src/channel/undici-http-client.js';
 import { isPayError, type PayError } from '../../../src/core/errors.js';
 import { isoUtc } from '../../../src/core/time.js';
@@ -22,7 +22,7 @@ import { readAlipayBill } from '../bill.js';
 import { encoderFor } from '../callback.js';
 import { validateAlipayConfig } from '../config.js';
 import alipay from '../index.js';
-import { createAlipaySimulator, type AlipaySimulator, type AlipaySimulatorOptions } from '../sandbox.js';
+import { createAlipaySimulator, type AlipaySimulator, type AlipaySimulatorOptions } from '../sandbox/index.js';
 import { encodeForm, fieldsOf, loadPrivateKey, signParams } from '../signature.js';
 import { testCertSet, rsaKeyPair, type TestCertSet } from './keys.js';
 

@@ -3,7 +3,7 @@
  * the command functions; faults through the built binary: run `npm run build` first).
  */
 import { channelContractSuite, channelFaultSuite } from '../../../test/helpers/contract-suite.js';
-import type { AlipaySimulator } from '../sandbox.js';
+import type { AlipaySimulator } from '../sandbox/index.js';
 
 // The trade bill lists payments and refunds; transfers are in the account bill, not here.
 channelContractSuite('alipay', { currency: 'CNY', billKinds: ['payment', 'refund'] });

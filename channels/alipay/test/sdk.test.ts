@@ -6,8 +6,8 @@
  */
 import { AlipaySdk } from 'alipay-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSandbox, type RunningSandbox } from '../../../src/channel/sandbox-server.js';
-import { createAlipaySimulator, type AlipaySimulatorOptions } from '../sandbox.js';
+import { startSandbox, type RunningSandbox } from '../../../src/sandbox/server.js';
+import { createAlipaySimulator, type AlipaySimulatorOptions } from '../sandbox/index.js';
 import { rsaKeyPair, testCertSet } from './keys.js';
 
 async function sandboxWith(options: AlipaySimulatorOptions = {}): Promise<RunningSandbox> {

@@ -9,7 +9,7 @@
  * not signed, so there is no response signature to spoil.
  */
 import { channelContractSuite, channelFaultSuite } from '../../../test/helpers/contract-suite.js';
-import type { PaypalSimulator } from '../sandbox.js';
+import type { PaypalSimulator } from '../sandbox/index.js';
 
 channelContractSuite('paypal', { currency: 'USD', payee: 'supplier.contract@example.com', payeeName: 'Contract Suite' });
 

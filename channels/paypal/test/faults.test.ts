@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateId } from '../../../src/core/ids.js';
 import { sandboxFixture, type SandboxFixture } from '../../../test/helpers/contract-suite.js';
 import { runPayJson } from '../../../test/helpers/cli.js';
-import type { PaypalSimulator } from '../sandbox.js';
+import type { PaypalSimulator } from '../sandbox/index.js';
 
 describe('paypal faults through the binary', () => {
   let fx: SandboxFixture;

@@ -8,12 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChannelCallRecord, ChannelDeps } from '../../../src/channel/contract.js';
 import type { HttpClientOptions } from '../../../src/channel/http-client.js';
-import { startSandbox, type RunningSandbox } from '../../../src/channel/sandbox-server.js';
-import type { SimulatorModule } from '../../../src/channel/sandbox.js';
+import { startSandbox, type RunningSandbox } from '../../../src/sandbox/server.js';
+import type { SimulatorModule } from '../../../src/sandbox/contract.js';
 import { createHttpClient, type UndiciHttpClient } from '../../../src/channel/undici-http-client.js';
 import paypal from '../index.js';
 import type { PaypalAdapter } from '../adapter.js';
-import { createPaypalSimulator, type PaypalSimulator, type PaypalSimulatorOptions } from '../sandbox.js';
+import { createPaypalSimulator, type PaypalSimulator, type PaypalSimulatorOptions } from '../sandbox/index.js';
 
 export interface PaypalHarness {
   sandbox: RunningSandbox;

@@ -9,7 +9,7 @@
  * signature to spoil.
  */
 import { channelContractSuite, channelFaultSuite } from '../../../test/helpers/contract-suite.js';
-import type { StripeSimulator } from '../sandbox.js';
+import type { StripeSimulator } from '../sandbox/index.js';
 
 channelContractSuite('stripe', { currency: 'USD', payee: 'ba_1ContractSuitePayee', payeeName: 'Contract Suite' });
 

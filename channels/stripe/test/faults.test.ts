@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateId } from '../../../src/core/ids.js';
 import { sandboxFixture, type SandboxFixture } from '../../../test/helpers/contract-suite.js';
 import { runPayJson } from '../../../test/helpers/cli.js';
-import type { StripeSimulator } from '../sandbox.js';
+import type { StripeSimulator } from '../sandbox/index.js';
 
 describe('stripe faults through the binary', () => {
   let fx: SandboxFixture;

@@ -7,12 +7,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChannelCallRecord, ChannelDeps } from '../../../src/channel/contract.js';
-import { startSandbox, type RunningSandbox } from '../../../src/channel/sandbox-server.js';
+import { startSandbox, type RunningSandbox } from '../../../src/sandbox/server.js';
 import { createHttpClient, type UndiciHttpClient } from '../../../src/channel/undici-http-client.js';
 import type { HttpClientOptions } from '../../../src/channel/http-client.js';
 import stripe from '../index.js';
 import type { StripeAdapter } from '../adapter.js';
-import { simulator, type StripeSimulator } from '../sandbox.js';
+import { simulator, type StripeSimulator } from '../sandbox/index.js';
 
 export interface StripeHarness {
   sandbox: RunningSandbox;

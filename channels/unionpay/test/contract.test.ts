@@ -6,7 +6,7 @@
  * balance API, and its reconciliation file lists payments and refunds.
  */
 import { channelContractSuite, channelFaultSuite } from '../../../test/helpers/contract-suite.js';
-import type { UnionPaySimulator } from '../sandbox.js';
+import type { UnionPaySimulator } from '../sandbox/index.js';
 
 channelContractSuite('unionpay', { currency: 'CNY', method: 'app', skip: ['payout', 'balance'], billKinds: ['payment', 'refund'] });
 

@@ -7,11 +7,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChannelCallRecord, ChannelDeps } from '../../../src/channel/contract.js';
-import { startSandbox, type RunningSandbox } from '../../../src/channel/sandbox-server.js';
+import { startSandbox, type RunningSandbox } from '../../../src/sandbox/server.js';
 import { createHttpClient, type UndiciHttpClient } from '../../../src/channel/undici-http-client.js';
 import type { UnionPayAdapter } from '../adapter.js';
 import unionpay from '../index.js';
-import { UnionPaySimulator, type UnionPaySimulatorOptions } from '../sandbox.js';
+import { UnionPaySimulator, type UnionPaySimulatorOptions } from '../sandbox/index.js';
 
 export interface UnionPayHarness {
   sandbox: RunningSandbox;

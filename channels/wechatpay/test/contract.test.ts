@@ -4,7 +4,7 @@
  * lists payments and refunds only (payouts are in the fund-flow bill: see adapter.test.ts).
  */
 import { channelContractSuite, channelFaultSuite } from '../../../test/helpers/contract-suite.js';
-import type { WechatpaySimulator } from '../sandbox.js';
+import type { WechatpaySimulator } from '../sandbox/index.js';
 
 channelContractSuite('wechatpay', { currency: 'CNY', payee: 'oContractPayee0001', payeeName: '合同测试', billKinds: ['payment', 'refund'] });
 

@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChannelCallRecord, ChannelDeps } from '../../../src/channel/contract.js';
 import type { HttpClientOptions } from '../../../src/channel/http-client.js';
-import { startSandbox, type RunningSandbox } from '../../../src/channel/sandbox-server.js';
+import { startSandbox, type RunningSandbox } from '../../../src/sandbox/server.js';
 import { createHttpClient, type UndiciHttpClient } from '../../../src/channel/undici-http-client.js';
 import type { WechatpayAdapter } from '../adapter.js';
 import wechatpay from '../index.js';
-import { WechatpaySimulator, type WechatpaySimulatorOptions } from '../sandbox.js';
+import { WechatpaySimulator, type WechatpaySimulatorOptions } from '../sandbox/index.js';
 
 export interface WechatpayHarness {
   sandbox: RunningSandbox;

@@ -1,5 +1,5 @@
 /** Types of the test-only testpay simulator (sandbox.mjs). */
-import type { SimulatorModule } from '../../../src/channel/sandbox.js';
+import type { SimulatorModule } from '../../../src/sandbox/contract.js';
 
 export declare const simulator: SimulatorModule;
 /** Notification retry schedule, ms. */

@@ -3,14 +3,21 @@
  * and the plain page a payer's browser is shown. Simulator-only: nothing here is used on a real
  * API call.
  */
-import { randomInt } from 'node:crypto';
-import type { SimulatorResponse } from './sandbox.js';
+import { randomBytes, randomInt } from 'node:crypto';
+import type { SimulatorResponse } from './contract.js';
 
 /** `n` random decimal digits (trade numbers, transaction ids, `tn`s), leading zeros allowed. */
 export function randomDigits(n: number): string {
   let s = '';
   while (s.length < n) s += String(randomInt(0, 1_000_000_000)).padStart(9, '0');
   return s.slice(0, n);
+}
+
+/** `n` characters drawn from `alphabet` (provider-style ids: Stripe's base62, PayPal's upper-case). */
+export function randomChars(alphabet: string, n: number): string {
+  let s = '';
+  for (const b of randomBytes(n)) s += alphabet[b % alphabet.length];
+  return s;
 }
 
 /** The fee on `amountMinor` at `bps` basis points, in minor units, rounded half up (integers only). */

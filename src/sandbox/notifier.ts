@@ -5,7 +5,7 @@
  */
 import { request as httpRequest, type ClientRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { Notification } from './sandbox.js';
+import type { Notification } from './contract.js';
 
 /** One delivery attempt, as logged. */
 export interface DeliveryAttempt {
@@ -164,4 +164,13 @@ export class Notifier {
       req.end(n.body);
     });
   }
+}
+
+/**
+ * A signed webhook (Stripe, PayPal: the merchant configures one URL) as a notification: the
+ * signed request built by the channel's callback code, delivered on `retryDelaysMs` until the
+ * merchant answers 2xx.
+ */
+export function webhookNotification(url: string, request: { headers: Record<string, string>; body: Buffer }, retryDelaysMs: number[], description: string): Notification {
+  return { url, headers: request.headers, body: request.body, retryDelaysMs, accepted: (status) => status >= 200 && status < 300, description };
 }

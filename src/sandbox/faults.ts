@@ -5,7 +5,7 @@
  * signatures (through the simulator's own `tamper`).
  */
 import { invalid } from '../core/errors.js';
-import type { SimulatorResponse } from './sandbox.js';
+import type { SimulatorResponse } from './contract.js';
 
 /** What a fault does. */
 export type FaultKind = 'delay' | 'status' | 'reset' | 'malformed' | 'badSignature' | 'missingSignature';

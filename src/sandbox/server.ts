@@ -7,7 +7,7 @@
  * Control API (on every listener):
  *   GET    /__sandbox/health         {ok, channel, baseUrl, time}
  *   POST   /__sandbox/pay            {orderNo, outcome?: "succeeded"|"failed"}: the payer pays
- *   POST   /__sandbox/faults         a FaultSpec (see sandbox-faults.ts) -> {id, ...}
+ *   POST   /__sandbox/faults         a FaultSpec (see faults.ts) -> {id, ...}
  *   GET    /__sandbox/faults         faults in force;  DELETE clears them
  *   GET    /__sandbox/requests       recent API requests (method, url, status, fault); DELETE clears
  *   GET    /__sandbox/notifications  notification delivery attempts
@@ -23,23 +23,23 @@ import { join } from 'node:path';
 import { invalid, isPayError, PayError } from '../core/errors.js';
 import { redactText } from '../core/redact.js';
 import { systemClock, type Clock } from '../core/time.js';
-import { FaultList, faultBody, malform, type ActiveFault, type FaultKind, type FaultSpec } from './sandbox-faults.js';
-import { Notifier, type DeliveryAttempt } from './sandbox-notifier.js';
-import type { ChannelSimulator, SimulatorDeps, SimulatorModule, SimulatorRequest, SimulatorResponse } from './sandbox.js';
+import { FaultList, faultBody, malform, type ActiveFault, type FaultKind, type FaultSpec } from './faults.js';
+import { Notifier, type DeliveryAttempt } from './notifier.js';
+import type { ChannelSimulator, SimulatorDeps, SimulatorModule, SimulatorRequest, SimulatorResponse } from './contract.js';
 
-export type { FaultKind, FaultSpec, ActiveFault } from './sandbox-faults.js';
-export type { DeliveryAttempt } from './sandbox-notifier.js';
+export type { FaultKind, FaultSpec, ActiveFault } from './faults.js';
+export type { DeliveryAttempt } from './notifier.js';
 
 /** Loads a simulator module (`channels/<id>/sandbox.ts`, named export `simulator`). */
 export type SimulatorLoader = () => Promise<{ simulator: SimulatorModule }>;
 
 /** Simulators of the built-in channels, each loaded only when started. */
 const SIMULATORS: Record<string, SimulatorLoader> = {
-  alipay: () => import('../../channels/alipay/sandbox.js'),
-  paypal: () => import('../../channels/paypal/sandbox.js'),
-  stripe: () => import('../../channels/stripe/sandbox.js'),
-  unionpay: () => import('../../channels/unionpay/sandbox.js'),
-  wechatpay: () => import('../../channels/wechatpay/sandbox.js'),
+  alipay: () => import('../../channels/alipay/sandbox/index.js'),
+  paypal: () => import('../../channels/paypal/sandbox/index.js'),
+  stripe: () => import('../../channels/stripe/sandbox/index.js'),
+  unionpay: () => import('../../channels/unionpay/sandbox/index.js'),
+  wechatpay: () => import('../../channels/wechatpay/sandbox/index.js'),
 };
 
 /** The real channels `pay sandbox` serves, in port order (base, base+1, ...). */

@@ -1,7 +1,7 @@
 /**
  * The sandbox simulator contract. Each real channel has `channels/<id>/sandbox.ts` exporting a
  * {@link SimulatorModule}: a local simulator of the provider's API (same paths, field names,
- * signing and error shapes) that the sandbox framework (`src/channel/sandbox-server.ts`, `pay
+ * signing and error shapes) that the sandbox framework (`src/sandbox/server.ts`, `pay
  * sandbox`) serves on its own loopback port, one listener per channel, so every channel keeps the
  * provider's real root paths (Stripe's official client can only change host and port).
  *
