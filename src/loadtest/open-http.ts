@@ -2,21 +2,30 @@
  * The `--url` target of `pay loadtest`: a raw HTTP endpoint (method, headers, body) for
  * calibration, refused off this machine without --allow-live.
  */
-import { readFileSync } from 'node:fs';
-import { invalid } from '../core/errors.js';
+import { createReadStream } from 'node:fs';
+import { invalid, isPayError } from '../core/errors.js';
+import { readBody } from '../core/read-body.js';
 import { redactText } from '../core/redact.js';
 import { isLoopbackHost } from './loopback.js';
 import type { LoadtestOptions, Plan } from './options.js';
 import type { OpenedTarget } from './target.js';
 
-/** `--body`: the text itself, or `@file` read from disk. */
-function readBody(body: string | undefined): string | undefined {
+/** The largest `--body @file` a load test sends (every request carries it). */
+export const MAX_BODY_FILE_BYTES = 16 * 1024 * 1024;
+
+/** `--body`: the text itself, or `@file` read from disk (at most {@link MAX_BODY_FILE_BYTES}). */
+async function readBodyArg(body: string | undefined): Promise<string | undefined> {
   if (body === undefined) return undefined;
   if (!body.startsWith('@')) return body;
   const path = body.slice(1);
   try {
-    return readFileSync(path, 'utf8');
+    const bytes = await readBody(createReadStream(path), {
+      maxBytes: MAX_BODY_FILE_BYTES,
+      tooLarge: (max) => invalid(`--body file ${path} is larger than ${max.toLocaleString('en')} bytes`, { hint: 'A load-test request body is sent with every request; use a smaller one.' }),
+    });
+    return bytes.toString('utf8');
   } catch (err) {
+    if (isPayError(err)) throw err;
     throw invalid(`cannot read --body file ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
 }
@@ -52,7 +61,7 @@ export async function openHttpTarget(opts: LoadtestOptions, plan: Plan): Promise
       hint: 'Pass --allow-live if that is what you mean (and you are allowed to load it).',
     });
   }
-  const body = readBody(opts.body);
+  const body = await readBodyArg(opts.body);
   const method = (opts.method ?? (body !== undefined ? 'POST' : 'GET')).toUpperCase();
   if (!/^(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS)$/.test(method)) throw invalid(`--method ${opts.method} is not an HTTP method pay sends`);
   const headers = parseHeaders(opts.header);
