@@ -201,6 +201,55 @@ function checkDate(ctx: Ctx, line: number, candidates: number[]): void {
   });
 }
 
+/**
+ * The line grammar both WeChat bills share: data rows (each cell prefixed with a backtick, as
+ * many as the header), then a summary header line starting with `summaryStart` and one summary
+ * row, nothing after. {@link fields} returns a data row's cells, or undefined for a line it took
+ * (blank, summary); {@link end} returns the summary once the lines run out.
+ */
+class BillLines {
+  lineNo: number;
+  private summaryHeader: string[] | undefined;
+  private summary: string[] | undefined;
+  constructor(
+    private readonly path: string,
+    private readonly width: number,
+    private readonly summaryStart: string,
+    headerLineNo: number,
+  ) {
+    this.lineNo = headerLineNo;
+  }
+
+  /** Cells of the next line when it is a data row; undefined for a blank or summary line. */
+  fields(line: string): string[] | undefined {
+    const lineNo = ++this.lineNo;
+    if (line.trim() === '') return undefined;
+    if (this.summary) throw damaged(this.path, lineNo, 'data after the summary row');
+    if (this.summaryHeader) {
+      if (!line.startsWith('`')) throw damaged(this.path, lineNo, 'the summary header is not followed by a summary row');
+      this.summary = splitRow(line);
+      if (this.summary.length !== this.summaryHeader.length) throw damaged(this.path, lineNo, `summary has ${this.summary.length} fields, its header ${this.summaryHeader.length}`);
+      return undefined;
+    }
+    if (line.startsWith(this.summaryStart)) {
+      this.summaryHeader = line.split(',').map((h) => h.trim());
+      return undefined;
+    }
+    if (!line.startsWith('`')) throw damaged(this.path, lineNo, `unexpected line ${JSON.stringify(line.slice(0, 40))}`);
+    const f = splitRow(line);
+    if (f.length !== this.width) throw damaged(this.path, lineNo, `expected ${this.width} fields, found ${f.length}`);
+    return f;
+  }
+
+  /** The summary row and a column finder over its header; a bill without one is truncated. */
+  end(rows: number): { summary: string[]; col: (name: string) => number } {
+    if (!this.summaryHeader || !this.summary) {
+      throw damaged(this.path, this.lineNo, `no summary section (${this.summaryStart}...) after ${rows} row${rows === 1 ? '' : 's'}: the file is truncated`);
+    }
+    return { summary: this.summary, col: indexer(this.summaryHeader) };
+  }
+}
+
 async function* readTradeBill(ctx: Ctx, lines: AsyncGenerator<string>, headerLine: string, headerLineNo: number): AsyncGenerator<BillRow> {
   const header = headerLine.split(',').map((h) => h.trim());
   const col = indexer(header);
@@ -228,28 +277,13 @@ async function* readTradeBill(ctx: Ctx, lines: AsyncGenerator<string>, headerLin
   };
   const totals = new Totals();
   let rows = 0;
-  let lineNo = headerLineNo;
-  let summaryHeader: string[] | undefined;
-  let summary: string[] | undefined;
+  const bill = new BillLines(ctx.path, header.length, '总交易单数', headerLineNo);
   let currencyText = '';
   let currency = 'CNY';
   for await (const line of lines) {
-    lineNo++;
-    if (line.trim() === '') continue;
-    if (summary) throw damaged(ctx.path, lineNo, 'data after the summary row');
-    if (summaryHeader) {
-      if (!line.startsWith('`')) throw damaged(ctx.path, lineNo, 'the summary header is not followed by a summary row');
-      summary = splitRow(line);
-      if (summary.length !== summaryHeader.length) throw damaged(ctx.path, lineNo, `summary has ${summary.length} fields, its header ${summaryHeader.length}`);
-      continue;
-    }
-    if (line.startsWith('总交易单数')) {
-      summaryHeader = line.split(',').map((h) => h.trim());
-      continue;
-    }
-    if (!line.startsWith('`')) throw damaged(ctx.path, lineNo, `unexpected line ${JSON.stringify(line.slice(0, 40))}`);
-    const f = splitRow(line);
-    if (f.length !== header.length) throw damaged(ctx.path, lineNo, `expected ${header.length} fields, found ${f.length}`);
+    const f = bill.fields(line);
+    if (!f) continue;
+    const lineNo = bill.lineNo;
     const get = (i: number) => (i >= 0 ? f[i] : '');
     if (get(c.currency) !== currencyText) {
       try {
@@ -314,10 +348,8 @@ async function* readTradeBill(ctx: Ctx, lines: AsyncGenerator<string>, headerLin
       };
     }
   }
-  if (!summaryHeader || !summary) {
-    throw damaged(ctx.path, lineNo, `no summary section (总交易单数...) after ${rows} row${rows === 1 ? '' : 's'}: the file is truncated`);
-  }
-  const s = indexer(summaryHeader);
+  const { summary, col: s } = bill.end(rows);
+  const lineNo = bill.lineNo;
   const count = summary[s('总交易单数')];
   if (count === undefined || !/^\d+$/.test(count)) throw damaged(ctx.path, lineNo, 'the summary has no 总交易单数 count');
   if (Number(count) !== rows) throw damaged(ctx.path, lineNo, `the summary counts ${count} rows, the file has ${rows}`);
@@ -358,31 +390,16 @@ async function* readFundFlow(ctx: Ctx, lines: AsyncGenerator<string>, headerLine
     voucher: col('业务凭证号'),
   };
   const currency = 'CNY';
-  let lineNo = headerLineNo;
   let rows = 0;
   let incomeCount = 0;
   let incomeSum = 0;
   let expenseCount = 0;
   let expenseSum = 0;
-  let summaryHeader: string[] | undefined;
-  let summary: string[] | undefined;
+  const bill = new BillLines(ctx.path, header.length, '资金流水总笔数', headerLineNo);
   for await (const line of lines) {
-    lineNo++;
-    if (line.trim() === '') continue;
-    if (summary) throw damaged(ctx.path, lineNo, 'data after the summary row');
-    if (summaryHeader) {
-      if (!line.startsWith('`')) throw damaged(ctx.path, lineNo, 'the summary header is not followed by a summary row');
-      summary = splitRow(line);
-      if (summary.length !== summaryHeader.length) throw damaged(ctx.path, lineNo, `summary has ${summary.length} fields, its header ${summaryHeader.length}`);
-      continue;
-    }
-    if (line.startsWith('资金流水总笔数')) {
-      summaryHeader = line.split(',').map((h) => h.trim());
-      continue;
-    }
-    if (!line.startsWith('`')) throw damaged(ctx.path, lineNo, `unexpected line ${JSON.stringify(line.slice(0, 40))}`);
-    const f = splitRow(line);
-    if (f.length !== header.length) throw damaged(ctx.path, lineNo, `expected ${header.length} fields, found ${f.length}`);
+    const f = bill.fields(line);
+    if (!f) continue;
+    const lineNo = bill.lineNo;
     const get = (i: number) => (i >= 0 ? f[i] : '');
     const time = wallToMs(get(c.time));
     if (time === undefined) throw damaged(ctx.path, lineNo, `记账时间 "${get(c.time).slice(0, 30)}" is not a date-time`);
@@ -417,12 +434,10 @@ async function* readFundFlow(ctx: Ctx, lines: AsyncGenerator<string>, headerLine
       yield { ...base, kind: 'adjustment', orderNo: none(get(c.voucher)), amountMinor: signed, feeMinor: 0 };
     }
   }
-  if (!summaryHeader || !summary) {
-    throw damaged(ctx.path, lineNo, `no summary section (资金流水总笔数...) after ${rows} row${rows === 1 ? '' : 's'}: the file is truncated`);
-  }
-  const s = indexer(summaryHeader);
+  const { summary, col: s } = bill.end(rows);
+  const lineNo = bill.lineNo;
   const num = (name: string): number | undefined => {
-    const v = summary![s(name)];
+    const v = summary[s(name)];
     return v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined;
   };
   const total = num('资金流水总笔数');
