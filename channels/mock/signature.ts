@@ -4,7 +4,8 @@
  * scheme on purpose, so the mock exercises the same code paths as a real time-bound scheme.
  * Pure: clock and secret are passed in.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { parseTimestampedHeader, timestampedHmac } from '../../src/channel/timestamped-hmac.js';
 
 /** The header carrying the signature. */
 export const SIGNATURE_HEADER = 'pay-mock-signature';
@@ -13,10 +14,7 @@ export const DEFAULT_TOLERANCE_SEC = 300;
 
 /** Computes the hex HMAC for a timestamp and raw body. */
 export function computeSignature(secret: string, timestamp: number, body: Buffer | string): string {
-  return createHmac('sha256', secret)
-    .update(`${timestamp}.`)
-    .update(typeof body === 'string' ? Buffer.from(body, 'utf8') : body)
-    .digest('hex');
+  return timestampedHmac(secret, timestamp, body);
 }
 
 /** Builds the signature header for a body (the signer the tests and the mock use). */
@@ -38,19 +36,9 @@ export function verifySignature(
   toleranceSec = DEFAULT_TOLERANCE_SEC,
 ): SignatureCheck {
   if (!header) return { ok: false, reason: 'MALFORMED', message: `no ${SIGNATURE_HEADER} header` };
-  let timestamp: number | undefined;
-  const candidates: string[] = [];
-  for (const part of header.split(',')) {
-    const eq = part.indexOf('=');
-    if (eq < 0) continue;
-    const k = part.slice(0, eq).trim();
-    const v = part.slice(eq + 1).trim();
-    if (k === 't' && /^\d{1,12}$/.test(v)) timestamp = Number(v);
-    else if (k === 'v1' && /^[0-9a-f]{64}$/i.test(v)) candidates.push(v.toLowerCase());
-  }
-  if (timestamp === undefined || candidates.length === 0) {
-    return { ok: false, reason: 'MALFORMED', message: `${SIGNATURE_HEADER} needs t=<unix> and v1=<hex>` };
-  }
+  const parsed = parseTimestampedHeader(header);
+  if (!parsed) return { ok: false, reason: 'MALFORMED', message: `${SIGNATURE_HEADER} needs t=<unix> and v1=<hex>` };
+  const { timestamp, v1: candidates } = parsed;
   const expected = Buffer.from(computeSignature(secret, timestamp, body), 'hex');
   const match = candidates.some((c) => timingSafeEqual(Buffer.from(c, 'hex'), expected));
   if (!match) return { ok: false, reason: 'BAD_SIGNATURE', message: 'signature does not match the body' };

@@ -6,7 +6,8 @@
  * (300 s by default) is refused; like Stripe's own libraries, a future timestamp is not.
  * Pure: secret and moment are passed in.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { parseTimestampedHeader, timestampedHmac, type TimestampedHeader } from '../../src/channel/timestamped-hmac.js';
 
 /** The header carrying the signature (lowercase, as RawRequest holds headers). */
 export const SIGNATURE_HEADER = 'stripe-signature';
@@ -15,10 +16,7 @@ export const DEFAULT_TOLERANCE_SEC = 300;
 
 /** The hex HMAC of `timestamp.body` under `secret`. */
 export function computeSignature(secret: string, timestampSec: number, body: Buffer | string): string {
-  return createHmac('sha256', Buffer.from(secret, 'utf8'))
-    .update(`${timestampSec}.`, 'utf8')
-    .update(typeof body === 'string' ? Buffer.from(body, 'utf8') : body)
-    .digest('hex');
+  return timestampedHmac(secret, timestampSec, body);
 }
 
 /**
@@ -31,26 +29,11 @@ export function signHeader(secrets: string | string[], body: Buffer | string, ti
 }
 
 /** A parsed `Stripe-Signature` header. */
-export interface ParsedHeader {
-  timestamp: number;
-  /** Every `v1` value, lowercase hex. */
-  v1: string[];
-}
+export type ParsedHeader = TimestampedHeader;
 
 /** Parses the header; undefined when it has no usable `t` or no `v1`. */
 export function parseHeader(header: string): ParsedHeader | undefined {
-  let timestamp: number | undefined;
-  const v1: string[] = [];
-  for (const part of header.split(',')) {
-    const eq = part.indexOf('=');
-    if (eq < 0) continue;
-    const k = part.slice(0, eq).trim();
-    const v = part.slice(eq + 1).trim();
-    if (k === 't' && /^\d{1,12}$/.test(v)) timestamp = Number(v);
-    else if (k === 'v1' && /^[0-9a-fA-F]{64}$/.test(v)) v1.push(v.toLowerCase());
-  }
-  if (timestamp === undefined || v1.length === 0) return undefined;
-  return { timestamp, v1 };
+  return parseTimestampedHeader(header);
 }
 
 /** Outcome of {@link verifyHeader}. */

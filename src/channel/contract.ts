@@ -15,7 +15,10 @@
 import type { Clock } from '../core/time.js';
 import type { ExponentOverrides } from '../core/money.js';
 import type { OrderStatus, RefundStatus } from '../core/order.js';
+import type { ChannelCallRecord } from './call-record.js';
 import type { HttpClient } from './http-client.js';
+
+export type { ChannelCallRecord } from './call-record.js';
 
 /** Operations a channel may support; `pay channels list` prints them. */
 export type Capability =
@@ -85,25 +88,6 @@ export interface ChannelDescription {
   currencies?: readonly string[];
   /** Where the channel's exponent for a currency differs from ICU's (applied at its edge). */
   exponentOverrides?: ExponentOverrides;
-}
-
-/** A record of one channel call for the event log. The recorder redacts it again. */
-export interface ChannelCallRecord {
-  /** Contract operation (`collect`, `refund`...) or wire method (`alipay.trade.query`). */
-  operation: string;
-  orderNo?: string;
-  refundNo?: string;
-  /** Request summary (wire method, URL path, selected fields); never keys. */
-  request?: unknown;
-  /** Response summary. */
-  response?: unknown;
-  /** Set when the call failed. */
-  error?: { code: string; message: string; providerCode?: string };
-  httpStatus?: number;
-  requestId?: string;
-  durationMs: number;
-  /** Number of attempts (retries included). */
-  attempts?: number;
 }
 
 /** What the registry hands a channel when it creates an adapter. */

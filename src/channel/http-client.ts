@@ -5,6 +5,7 @@
  */
 
 import { isPayError } from '../core/errors.js';
+import type { ChannelCallRecord } from './call-record.js';
 
 /** One HTTP request from a channel. */
 export interface HttpRequest {
@@ -86,7 +87,7 @@ export interface HttpClientOptions {
   /** Environment for HTTPS_PROXY / HTTP_PROXY / NO_PROXY. */
   env?: Record<string, string | undefined>;
   /** Receives a record of every call (the registry wires it to the event log). */
-  onCall?: (record: import('./contract.js').ChannelCallRecord) => void;
+  onCall?: (record: ChannelCallRecord) => void;
 }
 
 /** Network failure classes (undici-http-client) in which no request reached the channel. */

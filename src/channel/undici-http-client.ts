@@ -14,16 +14,24 @@
  * not retried (not idempotent, or a status outside the set) resolves with whatever came back, so
  * the channel maps the provider's own error body.
  *
- * This module loads undici; import it lazily (the context does).
+ * This module loads undici; import it lazily (the context does). Retry policy: http-retry.ts;
+ * URL and body redaction for logs: http-log.ts; network failure classes: network-errors.ts.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, EnvHttpProxyAgent, type Dispatcher } from 'undici';
 import { PayError } from '../core/errors.js';
-import { MASK, redact, redactText, SECRET_FIELD } from '../core/redact.js';
-import type { ChannelCallRecord } from './contract.js';
+import { redact, redactText } from '../core/redact.js';
+import type { ChannelCallRecord } from './call-record.js';
 import type { HttpClient, HttpClientOptions, HttpRequest, HttpResponse } from './http-client.js';
+import { bodyExcerpt, safeUrl } from './http-log.js';
+import { backoffDelay, parseRetryAfter, RETRY_NETWORK_CODES, RETRY_STATUSES } from './http-retry.js';
+import { classifyNetworkError, errorCode, hostOf } from './network-errors.js';
+
+export { bodyExcerpt, safeUrl } from './http-log.js';
+export { backoffDelay, parseRetryAfter, RETRY_NETWORK_CODES, RETRY_STATUSES } from './http-retry.js';
+export { classifyNetworkError, type NetworkFailureClass } from './network-errors.js';
 
 /** Defaults of {@link HttpClientOptions}. */
 export const HTTP_DEFAULTS = {
@@ -37,14 +45,6 @@ export const HTTP_DEFAULTS = {
   maxRetryAfterMs: 30_000,
 } as const;
 
-/** Statuses retried for idempotent requests. */
-export const RETRY_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 504]);
-
-/** Network error codes retried for idempotent requests: the connection died before an answer. */
-export const RETRY_NETWORK_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
-
-/** Classes of network failure, as they appear in `details.class` of the error. */
-export type NetworkFailureClass = 'timeout' | 'dns' | 'refused' | 'reset' | 'unreachable' | 'tls' | 'proxy' | 'aborted' | 'network';
 
 /** A client that also exposes its undici dispatcher (load tests drive it directly). */
 export interface UndiciHttpClient extends HttpClient {
@@ -62,49 +62,6 @@ export function createHttpClient(options: HttpClientOptions = {}): UndiciHttpCli
   return new Client(options);
 }
 
-/** `Retry-After` as a wait in ms: delta-seconds or an HTTP date; undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
-  if (value === undefined) return undefined;
-  const text = value.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  const at = Date.parse(text);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
-
-/** Full-jitter exponential backoff: a uniform wait in [0, base * 2^(attempt-1)). */
-export function backoffDelay(attempt: number, baseMs: number, random: () => number = Math.random): number {
-  return Math.floor(random() * baseMs * 2 ** Math.max(0, attempt - 1));
-}
-
-/** Query parameters whose values never reach a record (signatures are not secret, but noisy). */
-const URL_SECRET_PARAM = /^(sign|signature|sig|key|token)$/i;
-
-/** The URL for logs: query values of secret-looking parameters masked, registered secrets removed. */
-export function safeUrl(url: string): string {
-  const q = url.indexOf('?');
-  if (q < 0) return redactText(url);
-  const hash = url.indexOf('#', q);
-  const query = url.slice(q + 1, hash < 0 ? undefined : hash);
-  const parts = query.split('&').map((pair) => {
-    const eq = pair.indexOf('=');
-    if (eq < 0) return pair;
-    let name = pair.slice(0, eq);
-    try {
-      name = decodeURIComponent(name.replace(/\+/g, ' '));
-    } catch {
-      /* keep the raw name */
-    }
-    return SECRET_FIELD.test(name) || URL_SECRET_PARAM.test(name) ? `${pair.slice(0, eq)}=${encodeURIComponent(MASK)}` : pair;
-  });
-  return redactText(`${url.slice(0, q)}?${parts.join('&')}`);
-}
-
-/** The first `max` characters of a body, for error messages (redacted, control characters shown as spaces). */
-export function bodyExcerpt(body: Buffer | string, max = 200): string {
-  const text = (typeof body === 'string' ? body : body.subarray(0, max * 4).toString('utf8')).slice(0, max);
-  return redactText(text.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, ' ')) + ((typeof body === 'string' ? body.length : body.length) > max ? '…' : '');
-}
-
 const ORIGIN_RE = /^(https?:\/\/[^/?#]+)([^#]*)/i;
 
 /** Splits an absolute URL into undici's origin and path. */
@@ -119,123 +76,6 @@ function splitUrl(url: string, operation: string): { origin: string; path: strin
   return { origin: m[1], path: path.startsWith('/') ? path : `/${path}` };
 }
 
-function hostOf(origin: string): string {
-  return origin.replace(/^https?:\/\//i, '');
-}
-
-/** The error code of a network failure, looking through causes and aggregate errors. */
-function errorCode(err: unknown): string | undefined {
-  let e = err as { code?: unknown; cause?: unknown; errors?: unknown[]; name?: string } | undefined;
-  for (let depth = 0; e && depth < 5; depth++) {
-    // undici wraps the socket's error: prefer the innermost specific code (ECONNRESET over UND_ERR_SOCKET).
-    const inner = (e.cause ?? (Array.isArray(e.errors) ? e.errors[0] : undefined)) as typeof e;
-    const innerCode = inner ? errorCode(inner) : undefined;
-    if (innerCode && innerCode !== 'UND_ERR_SOCKET') return innerCode;
-    if (typeof e.code === 'string') return e.code;
-    if (e.name === 'AbortError') return 'ABORT_ERR';
-    e = inner;
-  }
-  return undefined;
-}
-
-interface FailureContext {
-  operation: string;
-  method: string;
-  origin: string;
-  attempts: number;
-  channel?: string;
-  headersTimeoutMs: number;
-  bodyTimeoutMs: number;
-  connectTimeoutMs: number;
-  proxied: boolean;
-}
-
-/** Maps a network failure onto a standard PayError whose message says what to check. */
-export function classifyNetworkError(err: unknown, c: FailureContext): PayError {
-  if (err instanceof PayError) return err;
-  const code = errorCode(err) ?? 'UNKNOWN';
-  const host = hostOf(c.origin);
-  const what = `${c.operation} (${c.method} ${host})`;
-  const base = { channel: c.channel, cause: err };
-  const details = (cls: NetworkFailureClass, extra: Record<string, unknown> = {}) => ({ class: cls, errorCode: code, host, attempts: c.attempts, ...extra });
-  const unknownOutcome = c.method === 'GET' ? '' : ' The outcome is unknown: query before retrying, and retry with the same number.';
-  switch (code) {
-    case 'UND_ERR_CONNECT_TIMEOUT':
-    case 'ETIMEDOUT':
-      return new PayError('TIMEOUT', `${what}: could not connect within ${c.connectTimeoutMs} ms`, {
-        ...base,
-        details: details('timeout', { phase: 'connect' }),
-        hint: `Check that ${host} is reachable from here (firewall, VPN${c.proxied ? ', the proxy in HTTPS_PROXY/HTTP_PROXY' : ''}).`,
-      });
-    case 'UND_ERR_HEADERS_TIMEOUT':
-      return new PayError('TIMEOUT', `${what}: no response within ${c.headersTimeoutMs} ms`, {
-        ...base,
-        details: details('timeout', { phase: 'headers' }),
-        hint: `The channel is slow or the request hung.${unknownOutcome}`,
-      });
-    case 'UND_ERR_BODY_TIMEOUT':
-      return new PayError('TIMEOUT', `${what}: the response body stalled for ${c.bodyTimeoutMs} ms`, {
-        ...base,
-        details: details('timeout', { phase: 'body' }),
-        hint: `The channel answered but stopped sending.${unknownOutcome}`,
-      });
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-    case 'EAI_NONAME':
-    case 'EAI_FAIL':
-      return new PayError('CHANNEL_ERROR', `${what}: cannot resolve host ${host.replace(/:\d+$/, '')} (${code})`, {
-        ...base,
-        details: details('dns'),
-        hint: "Check the host name in the channel's base URL and this machine's DNS / network connection.",
-      });
-    case 'ECONNREFUSED':
-      return new PayError('CHANNEL_ERROR', `${what}: connection refused by ${host}`, {
-        ...base,
-        details: details('refused'),
-        hint: `Nothing is listening there: check the port in the channel's base URL${/127\.0\.0\.1|localhost|\[::1\]/.test(host) ? ', and that `pay sandbox` is running' : ''}.`,
-      });
-    case 'ECONNRESET':
-    case 'EPIPE':
-    case 'UND_ERR_SOCKET':
-    case 'UND_ERR_CLOSED':
-      return new PayError('CHANNEL_ERROR', `${what}: the connection was closed before a response (${code})`, {
-        ...base,
-        details: details('reset'),
-        hint: `The channel or something between (proxy, load balancer) dropped the connection.${unknownOutcome}`,
-      });
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-    case 'ENETDOWN':
-      return new PayError('CHANNEL_ERROR', `${what}: ${host} is unreachable (${code})`, {
-        ...base,
-        details: details('unreachable'),
-        hint: 'Check the network connection, VPN and routes to the channel.',
-      });
-    case 'ABORT_ERR':
-    case 'UND_ERR_ABORTED':
-      return new PayError('CHANNEL_ERROR', `${what}: the request was aborted`, { ...base, details: details('aborted') });
-    default:
-      if (/CERT|TLS|SSL|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) {
-        return new PayError('CHANNEL_ERROR', `${what}: TLS failure (${code})`, {
-          ...base,
-          details: details('tls'),
-          hint: 'Check the URL (http vs https), the system clock and any TLS-intercepting proxy (NODE_EXTRA_CA_CERTS).',
-        });
-      }
-      if (c.proxied && /proxy/i.test((err as Error)?.message ?? '')) {
-        return new PayError('CHANNEL_ERROR', `${what}: the proxy refused or failed the request (${redactText((err as Error).message).slice(0, 120)})`, {
-          ...base,
-          details: details('proxy'),
-          hint: 'Check HTTPS_PROXY / HTTP_PROXY (and NO_PROXY for hosts that must not go through it).',
-        });
-      }
-      return new PayError('CHANNEL_ERROR', `${what}: network error (${code}): ${redactText((err as Error)?.message ?? String(err)).slice(0, 160)}`, {
-        ...base,
-        details: details('network'),
-        hint: `Check the network connection and the channel's base URL.${unknownOutcome}`,
-      });
-  }
-}
 
 /** What one attempt produced. */
 interface RawResponse {
@@ -538,3 +378,4 @@ class Client implements UndiciHttpClient {
 function requestIdOf(h: Record<string, string>): string | undefined {
   return h['request-id'] ?? h['paypal-debug-id'] ?? h['x-request-id'] ?? h['x-amzn-requestid'] ?? undefined;
 }
+

@@ -16,6 +16,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ExitError, invalid, isPayError, PayError } from '../core/errors.js';
+import { readBody } from '../core/read-body.js';
 import { redactText } from '../core/redact.js';
 import type { RawRequest } from '../channel/contract.js';
 import type { Presentation } from '../output/render.js';
@@ -131,24 +132,6 @@ export async function forward(
   return last;
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolvePromise, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new PayError('INVALID_REQUEST', `body larger than ${MAX_BODY_BYTES} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolvePromise(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
 function fileStamp(ms: number): string {
   return new Date(ms).toISOString().replace(/[-:]/g, '').replace('.', '');
 }
@@ -210,7 +193,7 @@ export async function listen(opts: ListenOptions, ctx: Context): Promise<ListenR
     const target = req.url ?? '/';
     let body: Buffer;
     try {
-      body = await readBody(req);
+      body = await readBody(req, { maxBytes: MAX_BODY_BYTES, tooLarge: (max) => new PayError('INVALID_REQUEST', `body larger than ${max} bytes`) });
     } catch (err) {
       res.writeHead(413, { 'content-type': 'text/plain' }).end(`pay listen: ${(err as Error).message}\n`);
       return;

@@ -123,7 +123,7 @@ export async function importOrders(file: string, opts: ImportOptions, ctx: Conte
   const path = resolve(ctx.cwd, file);
   const { fingerprint } = await import('../reconcile/file-hash.js');
   const { readCsvRecords } = await import('../channel/csv.js');
-  const { zoneConverter } = await import('../reconcile/mapping.js');
+  const { zoneConverter } = await import('../reconcile/mapping-time.js');
   const { createProgress } = await import('../reconcile/progress.js');
 
   let toUtc: ((wallMs: number) => number) | undefined;

@@ -5,7 +5,7 @@ import { invalid, PayError } from '../core/errors.js';
 import { ORDER_STATUSES, type Order, type OrderKind, type OrderStatus, type Refund } from '../core/order.js';
 import { isoUtc, parseInstant } from '../core/time.js';
 import type { Presentation } from '../output/render.js';
-import { eventSummary, money, orderFields, orderJson, refundJson, statusCell } from '../output/views.js';
+import { eventSummary, money, orderFields, orderJson, refundJson, refundsTable, statusCell } from '../output/views.js';
 import type { StoredEvent } from '../store/store.js';
 import type { Context } from './context.js';
 
@@ -102,19 +102,7 @@ export function presentShow(r: ShowResult): Presentation {
     },
     blocks: [
       { kind: 'fields', fields: orderFields(r.order) },
-      {
-        kind: 'table',
-        title: 'Refunds',
-        columns: [
-          { key: 'refundNo', header: 'refund no' },
-          { key: 'status', header: 'status' },
-          { key: 'amount', header: 'amount', align: 'right' },
-          { key: 'reason', header: 'reason' },
-          { key: 'createdAt', header: 'created' },
-        ],
-        rows: r.refunds.map((f) => ({ refundNo: f.refundNo, status: statusCell(f.status), amount: money(f.amountMinor, f.currency), reason: f.reason, createdAt: f.createdAt })),
-        empty: 'No refunds.',
-      },
+      refundsTable(r.refunds, { reason: true, empty: 'No refunds.' }),
       {
         kind: 'table',
         title: 'History',

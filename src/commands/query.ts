@@ -7,7 +7,7 @@ import { PayError } from '../core/errors.js';
 import type { Order, Refund } from '../core/order.js';
 import type { OrderState } from '../channel/contract.js';
 import type { Presentation } from '../output/render.js';
-import { money, orderFields, orderJson, refundJson, statusCell } from '../output/views.js';
+import { money, orderFields, orderJson, refundJson, refundsTable, statusCell } from '../output/views.js';
 import type { Context } from './context.js';
 import { applyOrderState, applyRefundState, isManualCapture, orderRef, refundRef } from './lifecycle.js';
 
@@ -114,17 +114,7 @@ export function presentQuery(r: QueryResult): Presentation {
     });
   }
   if (r.refunds.length) {
-    blocks.push({
-      kind: 'table',
-      title: 'Refunds',
-      columns: [
-        { key: 'refundNo', header: 'refund no' },
-        { key: 'status', header: 'status' },
-        { key: 'amount', header: 'amount', align: 'right' },
-        { key: 'createdAt', header: 'created' },
-      ],
-      rows: r.refunds.map((f) => ({ refundNo: f.refundNo, status: statusCell(f.status), amount: money(f.amountMinor, f.currency), createdAt: f.createdAt })),
-    });
+    blocks.push(refundsTable(r.refunds));
   }
   for (const w of r.warnings) blocks.push({ kind: 'text', tone: 'warn', text: `Warning: ${w}` });
   for (const i of r.ignored) blocks.push({ kind: 'text', tone: 'dim', text: `Note: ${i}` });

@@ -157,7 +157,7 @@ export async function reconcileCommand(opts: ReconcileOptions, ctx: Context): Pr
     path = resolve(ctx.cwd, opts.bill!);
     ({ sha256, bytes: totalBytes } = await fingerprint(path));
     if (mapping) {
-      const { mappingBillReader } = await import('../reconcile/mapping.js');
+      const { mappingBillReader } = await import('../reconcile/mapping-reader.js');
       billFormat = 'mapping';
       rows = mappingBillReader(mapping, { businessTimeZone: timeZone, onBytes: (n) => progress.current?.bytes(n) }).read({ path }, readOptions);
     } else {

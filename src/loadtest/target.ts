@@ -38,3 +38,11 @@ export interface Target {
   /** Releases connections; requests still in flight fail. */
   close(): Promise<void>;
 }
+
+/** A target opened by `pay loadtest`, what the summary says about it, and how to release it. */
+export interface OpenedTarget {
+  target: Target;
+  /** Summary `target` section. */
+  info: Record<string, unknown>;
+  close(): Promise<void>;
+}

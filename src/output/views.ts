@@ -5,7 +5,7 @@
 import { formatAmount } from '../core/money.js';
 import type { Order, Refund } from '../core/order.js';
 import type { StoredEvent } from '../store/store.js';
-import type { Cell, Tone } from './render.js';
+import type { Block, Cell, Tone } from './render.js';
 
 /** Tone for a status word. */
 export function statusTone(status: string): Tone | undefined {
@@ -135,4 +135,27 @@ export function eventSummary(e: StoredEvent): string {
         .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
         .join(' ');
   }
+}
+
+/** The refunds table `pay orders show` and `pay query` print; `reason` adds that column. */
+export function refundsTable(refunds: readonly Refund[], opts: { reason?: boolean; empty?: string } = {}): Block {
+  return {
+    kind: 'table',
+    title: 'Refunds',
+    columns: [
+      { key: 'refundNo', header: 'refund no' },
+      { key: 'status', header: 'status' },
+      { key: 'amount', header: 'amount', align: 'right' },
+      ...(opts.reason ? [{ key: 'reason', header: 'reason' }] : []),
+      { key: 'createdAt', header: 'created' },
+    ],
+    rows: refunds.map((f) => ({
+      refundNo: f.refundNo,
+      status: statusCell(f.status),
+      amount: money(f.amountMinor, f.currency),
+      ...(opts.reason ? { reason: f.reason } : {}),
+      createdAt: f.createdAt,
+    })),
+    ...(opts.empty !== undefined ? { empty: opts.empty } : {}),
+  };
 }

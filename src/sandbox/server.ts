@@ -21,6 +21,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { invalid, isPayError, PayError } from '../core/errors.js';
+import { readBody } from '../core/read-body.js';
 import { redactText } from '../core/redact.js';
 import { systemClock, type Clock } from '../core/time.js';
 import { FaultList, faultBody, malform, type ActiveFault, type FaultKind, type FaultSpec } from './faults.js';
@@ -160,24 +161,6 @@ async function loadSimulator(id: string, extra: SandboxOptions['simulators']): P
   return mod;
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        reject(invalid('request body too large for the sandbox'));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
 function lowerHeaders(req: IncomingMessage): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
@@ -308,7 +291,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Runnin
   }
 
   async function serve(l: Listener, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = await readBody(req);
+    const body = await readBody(req, { maxBytes: MAX_BODY, tooLarge: () => invalid('request body too large for the sandbox') });
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);

@@ -3,7 +3,8 @@
 // times in Beijing time), for a channel id pay has no module for.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { mappingBillReader, parseMapping } from '../../src/reconcile/mapping.js';
+import { parseMapping } from '../../src/reconcile/mapping.js';
+import { mappingBillReader } from '../../src/reconcile/mapping-reader.js';
 import { reconcileE2E } from '../helpers/reconcile-e2e.js';
 
 const mappingJson = {

@@ -2,7 +2,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BillRow } from '../../src/channel/contract.js';
-import { compileTimeFormat, formatTime, loadMapping, mappingBillReader, parseMapping, timeParser, zoneConverter } from '../../src/reconcile/mapping.js';
+import { loadMapping, parseMapping } from '../../src/reconcile/mapping.js';
+import { mappingBillReader } from '../../src/reconcile/mapping-reader.js';
+import { compileTimeFormat, formatTime, timeParser, zoneConverter } from '../../src/reconcile/mapping-time.js';
 import { tempDir } from '../helpers/cli.js';
 
 let tmp: ReturnType<typeof tempDir>;
