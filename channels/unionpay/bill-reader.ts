@@ -10,7 +10,7 @@ import { formatAmount, parseAmount } from '../../src/core/money.js';
 import { isoUtc, parseDate } from '../../src/core/time.js';
 import { decodeText } from './form.js';
 import { fromMonthDayTime, fromTxnTime } from './wire-time.js';
-import { CURRENCY_BY_NAME, emptyTotals, OFFSET, RD_NAME, WIDTH, ZM_FIELDS, ZM_MIN_BYTES, ZM_NAME, ZM_RECORD_BYTES, type ZmField } from './bill-format.js';
+import { CURRENCY_BY_NAME, emptyTotals, OFFSET, RD_NAME, WIDTH, ZM_FIELDS, ZM_MIN_BYTES, ZM_NAME, ZM_RECORD_BYTES, type Totals, type ZmField } from './bill-format.js';
 
 function damaged(path: string, where: string, message: string): PayError {
   return invalid(`${basename(path)}${where}: ${message}`, {
@@ -18,20 +18,12 @@ function damaged(path: string, where: string, message: string): PayError {
   });
 }
 
-
 /** The RD summary's header and 总计 line. */
-export interface RdSummary {
+export interface RdSummary extends Totals {
   merId: string;
   /** YYYY-MM-DD */
   settleDate: string;
   currency: string;
-  count: number;
-  amountDebit: number;
-  amountCredit: number;
-  feeDebit: number;
-  feeCredit: number;
-  netDebit: number;
-  netCredit: number;
 }
 
 /** Parses the RD summary text. Throws Error with a reason. */

@@ -79,13 +79,21 @@ async function receiver(failures: number): Promise<{ url: string; hits: { at: nu
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/notify`, hits };
 }
 
-async function freePort(): Promise<number> {
+async function freePort(port = 0): Promise<number> {
   const s = createServer();
-  s.listen(0, '127.0.0.1');
+  s.listen(port, '127.0.0.1');
   await once(s, 'listening');
-  const port = (s.address() as AddressInfo).port;
+  const got = (s.address() as AddressInfo).port;
   await new Promise<void>((r) => s.close(() => r()));
-  return port;
+  return got;
+}
+
+/** A port whose next one is free too (other tests' servers come and go on this machine). */
+async function freePortPair(): Promise<number> {
+  for (;;) {
+    const base = await freePort();
+    if (base < 65535 && (await freePort(base + 1).catch(() => 0)) === base + 1) return base;
+  }
 }
 
 async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs = 5_000): Promise<T> {
@@ -121,7 +129,7 @@ describe('sandbox: listeners, profiles and the control API', () => {
   });
 
   it('gives channel i port base + i, and lists requested channels without a simulator', async () => {
-    const base = await freePort();
+    const base = await freePortPair();
     const sb = await start({ port: base, channels: ['testpay', 'other'], simulators: { testpay, other: { ...testpay, id: 'other' } as SimulatorModule } });
     expect(sb.channels.testpay.port).toBe(base);
     expect(sb.channels.other.port).toBe(base + 1);
