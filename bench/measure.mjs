@@ -2,6 +2,16 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
+/** The command line: `flag('--keep')` is true when given; `value('--rows', def)` is the word after it, else `def`. */
+export function cliArgs(args = process.argv.slice(2)) {
+  const flag = (name) => args.includes(name);
+  const value = (name, def) => {
+    const i = args.indexOf(name);
+    return i === -1 ? def : args[i + 1];
+  };
+  return { args, flag, value };
+}
+
 /** `--import` this into a node child to have it print its own peak RSS at exit. */
 export const RSS_PROBE = 'data:text/javascript,process.on("exit",()=>process.stderr.write("\\nMAXRSS_KB "+process.resourceUsage().maxRSS+"\\n"))';
 

@@ -17,17 +17,12 @@ import { dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { maxRssKb, RSS_PROBE, timed } from './measure.mjs';
+import { cliArgs, maxRssKb, RSS_PROBE, timed } from './measure.mjs';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-const flag = (name) => args.includes(name);
-const value = (name, def) => {
-  const i = args.indexOf(name);
-  return i === -1 ? def : args[i + 1];
-};
+const { flag, value } = cliArgs();
 const BASE = value('--db', process.env.PAY_BENCH_PG_URL || process.env.PAY_TEST_PG_URL);
 if (!BASE) {
   console.error('No PostgreSQL: give --db postgres://..., or run under scripts/pg-cluster run node bench/reconcile-pg.mjs');

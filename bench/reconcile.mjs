@@ -14,15 +14,10 @@ import { createWriteStream, mkdtempSync, rmSync, statSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { maxRssKb, RSS_PROBE, timed } from './measure.mjs';
+import { cliArgs, maxRssKb, RSS_PROBE, timed } from './measure.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-const flag = (name) => args.includes(name);
-const value = (name, def) => {
-  const i = args.indexOf(name);
-  return i === -1 ? def : args[i + 1];
-};
+const { flag, value } = cliArgs();
 const N = Number(value('--rows', '1000000'));
 const DATE = '2026-11-22';
 const CHANNEL = 'bench';

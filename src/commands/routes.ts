@@ -6,7 +6,7 @@
 import { isPayError } from '../core/errors.js';
 import { formatAmount } from '../core/money.js';
 import { seededRandom, type RoutePlan, type RouteRule } from '../core/routing.js';
-import type { Presentation } from '../output/render.js';
+import { percent as pct, type Presentation } from '../output/render.js';
 import type { Context } from './context.js';
 import { amountAndCurrency } from './create.js';
 import { loadRouting, planPayment, type LoadedRouting } from './route-plan.js';
@@ -94,7 +94,6 @@ export async function routesExplain(opts: ExplainOptions, ctx: Context): Promise
   }
 }
 
-const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
 export function presentRoutesExplain(r: ExplainResult): Presentation {
   const what = `${formatAmount(r.amountMinor, r.currency)} ${r.currency}${r.method ? ` by ${r.method}` : ''}`;

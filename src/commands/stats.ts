@@ -14,7 +14,7 @@ import { isoUtc, parseInstant } from '../core/time.js';
 import { LatencyHistogram } from '../loadtest/histogram.js';
 import { evaluateThreshold, parseThreshold, type MetricSource, type Threshold } from '../loadtest/thresholds.js';
 import { csvLine } from '../output/csv.js';
-import type { Block, Presentation } from '../output/render.js';
+import { percent as pct, type Block, type Presentation } from '../output/render.js';
 import type { StatsBucket, StatsRange, StatsStore } from '../store/stats-store.js';
 import type { Context } from './context.js';
 
@@ -271,7 +271,6 @@ function bar(value: number, max: number, width = 12): string {
   return '█'.repeat(n) + '·'.repeat(width - n);
 }
 
-const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const ms = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(x < 10 ? 2 : 0)} ms`);
 
 /** The calls table as CSV (one row per channel and operation, and per bucket with --by). */

@@ -164,3 +164,6 @@ export function print(p: Presentation, o: OutputOptions): void {
   const text = formatBlocks(p.blocks, o.color);
   if (text) o.stdout.write(`${text}\n`);
 }
+
+/** A fraction as a percentage with one decimal (`0.987` -> `98.7%`), as tables show rates. */
+export const percent = (fraction: number): string => `${(fraction * 100).toFixed(1)}%`;
