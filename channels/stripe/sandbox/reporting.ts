@@ -2,7 +2,7 @@
  * Reporting: report runs of the itemized balance report, whose files are written by the
  * channel's own bill writer and served under /v1/files/{id}/contents.
  */
-import { readFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Router } from '../../../src/sandbox/router.js';
 import { balanceTransactionRow, writeItemized } from '../bill.js';
@@ -57,7 +57,7 @@ export function createReportRun(sim: StripeSimulator, p: FormObject): Obj {
   const path = join(sim.deps.workDir, `${fileId}.csv`);
   writeItemized(path, rows, { timeZone: timezone })
     .then(async () => {
-      const size = (await readFile(path)).length;
+      const { size } = await stat(path);
       const object = {
         id: fileId,
         object: 'file',
