@@ -19,7 +19,7 @@ import type { LevelReport, LoadtestSummary } from '../loadtest/summary.js';
 import type { MetricSource, ThresholdResult } from '../loadtest/thresholds.js';
 import type { Context } from './context.js';
 
-export { DEFAULT_MAX_IN_FLIGHT, DEFAULT_SEED_ORDERS, parseConcurrency, parseDuration, parseMix, parseRate, type LoadtestOptions } from '../loadtest/options.js';
+export { parseConcurrency, parseDuration, parseMix, parseRate, type LoadtestOptions } from '../loadtest/options.js';
 export { isLoopbackHost } from '../loadtest/loopback.js';
 export { presentLoadtest } from '../loadtest/present.js';
 
