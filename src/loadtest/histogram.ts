@@ -115,6 +115,11 @@ export class LatencyHistogram {
     this.h.add(other.h);
   }
 
+  /** Adds the counts of an {@link encode}d histogram (exact: the encoding keeps every count). */
+  addEncoded(encoded: string): void {
+    this.h.add(hdr.decodeFromCompressedBase64(encoded, 32, false));
+  }
+
   reset(): void {
     this.h.reset();
   }

@@ -43,7 +43,7 @@ function parseHeaders(list: string[] | undefined): [string, string][] {
 }
 
 /** Opens the `--url` target after checking the flags that apply to it. */
-export async function openHttpTarget(opts: LoadtestOptions, plan: Plan): Promise<OpenedTarget> {
+export async function openHttpTarget(opts: LoadtestOptions, plan: Pick<Plan, 'timeoutMs'>): Promise<OpenedTarget> {
   if (opts.op !== undefined || opts.mix !== undefined || opts.amount !== undefined || opts.currency !== undefined || opts.seedOrders !== undefined) {
     throw invalid('--op, --mix, --amount, --currency and --seed-orders apply to --channel runs, not to --url');
   }
