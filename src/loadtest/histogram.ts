@@ -115,9 +115,14 @@ export class LatencyHistogram {
     this.h.add(other.h);
   }
 
-  /** Adds the counts of an {@link encode}d histogram (exact: the encoding keeps every count). */
-  addEncoded(encoded: string): void {
-    this.h.add(hdr.decodeFromCompressedBase64(encoded, 32, false));
+  /**
+   * Adds the counts of an {@link encode}d histogram (exact: the encoding keeps every count) whose
+   * largest value was `maxMs` (the encoding keeps only its bucket, so it is passed beside it).
+   */
+  addEncoded(encoded: string, maxMs: number): void {
+    const other = hdr.decodeFromCompressedBase64(encoded, 32, false);
+    if (other.totalCount > 0) (other as { maxValue: number }).maxValue = Math.round(maxMs * 1000);
+    this.h.add(other);
   }
 
   reset(): void {

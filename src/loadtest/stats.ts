@@ -83,7 +83,10 @@ export interface ClientCost {
  */
 export interface RecorderState {
   latency: string;
+  /** Largest latency, ms (exact; the encoding keeps only its bucket). */
+  latencyMax: number;
   startLag: string;
+  startLagMax: number;
   completed: number;
   errors: number;
   errorsByCode: [string, ErrorTally][];
@@ -276,7 +279,9 @@ export class LevelRecorder {
   state(now = this.t1 || performance.now()): RecorderState {
     return {
       latency: this.latency.encode(),
+      latencyMax: this.latency.maxMs(),
       startLag: this.startLag.encode(),
+      startLagMax: this.startLag.maxMs(),
       completed: this.completed,
       errors: this.errors,
       errorsByCode: [...this.errorsByCode],
@@ -305,8 +310,8 @@ export class LevelRecorder {
     let cpuSystem = 0;
     let elu = 0;
     for (const s of states) {
-      m.latency.addEncoded(s.latency);
-      m.startLag.addEncoded(s.startLag);
+      m.latency.addEncoded(s.latency, s.latencyMax);
+      m.startLag.addEncoded(s.startLag, s.startLagMax);
       m.completed += s.completed;
       m.errors += s.errors;
       for (const [code, t] of s.errorsByCode) {
@@ -343,7 +348,7 @@ export class LevelRecorder {
         p.requests += q.requests;
         p.errors += q.errors;
         p.rps = Math.round((p.rps + q.rps) * 10) / 10;
-        if (q.hdr) w.addEncoded(q.hdr);
+        if (q.hdr) w.addEncoded(q.hdr, q.max);
       }
       p.p50 = w.percentileMs(50);
       p.p99 = w.percentileMs(99);

@@ -54,17 +54,23 @@ export function shares(plan: LevelPlan, bounds: LevelBounds, threads: number): {
   }));
 }
 
-/** Sums the threads' target details (HTTP statuses, connections, connects). */
+/** Sums the threads' target details (HTTP statuses, connections, connects), and lists each thread's. */
 function mergeDetails(list: Record<string, unknown>[]): Record<string, unknown> {
   const statuses = new Map<number, number>();
   let connections = 0;
   let connects = 0;
+  const perWorker = [];
   for (const d of list) {
-    for (const [k, n] of Object.entries((d.httpStatuses ?? {}) as Record<string, number>)) statuses.set(Number(k), (statuses.get(Number(k)) ?? 0) + n);
+    let answers = 0;
+    for (const [k, n] of Object.entries((d.httpStatuses ?? {}) as Record<string, number>)) {
+      statuses.set(Number(k), (statuses.get(Number(k)) ?? 0) + n);
+      answers += n;
+    }
     connections += Number(d.connections ?? 0);
     connects += Number(d.connects ?? 0);
+    perWorker.push({ connections: Number(d.connections ?? 0), connects: Number(d.connects ?? 0), answers });
   }
-  return { ...list[0], httpStatuses: statusDetails(statuses), connections, connects, workers: list.length };
+  return { ...list[0], httpStatuses: statusDetails(statuses), connections, connects, workers: perWorker };
 }
 
 /** The worker threads of a run. */
