@@ -42,6 +42,9 @@ const lower = (s: string) => Buffer.from(s, 'latin1');
 const CONTENT_LENGTH = lower('content-length:');
 const TRANSFER_ENCODING = lower('transfer-encoding:');
 const CONNECTION = lower('connection:');
+const CLOSE = lower('close');
+const KEEP_ALIVE = lower('keep-alive');
+const CHUNKED = lower('chunked');
 
 /** True when `buf[at..]` starts with `name` (lower-case ASCII), ignoring case. */
 function startsWithLower(buf: Buffer, at: number, end: number, name: Buffer): boolean {
@@ -50,9 +53,15 @@ function startsWithLower(buf: Buffer, at: number, end: number, name: Buffer): bo
   return true;
 }
 
-/** True when the header value `buf[from..to]` holds `word` (lower-case ASCII), ignoring case. */
-function valueHas(buf: Buffer, from: number, to: number, word: string): boolean {
-  return buf.toString('latin1', from, to).toLowerCase().includes(word);
+/** True when the header value `buf[from..to]` holds `word` (lower-case ASCII), ignoring case; allocates nothing. */
+function valueHas(buf: Buffer, from: number, to: number, word: Buffer): boolean {
+  const last = to - word.length;
+  for (let i = from; i <= last; i++) {
+    let j = 0;
+    while (j < word.length && (buf[i + j] | 0x20) === word[j]) j++;
+    if (j === word.length) return true;
+  }
+  return false;
 }
 
 const CLOSED_EARLY: SendError = { code: 'CHANNEL_ERROR', message: 'connection closed before the response ended' };
@@ -231,11 +240,11 @@ class Conn {
           }
         } else if (startsWithLower(src, line, eol, CONNECTION)) {
           const from = line + CONNECTION.length;
-          if (valueHas(src, from, eol, 'close')) keepAlive = false;
-          else if (valueHas(src, from, eol, 'keep-alive')) keepAlive = true;
+          if (valueHas(src, from, eol, CLOSE)) keepAlive = false;
+          else if (valueHas(src, from, eol, KEEP_ALIVE)) keepAlive = true;
         }
       } else if (c === 0x74 /* t */ && startsWithLower(src, line, eol, TRANSFER_ENCODING)) {
-        chunked = valueHas(src, line + TRANSFER_ENCODING.length, eol, 'chunked');
+        chunked = valueHas(src, line + TRANSFER_ENCODING.length, eol, CHUNKED);
       }
       line = eol + 1;
     }
