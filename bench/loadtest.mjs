@@ -175,6 +175,8 @@ async function endpoint(latencyMs) {
   console.log('  best round of each:');
   for (const [name, r] of Object.entries(best)) printRow(name, r);
   if (!WRK) console.log('  wrk: not installed, skipped (install it, e.g. apt-get install wrk, to compare against it)');
+  const paired = (other) => median(rounds.pay.map((r, i) => r.rps / rounds[other][i].rps));
+  console.log(`  median of paired rounds: pay ${fmt(paired('autocannon'), 3)}x autocannon${WRK ? `, ${fmt(paired('wrk'), 3)}x wrk` : ''}`);
   const ratio = best.pay.rps / best.autocannon.rps;
   if (latencyMs > 0) {
     const bound = (CONNECTIONS * 1000) / latencyMs;
