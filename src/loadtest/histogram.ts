@@ -48,12 +48,13 @@ export class LatencyHistogram {
     });
   }
 
-  /** Records one latency given in milliseconds (performance.now() differences), `count` times. */
-  recordMs(valueMs: number, count = 1): void {
+  /** Records one latency given in milliseconds (performance.now() differences), `count` times; returns it in whole µs. */
+  recordMs(valueMs: number, count = 1): number {
     // Clock steps cannot make a latency negative in performance.now(), but clamp defensively.
     const us = valueMs > 0 ? Math.round(valueMs * 1000) : 0;
     if (count === 1) this.h.recordValue(us);
     else this.h.recordValueWithCount(us, count);
+    return us;
   }
 
   get count(): number {
@@ -113,6 +114,16 @@ export class LatencyHistogram {
   /** Adds another histogram's counts. */
   add(other: LatencyHistogram): void {
     this.h.add(other.h);
+  }
+
+  /**
+   * Becomes `a` minus `b` (`b` holding a subset of `a`'s values): exact counts, so exact
+   * percentiles; the maximum is not tracked through it (the caller knows it).
+   */
+  setDifference(a: LatencyHistogram, b: LatencyHistogram): void {
+    this.h.reset();
+    this.h.add(a.h);
+    this.h.subtract(b.h);
   }
 
   /**

@@ -106,7 +106,11 @@ export interface RecorderState {
 /** Records one level. */
 export class LevelRecorder {
   readonly latency = new LatencyHistogram();
+  /** Each second's latencies: the cumulative histogram minus {@link seen} (one record per request, not two). */
   private readonly window = new LatencyHistogram();
+  /** The cumulative histogram as of the last flush. */
+  private readonly seen = new LatencyHistogram();
+  private windowMaxUs = 0;
   readonly startLag = new LatencyHistogram();
   completed = 0;
   errors = 0;
@@ -150,8 +154,8 @@ export class LevelRecorder {
   /** Records a completed request: latency in ms, the failure if any, completion time. */
   record(latencyMs: number, error: SendError | undefined, now: number): void {
     if (now >= this.nextTick) this.tick(now);
-    this.latency.recordMs(latencyMs);
-    this.window.recordMs(latencyMs);
+    const us = this.latency.recordMs(latencyMs);
+    if (us > this.windowMaxUs) this.windowMaxUs = us;
     this.completed++;
     this.windowCount++;
     if (error !== undefined) {
@@ -197,6 +201,8 @@ export class LevelRecorder {
   private flush(end: number): void {
     const span = (end - this.windowStart) / 1000;
     if (span <= 0) return;
+    this.window.setDifference(this.latency, this.seen);
+    this.seen.add(this.window);
     this.series.push({
       t: Math.round(((end - this.t0) / 1000) * 1000) / 1000,
       requests: this.windowCount,
@@ -204,10 +210,10 @@ export class LevelRecorder {
       rps: Math.round((this.windowCount / span) * 10) / 10,
       p50: this.window.percentileMs(50),
       p99: this.window.percentileMs(99),
-      max: this.window.maxMs(),
+      max: this.windowCount > 0 ? this.windowMaxUs / 1000 : 0,
     });
     if (this.keepWindows) this.windows.push(this.window.encode());
-    this.window.reset();
+    this.windowMaxUs = 0;
     this.windowCount = 0;
     this.windowErrors = 0;
     this.windowStart = end;

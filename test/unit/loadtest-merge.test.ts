@@ -4,6 +4,7 @@
  * split into whole shares that add up to the level.
  */
 import { describe, expect, it } from 'vitest';
+import { LatencyHistogram } from '../../src/loadtest/histogram.js';
 import { LevelRecorder } from '../../src/loadtest/stats.js';
 import { shares, splitEvenly } from '../../src/loadtest/workers.js';
 import { parseWorkers } from '../../src/loadtest/options.js';
@@ -64,6 +65,20 @@ describe('merging the worker threads recorders', () => {
     );
     // A tail the threads saw unevenly is still where one histogram puts it.
     expect(m.latency.p99_9).toBeGreaterThan(50);
+  });
+
+  it("each second's p50, p99 and max are those of that second's requests alone", () => {
+    const rec = new LevelRecorder();
+    rec.begin(0);
+    const seconds = [latencies(3000, 7), latencies(500, 8).map((v) => v * 10), latencies(2000, 9)];
+    for (const [k, values] of seconds.entries()) for (const [i, v] of values.entries()) rec.record(v, undefined, k * 1000 + (i / values.length) * 999);
+    rec.finish(3000);
+    expect(rec.series).toHaveLength(3);
+    for (const [k, values] of seconds.entries()) {
+      const alone = new LatencyHistogram();
+      for (const v of values) alone.recordMs(v);
+      expect(rec.series[k], `second ${k + 1}`).toMatchObject({ requests: values.length, p50: alone.percentileMs(50), p99: alone.percentileMs(99), max: alone.maxMs() });
+    }
   });
 
   it('a live merge measures from the threads elapsed time', () => {
