@@ -1,6 +1,6 @@
 /**
- * The raw HTTP target (`pay loadtest --url`): one endpoint, for calibrating the generator against
- * other tools and for load-testing anything that speaks HTTP.
+ * The raw HTTP target over TLS (`pay loadtest --url https://...`; plain http goes over bare
+ * sockets, socket-target.ts): one endpoint, for load-testing anything that speaks HTTPS.
  *
  * The hot path is undici's lowest level: one keep-alive `Client` (one connection, no pipelining)
  * per request in flight, taken from a free list, and `dispatch` with a reusable handler object

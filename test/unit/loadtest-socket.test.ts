@@ -6,6 +6,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { HttpTarget } from '../../src/loadtest/http-target.js';
 import { SocketTarget } from '../../src/loadtest/socket-target.js';
 import type { SendError } from '../../src/loadtest/target.js';
 
@@ -163,5 +164,21 @@ describe('socket HTTP target', () => {
     expect(paths[0]).toMatch(/^P\d{17}[0-9A-Z]{12}$/);
     expect(paths[1]).toMatch(/^P\d{17}[0-9A-Z]{12}$/);
     expect(paths[0]).not.toBe(paths[1]);
+  });
+});
+
+describe('undici HTTP target (https URLs)', () => {
+  it('sends, maps statuses and counts them like the socket target (driven over plain http here)', async () => {
+    const statuses = [200, 503, 200];
+    const s = await rawServer((_h, sock, n) => sock.write(`HTTP/1.1 ${statuses[n - 1]} X\r\nContent-Length: 2\r\n\r\nok`));
+    const t = new HttpTarget({ url: s.url, method: 'GET', headers: [], timeoutMs: 5000 });
+    try {
+      const got = [];
+      for (let i = 0; i < statuses.length; i++) got.push(await new Promise<SendError | undefined>((resolve) => t.send(resolve)));
+      expect(got.map((e) => e?.code)).toEqual([undefined, 'SYSTEM_ERROR', undefined]);
+      expect(t.details()).toMatchObject({ httpStatuses: { '200': 2, '503': 1 }, connections: 1 });
+    } finally {
+      await t.close();
+    }
   });
 });
