@@ -166,7 +166,6 @@ class Conn {
         return true;
       }
     }
-    if (!this.inHead && this.body === Body.None) this.complete();
     return true;
   }
 
