@@ -259,12 +259,18 @@ http {
 }
 `,
   );
-  const child = spawn(NGINX, ['-c', conf, '-p', dir, '-e', join(dir, 'error.log')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  child.stderr.on('data', (d) => (err += d));
-  for (let i = 0; i < 100 && !(await canConnect(port)); i++) {
-    if (child.exitCode !== null) throw new Error(`nginx exited ${child.exitCode}: ${err.trim()}`);
-    await new Promise((r) => setTimeout(r, 50));
+  // -e (nginx >= 1.19.5) keeps the startup error log out of /var/log; older ones start without it.
+  let child;
+  for (const args of [['-e', join(dir, 'error.log')], []]) {
+    child = spawn(NGINX, ['-c', conf, '-p', dir, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    for (let i = 0; i < 100 && !(await canConnect(port)); i++) {
+      if (child.exitCode !== null) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    if (child.exitCode === null) break;
+    if (args.length === 0 || !/invalid option/.test(err)) throw new Error(`nginx exited ${child.exitCode}: ${err.trim()}`);
   }
   const url = `http://127.0.0.1:${port}/index.html`;
   const probe = await fetch(url);
@@ -284,7 +290,13 @@ async function nginxSection() {
     console.log('\nnginx: not installed, skipped (apt-get install nginx-light, or nginx, to compare against wrk on a fast server)');
     return;
   }
-  const server = await startNginx();
+  let server;
+  try {
+    server = await startNginx();
+  } catch (err) {
+    console.log(`\nnginx: could not start (${err.message}), skipped`);
+    return;
+  }
   const tools = [
     ['pay', (url) => payHttp(url, NGINX_DURATION)],
     ['pay -w2', (url) => payHttp(url, NGINX_DURATION, ['--workers', '2'])],
