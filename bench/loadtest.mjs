@@ -2,7 +2,8 @@
 // Benchmark of `pay loadtest` as a load generator, against the same local endpoint and in the
 // same run as autocannon (devDependency) and wrk (when installed).
 //
-//   node bench/loadtest.mjs [--duration 10] [--rounds 2] [--only 20|0|mock]
+//   node bench/loadtest.mjs [--duration 10] [--rounds 2] [--only 20|0|mock|nginx]
+//                           [--nginx-duration 5] [--nginx-rounds 3] [--nginx-workers auto]
 //
 // For a 20 ms and a zero-latency endpoint (a separate process, bench/latency-server.mjs), each
 // tool runs 50 connections for --duration seconds after a 1 s warm-up; rounds alternate the
@@ -11,8 +12,16 @@
 // microseconds per request over the measured window. Then the in-process mock channel's collect
 // operations per second with the store off. Targets from issue 7 are printed next to the figures;
 // the script never fails on them (figures, not assertions).
+//
+// Then nginx (Debian's package, when installed) serving a small static file from a config of its
+// own in a temp directory: pay, pay --workers 2, wrk -t1, wrk -t2 (when installed) and
+// autocannon, 50 connections, --nginx-rounds rounds of --nginx-duration seconds in alternating
+// order. Per tool the median of the rounds; then, round by round, the best of pay and
+// pay --workers 2 against the best of wrk -t1 and wrk -t2, and the median of those paired ratios
+// (throughput, and p99 difference in ms), which is what issue 20 sets (>= 1.0x, p99 within 1 ms).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,6 +62,9 @@ const opt = (name, def) => {
 const DURATION = Number(opt('duration', '10'));
 const ROUNDS = Number(opt('rounds', '2'));
 const ONLY = opt('only', undefined);
+const NGINX_DURATION = Number(opt('nginx-duration', '5'));
+const NGINX_ROUNDS = Number(opt('nginx-rounds', '3'));
+const NGINX_WORKERS = opt('nginx-workers', 'auto');
 
 if (!existsSync(join(ROOT, 'dist', 'src', 'cli.js'))) {
   console.error('dist/ is missing: run `npm run build` first.');
@@ -85,15 +97,15 @@ async function startServer(latencyMs) {
   return { url: `http://127.0.0.1:${port}/`, stop: () => child.kill('SIGTERM') };
 }
 
-async function payHttp(url) {
-  const r = await run(process.execPath, [BIN, 'loadtest', '--url', url, '--concurrency', String(CONNECTIONS), '--duration', `${DURATION}s`, '--warmup', '1s', '--json']);
+async function payHttp(url, duration = DURATION, extra = []) {
+  const r = await run(process.execPath, [BIN, 'loadtest', '--url', url, '--concurrency', String(CONNECTIONS), '--duration', `${duration}s`, '--warmup', '1s', '--json', ...extra]);
   if (r.code !== 0) throw new Error(`pay loadtest exited ${r.code}: ${r.err || r.out}`);
   const l = JSON.parse(r.out).levels[0];
   return { rps: l.rps, p50: l.latencyMs.p50, p99: l.latencyMs.p99, cpuUsPerRequest: l.client.cpuUsPerRequest, errors: l.errors, requests: l.requests };
 }
 
-async function autocannonHttp(url) {
-  const r = await run(process.execPath, [fileURLToPath(import.meta.url), '--autocannon-child', url, String(DURATION)]);
+async function autocannonHttp(url, duration = DURATION) {
+  const r = await run(process.execPath, [fileURLToPath(import.meta.url), '--autocannon-child', url, String(duration)]);
   if (r.code !== 0) throw new Error(`autocannon run failed: ${r.err}`);
   return JSON.parse(r.out);
 }
@@ -117,10 +129,10 @@ function wrkMs(text, label) {
   return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
 }
 
-async function wrkHttp(url) {
-  await run(WRK, ['-t2', `-c${CONNECTIONS}`, '-d1s', url]); // warm-up
+async function wrkHttp(url, duration = DURATION, threads = 2) {
+  await run(WRK, [`-t${threads}`, `-c${CONNECTIONS}`, '-d1s', url]); // warm-up
   const cpu0 = childrenCpuUs();
-  const r = await run(WRK, ['-t2', `-c${CONNECTIONS}`, `-d${DURATION}s`, '--latency', url]);
+  const r = await run(WRK, [`-t${threads}`, `-c${CONNECTIONS}`, `-d${duration}s`, '--latency', url]);
   const cpuUs = childrenCpuUs() - cpu0;
   const requests = Number(/(\d+) requests in/.exec(r.out)?.[1] ?? NaN);
   return { rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(r.out)?.[1] ?? NaN), p50: wrkMs(r.out, '50%'), p99: wrkMs(r.out, '99%'), cpuUsPerRequest: cpuUs / requests, errors: 0, requests };
@@ -163,6 +175,8 @@ async function endpoint(latencyMs) {
   console.log('  best round of each:');
   for (const [name, r] of Object.entries(best)) printRow(name, r);
   if (!WRK) console.log('  wrk: not installed, skipped (install it, e.g. apt-get install wrk, to compare against it)');
+  const paired = (other) => median(rounds.pay.map((r, i) => r.rps / rounds[other][i].rps));
+  console.log(`  median of paired rounds: pay ${fmt(paired('autocannon'), 3)}x autocannon${WRK ? `, ${fmt(paired('wrk'), 3)}x wrk` : ''}`);
   const ratio = best.pay.rps / best.autocannon.rps;
   if (latencyMs > 0) {
     const bound = (CONNECTIONS * 1000) / latencyMs;
@@ -193,12 +207,149 @@ async function mock() {
   check('mock >= 50,000 collects/s', best.rps >= 50_000, `${fmt(best.rps, 0)}/s`);
 }
 
+// ---- nginx ------------------------------------------------------------------------------------
+const NGINX = ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/nginx/sbin/nginx'].find((p) => existsSync(p)) ?? (spawnSync('nginx', ['-v']).error ? undefined : 'nginx');
+
+async function freePort() {
+  const srv = createServer();
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address();
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+const canConnect = (port) =>
+  new Promise((resolve) => {
+    const s = createConnection({ host: '127.0.0.1', port }, () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', () => resolve(false));
+  });
+
+/** nginx on 127.0.0.1 with a config, pid, logs and temp paths of its own in the scratch dir. */
+async function startNginx() {
+  const dir = join(scratch, 'nginx');
+  mkdirSync(join(dir, 'html'), { recursive: true });
+  mkdirSync(join(dir, 'temp'), { recursive: true });
+  // Workers of an nginx started as root run as nobody: they must be able to read the file.
+  for (const d of [scratch, dir, join(dir, 'html'), join(dir, 'temp')]) chmodSync(d, 0o755);
+  writeFileSync(join(dir, 'html', 'index.html'), `<!doctype html><title>pay bench</title><p>${'small static file '.repeat(30)}</p>\n`, { mode: 0o644 });
+  const port = await freePort();
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(
+    conf,
+    `daemon off;
+worker_processes ${NGINX_WORKERS};
+pid ${join(dir, 'nginx.pid')};
+error_log ${join(dir, 'error.log')} warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${join(dir, 'temp', 'body')};
+  proxy_temp_path ${join(dir, 'temp', 'proxy')};
+  fastcgi_temp_path ${join(dir, 'temp', 'fastcgi')};
+  uwsgi_temp_path ${join(dir, 'temp', 'uwsgi')};
+  scgi_temp_path ${join(dir, 'temp', 'scgi')};
+  default_type text/html;
+  server {
+    listen 127.0.0.1:${port};
+    root ${join(dir, 'html')};
+  }
+}
+`,
+  );
+  // -e (nginx >= 1.19.5) keeps the startup error log out of /var/log; older ones start without it.
+  let child;
+  for (const args of [['-e', join(dir, 'error.log')], []]) {
+    child = spawn(NGINX, ['-c', conf, '-p', dir, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    for (let i = 0; i < 100 && !(await canConnect(port)); i++) {
+      if (child.exitCode !== null) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    if (child.exitCode === null) break;
+    if (args.length === 0 || !/invalid option/.test(err)) throw new Error(`nginx exited ${child.exitCode}: ${err.trim()}`);
+  }
+  const url = `http://127.0.0.1:${port}/index.html`;
+  const probe = await fetch(url);
+  if (probe.status !== 200) throw new Error(`nginx answered ${probe.status} for ${url}`);
+  return { url, stop: () => child.kill('SIGQUIT') };
+}
+
+const median = (list) => {
+  const xs = list.filter(Number.isFinite).sort((a, b) => a - b);
+  if (xs.length === 0) return NaN;
+  const m = xs.length >> 1;
+  return xs.length % 2 ? xs[m] : (xs[m - 1] + xs[m]) / 2;
+};
+
+async function nginxSection() {
+  if (!NGINX) {
+    console.log('\nnginx: not installed, skipped (apt-get install nginx-light, or nginx, to compare against wrk on a fast server)');
+    return;
+  }
+  let server;
+  try {
+    server = await startNginx();
+  } catch (err) {
+    console.log(`\nnginx: could not start (${err.message}), skipped`);
+    return;
+  }
+  const tools = [
+    ['pay', (url) => payHttp(url, NGINX_DURATION)],
+    ['pay -w2', (url) => payHttp(url, NGINX_DURATION, ['--workers', '2'])],
+    ...(WRK
+      ? [
+          ['wrk -t1', (url) => wrkHttp(url, NGINX_DURATION, 1)],
+          ['wrk -t2', (url) => wrkHttp(url, NGINX_DURATION, 2)],
+        ]
+      : []),
+    ['autocannon', (url) => autocannonHttp(url, NGINX_DURATION)],
+  ];
+  const rounds = [];
+  console.log(`\nnginx (${NGINX_WORKERS} worker process${NGINX_WORKERS === '1' ? '' : 'es'}) serving a small static file, ${CONNECTIONS} connections, ${NGINX_DURATION} s measured after a 1 s warm-up, ${NGINX_ROUNDS} round(s)`);
+  console.log(`  ${pad('tool', 12, false)}${pad('req/s', 10)}${pad('p50 ms', 10)}${pad('p99 ms', 10)}${pad('cpu µs/req', 12)}`);
+  try {
+    for (let round = 0; round < NGINX_ROUNDS; round++) {
+      const order = round % 2 === 0 ? tools : [...tools].reverse();
+      const got = {};
+      for (const [name, fn] of order) {
+        got[name] = await fn(server.url);
+        printRow(`${name} #${round + 1}`, got[name]);
+      }
+      rounds.push(got);
+    }
+  } finally {
+    server.stop();
+  }
+  console.log('  median of the rounds:');
+  for (const [name] of tools) {
+    const list = rounds.map((r) => r[name]);
+    printRow(name, { rps: median(list.map((r) => r.rps)), p50: median(list.map((r) => r.p50)), p99: median(list.map((r) => r.p99)), cpuUsPerRequest: median(list.map((r) => r.cpuUsPerRequest)), errors: list.reduce((a, r) => a + r.errors, 0) });
+  }
+  if (!WRK) {
+    console.log('  wrk: not installed, skipped (apt-get install wrk): no ratio to print');
+    return;
+  }
+  const best = (r, names) => names.map((n) => r[n]).reduce((a, b) => (b.rps > a.rps ? b : a));
+  const ratios = rounds.map((r) => best(r, ['pay', 'pay -w2']).rps / best(r, ['wrk -t1', 'wrk -t2']).rps);
+  const p99Diffs = rounds.map((r) => best(r, ['pay', 'pay -w2']).p99 - best(r, ['wrk -t1', 'wrk -t2']).p99);
+  console.log(`  paired rounds, best of pay and pay --workers 2 against best of wrk -t1 and wrk -t2: ${ratios.map((x) => `${fmt(x, 3)}x`).join(', ')}`);
+  check('best pay >= 1.0x best wrk throughput (median of paired rounds)', median(ratios) >= 1, `${fmt(median(ratios), 3)}x`);
+  check('best pay p99 within +1 ms of best wrk (median of paired rounds)', median(p99Diffs) <= 1, `${median(p99Diffs) >= 0 ? '+' : ''}${fmt(median(p99Diffs), 2)} ms`);
+  const acRatios = rounds.map((r) => best(r, ['pay', 'pay -w2']).rps / r.autocannon.rps);
+  console.log(`  best pay against autocannon: ${fmt(median(acRatios), 3)}x (median of paired rounds)`);
+}
+
 try {
   const cpus = (await import('node:os')).cpus();
   console.log(`pay loadtest bench: node ${process.version}, ${cpus.length} x ${cpus[0]?.model?.trim()}, load average ${(await import('node:os')).loadavg().map((n) => n.toFixed(2)).join(' ')}`);
   if (!ONLY || ONLY === '20') await endpoint(20);
   if (!ONLY || ONLY === '0') await endpoint(0);
   if (!ONLY || ONLY === 'mock') await mock();
+  if (!ONLY || ONLY === 'nginx') await nginxSection();
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }

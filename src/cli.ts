@@ -518,6 +518,7 @@ Examples:
     .option('--out <file>', 'write the full summary as JSON')
     .option('--report <file.html>', 'also write the run as a self-contained HTML page (charts, tables, thresholds)')
     .option('--allow-live', 'allow a target that is not on this machine (real orders, real load)')
+    .option('--workers <n>', 'with --url: spread the connections over n threads (1 to 4 per core), histograms merged exactly')
     .addHelpText(
       'after',
       `
@@ -529,6 +530,7 @@ Examples:
   $ pay loadtest --channel mock --op mixed --rate 100:1000/s --duration 60s --threshold 'p99<250ms' --threshold 'errors<1%'
   $ pay loadtest --channel alipay --profile sandbox --rate 50/s --requests 1000 --out run.json
   $ pay loadtest --url http://127.0.0.1:8080/ping --concurrency 50 --duration 10s --baseline run.json --threshold 'p99<+10%'
+  $ pay loadtest --url http://127.0.0.1:8080/ping --concurrency 200 --duration 10s --workers 2 --threshold 'p99<5ms'
   $ pay loadtest --channel mock --concurrency 1,10,50 --duration 10s --report load.html
   $ pay loadtest report run.json --report load.html`,
     )

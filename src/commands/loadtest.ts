@@ -75,10 +75,13 @@ export async function loadtest(opts: LoadtestOptions, ctx: Context): Promise<Loa
   const env = environment(packageVersion());
   const levels: LevelReport[] = [];
   let aborted: LoadtestSummary['aborted'];
+  let pool: import('../loadtest/workers.js').WorkerPool | undefined;
   try {
     const { target } = opened;
     progress.update(`preparing ${target.description}...`);
     await target.prepare();
+    // --workers: the threads load only now, and only for it.
+    if (plan.workers !== undefined) pool = await (await import('../loadtest/workers.js')).WorkerPool.start(plan.workers, opts, plan.timeoutMs);
     // A request can take up to the timeout; the drain waits that long, plus a little.
     const bounds: LevelBounds = { ...plan.bounds, drainMs: plan.timeoutMs + 1000 };
     const early = opts.abortOnFail ? plan.thresholds.filter(abortable) : [];
@@ -111,7 +114,7 @@ export async function loadtest(opts: LoadtestOptions, ctx: Context): Promise<Loa
         }
         return undefined;
       };
-      const outcome = await runLevel(target, lp, bounds, { onTick, signal: opts.signal });
+      const outcome = pool ? await pool.runLevel(lp, bounds, { onTick, signal: opts.signal }) : await runLevel(target, lp, bounds, { onTick, signal: opts.signal });
       const report = levelReport(lp, outcome);
       levels.push(report);
       progress.line(`${lp.label}: ${fmtInt(report.rps)} req/s, p50 ${report.latencyMs.p50} ms, p99 ${report.latencyMs.p99} ms, ${report.errors} error${report.errors === 1 ? '' : 's'}`);
@@ -134,7 +137,7 @@ export async function loadtest(opts: LoadtestOptions, ctx: Context): Promise<Loa
       startedAt,
       finishedAt: isoUtc(Date.now()),
       config: plan.config,
-      target: { ...opened.info, description: target.description, ...target.details() },
+      target: { ...opened.info, description: target.description, ...(pool ? await pool.close() : target.details()) },
       levels,
       thresholds,
       passed: !aborted && thresholds.every((t) => t.pass),
@@ -155,6 +158,7 @@ export async function loadtest(opts: LoadtestOptions, ctx: Context): Promise<Loa
     return summary;
   } finally {
     progress.clear();
+    await pool?.close().catch(() => {});
     await opened.close();
   }
 }

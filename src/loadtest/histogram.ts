@@ -48,12 +48,13 @@ export class LatencyHistogram {
     });
   }
 
-  /** Records one latency given in milliseconds (performance.now() differences), `count` times. */
-  recordMs(valueMs: number, count = 1): void {
+  /** Records one latency given in milliseconds (performance.now() differences), `count` times; returns it in whole µs. */
+  recordMs(valueMs: number, count = 1): number {
     // Clock steps cannot make a latency negative in performance.now(), but clamp defensively.
     const us = valueMs > 0 ? Math.round(valueMs * 1000) : 0;
     if (count === 1) this.h.recordValue(us);
     else this.h.recordValueWithCount(us, count);
+    return us;
   }
 
   get count(): number {
@@ -113,6 +114,26 @@ export class LatencyHistogram {
   /** Adds another histogram's counts. */
   add(other: LatencyHistogram): void {
     this.h.add(other.h);
+  }
+
+  /**
+   * Becomes `a` minus `b` (`b` holding a subset of `a`'s values): exact counts, so exact
+   * percentiles; the maximum is not tracked through it (the caller knows it).
+   */
+  setDifference(a: LatencyHistogram, b: LatencyHistogram): void {
+    this.h.reset();
+    this.h.add(a.h);
+    this.h.subtract(b.h);
+  }
+
+  /**
+   * Adds the counts of an {@link encode}d histogram (exact: the encoding keeps every count) whose
+   * largest value was `maxMs` (the encoding keeps only its bucket, so it is passed beside it).
+   */
+  addEncoded(encoded: string, maxMs: number): void {
+    const other = hdr.decodeFromCompressedBase64(encoded, 32, false);
+    if (other.totalCount > 0) (other as { maxValue: number }).maxValue = Math.round(maxMs * 1000);
+    this.h.add(other);
   }
 
   reset(): void {

@@ -1,6 +1,6 @@
 /**
- * The raw HTTP target (`pay loadtest --url`): one endpoint, for calibrating the generator against
- * other tools and for load-testing anything that speaks HTTP.
+ * The raw HTTP target over TLS (`pay loadtest --url https://...`; plain http goes over bare
+ * sockets, socket-target.ts): one endpoint, for load-testing anything that speaks HTTPS.
  *
  * The hot path is undici's lowest level: one keep-alive `Client` (one connection, no pipelining)
  * per request in flight, taken from a free list, and `dispatch` with a reusable handler object
@@ -11,9 +11,11 @@
  */
 import { Client } from 'undici';
 import type { Dispatcher } from 'undici';
-import { PayError } from '../core/errors.js';
 import { generateId } from '../core/ids.js';
-import type { Done, SendError, Target } from './target.js';
+import { codeForNetworkError, codeForStatus, probe, statusDetails } from './http-codes.js';
+import type { Done, Target } from './target.js';
+
+export { codeForNetworkError, codeForStatus } from './http-codes.js';
 
 /** Options of the raw HTTP target. */
 export interface HttpTargetOptions {
@@ -27,26 +29,6 @@ export interface HttpTargetOptions {
 }
 
 const PLACEHOLDER = '{{orderNo}}';
-
-/** Maps an HTTP status that is not a success onto a standard code. */
-export function codeForStatus(status: number): string | undefined {
-  if (status < 400) return undefined;
-  if (status === 401 || status === 403) return 'AUTHENTICATION_FAILED';
-  if (status === 408 || status === 504) return 'TIMEOUT';
-  if (status === 429) return 'RATE_LIMITED';
-  if (status >= 500) return 'SYSTEM_ERROR';
-  return 'INVALID_REQUEST';
-}
-
-/** Maps a network failure (undici or socket error) onto a standard code. */
-export function codeForNetworkError(err: unknown): SendError {
-  const e = err as { code?: string; message?: string; name?: string };
-  const code = e?.code ?? '';
-  if (code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'ETIMEDOUT') {
-    return { code: 'TIMEOUT', message: `${code}: ${e.message ?? 'timed out'}` };
-  }
-  return { code: 'CHANNEL_ERROR', message: `${code || e?.name || 'Error'}: ${e?.message ?? String(err)}` };
-}
 
 /** One request in flight: the handler undici calls back. Pooled and reused. */
 class Exchange implements Dispatcher.DispatchHandler {
@@ -160,22 +142,13 @@ export class HttpTarget implements Target {
   }
 
   async prepare(): Promise<void> {
-    // One request before the clock starts: an unreachable endpoint is a clear error (exit 3),
-    // not a run full of failures.
-    const error = await new Promise<SendError | undefined>((resolve) => this.send(resolve));
-    if (error && error.httpStatus === undefined) {
-      throw new PayError(error.code === 'TIMEOUT' ? 'TIMEOUT' : 'CHANNEL_ERROR', `cannot reach ${this.origin}: ${error.message}`, {
-        hint: 'Check that the server is running and the URL (host, port, http/https) is right.',
-      });
-    }
+    await probe(this, this.origin);
     this.statusCounts.clear();
     this.connects = Math.min(this.connects, 1);
   }
 
   details(): Record<string, unknown> {
-    const statuses: Record<string, number> = {};
-    for (const [s, n] of [...this.statusCounts].sort((a, b) => a[0] - b[0])) statuses[String(s)] = n;
-    return { kind: 'http', httpStatuses: statuses, connections: this.all.length, connects: this.connects };
+    return { kind: 'http', httpStatuses: statusDetails(this.statusCounts), connections: this.all.length, connects: this.connects };
   }
 
   async close(): Promise<void> {

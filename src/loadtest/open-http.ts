@@ -43,7 +43,7 @@ function parseHeaders(list: string[] | undefined): [string, string][] {
 }
 
 /** Opens the `--url` target after checking the flags that apply to it. */
-export async function openHttpTarget(opts: LoadtestOptions, plan: Plan): Promise<OpenedTarget> {
+export async function openHttpTarget(opts: LoadtestOptions, plan: Pick<Plan, 'timeoutMs'>): Promise<OpenedTarget> {
   if (opts.op !== undefined || opts.mix !== undefined || opts.amount !== undefined || opts.currency !== undefined || opts.seedOrders !== undefined) {
     throw invalid('--op, --mix, --amount, --currency and --seed-orders apply to --channel runs, not to --url');
   }
@@ -66,8 +66,9 @@ export async function openHttpTarget(opts: LoadtestOptions, plan: Plan): Promise
   if (!/^(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS)$/.test(method)) throw invalid(`--method ${opts.method} is not an HTTP method pay sends`);
   const headers = parseHeaders(opts.header);
   if (body !== undefined && !headers.some(([k]) => k.toLowerCase() === 'content-type') && /^\s*[[{]/.test(body)) headers.push(['content-type', 'application/json']);
-  const { HttpTarget } = await import('./http-target.js');
-  const target = new HttpTarget({ url, method, headers, body, timeoutMs: plan.timeoutMs });
+  // Plain http goes over bare sockets (the fast path); https through undici's TLS client.
+  const targetOptions = { url, method, headers, body, timeoutMs: plan.timeoutMs };
+  const target = url.protocol === 'http:' ? new (await import('./socket-target.js')).SocketTarget(targetOptions) : new (await import('./http-target.js')).HttpTarget(targetOptions);
   const { redact } = await import('../core/redact.js');
   return {
     target,

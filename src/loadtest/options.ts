@@ -2,6 +2,7 @@
  * `pay loadtest` options: the flags as typed, their parsers, and the plan (levels, bounds,
  * thresholds, baseline) validated before any target is opened or a request is sent.
  */
+import { availableParallelism } from 'node:os';
 import { invalid } from '../core/errors.js';
 import type { LoadOp, OpMix } from './channel-target.js';
 import type { LevelBounds, LevelPlan } from './runner.js';
@@ -37,6 +38,8 @@ export interface LoadtestOptions {
   seedOrders?: string;
   /** The global `--db` flag as given (not $PAY_DB): only an explicit flag records orders. */
   db?: string;
+  /** `--url` runs: worker threads sharing the connections (1 to 4 per core). */
+  workers?: string;
   /** Stops the run early (the CLI wires Ctrl-C to it). */
   signal?: AbortSignal;
 }
@@ -66,6 +69,18 @@ export function positiveInt(input: string, flag: string, max: number): number {
   const n = Number(text);
   if (n > max) throw invalid(`${flag} ${n} is more than ${max.toLocaleString('en')}`);
   return n;
+}
+
+/** Parses `--workers n`: 1 to four per core of this machine. */
+export function parseWorkers(input: string, cores = availableParallelism()): number {
+  const max = cores * 4;
+  const text = String(input).trim();
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > max) {
+    throw invalid(`--workers "${input}" is not a whole number from 1 to ${max} (4 per core, ${cores} core${cores === 1 ? '' : 's'} here)`, {
+      hint: 'e.g. --workers 2: each worker thread drives its share of the connections.',
+    });
+  }
+  return Number(text);
 }
 
 /** Parses `--concurrency 1,10,50`. */
@@ -110,6 +125,8 @@ export interface Plan {
   timeoutMs: number;
   thresholds: Threshold[];
   baseline?: LoadtestSummary;
+  /** Worker threads (`--workers`), when given. */
+  workers?: number;
   config: Record<string, unknown>;
 }
 
@@ -128,6 +145,10 @@ export async function makePlan(opts: LoadtestOptions): Promise<Plan> {
   // A short warm-up by default on timed runs: connections open and JIT settles outside the numbers.
   const warmupMs = opts.warmup !== undefined ? parseDuration(opts.warmup, '--warmup', true) : durationMs !== undefined ? 1000 : 0;
   const timeoutMs = opts.timeout !== undefined ? parseDuration(opts.timeout, '--timeout') : 30_000;
+  const workers = opts.workers !== undefined ? parseWorkers(opts.workers) : undefined;
+  if (workers !== undefined && opts.url === undefined) {
+    throw invalid('--workers applies to --url runs', { hint: 'A channel run goes through its adapter on the main thread; --workers spreads a raw HTTP load over threads.' });
+  }
 
   let levels: LevelPlan[];
   if (opts.concurrency !== undefined) {
@@ -170,6 +191,7 @@ export async function makePlan(opts: LoadtestOptions): Promise<Plan> {
     thresholds: thresholds.map((t) => t.expr),
     ...(opts.baseline ? { baseline: opts.baseline } : {}),
     abortOnFail: Boolean(opts.abortOnFail),
+    ...(workers !== undefined ? { workers } : {}),
   };
-  return { levels, bounds: { durationMs, requests, warmupMs }, timeoutMs, thresholds, baseline, config };
+  return { levels, bounds: { durationMs, requests, warmupMs }, timeoutMs, thresholds, baseline, workers, config };
 }

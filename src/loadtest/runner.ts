@@ -40,8 +40,10 @@ export interface LevelControl {
    * (`--abort-on-fail`).
    */
   onTick?(recorder: LevelRecorder, now: number): string | undefined;
-  /** Aborting it stops the level (Ctrl-C). */
+  /** Aborting it stops the level (Ctrl-C); a string reason is reported as why. */
   signal?: AbortSignal;
+  /** Keep each second's histogram (a worker thread hands them to the main thread). */
+  keepWindows?: boolean;
 }
 
 /** What a level produced. */
@@ -74,7 +76,7 @@ export function runLevel(target: Target, plan: LevelPlan, bounds: LevelBounds, c
 
 /** Shared life cycle of a level: measurement start, ticks, stop, drain, end. */
 abstract class LevelRun {
-  readonly rec = new LevelRecorder();
+  readonly rec: LevelRecorder;
   readonly start = performance.now();
   readonly measureAt: number;
   measuring = false;
@@ -90,13 +92,15 @@ abstract class LevelRun {
   private drainTimer: NodeJS.Timeout | undefined;
   private resolve!: (o: LevelOutcome) => void;
   readonly promise: Promise<LevelOutcome>;
-  private readonly onAbort = () => this.halt('interrupted');
+  /** Ctrl-C, or a reason given to `abort()` (the main thread halting its worker threads). */
+  private readonly onAbort = () => this.halt(typeof this.control.signal?.reason === 'string' ? this.control.signal.reason : 'interrupted');
 
   constructor(
     readonly target: Target,
     readonly bounds: LevelBounds,
     readonly control: LevelControl,
   ) {
+    this.rec = new LevelRecorder(control.keepWindows);
     this.measureAt = this.start + bounds.warmupMs;
     this.promise = new Promise((r) => (this.resolve = r));
     this.ticker = setInterval(() => this.tick(), 1000);

@@ -77,10 +77,40 @@ export interface ClientCost {
   eventLoopUtilization: number;
 }
 
+/**
+ * A recorder as plain data (structured-clone safe), for a worker thread to hand its level to the
+ * main thread: histograms in their lossless encoding, so merged percentiles are exact.
+ */
+export interface RecorderState {
+  latency: string;
+  /** Largest latency, ms (exact; the encoding keeps only its bucket). */
+  latencyMax: number;
+  startLag: string;
+  startLagMax: number;
+  completed: number;
+  errors: number;
+  errorsByCode: [string, ErrorTally][];
+  /** Per-second points, each with its window's histogram. */
+  series: (SeriesPoint & { hdr: string })[];
+  scheduled: number;
+  started: number;
+  startedLate: number;
+  lateDueToCap: number;
+  notStarted: number;
+  scheduleSpanMs: number;
+  /** Measured so far (live) or in all (final), ms. */
+  elapsedMs: number;
+  cost: ClientCost;
+}
+
 /** Records one level. */
 export class LevelRecorder {
   readonly latency = new LatencyHistogram();
+  /** Each second's latencies: the cumulative histogram minus {@link seen} (one record per request, not two). */
   private readonly window = new LatencyHistogram();
+  /** The cumulative histogram as of the last flush. */
+  private readonly seen = new LatencyHistogram();
+  private windowMaxUs = 0;
   readonly startLag = new LatencyHistogram();
   completed = 0;
   errors = 0;
@@ -106,6 +136,11 @@ export class LevelRecorder {
   /** End of measurement, set by {@link finish}. */
   t1 = 0;
   cost: ClientCost = { cpuUserMs: 0, cpuSystemMs: 0, cpuUsPerRequest: 0, eventLoopUtilization: 0 };
+  /** Each series point's window histogram, encoded (kept only when {@link keepWindows} is set). */
+  private readonly windows: string[] = [];
+
+  /** @param keepWindows keep each second's histogram, so {@link state} can hand the series on exactly. */
+  constructor(private readonly keepWindows = false) {}
 
   /** Marks the start of measurement (after the warm-up). */
   begin(now: number): void {
@@ -119,8 +154,8 @@ export class LevelRecorder {
   /** Records a completed request: latency in ms, the failure if any, completion time. */
   record(latencyMs: number, error: SendError | undefined, now: number): void {
     if (now >= this.nextTick) this.tick(now);
-    this.latency.recordMs(latencyMs);
-    this.window.recordMs(latencyMs);
+    const us = this.latency.recordMs(latencyMs);
+    if (us > this.windowMaxUs) this.windowMaxUs = us;
     this.completed++;
     this.windowCount++;
     if (error !== undefined) {
@@ -166,6 +201,8 @@ export class LevelRecorder {
   private flush(end: number): void {
     const span = (end - this.windowStart) / 1000;
     if (span <= 0) return;
+    this.window.setDifference(this.latency, this.seen);
+    this.seen.add(this.window);
     this.series.push({
       t: Math.round(((end - this.t0) / 1000) * 1000) / 1000,
       requests: this.windowCount,
@@ -173,9 +210,10 @@ export class LevelRecorder {
       rps: Math.round((this.windowCount / span) * 10) / 10,
       p50: this.window.percentileMs(50),
       p99: this.window.percentileMs(99),
-      max: this.window.maxMs(),
+      max: this.windowCount > 0 ? this.windowMaxUs / 1000 : 0,
     });
-    this.window.reset();
+    if (this.keepWindows) this.windows.push(this.window.encode());
+    this.windowMaxUs = 0;
     this.windowCount = 0;
     this.windowErrors = 0;
     this.windowStart = end;
@@ -241,5 +279,96 @@ export class LevelRecorder {
       startRate: span > 0 ? Math.round((this.started / span) * 10) / 10 : 0,
       startLagMs: { p50: this.startLag.percentileMs(50), p99: this.startLag.percentileMs(99), max: this.startLag.maxMs() },
     };
+  }
+
+  /** This recorder as plain data, live (`now`) or final. */
+  state(now = this.t1 || performance.now()): RecorderState {
+    return {
+      latency: this.latency.encode(),
+      latencyMax: this.latency.maxMs(),
+      startLag: this.startLag.encode(),
+      startLagMax: this.startLag.maxMs(),
+      completed: this.completed,
+      errors: this.errors,
+      errorsByCode: [...this.errorsByCode],
+      series: this.series.map((p, i) => ({ ...p, hdr: this.windows[i] ?? '' })),
+      scheduled: this.scheduled,
+      started: this.started,
+      startedLate: this.startedLate,
+      lateDueToCap: this.lateDueToCap,
+      notStarted: this.notStarted,
+      scheduleSpanMs: this.scheduleSpanMs,
+      elapsedMs: Math.max(0, now - this.t0),
+      cost: this.cost,
+    };
+  }
+
+  /**
+   * One recorder holding several (the worker threads' shares of a level): counts summed,
+   * histograms added (exact percentiles), the series merged second by second. The window is
+   * the longest of them; the process's CPU time is the largest reading (every thread reads the
+   * whole process's), and the event loop the busiest one's.
+   */
+  static merge(states: RecorderState[], now = performance.now()): LevelRecorder {
+    const m = new LevelRecorder();
+    let elapsedMs = 0;
+    let cpuUser = 0;
+    let cpuSystem = 0;
+    let elu = 0;
+    for (const s of states) {
+      m.latency.addEncoded(s.latency, s.latencyMax);
+      m.startLag.addEncoded(s.startLag, s.startLagMax);
+      m.completed += s.completed;
+      m.errors += s.errors;
+      for (const [code, t] of s.errorsByCode) {
+        const into = m.errorsByCode.get(code);
+        if (!into) {
+          m.errorsByCode.set(code, { ...t, ...(t.httpStatuses ? { httpStatuses: { ...t.httpStatuses } } : {}) });
+          continue;
+        }
+        into.count += t.count;
+        for (const [k, n] of Object.entries(t.httpStatuses ?? {})) {
+          into.httpStatuses ??= {};
+          into.httpStatuses[k] = (into.httpStatuses[k] ?? 0) + n;
+        }
+      }
+      m.scheduled += s.scheduled;
+      m.started += s.started;
+      m.startedLate += s.startedLate;
+      m.lateDueToCap += s.lateDueToCap;
+      m.notStarted += s.notStarted;
+      m.scheduleSpanMs = Math.max(m.scheduleSpanMs, s.scheduleSpanMs);
+      elapsedMs = Math.max(elapsedMs, s.elapsedMs);
+      cpuUser = Math.max(cpuUser, s.cost.cpuUserMs);
+      cpuSystem = Math.max(cpuSystem, s.cost.cpuSystemMs);
+      elu = Math.max(elu, s.cost.eventLoopUtilization);
+    }
+    const points = Math.max(0, ...states.map((s) => s.series.length));
+    for (let i = 0; i < points; i++) {
+      const w = new LatencyHistogram();
+      const p: SeriesPoint = { t: 0, requests: 0, errors: 0, rps: 0, p50: 0, p99: 0, max: 0 };
+      for (const s of states) {
+        const q = s.series[i];
+        if (!q) continue;
+        p.t = Math.max(p.t, q.t);
+        p.requests += q.requests;
+        p.errors += q.errors;
+        p.rps = Math.round((p.rps + q.rps) * 10) / 10;
+        if (q.hdr) w.addEncoded(q.hdr, q.max);
+      }
+      p.p50 = w.percentileMs(50);
+      p.p99 = w.percentileMs(99);
+      p.max = w.maxMs();
+      m.series.push(p);
+    }
+    m.t0 = now - elapsedMs;
+    m.t1 = now;
+    m.cost = {
+      cpuUserMs: cpuUser,
+      cpuSystemMs: cpuSystem,
+      cpuUsPerRequest: m.completed > 0 ? Math.round((((cpuUser + cpuSystem) * 1000) / m.completed) * 10) / 10 : 0,
+      eventLoopUtilization: elu,
+    };
+    return m;
   }
 }
