@@ -3,10 +3,8 @@
  * name fields, never values.
  */
 import { checkSettings, fieldsOf, type SettingsOf } from '../../src/channel/config-schema.js';
-import { PAYPAL_BASE_URL, schema } from './config-schema.js';
+import { schema } from './config-schema.js';
 import validate from './config-validate.js';
-
-export { PAYPAL_BASE_URL };
 
 /**
  * Validated PayPal settings: the client credentials, `webhookId` and `certificate` (offline

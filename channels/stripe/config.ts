@@ -3,10 +3,10 @@
  * messages name the field, never its value.
  */
 import { checkSettings, fieldsOf, type SettingsOf } from '../../src/channel/config-schema.js';
-import { schema, STRIPE_API_VERSION, STRIPE_BASE_URL } from './config-schema.js';
+import { schema, STRIPE_API_VERSION } from './config-schema.js';
 import validate from './config-validate.js';
 
-export { STRIPE_API_VERSION, STRIPE_BASE_URL };
+export { STRIPE_API_VERSION };
 
 /** True when `apiVersion` takes `allowed_payment_method_types` rather than `payment_method_types` (endive and later). */
 export function usesAllowedTypes(apiVersion: string): boolean {

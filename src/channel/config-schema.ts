@@ -26,6 +26,8 @@ export interface SettingSchema {
   secret?: boolean;
   /** How a `url` is returned: normalised without trailing slashes (`base`) or as configured (default). */
   urlForm?: 'base' | 'as-given';
+  /** Taken as given: not trimmed, and an empty string is a value (a password). */
+  verbatim?: boolean;
   /** An IANA time zone name, checked after the schema. */
   timeZone?: boolean;
   /** What follows `channels.<id>.<key>` when the value is refused (else a message from the keyword). */
@@ -44,7 +46,7 @@ export interface ChannelSchema {
 }
 
 /** pay's annotations, which ajv must accept as keywords (the generator registers them). */
-export const SCHEMA_ANNOTATIONS = ['kind', 'secret', 'urlForm', 'timeZone', 'errorMessage', 'hint'] as const;
+export const SCHEMA_ANNOTATIONS = ['kind', 'secret', 'urlForm', 'verbatim', 'timeZone', 'errorMessage', 'hint'] as const;
 
 /** A validator ajv compiled (standalone code): true or false, with `errors` set on false. */
 export type CompiledValidator = ((data: unknown) => boolean) & { errors?: readonly SchemaError[] | null };
@@ -90,15 +92,16 @@ function listedType(type: SettingSchema['type']): ConfigField['type'] {
 
 /**
  * Validates `settings` of channel `id` against its schema and compiled validator: empty values
- * count as absent, strings are trimmed, numeric strings (an `env:` reference's value) become
+ * count as absent, strings are trimmed (unless `verbatim`), numeric strings (an `env:` reference's value) become
  * numbers, defaults are applied, URLs and time zones checked. Returns a new object.
  */
 export function checkSettings<S extends ChannelSchema>(id: string, schema: S, validate: CompiledValidator, settings: Record<string, unknown>): SettingsOf<S> {
   const data: Record<string, unknown> = {};
   for (const [key, raw] of Object.entries(settings)) {
-    if (raw === undefined || raw === null || raw === '') continue;
-    const value = typeof raw === 'string' ? raw.trim() : raw;
-    const type = schema.properties[key]?.type;
+    const p = schema.properties[key];
+    if (raw === undefined || raw === null || (raw === '' && !p?.verbatim)) continue;
+    const value = typeof raw === 'string' && !p?.verbatim ? raw.trim() : raw;
+    const type = p?.type;
     data[key] = (type === 'number' || type === 'integer') && typeof value === 'string' && value !== '' && Number.isFinite(Number(value)) ? Number(value) : value;
   }
   if (!validate(data)) throw refusal(id, schema, validate.errors?.[0]);
@@ -135,7 +138,8 @@ function refusal(id: string, schema: ChannelSchema, error: SchemaError | undefin
 /** What a setting must be, from its schema keywords. */
 function mustBe(p: SettingSchema): string {
   if (p.enum) return p.enum.length === 2 ? `must be ${p.enum[0]} or ${p.enum[1]}` : `must be one of ${p.enum.join(', ')}`;
-  const range = p.minimum !== undefined && p.maximum !== undefined ? ` from ${p.minimum} to ${p.maximum}` : p.exclusiveMinimum === 0 ? ' above 0' : '';
+  const range = p.minimum !== undefined && p.maximum !== undefined ? ` from ${p.minimum} to ${p.maximum}` : '';
+  if (p.exclusiveMinimum === 0 && p.maximum === undefined) return `must be a positive ${p.type === 'integer' ? 'integer' : 'number'}`;
   switch (p.type) {
     case 'string':
       return 'must be a string';
