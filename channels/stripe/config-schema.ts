@@ -25,7 +25,6 @@ export const schema = {
     webhookSecret: {
       type: 'string',
       secret: true,
-      errorMessage: 'must be a string (whsec_...)',
       description: 'Signing secret of your webhook endpoint (whsec_...), used by `pay verify`; give several comma-separated while rotating.',
     },
     baseUrl: { type: 'string', kind: 'url', urlForm: 'base', default: STRIPE_BASE_URL, description: 'API origin; point it at `pay sandbox` (http://127.0.0.1:<port>) to use the local simulator.' },

@@ -41,11 +41,10 @@ export const schema = {
     platformPublicKey: {
       type: 'string',
       kind: 'pem',
-      errorMessage: 'must be PEM text or base64',
       description: 'WeChat Pay public key (or a platform certificate) that verifies responses and notifications; leave out to download platform certificates.',
     },
     platformSerial: { type: 'string', description: 'Id of platformPublicKey: PUB_KEY_ID_... for the WeChat Pay public key, or the certificate serial.' },
-    platformCertificate: { type: 'string', kind: 'pem', errorMessage: 'must be PEM text', description: 'Platform certificate(s) in PEM, for offline `pay verify` without downloading them.' },
+    platformCertificate: { type: 'string', kind: 'pem', description: 'Platform certificate(s) in PEM, for offline `pay verify` without downloading them.' },
     apiKey: { type: 'string', secret: true, description: 'APIv2 key (32 characters), only needed to verify legacy v2 XML notifications.' },
     baseUrl: { type: 'string', kind: 'url', urlForm: 'base', default: DEFAULT_BASE_URL, description: 'API base URL; the real host by default, or the local sandbox.' },
     // Sent to WeChat Pay as configured.

@@ -91,16 +91,17 @@ function listedType(type: SettingSchema['type']): ConfigField['type'] {
 }
 
 /**
- * Validates `settings` of channel `id` against its schema and compiled validator: empty values
- * count as absent, strings are trimmed (unless `verbatim`), numeric strings (an `env:` reference's value) become
- * numbers, defaults are applied, URLs and time zones checked. Returns a new object.
+ * Validates `settings` of channel `id` against its schema and compiled validator: strings are
+ * trimmed and empty values count as absent (unless `verbatim`), numeric strings (an `env:`
+ * reference's value) become numbers, defaults are applied, URLs and time zones checked. Returns a
+ * new object.
  */
 export function checkSettings<S extends ChannelSchema>(id: string, schema: S, validate: CompiledValidator, settings: Record<string, unknown>): SettingsOf<S> {
   const data: Record<string, unknown> = {};
   for (const [key, raw] of Object.entries(settings)) {
     const p = schema.properties[key];
-    if (raw === undefined || raw === null || (raw === '' && !p?.verbatim)) continue;
     const value = typeof raw === 'string' && !p?.verbatim ? raw.trim() : raw;
+    if (value === undefined || value === null || (value === '' && !p?.verbatim)) continue;
     const type = p?.type;
     data[key] = (type === 'number' || type === 'integer') && typeof value === 'string' && value !== '' && Number.isFinite(Number(value)) ? Number(value) : value;
   }
@@ -124,15 +125,20 @@ function refusal(id: string, schema: ChannelSchema, error: SchemaError | undefin
   }
   if (error.keyword === 'additionalProperties') {
     const key = String(error.params.additionalProperty);
+    const known = Object.keys(schema.properties);
+    const near = known.find((k) => k.toLowerCase() === key.toLowerCase());
     return configError(`${where(key)} is not a setting of the ${id} channel`, {
-      hint: `Known settings: ${Object.keys(schema.properties).join(', ')} (\`pay channels list --json\` describes each).`,
+      hint: near ? `Did you mean ${near}?` : `Known settings: ${known.join(', ')} (\`pay channels list --json\` describes each).`,
     });
   }
   // The top-level key the error is under (/balance/CNY -> balance).
   const key = decodeURIComponent(error.instancePath.split('/')[1] ?? '').replace(/~1/g, '/').replace(/~0/g, '~');
   const p = schema.properties[key];
   if (!p) return configError(`channels.${id} is not valid`);
-  return configError(`${where(key)} ${p.errorMessage ?? mustBe(p)}`, p.hint ? { hint: p.hint } : undefined);
+  // A scalar of the wrong type is told its type ("must be a string"); the rest get the field's own message.
+  const scalar = p.type === 'string' || p.type === 'number' || p.type === 'integer' || p.type === 'boolean';
+  const message = error.keyword === 'type' && scalar ? mustBe(p) : (p.errorMessage ?? mustBe(p));
+  return configError(`${where(key)} ${message}`, p.hint ? { hint: p.hint } : undefined);
 }
 
 /** What a setting must be, from its schema keywords. */
