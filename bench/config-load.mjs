@@ -4,10 +4,13 @@
 // and validate, and, for comparison, processes that import a schema library: ajv itself, and zod 4
 // (`zod` and `zod/mini`) when it can be resolved (it is not a dependency: pass --zod-dir <dir> with
 // a node_modules holding zod 4, e.g. after `npm install --prefix /tmp/z zod@4`). Runs are
-// interleaved so drift hits every case alike; prints medians and the median per-run ratio to bare node.
+// interleaved so drift hits every case alike; prints medians, the median per-run ratio to bare
+// node, and what each case adds to importing an empty module (the ESM loader's own start).
 //
 //   npm run build && node bench/config-load.mjs [--runs 31] [--zod-dir /tmp/z]
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -20,8 +23,17 @@ const zodDir = value('--zod-dir', root);
 
 const mock = pathToFileURL(join(root, 'dist/channels/mock/config.js')).href;
 const stripe = pathToFileURL(join(root, 'dist/channels/stripe/config.js')).href;
+const url = (rel) => JSON.stringify(pathToFileURL(join(root, rel)).href);
+const empty = join(mkdtempSync(join(tmpdir(), 'pay-bench-config-')), 'empty.mjs');
+writeFileSync(empty, '');
 const cases = [
   { name: 'node -e 0', code: '0' },
+  // Any dynamic import of a file starts node's ESM loader: this is the floor for the cases below.
+  { name: 'import an empty module', code: `await import(${JSON.stringify(pathToFileURL(empty).href)});` },
+  {
+    name: 'mock schema + compiled validator alone',
+    code: `await import(${url('dist/channels/mock/config-schema.js')}); const v = (await import(${url('dist/channels/mock/config-validate.js')})).default; v({});`,
+  },
   { name: 'mock settings: schema + compiled validator', code: `const m = await import(${JSON.stringify(mock)}); m.validateMockConfig({ latencyMs: 0 });` },
   { name: 'stripe settings: schema + compiled validator', code: `const m = await import(${JSON.stringify(stripe)}); m.validateStripeConfig({ secretKey: 'sk_test_abcdefghijkl' });` },
   { name: 'import ajv (compiling at run time)', code: `await import(${JSON.stringify(pathToFileURL(createRequire(join(root, 'x')).resolve('ajv')).href)});` },
@@ -60,9 +72,9 @@ for (let i = 0; i < RUNS; i++) {
   }
 }
 console.log(`node ${process.version}, ${RUNS} interleaved runs`);
-console.log('case'.padEnd(46), 'median ms'.padStart(10), '+ms'.padStart(7), 'ratio'.padStart(7));
-const base = median(ms[0]);
+console.log('case'.padEnd(46), 'median ms'.padStart(10), 'ratio'.padStart(7), '+ms over empty import'.padStart(22));
+const floor = median(ms[1]);
 cases.forEach((c, j) => {
   const m = median(ms[j]);
-  console.log(c.name.padEnd(46), m.toFixed(1).padStart(10), (j ? (m - base).toFixed(1) : '').padStart(7), (j ? `${median(ratios[j]).toFixed(2)}x` : '').padStart(7));
+  console.log(c.name.padEnd(46), m.toFixed(1).padStart(10), (j ? `${median(ratios[j]).toFixed(2)}x` : '').padStart(7), (j > 1 ? (m - floor).toFixed(1) : '').padStart(22));
 });
