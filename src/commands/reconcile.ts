@@ -86,6 +86,16 @@ async function loadModule(ctx: Context, channel: string, optional: boolean): Pro
   }
 }
 
+/** True when a value can be handed to a worker thread (a config of plain data can). */
+function cloneable(value: unknown): boolean {
+  try {
+    structuredClone(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Runs a reconciliation and saves it. */
 export async function reconcileCommand(opts: ReconcileOptions, ctx: Context): Promise<ReconcileResult> {
   const channel = await required(ctx, opts.channel, { flag: '--channel', message: 'Channel whose bill to reconcile:', choices: ['mock', 'alipay', 'wechatpay', 'stripe', 'paypal', 'unionpay'] });
@@ -131,12 +141,13 @@ export async function reconcileCommand(opts: ReconcileOptions, ctx: Context): Pr
   const readOptions: ReadBillOptions = { date, ...(merchantId ? { merchantId } : {}) };
 
   const { createProgress } = await import('../reconcile/progress.js');
-  const { fingerprint } = await import('../reconcile/file-hash.js');
+  const { fileSize, fingerprint } = await import('../reconcile/file-hash.js');
   let path: string;
   let billFormat: string;
-  let rows: AsyncIterable<BillRow>;
+  let rows: AsyncIterable<BillRow> | undefined;
+  let packed: import('../reconcile/stage-batch.js').PackedBill | undefined;
   let totalBytes: number;
-  let sha256: string;
+  let sha256: string | Promise<string>;
   const progress = { current: undefined as ReturnType<typeof createProgress> | undefined };
 
   if (opts.download) {
@@ -155,17 +166,30 @@ export async function reconcileCommand(opts: ReconcileOptions, ctx: Context): Pr
     rows = reader({ path }, readOptions);
   } else {
     path = resolve(ctx.cwd, opts.bill!);
-    ({ sha256, bytes: totalBytes } = await fingerprint(path));
-    if (mapping) {
+    // The file is hashed while it is read (this thread waits on the reader much of the time);
+    // its size is known at once, or the file is missing.
+    const hashing = fingerprint(path);
+    hashing.catch(() => {
+      /* awaited by the engine before anything is saved */
+    });
+    totalBytes = await fileSize(path);
+    sha256 = hashing.then((f) => f.sha256);
+    if (!mapping && !mod?.bill) {
+      throw invalid(`channel ${channelId} has no bill reader`, { hint: 'Describe the file with a mapping: --mapping map.json (see README, "Generic CSV bills").' });
+    }
+    billFormat = mapping ? 'mapping' : channelId;
+    const { useReadWorker, readInWorker } = await import('../reconcile/worker-read.js');
+    const config = ctx.config();
+    if (useReadWorker(totalBytes, ctx.env) && cloneable(config)) {
+      // A big bill: read and packed on a worker thread while this one stages it.
+      ctx.debug(`reading ${basename(path)} on a worker thread`);
+      const reader = mapping ? { kind: 'mapping' as const, mapping, businessTimeZone: timeZone } : { kind: 'channel' as const, channel: channelId, cwd: ctx.cwd, config };
+      packed = readInWorker({ path, options: readOptions, reader }, (n) => progress.current?.bytes(n));
+    } else if (mapping) {
       const { mappingBillReader } = await import('../reconcile/mapping-reader.js');
-      billFormat = 'mapping';
       rows = mappingBillReader(mapping, { businessTimeZone: timeZone, onBytes: (n) => progress.current?.bytes(n) }).read({ path }, readOptions);
     } else {
-      if (!mod?.bill) {
-        throw invalid(`channel ${channelId} has no bill reader`, { hint: 'Describe the file with a mapping: --mapping map.json (see README, "Generic CSV bills").' });
-      }
-      billFormat = channelId;
-      rows = mod.bill.read({ path }, readOptions);
+      rows = mod!.bill!.read({ path }, readOptions);
     }
   }
 
@@ -180,6 +204,7 @@ export async function reconcileCommand(opts: ReconcileOptions, ctx: Context): Pr
         date,
         timeZone,
         rows,
+        packed,
         bill: { path, sha256, bytes: totalBytes, format: billFormat, source: opts.download ? 'download' : 'file', mappingSha256 },
         carryWindowMs,
         clock: ctx.clock,

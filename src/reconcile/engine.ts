@@ -18,8 +18,9 @@ import type { BillRow } from '../channel/contract.js';
 import { invalid, PayError } from '../core/errors.js';
 import { formatAmount } from '../core/money.js';
 import { businessDayRange, isoUtc, type Clock } from '../core/time.js';
-import type { BillStage, CurrencyTotals, NewItem, ReconcileStore, RunCounts, RunRecord, SideTotals } from '../store/reconcile-store.js';
+import type { BillStage, BillSum, CurrencyTotals, NewItem, ReconcileStore, RunCounts, RunRecord, SideTotals } from '../store/reconcile-store.js';
 import { bookKey, classifyRow, isSettled, type EntryKind } from './classify.js';
+import { packRows, type PackedBill } from './stage-batch.js';
 
 /** Default carry window: a book entry settled in the last 30 minutes of the day may be billed tomorrow. */
 export const DEFAULT_CARRY_WINDOW_MS = 30 * 60_000;
@@ -27,7 +28,8 @@ export const DEFAULT_CARRY_WINDOW_MS = 30 * 60_000;
 /** What the bill came from. */
 export interface BillInfo {
   path: string;
-  sha256: string;
+  /** The file's sha256 (hex); a promise when it is computed while the bill is read. */
+  sha256: string | Promise<string>;
   bytes: number;
   /** Reader used (`mock`, `alipay`, `mapping`...) or the downloaded format. */
   format: string;
@@ -42,8 +44,10 @@ export interface ReconcileInput {
   date: string;
   /** IANA zone of the business day. */
   timeZone: string;
-  /** The bill's normalised rows (streamed). */
-  rows: AsyncIterable<BillRow>;
+  /** The bill's normalised rows (streamed), unless `packed` gives them already packed. */
+  rows?: AsyncIterable<BillRow>;
+  /** The bill's rows checked and packed for the stage (by a reading worker: read-worker.ts). */
+  packed?: PackedBill;
   bill: BillInfo;
   /** Window before the end of the day in which unbilled entries are timing differences (ms). */
   carryWindowMs?: number;
@@ -65,9 +69,7 @@ export interface ReconcileOutcome {
   outstanding: number;
 }
 
-const STAGE_BATCH = 5000;
 const PAGE = 5000;
-const KINDS = new Set(['payment', 'refund', 'payout', 'fee', 'adjustment']);
 
 const zeroSide = (): SideTotals => ({ count: 0, grossMinor: 0, refundsMinor: 0, payoutsMinor: 0, feesMinor: 0, adjustmentsMinor: 0, netMinor: 0 });
 
@@ -111,21 +113,6 @@ export function billTotalsFromSums(sums: readonly { currency: string; kind: stri
   return totals;
 }
 
-function damaged(path: string, line: number, message: string): PayError {
-  return invalid(`${path}: bill row at line ${line}: ${message}`, { hint: 'The channel reader produced a row pay cannot use; the file may be damaged.' });
-}
-
-/** Checks a reader's row before it is staged (a reader bug or a damaged file must not slip in). */
-function checkRow(row: BillRow, path: string): BillRow {
-  const line = Number.isSafeInteger(row.line) ? row.line : 0;
-  if (!KINDS.has(row.kind)) throw damaged(path, line, `unknown kind "${String(row.kind)}"`);
-  if (!Number.isSafeInteger(row.amountMinor)) throw damaged(path, line, 'amount is not an integer of minor units');
-  if (row.feeMinor !== undefined && !Number.isSafeInteger(row.feeMinor)) throw damaged(path, line, 'fee is not an integer of minor units');
-  if (typeof row.currency !== 'string' || row.currency.length !== 3 || !/^[A-Z]{3}$/.test(row.currency)) throw damaged(path, line, `currency "${String(row.currency)}" is not an ISO 4217 code`);
-  if (typeof row.time !== 'string' || Number.isNaN(Date.parse(row.time))) throw damaged(path, line, `time "${String(row.time)}" is not a time`);
-  return row;
-}
-
 const fmt = (minor: number, currency: string) => {
   try {
     return `${formatAmount(minor, currency)} ${currency}`;
@@ -147,17 +134,12 @@ export async function reconcile(rs: ReconcileStore, input: ReconcileInput): Prom
   const stage = await rs.openStage();
   try {
     // 1. Stream the bill into the stage. Nothing in the order book is touched yet.
-    let batch: BillRow[] = [];
-    let rows = 0;
+    if (!input.packed && !input.rows) throw new Error('reconcile: no bill rows given');
+    const packed = input.packed ?? packRows(input.rows!, input.bill.path);
     try {
-      for await (const row of input.rows) {
-        batch.push(checkRow(row, input.bill.path));
-        rows++;
-        if (batch.length >= STAGE_BATCH) {
-          await stage.add(batch);
-          batch = [];
-          input.onRows?.(rows);
-        }
+      for await (const batch of packed) {
+        await stage.add(batch);
+        input.onRows?.(packed.rows());
       }
     } catch (err) {
       // A reader that fails on a damaged file without a PayError still means bad input (exit 2).
@@ -167,13 +149,14 @@ export async function reconcile(rs: ReconcileStore, input: ReconcileInput): Prom
         hint: 'The file is damaged or not this kind of bill (run with -v for details).',
       });
     }
-    await stage.add(batch);
+    const rows = packed.rows();
     input.onRows?.(rows);
     input.onMatching?.();
     await stage.seal();
 
     // 2. Pair, classify and save, in one transaction on the order book.
-    return await rs.transaction(() => match(rs, stage, input, { start, end, rows, startedAt, carryWindowMs, clock }));
+    const sha256 = await input.bill.sha256;
+    return await rs.transaction(() => match(rs, stage, input, { start, end, rows, sums: packed.sums(), sha256, startedAt, carryWindowMs, clock }));
   } finally {
     await stage.drop().catch(() => {
       /* the connection is gone; so is the stage */
@@ -185,6 +168,8 @@ interface MatchContext {
   start: number;
   end: number;
   rows: number;
+  sums: BillSum[];
+  sha256: string;
   startedAt: string;
   carryWindowMs: number;
   clock: Clock;
@@ -196,7 +181,7 @@ async function match(rs: ReconcileStore, stage: BillStage, input: ReconcileInput
 
   // Same channel, day and file: replace (delete; items it closed reopen). Other files of the day:
   // superseded by this run, kept in the history.
-  const previous = await rs.findRunByFile(channel, date, input.bill.sha256);
+  const previous = await rs.findRunByFile(channel, date, m.sha256);
   if (previous) await rs.deleteRun(previous.id);
   const others = await rs.currentRuns(channel, date);
 
@@ -207,7 +192,7 @@ async function match(rs: ReconcileStore, stage: BillStage, input: ReconcileInput
     source: input.bill.source,
     billPath: input.bill.path,
     billFormat: input.bill.format,
-    billSha256: input.bill.sha256,
+    billSha256: m.sha256,
     billBytes: input.bill.bytes,
     mappingSha256: input.bill.mappingSha256,
     billRows: m.rows,
@@ -370,18 +355,18 @@ async function match(rs: ReconcileStore, stage: BillStage, input: ReconcileInput
 
   // 5. Book side: settled entries of the day the bill does not list.
   const carryFrom = isoUtc(m.end - m.carryWindowMs);
-  const unbilled = await stage.insertUnbilled(channel, startIso, endIso, carryFrom, runId);
+const unbilled = await stage.insertUnbilled(channel, startIso, endIso, carryFrom, runId);
   counts.missingChannel += unbilled.missingChannel;
   counts.carriedOver += unbilled.carriedOver;
 
   // 6. Totals, counts, and an event for the audit trail.
-  const billTotals = billTotalsFromSums(await stage.sums());
-  const books = await rs.booksTotals(channel, startIso, endIso);
+const billTotals = billTotalsFromSums(m.sums);
+const books = await rs.booksTotals(channel, startIso, endIso);
   const currencies = [...new Set([...billTotals.keys(), ...books.keys()])].sort();
   const totals: CurrencyTotals[] = currencies.map((currency) => ({ currency, bill: billTotals.get(currency) ?? zeroSide(), books: books.get(currency) ?? zeroSide() }));
-  const finishedAt = now();
+const finishedAt = now();
   await rs.finishRun(runId, counts, totals, finishedAt);
-  await rs.event('reconcile.run', channel, { runId, date, billSha256: input.bill.sha256, rows: m.rows, ...counts, ...(previous ? { replaced: previous.id } : {}) }, finishedAt);
+  await rs.event('reconcile.run', channel, { runId, date, billSha256: m.sha256, rows: m.rows, ...counts, ...(previous ? { replaced: previous.id } : {}) }, finishedAt);
   const run = (await rs.getRun(runId))!;
   return { run, replaced: previous?.id, superseded: others.map((o) => o.id), outstanding: await rs.countOpen(channel, date) };
 }

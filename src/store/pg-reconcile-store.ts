@@ -8,13 +8,13 @@
 import type { Writable } from 'node:stream';
 import type pg from 'pg';
 import type { BillRow } from '../channel/contract.js';
-import { billKey, type BookEntry } from '../reconcile/classify.js';
+import type { BookEntry } from '../reconcile/classify.js';
 import type { PgDb, PgSession } from './pg-db.js';
 import { SqlReconcileStore } from './sql-reconcile-store.js';
+import { STAGE_WIDTH, type StageBatch } from '../reconcile/stage-batch.js';
 import {
   FAILED_SQL,
   type BillStage,
-  type BillSum,
   type ReconcileStore,
   type StagedPair,
   type UnbilledCounts,
@@ -102,12 +102,14 @@ class PgBillStage implements BillStage {
       CREATE TEMP TABLE rc_hits (k TEXT COLLATE "C" PRIMARY KEY);`);
   }
 
-  async add(rows: readonly BillRow[]): Promise<void> {
-    if (rows.length === 0) return;
+  async add(batch: StageBatch): Promise<void> {
+    const { values, rows } = batch;
+    if (rows === 0) return;
     this.copy ??= await this.rs.guard(() => CopyIn.start(this.rs.client, `COPY rc_bill (${STAGED}) FROM STDIN`));
     let text = '';
-    for (const r of rows) {
-      text += `${++this.seq}\t${r.line}\t${copyText(billKey(r))}\t${r.kind}\t${copyText(r.orderNo || null)}\t${copyText(r.refundNo || null)}\t${copyText(r.channelTradeNo || null)}\t${r.amountMinor}\t${r.feeMinor ?? 0}\t${r.currency}\t${copyText(r.time)}\t${copyText(r.status || null)}\n`;
+    for (let i = 0, at = 0; i < rows; i++, at += STAGE_WIDTH) {
+      // line, key, kind, order no, refund no, trade no, amount, fee, currency, time, status
+      text += `${++this.seq}\t${values[at]}\t${copyText(values[at + 1] as string)}\t${values[at + 2]}\t${copyText(values[at + 3] as string | null)}\t${copyText(values[at + 4] as string | null)}\t${copyText(values[at + 5] as string | null)}\t${values[at + 6]}\t${values[at + 7]}\t${values[at + 8]}\t${copyText(values[at + 9] as string)}\t${copyText(values[at + 10] as string | null)}\n`;
     }
     await this.rs.guard(() => this.copy!.write(text));
   }
@@ -185,14 +187,6 @@ class PgBillStage implements BillStage {
       };
       return { seq: r.seq as number, firstSeq: r.first as number, key: r.k as string, row, entry };
     });
-  }
-
-  async sums(): Promise<BillSum[]> {
-    return this.rs.q<BillSum & Row>(
-      `SELECT currency, kind, COUNT(*) AS n, SUM(amount) AS amount, SUM(fee) AS fee FROM rc_bill
-       WHERE status IS NULL OR lower(trim(status)) NOT IN (${FAILED_SQL})
-       GROUP BY currency, kind ORDER BY currency, kind`,
-    );
   }
 
   async addHits(keys: readonly string[]): Promise<void> {

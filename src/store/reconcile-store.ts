@@ -6,6 +6,7 @@
  * PostgreSQL: pg-reconcile-store.ts.
  */
 import type { BillRow } from '../channel/contract.js';
+import type { StageBatch } from '../reconcile/stage-batch.js';
 import { CARRYABLE_CLASSES, FAILED_STATUS_WORDS, type BookEntry, type EntryKind, type ItemClass } from '../reconcile/classify.js';
 
 /** Sums of one side for one currency, minor units (amounts are magnitudes; net is signed). */
@@ -91,7 +92,7 @@ export interface OpenItem extends ItemRecord {
   runDate: string;
 }
 
-/** Sums of the staged bill for one currency and kind (rows marked failed left out). */
+/** Sums of a bill for one currency and kind (rows marked failed left out), kept as rows are packed. */
 export interface BillSum {
   currency: string;
   kind: string;
@@ -123,8 +124,8 @@ export interface UnbilledCounts {
  * {@link BillStage.drop}. Rows arrive in batches (already checked by the engine), in file order.
  */
 export interface BillStage {
-  /** Appends rows. Nothing in the order book is touched. */
-  add(rows: readonly BillRow[]): Promise<void>;
+  /** Appends a batch of packed rows (stage-batch.ts). Nothing in the order book is touched. */
+  add(batch: StageBatch): Promise<void>;
   /** Ends loading and indexes the stage by key. */
   seal(): Promise<void>;
   /**
@@ -137,8 +138,6 @@ export interface BillStage {
   markOdd(channel: string, start: string, end: string): Promise<number>;
   /** One page of the rows {@link markOdd} set aside, in file order, after position `afterSeq`. */
   oddPage(afterSeq: number, limit: number): Promise<StagedPair[]>;
-  /** Sums of the staged bill per currency and kind, leaving out rows marked failed. */
-  sums(): Promise<BillSum[]>;
   /** Records that bill rows account for these book keys (fallback matches, earlier bills). */
   addHits(keys: readonly string[]): Promise<void>;
   /**

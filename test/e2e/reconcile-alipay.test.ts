@@ -9,6 +9,7 @@ import { reconcileE2E } from '../helpers/reconcile-e2e.js';
 import { zipOf } from '../helpers/zip.js';
 
 reconcileE2E({ channel: 'alipay', billName: 'bill.csv.zip', tradeNo: (orderNo) => `2026112222001${orderNo.slice(-6)}00000` });
+reconcileE2E({ channel: 'alipay', title: 'pay reconcile: alipay (read on a worker thread)', billName: 'bill.csv.zip', lite: true, env: { PAY_READ_WORKER: '1' }, tradeNo: (orderNo) => `2026112222001${orderNo.slice(-6)}00000` });
 
 describe('pay reconcile: alipay zip without the detail CSV', () => {
   let tmp: ReturnType<typeof tempDir>;

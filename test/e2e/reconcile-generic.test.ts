@@ -40,3 +40,17 @@ reconcileE2E({
     return ['--mapping', path];
   },
 });
+
+reconcileE2E({
+  channel: 'bank-abc',
+  title: 'pay reconcile: generic CSV with a mapping, read on a worker thread',
+  env: { PAY_READ_WORKER: '1' },
+  lite: true,
+  timeZone: 'Asia/Shanghai',
+  writeBill: (path, rows, options) => mappingBillReader(mapping).write!(path, rows, options),
+  args: (dir) => {
+    const path = join(dir, 'bank-abc.mapping.json');
+    writeFileSync(path, JSON.stringify(mappingJson));
+    return ['--mapping', path];
+  },
+});

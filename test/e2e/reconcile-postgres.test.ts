@@ -17,5 +17,5 @@ describe.skipIf(!postgres)('on PostgreSQL', () => {
     tradeNo: (orderNo) => `4200001234202611220${digits(orderNo)}000`,
     refundTradeNo: (refundNo) => `50300012342026112200${digits(refundNo)}000`,
   });
-  reconcileE2E({ channel: 'alipay', title: 'pay reconcile: alipay on PostgreSQL', backend: postgres, billName: 'bill.csv.zip', lite: true });
+  reconcileE2E({ channel: 'alipay', title: 'pay reconcile: alipay on PostgreSQL, read on a worker thread', backend: postgres, billName: 'bill.csv.zip', lite: true, env: { PAY_READ_WORKER: '1' } });
 });

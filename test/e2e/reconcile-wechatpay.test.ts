@@ -13,6 +13,7 @@ const tradeNo = (orderNo: string) => `4200001234202611220${digits(orderNo)}000`;
 const refundTradeNo = (refundNo: string) => `50300012342026112200${digits(refundNo)}000`;
 
 reconcileE2E({ channel: 'wechatpay', billName: 'bill.csv', merchantId: '1900000109', tradeNo, refundTradeNo });
+reconcileE2E({ channel: 'wechatpay', title: 'pay reconcile: wechatpay (read on a worker thread)', billName: 'bill.csv', env: { PAY_READ_WORKER: '1' }, merchantId: '1900000109', tradeNo, refundTradeNo });
 reconcileE2E({ channel: 'wechatpay', title: 'pay reconcile: wechatpay (gzip)', billName: 'bill.csv.gz', lite: true, merchantId: '1900000109', tradeNo, refundTradeNo });
 
 describe('pay reconcile: wechatpay bill in the wrong encoding', () => {
@@ -32,5 +33,31 @@ describe('pay reconcile: wechatpay bill in the wrong encoding', () => {
     const r = await runPayJson(['--db', db, 'reconcile', '--channel', 'wechatpay', '--date', '2026-11-22', '--bill', gbk]);
     expect(r.code, r.stdout).toBe(2);
     expect((await runPayJson(['--db', db, 'reconcile', 'history'])).json.runs).toEqual([]);
+  });
+});
+
+describe('pay reconcile: the reading worker', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  beforeAll(() => {
+    tmp = tempDir('pay-reconcile-worker-');
+  });
+  afterAll(() => tmp.cleanup());
+
+  it('gives the same report on the worker thread as on the main thread, and says which it used (-v)', async () => {
+    const { wechatpayBills } = await import('../../channels/wechatpay/bill.js');
+    const bill = join(tmp.dir, 'bill.csv');
+    const at = (i: number) => `2026-11-22T0${i % 10}:00:00.000Z`;
+    // 9,000 rows (more than two of the worker's batches), two of them duplicates, none in the books.
+    const rows = Array.from({ length: 9000 }, (_, i) => ({ line: 0, orderNo: `WK${String(i % 8998).padStart(8, '0')}`, channelTradeNo: tradeNo(`WK${String(i).padStart(8, '0')}`), kind: 'payment' as const, amountMinor: 100 + i, feeMinor: 1, currency: 'CNY', time: at(i), status: 'SUCCESS' }));
+    await wechatpayBills.write!(bill, rows, { date: '2026-11-22', merchantId: '1900000109' });
+    const run = (worker: string) => runPayJson(['-v', '--db', join(tmp.dir, `pay-${worker}.db`), 'reconcile', '--channel', 'wechatpay', '--date', '2026-11-22', '--bill', bill, '--merchant', '1900000109'], { env: { PAY_READ_WORKER: worker } });
+    const [onWorker, here] = [await run('1'), await run('0')];
+    expect(onWorker.code, onWorker.stderr).toBe(1);
+    expect(onWorker.stderr).toMatch(/reading bill\.csv on a worker thread/);
+    expect(here.stderr).not.toMatch(/worker thread/);
+    expect(onWorker.json.summary).toEqual({ matched: 0, missingLocal: 8998, missingChannel: 0, amountMismatch: 0, statusMismatch: 0, currencyMismatch: 0, duplicate: 2 });
+    // Everything but the clock's readings is the same.
+    const strip = (r: unknown) => JSON.parse(JSON.stringify(r, (k, v) => (/^(startedAt|finishedAt|closedAt)$/.test(k) ? '' : v)));
+    expect(strip(onWorker.json)).toEqual(strip(here.json));
   });
 });

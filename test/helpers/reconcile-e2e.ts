@@ -56,6 +56,8 @@ export interface ReconcileE2EOptions {
    * for a second variant of a channel's format whose other suite runs them, to keep tests fast.
    */
   lite?: boolean;
+  /** Extra environment for `pay reconcile` (e.g. PAY_READ_WORKER=1: the bill read on a worker thread). */
+  env?: Record<string, string>;
   /** Order-store backend (default SQLite; PostgreSQL runs the same expectations through the binary). */
   backend?: Backend;
 }
@@ -104,7 +106,7 @@ export function reconcileE2E(options: ReconcileE2EOptions): void {
   const utc = (day: string, wall: string) => new Date(wallTimeToUtc(`${day} ${wall}`, zone)).toISOString();
   const dec = (minor: number) => formatAmount(minor, currency);
   const extra = () => [...(options.args?.(tmp.dir) ?? []), ...(options.merchantId ? ['--merchant', options.merchantId] : [])];
-  const reconcile = (path: string, day = date) => runPayJson(['--db', db, 'reconcile', '--channel', channel, '--date', day, '--bill', path, ...extra()]);
+  const reconcile = (path: string, day = date) => runPayJson(['--db', db, 'reconcile', '--channel', channel, '--date', day, '--bill', path, ...extra()], { env: options.env });
   // Read straight from the database: cheaper than spawning `history` after every step.
   const backend = options.backend ?? BACKENDS[0];
   let fresh: FreshDb | undefined;

@@ -256,3 +256,45 @@ describe('damage is a clear INVALID_REQUEST (exit 2)', () => {
     await expect(writeTradeBill(join(dir, 'x.csv'), [{ ...rows[0], kind: 'payout' }], { date: day })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
   });
 });
+
+describe('cells the fast path does not take are still read exactly', () => {
+  const header = '交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,退款类型,退款状态,商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,费率备注';
+  const bill = (time: string, amount: string, fee: string, total: string, feeTotal: string) =>
+    `${header}\n\`${time},\`,\`,\`0,\`,\`T1,\`P1,\`,\`NATIVE,\`SUCCESS,\`OTHERS,\`CNY,\`${amount},\`0.00,\`0,\`0,\`0.00,\`0.00,\`,\`,\`,\`,\`${fee},\`0.60%,\`${amount},\`0.00,\`\n` +
+    `总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额\n\`1,\`${total},\`0.00,\`0.00,\`${feeTotal},\`${total},\`0.00\n`;
+  const read = (name: string, text: string) => {
+    const p = join(dir, name);
+    writeFileSync(p, text);
+    return readAll(p, { date: '2026-11-22' });
+  };
+
+  it('short decimals, padded cells and a fee of fewer decimals give the same row as the canonical text', async () => {
+    const canonical = await read('canon.csv', bill('2026-11-22 10:00:00', '100.50', '0.60000', '100.50', '0.60000'));
+    const loose = await read('loose.csv', bill(' 2026-11-22 10:00:00 ', ' 100.5', '0.6', '100.5', '0.6'));
+    expect(canonical.error).toBeUndefined();
+    expect(loose.error).toBeUndefined();
+    expect(loose.rows).toEqual(canonical.rows);
+    expect(canonical.rows[0]).toMatchObject({ amountMinor: 10050, feeMinor: 60, time: '2026-11-22T02:00:00.000Z' });
+  });
+
+  const refused: Array<[string, string, string, RegExp]> = [
+    ['more decimals than fen', '100.505', '0.60000', /decimal|places|digits/i],
+    ['a leading plus', '+100.50', '0.60000', /not a decimal|plain decimal/i],
+    ['a dot without digits after it', '100.', '0.60000', /not a decimal|plain decimal/i],
+    ['a fee of six decimals', '100.50', '0.600000', /decimal|places|digits/i],
+  ];
+  for (const [name, amount, fee, message] of refused) {
+    it(`refuses ${name} with the exact parser's message`, async () => {
+      const r = await read(`bad-${name.replace(/\W+/g, '-')}.csv`, bill('2026-11-22 10:00:00', amount, fee, '100.50', '0.60000'));
+      expect(r.error).toMatchObject({ code: 'INVALID_REQUEST', exitCode: 2 });
+      expect(r.error!.message).toMatch(message);
+    });
+  }
+
+  it('a time before 1992 goes through the zone rules; a time of another day is refused', async () => {
+    const old = await read('old.csv', bill('1991-06-01 10:00:00', '100.50', '0.60000', '100.50', '0.60000'));
+    expect(old.error!.message).toMatch(/dated 1991-06-01 \(UTC\+8\)/);
+    const next = await read('next.csv', bill('2026-11-23 00:00:00', '100.50', '0.60000', '100.50', '0.60000'));
+    expect(next.error!.message).toMatch(/dated 2026-11-23 \(UTC\+8\), but the bill should cover 2026-11-22/);
+  });
+});

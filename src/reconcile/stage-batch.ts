@@ -1,0 +1,121 @@
+/**
+ * Bill rows on their way into a stage: checked, keyed and laid out flat, a batch at a time, with
+ * the bill's sums per currency and kind kept on the way. The same packing runs on the main thread
+ * (small bills, readers that cannot move) or on the reading worker (read-worker.ts), whose
+ * batches cross threads as plain arrays: no per-row objects are rebuilt on the staging side, and
+ * the values are bound to the stage's INSERT (or COPY) as they are.
+ */
+import type { BillRow } from '../channel/contract.js';
+import { invalid, type PayError } from '../core/errors.js';
+import type { BillSum } from '../store/reconcile-store.js';
+import { billKey, billSaysFailed } from './classify.js';
+
+/**
+ * Values per staged row, in this order: line, key, kind, order number, refund number, channel
+ * trade number, amount, fee, currency, time, status (absent text as null).
+ */
+export const STAGE_WIDTH = 11;
+
+/** Rows per batch: large enough that per-batch costs vanish, small enough to keep memory flat. */
+export const STAGE_BATCH_ROWS = 4096;
+
+/** Staged rows, {@link STAGE_WIDTH} values each. */
+export interface StageBatch {
+  values: (string | number | null)[];
+  rows: number;
+}
+
+/** A bill's rows as batches; `sums` and `rows` are complete once the batches are. */
+export interface PackedBill extends AsyncIterable<StageBatch> {
+  /** Sums per currency and kind, leaving out rows marked failed. */
+  sums(): BillSum[];
+  /** Rows read. */
+  rows(): number;
+}
+
+const KINDS = new Set(['payment', 'refund', 'payout', 'fee', 'adjustment']);
+const CURRENCY = /^[A-Z]{3}$/;
+
+function damaged(path: string, line: number, message: string): PayError {
+  return invalid(`${path}: bill row at line ${line}: ${message}`, { hint: 'The channel reader produced a row pay cannot use; the file may be damaged.' });
+}
+
+/** Packs checked rows into batches and keeps the bill's sums. */
+export class BatchPacker {
+  private values: (string | number | null)[] = [];
+  private count = 0;
+  private total = 0;
+  private readonly sumsByKey = new Map<string, BillSum>();
+  private lastTime = '';
+
+  constructor(
+    private readonly path: string,
+    private readonly batchRows = STAGE_BATCH_ROWS,
+  ) {}
+
+  /** Checks a reader's row (a reader bug or a damaged file must not slip in) and packs it; returns a full batch. */
+  push(row: BillRow): StageBatch | undefined {
+    const line = Number.isSafeInteger(row.line) ? row.line : 0;
+    if (!KINDS.has(row.kind)) throw damaged(this.path, line, `unknown kind "${String(row.kind)}"`);
+    if (!Number.isSafeInteger(row.amountMinor)) throw damaged(this.path, line, 'amount is not an integer of minor units');
+    const fee = row.feeMinor ?? 0;
+    if (!Number.isSafeInteger(fee)) throw damaged(this.path, line, 'fee is not an integer of minor units');
+    if (typeof row.currency !== 'string' || !CURRENCY.test(row.currency)) throw damaged(this.path, line, `currency "${String(row.currency)}" is not an ISO 4217 code`);
+    // Rows of one bill share times often: a time checked once is not parsed again.
+    if (row.time !== this.lastTime) {
+      if (typeof row.time !== 'string' || Number.isNaN(Date.parse(row.time))) throw damaged(this.path, line, `time "${String(row.time)}" is not a time`);
+      this.lastTime = row.time;
+    }
+    if (!billSaysFailed(row.status)) this.addSum(row.currency, row.kind, row.amountMinor, fee);
+    this.values.push(row.line, billKey(row), row.kind, row.orderNo || null, row.refundNo || null, row.channelTradeNo || null, row.amountMinor, fee, row.currency, row.time, row.status || null);
+    this.total++;
+    if (++this.count >= this.batchRows) return this.take();
+    return undefined;
+  }
+
+  /** The rows packed since the last batch (undefined when none). */
+  take(): StageBatch | undefined {
+    if (this.count === 0) return undefined;
+    const batch = { values: this.values, rows: this.count };
+    this.values = [];
+    this.count = 0;
+    return batch;
+  }
+
+  /** Rows packed so far. */
+  rows(): number {
+    return this.total;
+  }
+
+  /** The sums so far, per currency and kind, sorted as the report lists them. */
+  sums(): BillSum[] {
+    return [...this.sumsByKey.values()].sort((a, b) => (a.currency === b.currency ? (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0) : a.currency < b.currency ? -1 : 1));
+  }
+
+  private addSum(currency: string, kind: string, amount: number, fee: number): void {
+    const key = `${currency}|${kind}`;
+    let s = this.sumsByKey.get(key);
+    if (!s) this.sumsByKey.set(key, (s = { currency, kind, n: 0, amount: 0, fee: 0 }));
+    s.n++;
+    s.amount += amount;
+    s.fee += fee;
+    if (!Number.isSafeInteger(s.amount) || !Number.isSafeInteger(s.fee)) throw invalid('bill totals exceed the largest amount pay can hold');
+  }
+}
+
+/** Packs rows read on this thread. */
+export function packRows(rows: AsyncIterable<BillRow>, path: string, batchRows = STAGE_BATCH_ROWS): PackedBill {
+  const packer = new BatchPacker(path, batchRows);
+  return {
+    async *[Symbol.asyncIterator]() {
+      for await (const row of rows) {
+        const batch = packer.push(row);
+        if (batch) yield batch;
+      }
+      const last = packer.take();
+      if (last) yield last;
+    },
+    sums: () => packer.sums(),
+    rows: () => packer.rows(),
+  };
+}

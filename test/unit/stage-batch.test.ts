@@ -1,0 +1,95 @@
+// Packing bill rows for the stage: the checks every row passes, the flat layout, batch sizes and
+// the bill's sums (rows marked failed left out), the same on the main thread and the worker.
+import { describe, expect, it } from 'vitest';
+import type { BillRow } from '../../src/channel/contract.js';
+import { BatchPacker, packRows, STAGE_WIDTH } from '../../src/reconcile/stage-batch.js';
+
+const row = (over: Partial<BillRow> = {}): BillRow => ({ line: 2, orderNo: 'P1', channelTradeNo: 'T1', kind: 'payment', amountMinor: 1000, feeMinor: 6, currency: 'CNY', time: '2026-11-22T02:00:00.000Z', status: 'SUCCESS', ...over });
+
+async function* rowsOf(rows: BillRow[]): AsyncGenerator<BillRow> {
+  yield* rows;
+}
+
+describe('BatchPacker', () => {
+  it('lays a row out flat: line, key, kind, numbers, amount, fee, currency, time, status (absent text as null)', () => {
+    const p = new BatchPacker('bill.csv', 10);
+    expect(p.push(row({ line: 7, refundNo: undefined, status: '' }))).toBeUndefined();
+    const b = p.take()!;
+    expect(b.rows).toBe(1);
+    expect(b.values).toEqual([7, 'P|P1', 'payment', 'P1', null, 'T1', 1000, 6, 'CNY', '2026-11-22T02:00:00.000Z', null]);
+    expect(b.values).toHaveLength(STAGE_WIDTH);
+    expect(p.take()).toBeUndefined();
+  });
+
+  it('returns a batch when it is full, and keeps counting across batches', () => {
+    const p = new BatchPacker('bill.csv', 3);
+    const got = [1, 2, 3, 4, 5, 6, 7].map((i) => p.push(row({ orderNo: `P${i}` })));
+    expect(got.map((b) => b?.rows)).toEqual([undefined, undefined, 3, undefined, undefined, 3, undefined]);
+    expect(got[2]!.values[1]).toBe('P|P1');
+    expect(got[5]!.values[1]).toBe('P|P4');
+    expect(p.take()!.rows).toBe(1);
+    expect(p.rows()).toBe(7);
+  });
+
+  it('sums per currency and kind, leaving out rows the bill marks failed', () => {
+    const p = new BatchPacker('bill.csv');
+    p.push(row({ amountMinor: 1000, feeMinor: 6 }));
+    p.push(row({ orderNo: 'P2', amountMinor: 500, feeMinor: 3 }));
+    p.push(row({ orderNo: 'P3', amountMinor: 700, feeMinor: 4, status: ' Closed ' }));
+    p.push(row({ kind: 'refund', refundNo: 'R1', amountMinor: -200, feeMinor: -1, status: 'SUCCESS' }));
+    p.push(row({ orderNo: 'U1', amountMinor: 999, currency: 'USD', feeMinor: undefined }));
+    expect(p.sums()).toEqual([
+      { currency: 'CNY', kind: 'payment', n: 2, amount: 1500, fee: 9 },
+      { currency: 'CNY', kind: 'refund', n: 1, amount: -200, fee: -1 },
+      { currency: 'USD', kind: 'payment', n: 1, amount: 999, fee: 0 },
+    ]);
+  });
+
+  const bad: Array<[string, Partial<BillRow>, RegExp]> = [
+    ['an unknown kind', { kind: 'gift' as BillRow['kind'] }, /line 2: unknown kind "gift"/],
+    ['a fractional amount', { amountMinor: 10.5 }, /amount is not an integer of minor units/],
+    ['an unsafe amount', { amountMinor: 2 ** 53 }, /amount is not an integer/],
+    ['a fractional fee', { feeMinor: 0.5 }, /fee is not an integer/],
+    ['a lowercase currency', { currency: 'cny' }, /currency "cny" is not an ISO 4217 code/],
+    ['a time that is not one', { time: 'yesterday' }, /time "yesterday" is not a time/],
+  ];
+  for (const [name, over, message] of bad) {
+    it(`refuses ${name} (exit 2, naming the file and line)`, () => {
+      const p = new BatchPacker('bill.csv');
+      let err: any;
+      try {
+        p.push(row(over));
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toMatchObject({ code: 'INVALID_REQUEST', exitCode: 2 });
+      expect(err.message).toMatch(/^bill\.csv: bill row at line/);
+      expect(err.message).toMatch(message);
+    });
+  }
+
+  it('checks a repeated time once but still refuses a bad one after a good one', () => {
+    const p = new BatchPacker('bill.csv');
+    p.push(row());
+    p.push(row({ orderNo: 'P2' }));
+    expect(() => p.push(row({ orderNo: 'P3', time: 'nope' }))).toThrow(/not a time/);
+  });
+
+  it('refuses sums past the safe integer range', () => {
+    const p = new BatchPacker('bill.csv');
+    p.push(row({ amountMinor: Number.MAX_SAFE_INTEGER - 1 }));
+    expect(() => p.push(row({ orderNo: 'P2', amountMinor: 5 }))).toThrow(/bill totals exceed/);
+  });
+});
+
+describe('packRows', () => {
+  it('yields full batches then the rest, with the row count and sums once done', async () => {
+    const rows = Array.from({ length: 10 }, (_, i) => row({ orderNo: `P${i}`, amountMinor: 100 + i }));
+    const packed = packRows(rowsOf(rows), 'bill.csv', 4);
+    const sizes: number[] = [];
+    for await (const b of packed) sizes.push(b.rows);
+    expect(sizes).toEqual([4, 4, 2]);
+    expect(packed.rows()).toBe(10);
+    expect(packed.sums()).toEqual([{ currency: 'CNY', kind: 'payment', n: 10, amount: 1045, fee: 60 }]);
+  });
+});
