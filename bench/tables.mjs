@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cliArgs } from './measure.mjs';
+import { cliArgs, fillOrderBook } from './measure.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { value } = cliArgs();
@@ -120,20 +120,7 @@ try {
   const db = join(dir, 'pay.db');
   const config = join(dir, 'pay.config.json');
   writeFileSync(config, JSON.stringify({ channels: { mock: { latencyMs: 0 } } }));
-  const { SqliteStore } = await import(join(root, 'dist/src/store/sqlite-store.js'));
-  const { generateId } = await import(join(root, 'dist/src/core/ids.js'));
-  const store = SqliteStore.open(db);
-  const insert = store.db.prepare(
-    "INSERT INTO orders (order_no, kind, channel, status, amount_minor, currency, subject, created_at, updated_at, paid_at) VALUES (?, 'collect', 'mock', 'succeeded', ?, 'CNY', ?, ?, ?, ?)",
-  );
-  const t0 = Date.parse('2026-01-01T00:00:00Z');
-  store.db.transaction(() => {
-    for (let i = 0; i < ORDERS; i++) {
-      const at = new Date(t0 + i * 1000).toISOString();
-      insert.run(generateId('payment', t0 + i * 1000), 100 + (i % 10000), SUBJECTS[i % 2 ? 'cjk' : 'ascii'][i % 5], at, at, at);
-    }
-  })();
-  await store.close();
+  await fillOrderBook(root, db, ORDERS, (i) => SUBJECTS[i % 2 ? 'cjk' : 'ascii'][i % 5]);
   const env = { ...process.env, PAY_DB: db, PAY_CONFIG: config, NO_COLOR: '1' };
   const run = (bin) => {
     const t = process.hrtime.bigint();
