@@ -76,27 +76,18 @@ function cellText(cell: Cell): { text: string; tone?: Tone } {
   return { text: String(cell) };
 }
 
-// cli-table3 and string-width are CommonJS, required when first needed (string-width by the first
-// table or field list, cli-table3 by the first table), so --version and commands printing neither
-// never load them, and the renderer stays synchronous. string-width is the major cli-table3 itself
-// measures and pads with (4.x), so the widths given to it are the widths it lays out: a different
-// measure would truncate a cell ('…') or shift a row wherever the two disagree.
+// cli-table3 and string-width are CommonJS: required on the first table, so commands that print
+// none (and --version) never load them, and the renderer stays synchronous.
 const requireLazy = createRequire(import.meta.url);
-let stringWidth: ((text: string) => number) | undefined;
-let Table: typeof CliTable3 | undefined;
+let tableLib: { Table: typeof CliTable3; width: (text: string) => number } | undefined;
+function tables(): NonNullable<typeof tableLib> {
+  tableLib ??= { Table: requireLazy('cli-table3') as typeof CliTable3, width: requireLazy('string-width') as (text: string) => number };
+  return tableLib;
+}
 
 /** Display width in terminal columns (string-width: East Asian wide characters take two, colour codes none). */
 export function displayWidth(text: string): number {
-  stringWidth ??= requireLazy('string-width') as (text: string) => number;
-  return stringWidth(text);
-}
-
-/** A cell's width as cli-table3 lays it out: its widest line. */
-function cellWidth(text: string): number {
-  if (!text.includes('\n')) return displayWidth(text);
-  let w = 0;
-  for (const line of text.split('\n')) w = Math.max(w, displayWidth(line));
-  return w;
+  return tables().width(text);
 }
 
 function pad(text: string, width: number): string {
@@ -109,11 +100,9 @@ const CHARS = {
   bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
   left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ',
 };
-const STYLE = { 'padding-left': 0, 'padding-right': 0, head: [], border: [], compact: true };
-// cli-table3 fills in its grid by checking every cell against every row above it, so one table's
-// layout grows with the square of its rows; long tables (`orders list --limit`, reports written
-// with --out) are drawn as slices of this many rows sharing the widths measured over the whole
-// table, which keeps the time per row constant and every slice aligned with the others.
+// cli-table3 lays a table out in time that grows faster than its row count; drawing slices of this
+// many rows with the widths measured over the whole table keeps long tables (reports written with
+// --out) linear and aligned.
 const SLICE = 50;
 
 /** Renders a table as aligned columns (cli-table3, plain text, coloured per cell). */
@@ -124,21 +113,14 @@ export function formatTable(block: Extract<Block, { kind: 'table' }>, c: ChalkIn
     lines.push(c.dim(block.empty ?? '(none)'));
     return lines.join('\n');
   }
-  Table ??= requireLazy('cli-table3') as typeof CliTable3;
-  const colWidths = block.columns.map((col) => cellWidth(col.header));
-  const cells = block.rows.map((r) =>
-    block.columns.map((col, i) => {
-      const cell = cellText(r[col.key]);
-      colWidths[i] = Math.max(colWidths[i], cellWidth(cell.text));
-      return toneOf(c, cell.tone, cell.text);
-    }),
-  );
+  const { Table, width } = tables();
+  const cells = block.rows.map((r) => block.columns.map((col) => cellText(r[col.key])));
+  const colWidths = block.columns.map((col, i) => Math.max(1, width(col.header), ...cells.map((row) => width(row[i].text))));
   const colAligns = block.columns.map((col) => col.align ?? 'left');
-  const head = block.columns.map((col) => c.bold(col.header));
+  const style = { 'padding-left': 0, 'padding-right': 0, head: [], border: [], compact: true };
   for (let at = 0; at < cells.length; at += SLICE) {
-    // colWidths given: cli-table3 measures no column itself; wordWrap off (its default).
-    const table = new Table({ chars: CHARS, style: STYLE, colWidths: [...colWidths], colAligns, ...(at === 0 ? { head } : {}) });
-    for (let r = at; r < Math.min(at + SLICE, cells.length); r++) table.push(cells[r]);
+    const table = new Table({ chars: CHARS, style, colWidths, colAligns, ...(at === 0 ? { head: block.columns.map((col) => c.bold(col.header)) } : {}) });
+    for (const row of cells.slice(at, at + SLICE)) table.push(row.map((cell) => toneOf(c, cell.tone, cell.text)));
     for (const line of table.toString().split('\n')) lines.push(line.trimEnd());
   }
   return lines.join('\n');
