@@ -4,9 +4,7 @@
  * for people. Human output goes to stdout; progress and logs go to stderr.
  */
 import type { Writable } from 'node:stream';
-import { createRequire } from 'node:module';
 import { Chalk, type ChalkInstance } from 'chalk';
-import type CliTable3 from 'cli-table3';
 import type { ExitStatus } from '../core/errors.js';
 
 /** How to print. */
@@ -76,36 +74,34 @@ function cellText(cell: Cell): { text: string; tone?: Tone } {
   return { text: String(cell) };
 }
 
-// cli-table3 and string-width are CommonJS: required on the first table, so commands that print
-// none (and --version) never load them, and the renderer stays synchronous.
-const requireLazy = createRequire(import.meta.url);
-let tableLib: { Table: typeof CliTable3; width: (text: string) => number } | undefined;
-function tables(): NonNullable<typeof tableLib> {
-  tableLib ??= { Table: requireLazy('cli-table3') as typeof CliTable3, width: requireLazy('string-width') as (text: string) => number };
-  return tableLib;
-}
-
-/** Display width in terminal columns (string-width: East Asian wide characters take two, colour codes none). */
+/** Display width: East Asian wide characters (Chinese subjects in bills) take two columns. */
 export function displayWidth(text: string): number {
-  return tables().width(text);
+  let w = 0;
+  for (const ch of text) {
+    const cp = ch.codePointAt(0)!;
+    if (cp < 0x20 || (cp >= 0x300 && cp < 0x370)) continue;
+    w +=
+      (cp >= 0x1100 && cp <= 0x115f) ||
+      (cp >= 0x2e80 && cp <= 0xa4cf) ||
+      (cp >= 0xac00 && cp <= 0xd7a3) ||
+      (cp >= 0xf900 && cp <= 0xfaff) ||
+      (cp >= 0xfe30 && cp <= 0xfe4f) ||
+      (cp >= 0xff00 && cp <= 0xff60) ||
+      (cp >= 0xffe0 && cp <= 0xffe6) ||
+      (cp >= 0x1f300 && cp <= 0x1faff) ||
+      (cp >= 0x20000 && cp <= 0x3fffd)
+        ? 2
+        : 1;
+  }
+  return w;
 }
 
-function pad(text: string, width: number): string {
-  return text + ' '.repeat(Math.max(0, width - displayWidth(text)));
+function pad(text: string, width: number, align: 'left' | 'right' = 'left'): string {
+  const fill = ' '.repeat(Math.max(0, width - displayWidth(text)));
+  return align === 'right' ? fill + text : text + fill;
 }
 
-// Borderless: columns two spaces apart, no rules, so output stays easy to read, grep and paste.
-const CHARS = {
-  top: '', 'top-mid': '', 'top-left': '', 'top-right': '',
-  bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
-  left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ',
-};
-// cli-table3 lays a table out in time that grows faster than its row count; drawing slices of this
-// many rows with the widths measured over the whole table keeps long tables (reports written with
-// --out) linear and aligned.
-const SLICE = 50;
-
-/** Renders a table as aligned columns (cli-table3, plain text, coloured per cell). */
+/** Renders a table as aligned columns (plain text, coloured per cell). */
 export function formatTable(block: Extract<Block, { kind: 'table' }>, c: ChalkInstance): string {
   const lines: string[] = [];
   if (block.title) lines.push(c.bold(block.title));
@@ -113,15 +109,16 @@ export function formatTable(block: Extract<Block, { kind: 'table' }>, c: ChalkIn
     lines.push(c.dim(block.empty ?? '(none)'));
     return lines.join('\n');
   }
-  const { Table, width } = tables();
   const cells = block.rows.map((r) => block.columns.map((col) => cellText(r[col.key])));
-  const colWidths = block.columns.map((col, i) => Math.max(1, width(col.header), ...cells.map((row) => width(row[i].text))));
-  const colAligns = block.columns.map((col) => col.align ?? 'left');
-  const style = { 'padding-left': 0, 'padding-right': 0, head: [], border: [], compact: true };
-  for (let at = 0; at < cells.length; at += SLICE) {
-    const table = new Table({ chars: CHARS, style, colWidths, colAligns, ...(at === 0 ? { head: block.columns.map((col) => c.bold(col.header)) } : {}) });
-    for (const row of cells.slice(at, at + SLICE)) table.push(row.map((cell) => toneOf(c, cell.tone, cell.text)));
-    for (const line of table.toString().split('\n')) lines.push(line.trimEnd());
+  const widths = block.columns.map((col, i) => Math.max(displayWidth(col.header), ...cells.map((row) => displayWidth(row[i].text))));
+  lines.push(block.columns.map((col, i) => c.bold(pad(col.header, widths[i], col.align))).join('  ').trimEnd());
+  for (const row of cells) {
+    lines.push(
+      row
+        .map((cell, i) => toneOf(c, cell.tone, pad(cell.text, widths[i], block.columns[i].align)))
+        .join('  ')
+        .trimEnd(),
+    );
   }
   return lines.join('\n');
 }
