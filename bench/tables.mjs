@@ -13,9 +13,13 @@
 // last column with blanks: lines are trimmed at the end before comparing, as our renderer ends
 // none in blanks.
 //
-// Rule: the hand renderer stays unless cli-table3 comes within 1.3x of it. Measured (Node 20, 2
-// cores shared with other jobs, load average about 11), cli-table3 / ours:
-// see README.md "Benchmarks" for the figures of the last run.
+// Rule: the hand renderer stays unless cli-table3 comes within 1.3x of it. Measured on Node 20,
+// 2 cores shared with the test suite (load average about 10), cli-table3 against ours, same bytes
+// everywhere: 100 rows 20-21 ms against 0.2-0.3 ms (84-91x), 10,000 rows 5.5-7.2 s against
+// 0.10-0.27 s (26-54x), 100,000 rows 48-82 s against 0.8-2.1 s (38-59x), i.e. 200-820 µs a row
+// against 2-27 µs; `pay orders list --limit 10000` 1.02 s here against 5.11 s for the cli-table3
+// build (0a901f5). Earlier, at a load average of 6: 65-105x on 10,000-100,000 rows, 0.37 s
+// against 1.9 s. So the hand renderer stays.
 //
 //   npm run build && node bench/tables.mjs [--runs 5] [--rows 100,10000,100000] [--orders 10000] [--base /tmp/pay-other]
 import { spawnSync } from 'node:child_process';
