@@ -46,3 +46,26 @@ export function timed(cmd, argv, options = {}) {
     else child.stdin.end();
   });
 }
+
+/**
+ * Fills a new SQLite order book at `db` through the real schema (the build under `root`) with `n`
+ * succeeded mock collects one second apart from 2026-01-01, in one transaction; `subject(i)` is
+ * order i's subject (none by default).
+ */
+export async function fillOrderBook(root, db, n, subject = () => null) {
+  const { join } = await import('node:path');
+  const { SqliteStore } = await import(join(root, 'dist/src/store/sqlite-store.js'));
+  const { generateId } = await import(join(root, 'dist/src/core/ids.js'));
+  const store = SqliteStore.open(db);
+  const insert = store.db.prepare(
+    "INSERT INTO orders (order_no, kind, channel, status, amount_minor, currency, subject, created_at, updated_at, paid_at) VALUES (?, 'collect', 'mock', 'succeeded', ?, 'CNY', ?, ?, ?, ?)",
+  );
+  const t0 = Date.parse('2026-01-01T00:00:00Z');
+  store.db.transaction(() => {
+    for (let i = 0; i < n; i++) {
+      const at = new Date(t0 + i * 1000).toISOString();
+      insert.run(generateId('payment', t0 + i * 1000), 100 + (i % 10000), subject(i), at, at, at);
+    }
+  })();
+  await store.close();
+}

@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fillOrderBook } from './measure.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const arg = (name, def) => {
@@ -25,20 +26,7 @@ const config = join(dir, 'pay.config.json');
 writeFileSync(config, JSON.stringify({ channels: { mock: { latencyMs: 0 } } }));
 
 // A 100,000-order store, filled in one transaction through the real schema.
-const { SqliteStore } = await import(join(root, 'dist/src/store/sqlite-store.js'));
-const { generateId } = await import(join(root, 'dist/src/core/ids.js'));
-const store = SqliteStore.open(db);
-const insert = store.db.prepare(
-  "INSERT INTO orders (order_no, kind, channel, status, amount_minor, currency, created_at, updated_at, paid_at) VALUES (?, 'collect', 'mock', 'succeeded', ?, 'CNY', ?, ?, ?)",
-);
-const t0 = Date.parse('2026-01-01T00:00:00Z');
-store.db.transaction(() => {
-  for (let i = 0; i < ORDERS; i++) {
-    const at = new Date(t0 + i * 1000).toISOString();
-    insert.run(generateId('payment', t0 + i * 1000), 100 + (i % 10000), at, at, at);
-  }
-})();
-await store.close();
+await fillOrderBook(root, db, ORDERS);
 
 const env = { ...process.env, PAY_DB: db, PAY_CONFIG: config, NO_COLOR: '1' };
 const bin = join(root, 'bin/pay.js');

@@ -35,35 +35,13 @@ function packageVersion(): string {
   return '0.0.0';
 }
 
-/** Live progress on stderr: one rewritten line, on a terminal only. */
-class Progress {
-  private readonly on: boolean;
-  private shown = false;
-  constructor(private readonly ctx: Context) {
-    this.on = !ctx.json && !ctx.quiet && Boolean((ctx.stderr as { isTTY?: boolean }).isTTY);
-  }
-  update(text: string): void {
-    if (!this.on) return;
-    this.ctx.stderr.write(`\r\x1b[2K${text}`);
-    this.shown = true;
-  }
-  line(text: string): void {
-    if (!this.on) return;
-    this.clear();
-    this.ctx.stderr.write(`${text}\n`);
-  }
-  clear(): void {
-    if (this.on && this.shown) this.ctx.stderr.write('\r\x1b[2K');
-    this.shown = false;
-  }
-}
-
 /** Runs the load test and returns its summary (thresholds evaluated). */
 export async function loadtest(opts: LoadtestOptions, ctx: Context): Promise<LoadtestSummary> {
   if (opts.url !== undefined && opts.channel !== undefined) throw invalid('give --channel or --url, not both', { hint: '--url load-tests a raw HTTP endpoint; --channel goes through a channel adapter.' });
   const plan = await makePlan(opts);
   const reportPath = opts.report !== undefined ? await reportTarget(opts.report, ctx) : undefined;
-  const progress = new Progress(ctx);
+  const { createStatusLine } = await import('../output/progress.js');
+  const progress = createStatusLine(ctx);
   const opened =
     opts.url !== undefined
       ? await (await import('../loadtest/open-http.js')).openHttpTarget(opts, plan)

@@ -124,7 +124,7 @@ export async function importOrders(file: string, opts: ImportOptions, ctx: Conte
   const { fingerprint } = await import('../reconcile/file-hash.js');
   const { readCsvRecords } = await import('../channel/csv.js');
   const { zoneConverter } = await import('../reconcile/mapping-time.js');
-  const { createProgress } = await import('../reconcile/progress.js');
+  const { createProgress } = await import('../output/progress.js');
 
   let toUtc: ((wallMs: number) => number) | undefined;
   if (opts.timeZone) {

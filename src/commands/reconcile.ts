@@ -140,7 +140,7 @@ export async function reconcileCommand(opts: ReconcileOptions, ctx: Context): Pr
   const merchantId = opts.merchant ?? literalSetting(ctx, channelId, MERCHANT_KEYS);
   const readOptions: ReadBillOptions = { date, ...(merchantId ? { merchantId } : {}) };
 
-  const { createProgress } = await import('../reconcile/progress.js');
+  const { createProgress } = await import('../output/progress.js');
   const { fileSize, fingerprint } = await import('../reconcile/file-hash.js');
   let path: string;
   let billFormat: string;

@@ -74,12 +74,53 @@ function cellText(cell: Cell): { text: string; tone?: Tone } {
   return { text: String(cell) };
 }
 
-/** Display width: East Asian wide characters (Chinese subjects in bills) take two columns. */
+// Printable ASCII, the common case, is one column a character: measured by its length.
+const PLAIN = /^[\x20-\x7e]*$/;
+// No columns: combining marks (the accent in 'cafe\u0301'), format characters (zero-width space,
+// joiners, BOM), variation selectors, and the Hangul vowels and finals that join the syllable before.
+const ZERO_WIDTH = /^[\p{Mn}\p{Me}\p{Cf}\u1160-\u11ff]$/u;
+// Two columns: emoji drawn as pictures by default (☕, ⌚), besides the East Asian ranges below.
+const WIDE_EMOJI = /^\p{Emoji_Presentation}$/u;
+
+/**
+ * Display width in terminal columns, as terminals draw it (wcwidth): East Asian wide and
+ * full-width characters (Chinese subjects in bills) and emoji take two, combining marks and
+ * joiners none, an emoji sequence joined by U+200D counts once, colour codes (ESC [ ... m) none.
+ */
 export function displayWidth(text: string): number {
+  if (PLAIN.test(text)) return text.length;
   let w = 0;
+  let escape = 0; // 1 after ESC, 2 inside ESC [ ... until its final byte
+  let joined = false; // after a zero-width joiner: this character is drawn in the one before
   for (const ch of text) {
     const cp = ch.codePointAt(0)!;
-    if (cp < 0x20 || (cp >= 0x300 && cp < 0x370)) continue;
+    if (escape === 1) {
+      escape = ch === '[' ? 2 : 0;
+      continue;
+    }
+    if (escape === 2) {
+      if (cp >= 0x40 && cp <= 0x7e) escape = 0;
+      continue;
+    }
+    if (cp === 0x1b) {
+      escape = 1;
+      continue;
+    }
+    if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) continue;
+    if (cp < 0x300) {
+      w += 1;
+      joined = false;
+      continue;
+    }
+    if (cp === 0x200d) {
+      joined = true;
+      continue;
+    }
+    if (ZERO_WIDTH.test(ch) || (cp >= 0x1f3fb && cp <= 0x1f3ff)) continue; // skin tones modify the emoji before
+    if (joined) {
+      joined = false;
+      continue;
+    }
     w +=
       (cp >= 0x1100 && cp <= 0x115f) ||
       (cp >= 0x2e80 && cp <= 0xa4cf) ||
@@ -89,19 +130,27 @@ export function displayWidth(text: string): number {
       (cp >= 0xff00 && cp <= 0xff60) ||
       (cp >= 0xffe0 && cp <= 0xffe6) ||
       (cp >= 0x1f300 && cp <= 0x1faff) ||
-      (cp >= 0x20000 && cp <= 0x3fffd)
+      (cp >= 0x20000 && cp <= 0x3fffd) ||
+      WIDE_EMOJI.test(ch)
         ? 2
         : 1;
   }
   return w;
 }
 
-function pad(text: string, width: number, align: 'left' | 'right' = 'left'): string {
-  const fill = ' '.repeat(Math.max(0, width - displayWidth(text)));
-  return align === 'right' ? fill + text : text + fill;
+function fill(text: string, width: number): string {
+  return ' '.repeat(Math.max(0, width - displayWidth(text)));
 }
 
-/** Renders a table as aligned columns (plain text, coloured per cell). */
+function pad(text: string, width: number, align: 'left' | 'right' = 'left'): string {
+  return align === 'right' ? fill(text, width) + text : text + fill(text, width);
+}
+
+/**
+ * Renders a table as aligned columns two spaces apart (plain text, coloured per cell, padding
+ * outside the colour so no line ends in blanks). A cell of several lines takes that many lines,
+ * each under its column; its width is its widest line.
+ */
 export function formatTable(block: Extract<Block, { kind: 'table' }>, c: ChalkInstance): string {
   const lines: string[] = [];
   if (block.title) lines.push(c.bold(block.title));
@@ -109,16 +158,32 @@ export function formatTable(block: Extract<Block, { kind: 'table' }>, c: ChalkIn
     lines.push(c.dim(block.empty ?? '(none)'));
     return lines.join('\n');
   }
-  const cells = block.rows.map((r) => block.columns.map((col) => cellText(r[col.key])));
-  const widths = block.columns.map((col, i) => Math.max(displayWidth(col.header), ...cells.map((row) => displayWidth(row[i].text))));
-  lines.push(block.columns.map((col, i) => c.bold(pad(col.header, widths[i], col.align))).join('  ').trimEnd());
+  const { columns } = block;
+  const widths = columns.map((col) => displayWidth(col.header));
+  // Each cell as its lines; widths in the same pass (no spread of every width into Math.max,
+  // which overflows the stack on long tables).
+  const cells = block.rows.map((r) =>
+    columns.map((col, i) => {
+      const cell = cellText(r[col.key]);
+      const text = cell.text.includes('\n') ? cell.text.split('\n') : [cell.text];
+      for (const line of text) widths[i] = Math.max(widths[i], displayWidth(line));
+      return { text, tone: cell.tone };
+    }),
+  );
+  const line = (texts: string[], colour: (i: number, text: string) => string) =>
+    texts
+      .map((text, i) => {
+        const gap = fill(text, widths[i]);
+        return columns[i].align === 'right' ? gap + colour(i, text) : colour(i, text) + gap;
+      })
+      .join('  ')
+      .trimEnd();
+  lines.push(line(columns.map((col) => col.header), (_, text) => c.bold(text)));
   for (const row of cells) {
-    lines.push(
-      row
-        .map((cell, i) => toneOf(c, cell.tone, pad(cell.text, widths[i], block.columns[i].align)))
-        .join('  ')
-        .trimEnd(),
-    );
+    const height = Math.max(...row.map((cell) => cell.text.length));
+    for (let k = 0; k < height; k++) {
+      lines.push(line(row.map((cell) => cell.text[k] ?? ''), (i, text) => (text === '' ? '' : toneOf(c, row[i].tone, text))));
+    }
   }
   return lines.join('\n');
 }

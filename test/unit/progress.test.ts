@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createProgress } from '../../src/reconcile/progress.js';
+import { createProgress, createStatusLine } from '../../src/output/progress.js';
 
 function sink(tty: boolean) {
   const stream = new PassThrough();
@@ -30,7 +30,7 @@ describe('progress line', () => {
     expect(s.text().endsWith('\r\x1b[2K')).toBe(true);
   });
 
-  it('draws nothing off a terminal, with --json or with -q', () => {
+  it('draws nothing off a terminal, with --json or with -q (bar and status line)', () => {
     for (const [tty, json, quiet] of [
       [false, false, false],
       [true, true, false],
@@ -43,7 +43,25 @@ describe('progress line', () => {
       p.rows(1);
       p.phase('matching');
       p.done();
+      const line = createStatusLine({ stderr: s.stream, json, quiet });
+      line.update('x');
+      line.line('y');
+      line.clear();
       expect(s.text()).toBe('');
     }
+  });
+
+  it('keeps one status line: rewrites it, prints lines above it, clears it once (loadtest)', () => {
+    const s = sink(true);
+    const line = createStatusLine({ stderr: s.stream, json: false, quiet: false });
+    line.update('2 workers 1s');
+    line.update('2 workers 2s');
+    line.line('2 workers: 100 req/s');
+    line.clear();
+    expect(s.text()).toBe('\r\x1b[2K2 workers 1s\r\x1b[2K2 workers 2s\r\x1b[2K2 workers: 100 req/s\n');
+    line.update('4 workers 1s');
+    line.clear();
+    line.clear();
+    expect(s.text().endsWith('\r\x1b[2K4 workers 1s\r\x1b[2K')).toBe(true);
   });
 });

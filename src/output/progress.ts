@@ -1,7 +1,8 @@
 /**
- * A progress line on stderr for long reads (large bills and exports): only on a TTY, never with
- * --json or -q, and only once the work has taken long enough to be worth watching, so small files
- * and scripts see nothing.
+ * The one progress line on stderr (reconcile, orders import, loadtest): only on a TTY, never with
+ * --json or -q. {@link createStatusLine} rewrites a line of text; {@link createProgress} draws bytes,
+ * rows and rate for long reads (large bills and exports), once the work has taken long enough to be
+ * worth watching, so small files and scripts see nothing.
  */
 import type { Writable } from 'node:stream';
 
@@ -12,7 +13,45 @@ export interface ProgressSink {
   quiet: boolean;
 }
 
-/** A progress line. */
+/** A rewritten status line. */
+export interface StatusLine {
+  /** Replaces the line with `text`. */
+  update(text: string): void;
+  /** Prints `text` as a line of its own, above the status line. */
+  line(text: string): void;
+  /** Clears the line. */
+  clear(): void;
+}
+
+const CLEAR = '\r\x1b[2K';
+
+/** Whether the sink is a terminal a person watches (not --json, not -q). */
+function watched(sink: ProgressSink): boolean {
+  return Boolean((sink.stderr as { isTTY?: boolean }).isTTY) && !sink.json && !sink.quiet;
+}
+
+/** Creates a status line, or one that draws nothing when the sink is not a watched terminal. */
+export function createStatusLine(sink: ProgressSink): StatusLine {
+  if (!watched(sink)) return { update() {}, line() {}, clear() {} };
+  let shown = false;
+  const clear = () => {
+    if (shown) sink.stderr.write(CLEAR);
+    shown = false;
+  };
+  return {
+    update(text) {
+      sink.stderr.write(`${CLEAR}${text}`);
+      shown = true;
+    },
+    line(text) {
+      clear();
+      sink.stderr.write(`${text}\n`);
+    },
+    clear,
+  };
+}
+
+/** A progress line for long reads. */
 export interface Progress {
   /** Bytes read so far (the bar, when the total is known). */
   bytes(read: number): void;
@@ -43,8 +82,8 @@ function mb(bytes: number): string {
 
 /** Creates a progress line, or one that draws nothing when the sink is not a terminal. */
 export function createProgress(sink: ProgressSink, label: string, options: ProgressOptions = {}): Progress {
-  const tty = Boolean((sink.stderr as { isTTY?: boolean }).isTTY);
-  if (!tty || sink.json || sink.quiet) return { bytes() {}, rows() {}, phase() {}, done() {} };
+  if (!watched(sink)) return { bytes() {}, rows() {}, phase() {}, done() {} };
+  const status = createStatusLine(sink);
   const now = options.now ?? (() => Date.now());
   const started = now();
   const delay = options.delayMs ?? 400;
@@ -69,7 +108,7 @@ export function createProgress(sink: ProgressSink, label: string, options: Progr
     const secs = (t - started) / 1000;
     text += `${count.toLocaleString('en-US')} rows`;
     if (secs > 0.5) text += ` (${Math.round(count / secs).toLocaleString('en-US')}/s)`;
-    sink.stderr.write(`\r\x1b[2K${text}`);
+    status.update(text);
   };
   return {
     bytes(n) {
@@ -85,7 +124,7 @@ export function createProgress(sink: ProgressSink, label: string, options: Progr
       if (drawn) draw(true);
     },
     done() {
-      if (drawn) sink.stderr.write('\r\x1b[2K');
+      status.clear();
     },
   };
 }
