@@ -1,4 +1,5 @@
 /** Reads WeChat Pay trade and fund-flow bills as streams (the format is described in bill.ts). */
+import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
@@ -38,18 +39,32 @@ async function* readLines(path: string): AsyncGenerator<string[]> {
   const file = createReadStream(path, { highWaterMark: 256 * 1024 });
   const input: Readable = gzip ? file.pipe(createGunzip()) : file;
   if (gzip) file.on('error', (err) => input.destroy(err));
-  const decoder = new TextDecoder('utf-8', { fatal: true });
   let rest = '';
   let first = true;
   let offset = 0;
+  // Strict UTF-8 without a streaming decoder: a character cut by the chunk's end waits for the
+  // next chunk, and each whole part is validated (simdutf) before it is turned into text.
+  let carry: Buffer | undefined;
   const decode = (chunk?: Buffer): string => {
-    try {
-      return chunk ? decoder.decode(chunk, { stream: true }) : decoder.decode();
-    } catch {
+    let buf = carry ? (chunk ? Buffer.concat([carry, chunk]) : carry) : chunk;
+    carry = undefined;
+    if (!buf || buf.length === 0) return '';
+    if (chunk) {
+      let i = buf.length - 1;
+      while (i > 0 && buf.length - i < 4 && (buf[i] & 0xc0) === 0x80) i--;
+      const lead = buf[i];
+      const need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+      if (buf.length - i < need) {
+        carry = buf.subarray(i);
+        buf = buf.subarray(0, i);
+      }
+    }
+    if (!isUtf8(buf)) {
       throw invalid(`${path} is not UTF-8 text (near byte ${offset})`, {
         hint: 'WeChat Pay bills are UTF-8. A file opened and re-saved in Excel is often GBK: use the file as downloaded.',
       });
     }
+    return buf.toString('utf8');
   };
   try {
     for await (const chunk of input as AsyncIterable<Buffer>) {

@@ -131,15 +131,22 @@ export async function reconcile(rs: ReconcileStore, input: ReconcileInput): Prom
   const { start, end } = businessDayRange(input.date, input.timeZone);
   const carryWindowMs = input.carryWindowMs ?? DEFAULT_CARRY_WINDOW_MS;
 
-  const stage = await rs.openStage();
+  const stage = await rs.openStage({ channel: input.channel, start: isoUtc(start), end: isoUtc(end) });
   try {
     // 1. Stream the bill into the stage. Nothing in the order book is touched yet.
     if (!input.packed && !input.rows) throw new Error('reconcile: no bill rows given');
     const packed = input.packed ?? packRows(input.rows!, input.bill.path);
+    let early: EarlyBooks | undefined;
     try {
       for await (const batch of packed) {
         await stage.add(batch);
         input.onRows?.(packed.rows());
+        // Once the reader runs (on its worker, for a big bill), this thread reads the books'
+        // totals in the meantime; the run keeps them if the books do not change before it.
+        if (!early && rs.booksVersion) {
+          const version = await rs.booksVersion();
+          early = { version, books: await rs.booksTotals(input.channel, isoUtc(start), isoUtc(end)) };
+        }
       }
     } catch (err) {
       // A reader that fails on a damaged file without a PayError still means bad input (exit 2).
@@ -156,12 +163,18 @@ export async function reconcile(rs: ReconcileStore, input: ReconcileInput): Prom
 
     // 2. Pair, classify and save, in one transaction on the order book.
     const sha256 = await input.bill.sha256;
-    return await rs.transaction(() => match(rs, stage, input, { start, end, rows, sums: packed.sums(), sha256, startedAt, carryWindowMs, clock }));
+    return await rs.transaction(() => match(rs, stage, input, { start, end, rows, sums: packed.sums(), sha256, early, startedAt, carryWindowMs, clock }));
   } finally {
     await stage.drop().catch(() => {
       /* the connection is gone; so is the stage */
     });
   }
+}
+
+/** The books' totals read while the bill was read, and the books' version then. */
+interface EarlyBooks {
+  version: number;
+  books: Map<string, SideTotals>;
 }
 
 interface MatchContext {
@@ -170,6 +183,7 @@ interface MatchContext {
   rows: number;
   sums: BillSum[];
   sha256: string;
+  early?: EarlyBooks;
   startedAt: string;
   carryWindowMs: number;
   clock: Clock;
@@ -355,16 +369,16 @@ async function match(rs: ReconcileStore, stage: BillStage, input: ReconcileInput
 
   // 5. Book side: settled entries of the day the bill does not list.
   const carryFrom = isoUtc(m.end - m.carryWindowMs);
-const unbilled = await stage.insertUnbilled(channel, startIso, endIso, carryFrom, runId);
+  const unbilled = await stage.insertUnbilled(channel, startIso, endIso, carryFrom, runId);
   counts.missingChannel += unbilled.missingChannel;
   counts.carriedOver += unbilled.carriedOver;
 
   // 6. Totals, counts, and an event for the audit trail.
-const billTotals = billTotalsFromSums(m.sums);
-const books = await rs.booksTotals(channel, startIso, endIso);
+  const billTotals = billTotalsFromSums(m.sums);
+  const books = m.early && rs.booksVersion && (await rs.booksVersion()) === m.early.version ? m.early.books : await rs.booksTotals(channel, startIso, endIso);
   const currencies = [...new Set([...billTotals.keys(), ...books.keys()])].sort();
   const totals: CurrencyTotals[] = currencies.map((currency) => ({ currency, bill: billTotals.get(currency) ?? zeroSide(), books: books.get(currency) ?? zeroSide() }));
-const finishedAt = now();
+  const finishedAt = now();
   await rs.finishRun(runId, counts, totals, finishedAt);
   await rs.event('reconcile.run', channel, { runId, date, billSha256: m.sha256, rows: m.rows, ...counts, ...(previous ? { replaced: previous.id } : {}) }, finishedAt);
   const run = (await rs.getRun(runId))!;

@@ -119,6 +119,14 @@ export interface UnbilledCounts {
   carriedOver: number;
 }
 
+/** The run a stage is for: a backend may pair rows with the books while the bill is still read. */
+export interface StageScope {
+  channel: string;
+  /** Start and end of the business day, ISO UTC. */
+  start: string;
+  end: string;
+}
+
 /**
  * One bill staged for one run: temporary storage private to the run's connection, dropped by
  * {@link BillStage.drop}. Rows arrive in batches (already checked by the engine), in file order.
@@ -154,8 +162,14 @@ export interface BillStage {
 
 /** Reconciliation storage on one database: book lookups, saved runs and items. */
 export interface ReconcileStore {
-  /** Starts staging a bill. */
-  openStage(): Promise<BillStage>;
+  /** Starts staging a bill (for the run of `scope`, when given). */
+  openStage(scope?: StageScope): Promise<BillStage>;
+  /**
+   * A number that changes whenever another connection commits to the books, on backends that
+   * can tell: the engine then reads the books' totals while the bill is still being read, and
+   * keeps them in the run's transaction only if this number has not moved.
+   */
+  booksVersion?(): Promise<number>;
   /**
    * Runs `fn` in one transaction on the order book (stage included): everything `fn` writes is
    * saved together or not at all. Not reentrant.

@@ -3,6 +3,7 @@
  * PostgreSQL run as written (`?` placeholders; the tables and columns are the same). A backend
  * supplies statements, the bill stage and transactions.
  */
+import type { StageScope } from './reconcile-store.js';
 import type { BookEntry, EntryKind, ItemClass } from '../reconcile/classify.js';
 import {
   CARRYABLE_SQL,
@@ -56,7 +57,7 @@ export abstract class SqlReconcileStore implements ReconcileStore {
   protected abstract run(sql: string, params?: unknown[]): Promise<void>;
   /** Inserts one row into a table keyed by `id`; returns the id. */
   protected abstract insertId(sql: string, params: unknown[]): Promise<number>;
-  abstract openStage(): Promise<BillStage>;
+  abstract openStage(scope?: StageScope): Promise<BillStage>;
   abstract transaction<T>(fn: () => Promise<T>): Promise<T>;
   abstract close(): Promise<void>;
 

@@ -14,6 +14,7 @@ import {
   type BillStage,
   type ReconcileStore,
   type StagedPair,
+  type StageScope,
   type UnbilledCounts,
 } from './reconcile-store.js';
 import type { Row } from './rows.js';
@@ -65,6 +66,21 @@ const JOIN_BOOKS = `
     AND o.kind = CASE b.kind WHEN 'payment' THEN 'collect' ELSE 'payout' END
   LEFT JOIN main.refunds f ON b.kind = 'refund' AND f.refund_no = b.refund_no`;
 
+/**
+ * A staged row (b) that plainly matches its book entry (o or f) for :channel in [:start, :end):
+ * not marked failed, same channel, currency and amount, settled, and settled in the day. The
+ * first-of-its-key condition is the caller's.
+ */
+const PLAIN = `((b.status IS NULL OR lower(trim(b.status)) NOT IN (${FAILED_SQL}))
+    AND CASE WHEN b.kind = 'refund' THEN
+          f.refund_no IS NOT NULL AND f.channel = :channel AND f.currency = b.currency AND f.amount_minor = abs(b.amount)
+          AND f.status = 'succeeded' AND f.refunded_at >= :start AND f.refunded_at < :end
+        ELSE
+          o.order_no IS NOT NULL AND o.channel = :channel AND o.currency = b.currency AND o.amount_minor = abs(b.amount)
+          AND (o.status = 'succeeded' OR (b.kind = 'payment' AND o.status = 'refunded'))
+          AND o.paid_at >= :start AND o.paid_at < :end
+        END)`;
+
 const str = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : (v as string));
 
 /** A raw row of the odd-page query (indexed by {@link J}) as a {@link StagedPair}. */
@@ -109,46 +125,119 @@ function pairFromJoin(r: unknown[]): StagedPair {
   return { seq: r[J.rowid] as number, firstSeq: r[J.first] as number, key: r[J.key] as string, row, entry };
 }
 
-/** A bill staged in TEMP tables on the store's connection. */
+/** Bits of the filter of keys already staged (32 MiB), and the probes per key. */
+const SEEN_BITS = 1 << 28;
+
+/** Two 32-bit hashes of a key (FNV-1a, and a second seed), for the seen-keys filter. */
+function keyHashes(k: string): [number, number] {
+  let a = 0x811c9dc5;
+  let b = 0x9747b28c;
+  for (let i = 0; i < k.length; i++) {
+    const c = k.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  return [a >>> 0, (b | 1) >>> 0];
+}
+
+/**
+ * A bill staged in TEMP tables on the store's connection.
+ *
+ * With a scope (the channel and day), plain matches are found while the bill is still being read:
+ * each batch, once staged, is paired with the books at once (the reading thread is the slow one,
+ * so this thread has the time). "First row of its key" is answered by a filter of the keys staged
+ * so far: a key it may have seen (a real repeat, or now and then a false alarm) is simply set
+ * aside for the engine, which tells the two apart exactly. The books are read outside the run's
+ * transaction, so the run checks they did not change meanwhile (PRAGMA data_version counts commits
+ * by other connections) and pairs the whole stage again in the transaction when they did.
+ */
 class SqliteBillStage implements BillStage {
   private readonly db: BetterSqlite3.Database;
   private readonly insertMany: BetterSqlite3.Statement;
   private readonly insertOne: BetterSqlite3.Statement;
   private readonly hitInsert: BetterSqlite3.Statement;
+  private readonly markFrom: BetterSqlite3.Statement | undefined;
+  private seen: Uint8Array | undefined;
+  private marked = 0;
+  private readonly version: number;
 
-  constructor(store: SqliteStore) {
+  constructor(
+    store: SqliteStore,
+    private readonly scope?: StageScope,
+  ) {
     this.db = store.db;
     this.dropTables();
     this.db.exec(`
       CREATE TEMP TABLE rc_bill (
         line INTEGER NOT NULL, k TEXT NOT NULL, kind TEXT NOT NULL, order_no TEXT, refund_no TEXT, trade_no TEXT,
-        amount INTEGER NOT NULL, fee INTEGER NOT NULL, currency TEXT NOT NULL, time TEXT NOT NULL, status TEXT
+        amount INTEGER NOT NULL, fee INTEGER NOT NULL, currency TEXT NOT NULL, time TEXT NOT NULL, status TEXT,
+        seen INTEGER NOT NULL
       );
       CREATE TEMP TABLE rc_hits (k TEXT PRIMARY KEY) WITHOUT ROWID;
+      CREATE TEMP TABLE rc_odd (id INTEGER PRIMARY KEY);
     `);
-    const values = `(${Array(STAGE_COLUMNS).fill('?').join(',')})`;
+    const values = `(${Array(STAGE_COLUMNS + 1).fill('?').join(',')})`;
     this.insertMany = this.db.prepare(`INSERT INTO temp.rc_bill VALUES ${Array(BATCH).fill(values).join(',')}`);
     this.insertOne = this.db.prepare(`INSERT INTO temp.rc_bill VALUES ${values}`);
     this.hitInsert = this.db.prepare('INSERT OR IGNORE INTO temp.rc_hits (k) VALUES (?)');
+    this.version = this.dataVersion();
+    if (scope) {
+      this.markFrom = this.db.prepare(
+        `INSERT INTO temp.rc_odd (id)
+         SELECT b.rowid FROM temp.rc_bill b ${JOIN_BOOKS}
+         WHERE b.rowid > :from AND b.kind IN ('payment', 'refund', 'payout') AND COALESCE(b.seen = 0 AND ${PLAIN}, 0) = 0`,
+      );
+    }
   }
 
-  /** Appends a batch in one temp-only transaction, {@link BATCH} rows per INSERT. */
+  /** Commits other connections made to the order book since this connection last looked. */
+  private dataVersion(): number {
+    return this.db.pragma('main.data_version', { simple: true }) as number;
+  }
+
+  /** Whether the key may have been staged before; records it. */
+  private seenBefore(k: string): boolean {
+    const seen = (this.seen ??= new Uint8Array(SEEN_BITS / 8));
+    const [a, b] = keyHashes(k);
+    const i = a & (SEEN_BITS - 1);
+    const j = (a + b) & (SEEN_BITS - 1);
+    const hit = (seen[i >>> 3] & (1 << (i & 7))) !== 0 && (seen[j >>> 3] & (1 << (j & 7))) !== 0;
+    seen[i >>> 3] |= 1 << (i & 7);
+    seen[j >>> 3] |= 1 << (j & 7);
+    return hit;
+  }
+
+  /** Appends a batch in one temp-only transaction, {@link BATCH} rows per INSERT; pairs it with the books when scoped. */
   async add(batch: StageBatch): Promise<void> {
     const { values, rows } = batch;
     const many = this.insertMany;
     const one = this.insertOne;
-    const width = STAGE_COLUMNS * BATCH;
+    const width = (STAGE_COLUMNS + 1) * BATCH;
+    const put = (row: number, into: unknown[], at: number) => {
+      const from = row * STAGE_COLUMNS;
+      for (let j = 0; j < STAGE_COLUMNS; j++) into[at + j] = values[from + j];
+      into[at + STAGE_COLUMNS] = this.scope && this.seenBefore(values[from + 1] as string) ? 1 : 0;
+    };
     this.db.transaction(() => {
       let i = 0;
       if (rows >= BATCH) {
         const args: unknown[] = new Array(width);
         for (; i + BATCH <= rows; i += BATCH) {
-          const from = i * STAGE_COLUMNS;
-          for (let j = 0; j < width; j++) args[j] = values[from + j];
+          for (let r = 0; r < BATCH; r++) put(i + r, args, r * (STAGE_COLUMNS + 1));
           many.run(args);
         }
       }
-      for (; i < rows; i++) one.run(values.slice(i * STAGE_COLUMNS, (i + 1) * STAGE_COLUMNS));
+      const single: unknown[] = new Array(STAGE_COLUMNS + 1);
+      for (; i < rows; i++) {
+        put(i, single, 0);
+        one.run(single);
+      }
+      if (this.markFrom) {
+        const { channel, start, end } = this.scope!;
+        this.markFrom.run({ from: this.marked, channel, start, end });
+        this.marked = this.db.prepare('SELECT COALESCE(MAX(rowid), 0) AS m FROM temp.rc_bill').pluck().get() as number;
+      }
     })();
   }
 
@@ -167,27 +256,22 @@ class SqliteBillStage implements BillStage {
 
   private dropTables(): void {
     this.db.exec('DROP TABLE IF EXISTS temp.rc_bill; DROP TABLE IF EXISTS temp.rc_hits; DROP TABLE IF EXISTS temp.rc_odd; DROP TABLE IF EXISTS temp.rc_dup;');
+    this.seen = undefined;
   }
 
   async markOdd(channel: string, start: string, end: string): Promise<number> {
-    this.db.exec('DROP TABLE IF EXISTS temp.rc_odd; CREATE TEMP TABLE rc_odd (id INTEGER PRIMARY KEY);');
-    const plain = `(COALESCE(d.first, b.rowid) = b.rowid
-        AND (b.status IS NULL OR lower(trim(b.status)) NOT IN (${FAILED_SQL}))
-        AND CASE WHEN b.kind = 'refund' THEN
-              f.refund_no IS NOT NULL AND f.channel = :channel AND f.currency = b.currency AND f.amount_minor = abs(b.amount)
-              AND f.status = 'succeeded' AND f.refunded_at >= :start AND f.refunded_at < :end
-            ELSE
-              o.order_no IS NOT NULL AND o.channel = :channel AND o.currency = b.currency AND o.amount_minor = abs(b.amount)
-              AND (o.status = 'succeeded' OR (b.kind = 'payment' AND o.status = 'refunded'))
-              AND o.paid_at >= :start AND o.paid_at < :end
-            END)`;
-    this.db
-      .prepare(
-        `INSERT INTO temp.rc_odd (id)
-         SELECT b.rowid FROM temp.rc_bill b LEFT JOIN temp.rc_dup d ON d.k = b.k ${JOIN_BOOKS}
-         WHERE b.kind IN ('payment', 'refund', 'payout') AND COALESCE(${plain}, 0) = 0`,
-      )
-      .run({ channel, start, end });
+    const same = this.scope && this.scope.channel === channel && this.scope.start === start && this.scope.end === end;
+    if (!same || this.dataVersion() !== this.version) {
+      // Not paired while reading, or the books changed meanwhile: pair the whole stage now.
+      this.db.exec('DELETE FROM temp.rc_odd');
+      this.db
+        .prepare(
+          `INSERT INTO temp.rc_odd (id)
+           SELECT b.rowid FROM temp.rc_bill b LEFT JOIN temp.rc_dup d ON d.k = b.k ${JOIN_BOOKS}
+           WHERE b.kind IN ('payment', 'refund', 'payout') AND COALESCE(COALESCE(d.first, b.rowid) = b.rowid AND ${PLAIN}, 0) = 0`,
+        )
+        .run({ channel, start, end });
+    }
     const c = this.db
       .prepare(`SELECT (SELECT COUNT(*) FROM temp.rc_bill WHERE kind IN ('payment', 'refund', 'payout')) - (SELECT COUNT(*) FROM temp.rc_odd) AS n`)
       .get() as { n: number };
@@ -260,12 +344,16 @@ export class SqliteReconcileStore extends SqlReconcileStore {
     super();
   }
 
-  async openStage(): Promise<BillStage> {
-    return new SqliteBillStage(this.store);
+  async openStage(scope?: StageScope): Promise<BillStage> {
+    return new SqliteBillStage(this.store, scope);
   }
 
   async transaction<T>(fn: () => Promise<T>): Promise<T> {
     return this.store.writeAsync(fn);
+  }
+
+  async booksVersion(): Promise<number> {
+    return this.store.db.pragma('main.data_version', { simple: true }) as number;
   }
 
   protected async all<R extends Row = Row>(sql: string, params: unknown[] = []): Promise<R[]> {

@@ -77,6 +77,30 @@ describe.each(BACKENDS)('reconcile engine on $name', (backend) => {
   const itemsOf = async (runId: number, classes: readonly ItemClass[] = ALL) => (await items(runId, classes)).map((i) => [i.class, i.refundNo ?? i.orderNo]);
 
   describe('runs', () => {
+    it('pairs the bill with the books as they are at the run: a commit by another connection while the bill is read is seen', async () => {
+      await paid('P1', 1000, at(D, '10:00:00'));
+      const filler = Array.from({ length: 5000 }, (_, i) => pay(`N${i}`, 100, at(D, '11:00:00')));
+      // The first batch (4,096 rows, P1 among them) is staged, and on SQLite paired, before the change.
+      async function* changing(): AsyncGenerator<BillRow> {
+        let n = 0;
+        for await (const r of stream([pay('P1', 1000, at(D, '10:00:00')), ...filler])) {
+          if (++n === 4500) await backend.sql(fresh.db, "UPDATE orders SET amount_minor = 999 WHERE order_no = 'P1'");
+          yield r;
+        }
+      }
+      const out = await run(D, [], 'sha-change', { rows: changing() });
+      expect(out.run).toMatchObject({ matched: 0, amountMismatch: 1, missingLocal: 5000, missingChannel: 0 });
+      expect(out.run.totals[0].books).toMatchObject({ count: 1, grossMinor: 999 });
+      expect(await itemsOf(out.run.id, ['amountMismatch'])).toEqual([['amountMismatch', 'P1']]);
+    });
+
+    it('counts a key the bill repeats once, however far apart the rows are', async () => {
+      await paid('P1', 1000, at(D, '10:00:00'));
+      const filler = Array.from({ length: 9000 }, (_, i) => pay(`N${i}`, 100, at(D, '11:00:00')));
+      const out = await run(D, [pay('P1', 1000, at(D, '10:00:00')), ...filler, pay('P1', 1000, at(D, '10:00:00'))]);
+      expect(out.run).toMatchObject({ matched: 1, duplicate: 1, missingLocal: 9000 });
+    });
+
     it('classifies every kind of disagreement and counts plain matches in SQL', async () => {
       await paid('A1', 1000, at(D, '01:00:00'));
       await paid('A2', 2000, at(D, '02:00:00'));

@@ -298,3 +298,21 @@ describe('cells the fast path does not take are still read exactly', () => {
     expect(next.error!.message).toMatch(/dated 2026-11-23 \(UTC\+8\), but the bill should cover 2026-11-22/);
   });
 });
+
+describe('characters cut by the reader\'s chunks', () => {
+  it('reads a 3 MB bill of Chinese product names whole, and still refuses a cut character at the end', async () => {
+    const p = join(dir, 'cjk.csv');
+    const names = ['微信支付测试商品', '腾讯充值卡', '年货礼盒（大）', '🧧红包'];
+    const many: WechatBillRow[] = Array.from({ length: 20_000 }, (_, i) => ({ ...rows[0], orderNo: `C${i}`, channelTradeNo: `4200${i}`, productName: names[i % 4].repeat(1 + (i % 3)) }));
+    await writeTradeBill(p, many, { date: day, merchantId: '1900009191' });
+    const bytes = readFileSync(p);
+    expect(bytes.length).toBeGreaterThan(3 * 256 * 1024);
+    const all = await readAll(p, { date: day });
+    expect(all.error).toBeUndefined();
+    expect(all.rows).toHaveLength(20_000);
+    // The same file with its last byte cut off ends inside a character: not UTF-8.
+    const cut = join(dir, 'cjk-cut.csv');
+    writeFileSync(cut, Buffer.concat([bytes.subarray(0, bytes.length - 1), Buffer.from([0xe5])]));
+    expect((await readAll(cut, { date: day })).error?.message).toMatch(/not UTF-8/);
+  });
+});
