@@ -49,7 +49,7 @@ export function useReadWorker(bytes: number, env: NodeJS.ProcessEnv = process.en
 export function readInWorker(spec: Omit<WorkerReadSpec, 'batchRows' | 'window'> & { batchRows?: number; window?: number }, onBytes?: (bytes: number) => void): PackedBill {
   let rows = 0;
   let sums: BillSum[] = [];
-  const data: WorkerReadSpec = { batchRows: STAGE_BATCH_ROWS, window: 32, ...spec };
+  const data: WorkerReadSpec = { batchRows: STAGE_BATCH_ROWS, window: 16, ...spec };
   return {
     async *[Symbol.asyncIterator]() {
       const { Worker } = await import('node:worker_threads');
