@@ -24,6 +24,7 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { TextDecoder } from 'node:util';
 import type { ChannelSimulator, SimulatorDeps, SimulatorModule, SimulatorRequest, SimulatorResponse, TamperKind } from '../../../src/sandbox/contract.js';
 import { htmlPage } from '../../../src/sandbox/helpers.js';
+import { Ledger } from '../../../src/sandbox/ledger.js';
 import { Router } from '../../../src/sandbox/router.js';
 import { invalid } from '../../../src/core/errors.js';
 import { beijingToUtc, utcToBeijing } from '../beijing-time.js';
@@ -87,7 +88,8 @@ export class AlipaySimulator implements ChannelSimulator {
   readonly transfers = new Map<string, Transfer>();
   readonly bills = new Map<string, { path: string; name: string; expiresMs: number }>();
   readonly timers = new Set<NodeJS.Timeout>();
-  balanceMinor: number;
+  /** The merchant's account (CNY, fen): payments net of fees in, refunds and transfers out. */
+  readonly ledger: Ledger;
   readonly feeBps: number;
   readonly retryDelaysMs: number[];
 
@@ -97,7 +99,8 @@ export class AlipaySimulator implements ChannelSimulator {
   ) {
     this.appId = options.appId ?? '2021000000000001';
     this.sellerId = options.sellerId ?? '2088000000000001';
-    this.balanceMinor = options.openingBalanceMinor ?? 100_000_000;
+    const opening = options.openingBalanceMinor ?? 100_000_000;
+    this.ledger = new Ledger((currency) => (currency === 'CNY' ? opening : 0));
     this.feeBps = options.feeBps ?? 60;
     this.retryDelaysMs = options.retryDelaysMs ?? ALIPAY_NOTIFY_RETRY_MS;
     if (options.certs) {
@@ -130,6 +133,16 @@ export class AlipaySimulator implements ChannelSimulator {
 
   now(): number {
     return this.deps.clock();
+  }
+
+  /** What the merchant's account holds now, fen. */
+  get balanceMinor(): number {
+    return this.ledger.available('CNY', this.now());
+  }
+
+  /** Books `net` fen (negative: out) against the merchant's account now. */
+  book(net: number): void {
+    this.ledger.post({ currency: 'CNY', net, atMs: this.now() });
   }
 
   private base(req: SimulatorRequest): string {
@@ -252,7 +265,7 @@ export class AlipaySimulator implements ChannelSimulator {
     }
     t.status = 'TRADE_SUCCESS';
     t.paidMs = now;
-    this.balanceMinor += t.totalMinor - t.feeMinor;
+    this.book(t.totalMinor - t.feeMinor);
     await notifyTrade(this, t, {});
   }
 

@@ -173,7 +173,7 @@ export function cancelTrade(sim: AlipaySimulator, biz: Record<string, unknown>):
   const now = sim.now();
   t.refunds.set(t.outTradeNo, { outRequestNo: t.outTradeNo, amountMinor: t.totalMinor, feeMinor: t.feeMinor, ms: now, reason: 'cancel' });
   t.refundedMinor = t.totalMinor;
-  sim.balanceMinor -= t.totalMinor - t.feeMinor;
+  sim.book(-(t.totalMinor - t.feeMinor));
   t.status = 'TRADE_CLOSED';
   t.closedMs = now;
   return { ...base, action: 'refund', gmt_refund_pay: utcToBeijing(now) };

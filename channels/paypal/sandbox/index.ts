@@ -30,6 +30,7 @@ import { createHash, generateKeyPairSync, randomBytes, X509Certificate, type Key
 import type { ChannelSimulator, SimulatorDeps, SimulatorModule, SimulatorRequest, SimulatorResponse, TamperKind } from '../../../src/sandbox/contract.js';
 import { ProviderError } from '../../../src/sandbox/errors.js';
 import { IdempotencyStore } from '../../../src/sandbox/idempotency.js';
+import { Ledger } from '../../../src/sandbox/ledger.js';
 import { Router } from '../../../src/sandbox/router.js';
 import { startTicker } from '../../../src/sandbox/ticker.js';
 import { buildCertificate, randomSerial, type DistinguishedName } from '../../../src/channel/x509.js';
@@ -38,7 +39,7 @@ import { paypalExponent } from '../currency.js';
 import { authorizationRoutes } from './authorizations.js';
 import { captureRefundRoutes } from './captures-refunds.js';
 import { approve, approvePage, orderRoutes } from './orders.js';
-import { detail, invalidRequest, notFound, pid, throwNotFound, type Answer, type Ledger, type Obj, type PaypalHandler } from './params.js';
+import { detail, invalidRequest, notFound, pid, throwNotFound, units, type Answer, type Obj, type PaypalHandler } from './params.js';
 import { advancePayouts, payoutRoutes } from './payouts.js';
 import { reportingRoutes } from './reporting.js';
 import { webhookRoutes } from './webhooks.js';
@@ -91,7 +92,8 @@ export class PaypalSimulator implements ChannelSimulator {
   readonly refunds = new Map<string, Obj>();
   readonly payouts = new Map<string, Obj>();
   readonly webhooks = new Map<string, Obj>();
-  readonly ledger: Ledger[] = [];
+  /** The balance: opening amounts plus transactions (each a transactions-API element), and holds for payouts in flight. */
+  readonly ledger: Ledger<Obj>;
   /** How each approved order will fare at capture. */
   readonly approvalOutcome = new Map<string, 'succeeded' | 'failed'>();
   private readonly tokens = new Map<string, number>();
@@ -110,6 +112,7 @@ export class PaypalSimulator implements ChannelSimulator {
     this.payoutSettleMs = options.payoutSettleMs ?? 1_500;
     this.retryDelaysMs = options.retryDelaysMs ?? PAYPAL_RETRY_DELAYS_MS;
     this.opening = options.openingBalance ?? ((c) => (paypalExponent(c) === 0 ? '1000000' : '1000000.00'));
+    this.ledger = new Ledger<Obj>((c) => units(this.opening(c), c) ?? 0);
     const now = deps.clock();
     const day = 86_400_000;
     const ca = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -305,7 +308,7 @@ export class PaypalSimulator implements ChannelSimulator {
    */
   async writeSettlementReport(date: string, path: string, options: { utf16?: boolean } = {}): Promise<number> {
     const start = Date.parse(`${date}T00:00:00Z`);
-    const rows = this.ledger.filter((l) => l.atMs >= start && l.atMs < start + 86_400_000).map((l, i) => transactionRow(l.details, i + 1));
+    const rows = this.ledger.between(start, start + 86_400_000).map((l, i) => transactionRow(l.detail, i + 1));
     return writeStl(path, rows, { date, account: this.accountId, utf16: options.utf16, generatedAt: this.now() });
   }
 

@@ -26,6 +26,7 @@ import { promisify } from 'node:util';
 import type { ChannelSimulator, SimulatorDeps, SimulatorModule, SimulatorRequest, SimulatorResponse, TamperKind } from '../../../src/sandbox/contract.js';
 import { ProviderError } from '../../../src/sandbox/errors.js';
 import { randomDigits } from '../../../src/sandbox/helpers.js';
+import { Ledger } from '../../../src/sandbox/ledger.js';
 import { Router } from '../../../src/sandbox/router.js';
 import { buildCertificate } from '../../../src/channel/x509.js';
 import { invalid } from '../../../src/core/errors.js';
@@ -84,6 +85,8 @@ export class WechatpaySimulator implements ChannelSimulator {
   /** H5 prepay ids -> order numbers, for the cashier page. */
   readonly h5Prepays = new Map<string, string>();
   readonly timers = new Set<NodeJS.Timeout>();
+  /** The BASIC account (CNY, fen): payments net of fees in, refunds and transfers out. */
+  readonly ledger: Ledger;
   readonly options: Required<Omit<WechatpaySimulatorOptions, 'payAfterMs'>> & { payAfterMs?: number };
   private publicKeyId: string;
 
@@ -92,6 +95,8 @@ export class WechatpaySimulator implements ChannelSimulator {
     options: WechatpaySimulatorOptions,
   ) {
     this.options = { keyMode: 'certificate', settleMs: 200, openingBalance: 100_000_000, feeBps: 60, ...options };
+    const opening = this.options.openingBalance;
+    this.ledger = new Ledger((currency) => (currency === 'CNY' ? opening : 0));
     this.merchantSerial = randomBytes(20).toString('hex').toUpperCase();
     // Test-only secrets, generated per run.
     this.apiV3Key = nonce(32);

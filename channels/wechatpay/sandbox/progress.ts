@@ -42,6 +42,8 @@ export function advanceAll(sim: WechatpaySimulator): void {
       if (t.openid.endsWith('_fail')) {
         t.state = 'FAIL';
         t.failReason = 'PAYEE_ACCOUNT_ABNORMAL';
+        // The money comes back to the account.
+        sim.ledger.post({ currency: 'CNY', net: t.amount, atMs: t.settleMs });
       } else t.state = 'SUCCESS';
       t.updateMs = t.settleMs;
       if (t.notifyUrl) notify(sim, t.notifyUrl, 'MCHTRANSFER.BILL.FINISHED', 'mch_payment', '商家转账单据终态通知', transferResource(sim, t, true), `wechatpay MCHTRANSFER.BILL.FINISHED ${t.outBillNo}`);
@@ -82,5 +84,6 @@ export function pay(sim: WechatpaySimulator, o: Order, outcome: 'succeeded' | 'f
   o.openid ??= `oUpF8u${randomBytes(16).toString('base64url').slice(0, 22)}`;
   o.fee = feeInBasisPoints(o.total, sim.options.feeBps);
   sim.ordersByTxn.set(o.transactionId, o);
+  sim.ledger.post({ currency: 'CNY', net: o.total - o.fee, atMs: at });
   notify(sim, o.notifyUrl, 'TRANSACTION.SUCCESS', 'transaction', '支付成功', transaction(sim, o), `wechatpay TRANSACTION.SUCCESS ${o.outTradeNo}`);
 }

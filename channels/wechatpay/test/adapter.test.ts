@@ -182,6 +182,8 @@ describe('payouts (商家转账) and balance', () => {
       return s.status === 'failed' ? s : undefined;
     });
     expect(failed.failure).toMatchObject({ providerCode: 'PAYEE_ACCOUNT_ABNORMAL' });
+    // A failed transfer gives its money back to the account.
+    expect((await a.balance())[0].availableMinor).toBe(after.availableMinor);
     expect(await caught(a.queryPayout(ref(generateId('payout'), 1)))).toMatchObject({ code: 'ORDER_NOT_FOUND', providerCode: 'NOT_FOUND' });
   });
 
