@@ -25,7 +25,9 @@ import { TextDecoder } from 'node:util';
 import type { ChannelSimulator, SimulatorDeps, SimulatorModule, SimulatorRequest, SimulatorResponse, TamperKind } from '../../../src/sandbox/contract.js';
 import { htmlPage } from '../../../src/sandbox/helpers.js';
 import { Ledger } from '../../../src/sandbox/ledger.js';
+import { SimulatedPayer } from '../../../src/sandbox/payer.js';
 import { Router } from '../../../src/sandbox/router.js';
+import { Timers } from '../../../src/sandbox/ticker.js';
 import { invalid } from '../../../src/core/errors.js';
 import { beijingToUtc, utcToBeijing } from '../beijing-time.js';
 import { certSn, rootCertSn } from '../cert.js';
@@ -87,7 +89,9 @@ export class AlipaySimulator implements ChannelSimulator {
   readonly byQrToken = new Map<string, Trade>();
   readonly transfers = new Map<string, Transfer>();
   readonly bills = new Map<string, { path: string; name: string; expiresMs: number }>();
-  readonly timers = new Set<NodeJS.Timeout>();
+  readonly timers = new Timers();
+  /** The payer paying on its own (`autoPayAfterMs`). */
+  readonly payer: SimulatedPayer;
   /** The merchant's account (CNY, fen): payments net of fees in, refunds and transfers out. */
   readonly ledger: Ledger;
   readonly feeBps: number;
@@ -103,6 +107,7 @@ export class AlipaySimulator implements ChannelSimulator {
     this.ledger = new Ledger((currency) => (currency === 'CNY' ? opening : 0));
     this.feeBps = options.feeBps ?? 60;
     this.retryDelaysMs = options.retryDelaysMs ?? ALIPAY_NOTIFY_RETRY_MS;
+    this.payer = new SimulatedPayer({ payAfterMs: options.autoPayAfterMs, clock: deps.clock, timers: this.timers, pay: (orderNo) => this.simulatePayment(orderNo), log: deps.log });
     if (options.certs) {
       const c = options.certs;
       this.appKey = loadPublicKey(c.appCert);
@@ -153,6 +158,7 @@ export class AlipaySimulator implements ChannelSimulator {
   // HTTP
 
   async handle(req: SimulatorRequest): Promise<SimulatorResponse | undefined> {
+    this.payer.advance();
     const found = PATHS.match(req.method, req.path);
     return found?.handler(this, req, found.params);
   }
@@ -282,7 +288,6 @@ export class AlipaySimulator implements ChannelSimulator {
   }
 
   async close(): Promise<void> {
-    for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
   }
 }

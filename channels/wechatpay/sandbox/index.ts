@@ -27,14 +27,16 @@ import type { ChannelSimulator, SimulatorDeps, SimulatorModule, SimulatorRequest
 import { ProviderError } from '../../../src/sandbox/errors.js';
 import { randomDigits } from '../../../src/sandbox/helpers.js';
 import { Ledger } from '../../../src/sandbox/ledger.js';
+import { SimulatedPayer } from '../../../src/sandbox/payer.js';
 import { Router } from '../../../src/sandbox/router.js';
+import { Timers } from '../../../src/sandbox/ticker.js';
 import { buildCertificate } from '../../../src/channel/x509.js';
 import { invalid } from '../../../src/core/errors.js';
 import { toWireTime } from '../client.js';
 import { encryptResource, H, nonce, parseAuthorization, privateKeyPem, publicKeyPem, PUBLIC_KEY_ID_PREFIX, requestMessage, rsaVerify, signResponse } from '../signature.js';
 import { billRoutes } from './bills.js';
 import { json, notFound, wxError, type BillFile, type Order, type Platform, type Refund, type Transfer, type WechatHandler } from './common.js';
-import { advanceAll, pay } from './progress.js';
+import { advanceAll, pay, payOnTime } from './progress.js';
 import { refundRoutes } from './refunds.js';
 import { h5Page, transactionRoutes } from './transactions.js';
 import { transferRoutes } from './transfers.js';
@@ -84,7 +86,9 @@ export class WechatpaySimulator implements ChannelSimulator {
   readonly bills = new Map<string, BillFile>();
   /** H5 prepay ids -> order numbers, for the cashier page. */
   readonly h5Prepays = new Map<string, string>();
-  readonly timers = new Set<NodeJS.Timeout>();
+  readonly timers = new Timers();
+  /** The payer paying on its own (`payAfterMs`). */
+  readonly payer: SimulatedPayer;
   /** The BASIC account (CNY, fen): payments net of fees in, refunds and transfers out. */
   readonly ledger: Ledger;
   readonly options: Required<Omit<WechatpaySimulatorOptions, 'payAfterMs'>> & { payAfterMs?: number };
@@ -97,6 +101,7 @@ export class WechatpaySimulator implements ChannelSimulator {
     this.options = { keyMode: 'certificate', settleMs: 200, openingBalance: 100_000_000, feeBps: 60, ...options };
     const opening = this.options.openingBalance;
     this.ledger = new Ledger((currency) => (currency === 'CNY' ? opening : 0));
+    this.payer = new SimulatedPayer({ payAfterMs: options.payAfterMs, clock: deps.clock, timers: this.timers, pay: (orderNo, at) => payOnTime(this, orderNo, at), log: deps.log });
     this.merchantSerial = randomBytes(20).toString('hex').toUpperCase();
     // Test-only secrets, generated per run.
     this.apiV3Key = nonce(32);
@@ -323,7 +328,6 @@ export class WechatpaySimulator implements ChannelSimulator {
     if (b.appid !== undefined && b.appid !== this.appId) throw wxError(400, 'APPID_MCHID_NOT_MATCH', 'appid和mch_id不匹配');
   }
   async close(): Promise<void> {
-    for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
   }
 }

@@ -12,21 +12,21 @@ import { refundResource } from './refunds.js';
 import { transaction } from './transactions.js';
 import { transferResource } from './transfers.js';
 
+/** Runs {@link advanceAll} `ms` from now (a refund or transfer settling). */
 export function schedule(sim: WechatpaySimulator, ms: number): void {
-  const t = setTimeout(() => {
-    sim.timers.delete(t);
-    advanceAll(sim);
-  }, Math.max(0, ms) + 5);
-  t.unref?.();
-  sim.timers.add(t);
+  sim.timers.later(Math.max(0, ms) + 5, () => advanceAll(sim));
+}
+
+/** The payer's own payment (`payAfterMs`): an order still unpaid and unexpired is paid as of `at`. */
+export function payOnTime(sim: WechatpaySimulator, orderNo: string, at: number): void {
+  const o = sim.orders.get(orderNo);
+  if (o && o.state === 'NOTPAY' && sim.deps.clock() < o.expireMs) pay(sim, o, 'succeeded', at);
 }
 
 /** Moves everything due by now and notifies what changed. */
 export function advanceAll(sim: WechatpaySimulator): void {
   const now = sim.deps.clock();
-  if (sim.options.payAfterMs !== undefined) {
-    for (const o of sim.orders.values()) if (o.state === 'NOTPAY' && now >= o.createdMs + sim.options.payAfterMs && now < o.expireMs) pay(sim, o, 'succeeded', o.createdMs + sim.options.payAfterMs);
-  }
+  sim.payer.advance();
   for (const r of sim.refunds.values()) {
     if (r.status === 'PROCESSING' && now >= r.settleMs) {
       r.status = 'SUCCESS';
