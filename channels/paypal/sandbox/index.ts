@@ -38,6 +38,7 @@ import { transactionRow, writeStl } from '../bill.js';
 import { paypalExponent } from '../currency.js';
 import { authorizationRoutes } from './authorizations.js';
 import { captureRefundRoutes } from './captures-refunds.js';
+import { OAuthTokens } from './oauth.js';
 import { approve, approvePage, orderRoutes } from './orders.js';
 import { detail, invalidRequest, notFound, pid, throwNotFound, units, type Answer, type Obj, type PaypalHandler } from './params.js';
 import { advancePayouts, payoutRoutes } from './payouts.js';
@@ -96,9 +97,8 @@ export class PaypalSimulator implements ChannelSimulator {
   readonly ledger: Ledger<Obj>;
   /** How each approved order will fare at capture. */
   readonly approvalOutcome = new Map<string, 'succeeded' | 'failed'>();
-  private readonly tokens = new Map<string, number>();
+  private readonly oauth: OAuthTokens;
   private readonly requestIds = new IdempotencyStore();
-  private readonly tokenTtlSec: number;
   readonly payoutSettleMs: number;
   readonly retryDelaysMs: number[];
   readonly opening: (currency: string) => string;
@@ -108,7 +108,7 @@ export class PaypalSimulator implements ChannelSimulator {
     readonly deps: SimulatorDeps,
     options: PaypalSimulatorOptions = {},
   ) {
-    this.tokenTtlSec = options.tokenTtlSec ?? 32_400;
+    this.oauth = new OAuthTokens(this, options.tokenTtlSec ?? 32_400);
     this.payoutSettleMs = options.payoutSettleMs ?? 1_500;
     this.retryDelaysMs = options.retryDelaysMs ?? PAYPAL_RETRY_DELAYS_MS;
     this.opening = options.openingBalance ?? ((c) => (paypalExponent(c) === 0 ? '1000000' : '1000000.00'));
@@ -166,13 +166,13 @@ export class PaypalSimulator implements ChannelSimulator {
     const headers: Record<string, string> = { 'content-type': 'application/json', 'paypal-debug-id': debugId };
     try {
       this.advance();
-      if (req.method === 'POST' && req.path === '/v1/oauth2/token') return this.token(req, headers);
+      if (req.method === 'POST' && req.path === '/v1/oauth2/token') return this.oauth.token(req, headers);
       if (req.method === 'GET' && req.path === '/checkoutnow') return approvePage(this, req);
       if (req.method === 'GET' && req.path.startsWith('/v1/notifications/certs/')) {
         if (req.path.slice('/v1/notifications/certs/'.length) !== this.certId) throw notFound();
         return { status: 200, headers: { 'content-type': 'application/x-pem-file' }, body: this.certificatePem };
       }
-      this.authenticate(req);
+      this.oauth.authenticate(req);
       let body: unknown;
       if (req.method !== 'GET' && req.body.length > 0) {
         try {
@@ -235,46 +235,9 @@ export class PaypalSimulator implements ChannelSimulator {
     }
   }
 
-  private token(req: SimulatorRequest, headers: Record<string, string>): SimulatorResponse {
-    const m = /^Basic\s+(.+)$/i.exec(req.headers.authorization ?? '');
-    const [id, secret] = m ? Buffer.from(m[1], 'base64').toString('utf8').split(':') : [];
-    if (id !== this.clientId || secret !== this.clientSecret) {
-      throw new ProviderError(401, { error: 'invalid_client', error_description: 'Client Authentication failed' });
-    }
-    const grant = new URLSearchParams(req.body.toString('utf8')).get('grant_type');
-    if (grant !== 'client_credentials') throw new ProviderError(400, { error: 'unsupported_grant_type', error_description: grant ? `Grant Type ${grant} is not supported` : 'Grant Type is NULL' });
-    const token = `A21AA${randomBytes(40).toString('base64url')}`;
-    this.tokens.set(token, this.now() + this.tokenTtlSec * 1000);
-    return {
-      status: 200,
-      headers,
-      body: JSON.stringify({
-        scope: 'https://uri.paypal.com/services/payments/payment https://uri.paypal.com/services/payments/refund https://uri.paypal.com/services/reporting/search/read https://uri.paypal.com/services/payments/payouts',
-        access_token: token,
-        token_type: 'Bearer',
-        app_id: `APP-${pid(17)}`,
-        expires_in: this.tokenTtlSec,
-        nonce: `${this.iso()}${randomBytes(16).toString('base64url')}`,
-      }),
-    };
-  }
-
-  private authenticate(req: SimulatorRequest): void {
-    const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
-    const expires = m ? this.tokens.get(m[1].trim()) : undefined;
-    if (expires === undefined || expires <= this.now()) {
-      throw new ProviderError(401, {
-        name: 'AUTHENTICATION_FAILURE',
-        message: 'Authentication failed due to invalid authentication credentials or a missing Authorization header.',
-        details: [],
-        links: [{ href: 'https://developer.paypal.com/docs/api/overview/#error', rel: 'information_link' }],
-      });
-    }
-  }
-
   /** Forgets every issued token (tests: the adapter must fetch a new one and carry on). */
   revokeTokens(): void {
-    this.tokens.clear();
+    this.oauth.revoke();
   }
 
   private route(req: SimulatorRequest, body: unknown): Answer | undefined {
