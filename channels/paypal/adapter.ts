@@ -33,7 +33,8 @@ import type {
 } from '../../src/channel/contract.js';
 import { invalid, isPayError, PayError } from '../../src/core/errors.js';
 import { businessDayRange, parseDate } from '../../src/core/time.js';
-import { FORMAT_TRANSACTIONS, readPaypalBill, writeTransactions } from './bill.js';
+import { FORMAT_TRANSACTIONS, readPaypalBill } from './bill.js';
+import { writeTransactions } from './bill-writer.js';
 import { paypalCallbacks } from './callback.js';
 import { PaypalClient } from './client.js';
 import type { PaypalConfig } from './config.js';
