@@ -1,13 +1,12 @@
 /**
  * The command-line entry point: answers `pay --version` before loading anything, otherwise builds
- * the program (src/cli/program.ts: global flags and the list of commands; src/cli/<group>.ts: each
- * command's flags and help) and parses argv. Each action lazy-imports its command module, so
+ * the program (src/cli/program.ts: global flags and the list of commands; src/cli/orders.ts and
+ * tools.ts: each command's flags and help) and parses argv. Each action lazy-imports its command module, so
  * start-up loads commander and the flag definitions and nothing else; a command is a plain async
  * function whose result a presenter turns into output.
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { status } from './cli/run.js';
 
 function packageVersion(): string {
   // dist/src/cli.js and src/cli.ts sit at different depths below package.json.
@@ -24,7 +23,8 @@ function packageVersion(): string {
 
 /** Entry point: parses argv, runs the command, returns the exit status. */
 export async function main(argv: string[]): Promise<number> {
-  status.exitCode = 0;
+  // The command's exit status, once the program (and the status it records) is loaded.
+  let status = { exitCode: 0 };
   // A reader that goes away (`pay orders list | head`) is not an error: stop quietly.
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (err: NodeJS.ErrnoException) => {
@@ -39,8 +39,10 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(json ? `${JSON.stringify({ version: packageVersion() })}\n` : `${packageVersion()}\n`);
     return 0;
   }
-  const [commander, { buildProgram }] = await Promise.all([import('commander'), import('./cli/program.js')]);
-  const program = buildProgram(commander, packageVersion());
+  const [commander, cli] = await Promise.all([import('commander'), import('./cli/program.js')]);
+  status = cli.status;
+  status.exitCode = 0;
+  const program = cli.buildProgram(commander, packageVersion());
   // With --json, commander's own messages (usage errors, the version) become one JSON document.
   let captured = '';
   if (json) forEachCommand(program, (c) => c.configureOutput({ writeErr: () => {}, writeOut: (text) => (captured += text) }));

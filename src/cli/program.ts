@@ -1,15 +1,15 @@
 /**
  * The program commander parses: the global flags and the list of commands, in the order
- * `pay --help` lists them. Each command's flags and help live in a module of its group beside this
+ * `pay --help` lists them. Each command's flags and help live in orders.ts or tools.ts beside this
  * one; main() in src/cli.ts imports this module only when it needs commander.
  */
 import type { Command } from 'commander';
-import { dbCommand, ordersCommand, reconcileCommand } from './book.js';
-import { listenCommand, verifyCommand } from './callbacks.js';
-import { loadtestCommand, routesCommand, statsCommand } from './health.js';
-import { balanceCommand, cancelCommand, captureCommand, createCommand, payoutCommand, queryCommand, refundCommand } from './payments.js';
-import type { Register } from './run.js';
-import { channelsCommand, configCommand, demoCommand, sandboxCommand } from './setup.js';
+import { balanceCommand, cancelCommand, captureCommand, createCommand, dbCommand, ordersCommand, payoutCommand, queryCommand, reconcileCommand, refundCommand } from './orders.js';
+import { status, type Register } from './run.js';
+import { channelsCommand, configCommand, demoCommand, listenCommand, loadtestCommand, routesCommand, sandboxCommand, statsCommand, verifyCommand } from './tools.js';
+
+/** The exit status of the last command run (src/cli.ts reads it once this module is loaded). */
+export { status };
 
 type Commander = typeof import('commander');
 

@@ -1,7 +1,7 @@
 /**
- * Commands about how channels behave: routes (rules for --channel auto), stats (health from the
- * order book) and loadtest (with its report subcommand).
- * Flags and help only: each action lazy-imports its command module.
+ * The flags and help of the other commands: routes (rules for --channel auto), stats (health from
+ * the order book), loadtest (with its report), verify and listen (callbacks), channels, sandbox,
+ * demo and config. Each action lazy-imports its command module.
  */
 import type { Command } from 'commander';
 import { collect, execute, globalsOf, type Register } from './run.js';
@@ -140,6 +140,163 @@ Examples:
         const m = await import('../commands/loadtest-report.js');
         // The parent command shares --report and --baseline, so it may have taken them.
         return m.presentLoadtestReport(await m.loadtestReport(file, { ...cmd.optsWithGlobals(), ...opts }, ctx));
+      }),
+    );
+};
+
+/** pay verify */
+export const verifyCommand: Register = (program) => {
+  program
+    .command('verify')
+    .description("check saved callbacks' signatures offline: valid or not and why, what they claim, what to answer")
+    .argument('<file...>', 'raw HTTP request, JSON envelope, HAR, return URL, or bare body; directories and quoted globs too')
+    .option('--channel <id>', 'channel id or module path (default: detected from headers and body)')
+    .option('--apply', 'move local orders as valid callbacks say (amount and currency checked; replays change nothing)')
+    .option('--at <time>', 'verify as of this moment (ISO 8601 or unix seconds): old files, expired certificates')
+    .option('--tolerance <seconds>', "freshness window for time-bound schemes (default: the scheme's, 300 s)")
+    .option('--header <header>', "'Name: value' header for a bare body, repeatable", collect)
+    .addHelpText(
+      'after',
+      `
+Exit status: 0 all valid; 1 any invalid, or --apply refused one (unknown order,
+amount or currency mismatch); 2 any file not judged (unreadable, unrecognised,
+unknown channel, missing or unusable key), which takes precedence.
+
+Examples:
+  $ pay verify notify.http
+  $ pay verify saved/ 'more/*.json' --json
+  $ pay verify old-webhook.http --at 2026-11-23T08:00:00Z
+  $ pay verify body.json --channel stripe --header 'Stripe-Signature: t=1700000000,v1=5257a8...'
+  $ pay verify notify.http --apply`,
+    )
+    .action(async (files: string[], opts, cmd: Command) =>
+      execute(cmd, async (ctx) => {
+        const m = await import('../commands/verify.js');
+        return m.presentVerify(await m.verify(files, opts, ctx));
+      }),
+    );
+};
+
+/** pay listen */
+export const listenCommand: Register = (program) => {
+  program
+    .command('listen')
+    .description('receive callbacks locally: save, verify, apply, answer the channel, forward to your app')
+    .option('--port <n>', 'port to listen on (0 picks a free one)')
+    .option('--host <host>', 'address to bind', '127.0.0.1')
+    .option('--forward-to <url>', 'forward each request unchanged to this URL (retried with backoff on failure)')
+    .option('--save-dir <dir>', 'save each raw request here as a file `pay verify` reads')
+    .option('--channel <id>', 'channel id or module path (default: detected per request)')
+    .option('--no-apply', 'do not move local orders')
+    .option('--tolerance <seconds>', "freshness window for time-bound schemes (default: the scheme's)")
+    .addHelpText(
+      'after',
+      `
+One line per callback on stdout (--json: NDJSON). Runs until Ctrl-C (SIGINT) or SIGTERM.
+--forward-to keeps the original path unless the URL has a path of its own.
+
+Examples:
+  $ pay listen --port 4242 --save-dir callbacks/
+  $ pay listen --port 4242 --forward-to http://127.0.0.1:3000/webhooks --json`,
+    )
+    .action(async (opts, cmd: Command) =>
+      execute(cmd, async (ctx) => {
+        const m = await import('../commands/listen.js');
+        return m.presentListen(await m.listen(opts, ctx), ctx);
+      }),
+    );
+};
+
+/** pay channels */
+export const channelsCommand: Register = (program) => {
+  const channels = program.command('channels').description('channels pay can speak to');
+  channels
+    .command('list')
+    .description('every channel with its capabilities')
+    .action(async (_opts, cmd: Command) =>
+      execute(cmd, async (ctx) => {
+        const m = await import('../commands/channels.js');
+        return m.presentList(await m.listChannels(ctx));
+      }),
+    );
+  channels
+    .command('check')
+    .description("validate a channel's config and, where it can, reach it (all configured channels by default)")
+    .argument('[id]', 'channel id or path')
+    .addHelpText('after', '\nExamples:\n  $ pay channels check\n  $ pay channels check alipay --profile sandbox')
+    .action(async (id: string | undefined, _opts, cmd: Command) =>
+      execute(cmd, async (ctx) => {
+        const m = await import('../commands/channels.js');
+        return m.presentCheck(await m.checkChannels(id, ctx));
+      }),
+    );
+};
+
+/** pay sandbox */
+export const sandboxCommand: Register = (program) => {
+  program
+    .command('sandbox')
+    .description('run local simulators of the real channels on loopback and write a "sandbox" profile for them')
+    .option('--port <n>', 'base port: channel i listens on n+i (default 0: free ports)')
+    .option('--channel <id>', 'serve only this channel, repeatable (default: all)', collect)
+    .option('--write-profile', 'write profiles.sandbox into the config file (the default unless --print-profile is given alone)')
+    .option('--print-profile', 'print the profile (keys as file: references) instead of writing it')
+    .option('--webhook-url <url>', 'where simulators send webhooks when a request names no notify URL (Stripe, PayPal)')
+    .addHelpText(
+      'after',
+      `
+Runs until Ctrl-C. Generated test keys are saved beside the config in .pay-sandbox/ (mode 0600).
+
+Examples:
+  $ pay sandbox
+  $ pay sandbox --port 9100 --channel alipay --channel wechatpay
+  $ pay create --profile sandbox --channel alipay --amount 0.01 --currency CNY`,
+    )
+    .action(async (opts, cmd: Command) =>
+      execute(cmd, async (ctx) => {
+        const m = await import('../commands/sandbox.js');
+        await m.sandbox(opts, globalsOf(cmd).config, ctx);
+        return m.stopped();
+      }),
+    );
+};
+
+/** pay demo */
+export const demoCommand: Register = (program) => {
+  program
+    .command('demo')
+    .description('guided tour: a whole payment lifecycle on every channel (mock and local simulators), no credentials needed')
+    .addHelpText('after', '\nExamples:\n  $ pay demo\n  $ pay demo --db /tmp/demo.db && pay orders list --db /tmp/demo.db')
+    .action(async (_opts, cmd: Command) =>
+      execute(cmd, async (ctx) => {
+        const m = await import('../commands/demo.js');
+        return m.presentDemo(await m.demo(ctx));
+      }),
+    );
+};
+
+/** pay config */
+export const configCommand: Register = (program) => {
+  const config = program.command('config').description('configuration file');
+  config
+    .command('init')
+    .description('write a starter pay.config.json: a commented section per channel, secrets as env: references')
+    .option('--channel <id>', 'only this channel (besides mock), repeatable (default: every channel)', collect)
+    .option('--force', 'overwrite an existing file')
+    .addHelpText('after', '\nExamples:\n  $ pay config init\n  $ pay config init --channel alipay --channel stripe --force')
+    .action(async (opts, cmd: Command) =>
+      execute(cmd, async (ctx) => {
+        const m = await import('../commands/config.js');
+        return m.presentInit(await m.configInit(opts, globalsOf(cmd).config, ctx));
+      }),
+    );
+  config
+    .command('show')
+    .description('the effective configuration, secrets masked')
+    .action(async (_opts, cmd: Command) =>
+      execute(cmd, async (ctx) => {
+        const m = await import('../commands/config.js');
+        return m.presentShow(await m.configShow(ctx));
       }),
     );
 };
