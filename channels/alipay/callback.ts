@@ -8,9 +8,10 @@
  * Certificate mode: `alipay_cert_sn`, when sent, must name the configured Alipay certificate.
  * Alipay expects the plain-text reply `success`; anything else makes it retry (25 h schedule).
  */
-import { createHash, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { isAscii } from 'node:buffer';
 import { TextDecoder } from 'node:util';
+import { bodyDedupKey } from '../../src/channel/callback-kit.js';
 import type { CallbackEvent, CallbackHandler, CallbackVerdict, HttpReply, RawRequest, VerdictReason, VerifyOptions } from '../../src/channel/contract.js';
 import { hasAscii, hasFormField, skipLatin1Space } from '../../src/channel/detect.js';
 import { configError } from '../../src/core/errors.js';
@@ -326,9 +327,6 @@ function responseEvent(member: string, body: Record<string, unknown>): CallbackE
   };
 }
 
-function sha256(b: Buffer): string {
-  return `sha256:${createHash('sha256').update(b).digest('hex')}`;
-}
 
 // The keys of the last form read, known to have no repeats once checked.
 const formKeys: NamesMemo = {};
@@ -347,20 +345,20 @@ export async function verifyAlipayCallback(request: RawRequest, settings: Record
   });
   if (!found) return invalid('MALFORMED', 'no Alipay message: the body is empty and the URL has no query string');
   const keys = keysFrom(settings);
-  if ('missing' in keys) return invalid('MISSING_KEY', `${keys.missing} is not configured`, { dedupKey: sha256(found.data) }, found.variant);
+  if ('missing' in keys) return invalid('MISSING_KEY', `${keys.missing} is not configured`, { dedupKey: bodyDedupKey(found.data) }, found.variant);
 
   if (found.variant === 'response') return verifySyncResponse(found.data, request, keys);
 
   const fields = parseForm(found.data);
   const repeated = firstRepeat(formKeys, fields.map((f) => f.key));
-  if (repeated !== undefined) return invalid('MALFORMED', `field ${repeated} appears twice`, { dedupKey: sha256(found.data) }, found.variant);
+  if (repeated !== undefined) return invalid('MALFORMED', `field ${repeated} appears twice`, { dedupKey: bodyDedupKey(found.data) }, found.variant);
   const latin = (k: string) => {
     const field = fields.find((x) => x.key === k);
     return field && (field.text ?? field.value.toString('latin1'));
   };
   const charset = latin('charset') || headerCharset(request.headers) || 'utf-8';
   const f = decodeFields(fields, charset);
-  const dedupKey = f.notify_id || sha256(found.data);
+  const dedupKey = f.notify_id || bodyDedupKey(found.data);
   const signTypeField = f.sign_type;
   const signType: AlipaySignType = signTypeField === undefined || signTypeField === '' ? keys.signType : (signTypeField as AlipaySignType);
   const scheme = `alipay-${isSignType(signType) ? signType : 'RSA2'}${keys.certSn ? '-cert' : ''}`;
@@ -384,7 +382,7 @@ export async function verifyAlipayCallback(request: RawRequest, settings: Record
 }
 
 async function verifySyncResponse(data: Buffer, request: RawRequest, keys: VerifyKeys): Promise<CallbackVerdict> {
-  const dedupKey = sha256(data);
+  const dedupKey = bodyDedupKey(data);
   const charset = headerCharset(request.headers) ?? 'utf-8';
   const text = decoderFor(charset).decode(data);
   const scheme = `alipay-${keys.signType}${keys.certSn ? '-cert' : ''}-response`;

@@ -6,8 +6,8 @@
  *        "refundNo"?,"amount":"12.34","currency":"CNY","status":"succeeded"}}
  * Reply: 200 {"received":true}; on failure 400 {"error":"..."}.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import type { CallbackEvent, CallbackHandler, CallbackVerdict, HttpReply, RawRequest, VerifyOptions } from '../../src/channel/contract.js';
+import { bodyDedupKey, buildJsonCallback, JSON_RECEIVED_REPLY, jsonErrorReply, newEventId, parseJsonBody } from '../../src/channel/callback-kit.js';
+import type { CallbackEvent, CallbackHandler, CallbackVerdict, RawRequest, VerifyOptions } from '../../src/channel/contract.js';
 import { isKnownCurrency, parseAmount } from '../../src/core/money.js';
 import { isoUtc } from '../../src/core/time.js';
 import { DEFAULT_TOLERANCE_SEC, SIGNATURE_HEADER, signHeader, verifySignature } from './signature.js';
@@ -26,16 +26,6 @@ export interface MockEventData {
   status: string;
 }
 
-export const SUCCESS_REPLY: HttpReply = {
-  status: 200,
-  headers: { 'content-type': 'application/json' },
-  body: '{"received":true}',
-};
-
-function failureReply(message: string): HttpReply {
-  return { status: 400, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: message }) };
-}
-
 /** Builds a signed mock notification as a raw request (what the mock would POST). */
 export function buildCallback(
   secret: string,
@@ -44,30 +34,18 @@ export function buildCallback(
   options: { nowMs: number; target?: string; id?: string },
 ): RawRequest {
   const created = Math.floor(options.nowMs / 1000);
-  const body = Buffer.from(
-    JSON.stringify({ id: options.id ?? `evt_${randomBytes(12).toString('hex')}`, type, created, data }),
-    'utf8',
-  );
-  return {
-    method: 'POST',
+  return buildJsonCallback({
+    event: { id: options.id ?? newEventId(), type, created, data },
     target: options.target ?? '/notify/mock',
-    headers: {
-      'content-type': 'application/json',
-      'user-agent': 'pay-mock/1',
-      [SIGNATURE_HEADER]: signHeader(secret, body, created),
-    },
-    body,
-  };
+    headers: { 'content-type': 'application/json', 'user-agent': 'pay-mock/1' },
+    sign: (body) => ({ [SIGNATURE_HEADER]: signHeader(secret, body, created) }),
+  });
 }
 
 function parseEvent(body: Buffer): { id: string; type: string; created?: number; data: Record<string, unknown> } | string {
-  let json: unknown;
-  try {
-    json = JSON.parse(body.toString('utf8'));
-  } catch {
-    return 'body is not JSON';
-  }
-  const o = json as Record<string, unknown>;
+  const parsed = parseJsonBody(body);
+  if (typeof parsed === 'string') return parsed;
+  const o = parsed.json as Record<string, unknown>;
   if (!o || typeof o !== 'object' || typeof o.id !== 'string' || typeof o.type !== 'string' || typeof o.data !== 'object' || o.data === null) {
     return 'body is not a mock event ({id, type, data})';
   }
@@ -110,19 +88,19 @@ export const mockCallbacks: CallbackHandler = {
     const base = { channel: 'mock', scheme: 'mock-hmac-sha256' };
     const secret = settings.webhookSecret;
     if (typeof secret !== 'string' || secret === '') {
-      return { ...base, valid: false, reasonCode: 'MISSING_KEY', reason: 'channels.mock.webhookSecret is not configured', reply: failureReply('not configured') };
+      return { ...base, valid: false, reasonCode: 'MISSING_KEY', reason: 'channels.mock.webhookSecret is not configured', reply: jsonErrorReply('not configured') };
     }
     const check = verifySignature(request.headers[SIGNATURE_HEADER], request.body, secret, options.at, options.toleranceSec ?? DEFAULT_TOLERANCE_SEC);
     const parsed = parseEvent(request.body);
     const event = typeof parsed === 'string' ? undefined : toEvent(parsed);
-    const dedupKey = typeof parsed === 'string' ? `sha256:${createHash('sha256').update(request.body).digest('hex')}` : parsed.id;
+    const dedupKey = typeof parsed === 'string' ? bodyDedupKey(request.body) : parsed.id;
     if (!check.ok) {
-      return { ...base, valid: false, reasonCode: check.reason, reason: check.message, event, dedupKey, reply: failureReply(check.reason) };
+      return { ...base, valid: false, reasonCode: check.reason, reason: check.message, event, dedupKey, reply: jsonErrorReply(check.reason) };
     }
     if (typeof parsed === 'string') {
-      return { ...base, valid: false, reasonCode: 'MALFORMED', reason: parsed, dedupKey, reply: failureReply('malformed') };
+      return { ...base, valid: false, reasonCode: 'MALFORMED', reason: parsed, dedupKey, reply: jsonErrorReply('malformed') };
     }
     // A literal, not a spread of `base`: spreading then adding properties costs ~1 us per object here.
-    return { channel: 'mock', scheme: 'mock-hmac-sha256', valid: true, event, dedupKey, reply: SUCCESS_REPLY };
+    return { channel: 'mock', scheme: 'mock-hmac-sha256', valid: true, event, dedupKey, reply: JSON_RECEIVED_REPLY };
   },
 };

@@ -32,115 +32,26 @@ import type {
   VerifyOptions,
 } from '../../src/channel/contract.js';
 import { invalid, isPayError, PayError } from '../../src/core/errors.js';
-import { businessDayRange, isoUtc, parseDate } from '../../src/core/time.js';
-import { FORMAT_TRANSACTIONS, readPaypalBill, writeTransactions } from './bill.js';
-import { captureStatus, payoutItemStatus, paypalCallbacks, refundStatus } from './callback.js';
+import { businessDayRange, parseDate } from '../../src/core/time.js';
+import { FORMAT_TRANSACTIONS, readPaypalBill } from './bill.js';
+import { writeTransactions } from './bill-writer.js';
+import { paypalCallbacks } from './callback.js';
 import { PaypalClient } from './client.js';
 import type { PaypalConfig } from './config.js';
-import { fromPaypalValue, toPaypalValue } from './currency.js';
-
-type Obj = Record<string, unknown>;
-
-/** PayPal-Request-Id values: a pure function of our numbers, so a retry repeats the same request. */
-export const requestIds = {
-  collect: (orderNo: string) => `pay-collect-${orderNo}`,
-  capture: (orderNo: string) => `pay-capture-${orderNo}`,
-  authorize: (orderNo: string) => `pay-authorize-${orderNo}`,
-  /** Capture of an authorization: the amount is part of it, so a corrected amount is a new request. */
-  captureAuthorization: (orderNo: string, amountMinor?: number) => `pay-capture-auth-${orderNo}-${amountMinor ?? 'all'}`,
-  refund: (refundNo: string) => `pay-refund-${refundNo}`,
-  payout: (orderNo: string) => `pay-payout-${orderNo}`,
-  void: (orderNo: string) => `pay-void-${orderNo}`,
-};
-
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
-const obj = (v: unknown): Obj | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : undefined);
-const arr = (v: unknown): Obj[] => (Array.isArray(v) ? (v.filter((x) => x && typeof x === 'object') as Obj[]) : []);
-
-function linkOf(o: Obj, ...rels: string[]): string | undefined {
-  return str(arr(o.links).find((l) => rels.includes(String(l.rel)))?.href);
-}
-
-/** The Orders v2 create body for an order (the description is added by collect). */
-function createBody(orderNo: string, currency: string, value: string, intent: 'CAPTURE' | 'AUTHORIZE' = 'CAPTURE'): Obj {
-  return {
-    intent,
-    purchase_units: [
-      {
-        reference_id: orderNo,
-        // invoice_id is unique per merchant at PayPal, which guards against a second payment for one order.
-        invoice_id: orderNo,
-        custom_id: orderNo,
-        amount: { currency_code: currency, value },
-      },
-    ],
-  };
-}
-
-/** The recipient type PayPal expects for a payee: an email, a phone number, or a PayPal id. */
-export function recipientType(payee: string): 'EMAIL' | 'PHONE' | 'PAYPAL_ID' {
-  if (/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(payee)) return 'EMAIL';
-  if (/^\+?\d{6,15}$/.test(payee)) return 'PHONE';
-  return 'PAYPAL_ID';
-}
-
-function money(amount: unknown): { amountMinor?: number; currency?: string } {
-  const a = obj(amount);
-  const currency = str(a?.currency_code) ?? str(a?.currency);
-  const value = str(a?.value);
-  if (!currency || !value) return {};
-  return { currency, amountMinor: fromPaypalValue(value, currency) };
-}
+import { toPaypalValue } from './currency.js';
+import { arr, createBody, linkOf, money, type Obj, orderStateOf, paymentsOf, payoutStateOf, recipientType, refundStateOf, requestIds, str } from './wire.js';
 
 /** The PayPal adapter. */
 export class PaypalAdapter implements ChannelAdapter {
   readonly client: PaypalClient;
+  /** Dates a payment whose answer carries no time. */
+  private readonly now = () => this.deps.clock();
 
   constructor(
     private readonly config: PaypalConfig,
     private readonly deps: ChannelDeps,
   ) {
     this.client = new PaypalClient(config, { http: () => deps.http(), record: (e) => deps.record(e), clock: deps.clock });
-  }
-
-  private orderStateOf(order: Obj): OrderState {
-    const unit = arr(order.purchase_units)[0] ?? {};
-    const captures = arr(obj(unit.payments)?.captures);
-    const capture = captures[captures.length - 1];
-    const authorizations = arr(obj(unit.payments)?.authorizations);
-    const authorization = authorizations[authorizations.length - 1];
-    const status = String(order.status ?? '');
-    const state: OrderState = { status: 'pending', channelTradeNo: str(order.id), providerStatus: capture ? `${status}/${String(capture.status)}` : status };
-    Object.assign(state, money(unit.amount));
-    if (authorization) {
-      // Intent AUTHORIZE: the order completes when authorized; the money moves with the
-      // authorization's capture. Authorized, not captured: pending, the authorization kept.
-      state.payload = { paypalAuthorizationId: str(authorization.id) };
-      if (!capture) state.providerStatus = `${status}/AUTHORIZATION_${String(authorization.status)}`;
-      if (authorization.status === 'VOIDED' || authorization.status === 'EXPIRED') state.status = 'closed';
-      if (authorization.status === 'DENIED') {
-        state.status = 'failed';
-        state.failure = { code: 'DECLINED', message: 'PayPal denied the authorization', providerCode: 'DENIED' };
-      }
-      const done = captures.filter((c) => c.status === 'COMPLETED' || c.status === 'PARTIALLY_REFUNDED' || c.status === 'REFUNDED');
-      if (done.length) {
-        const currency = money(unit.amount).currency;
-        if (currency) state.amountMinor = done.reduce((sum, c) => sum + (money(c.amount).amountMinor ?? 0), 0);
-        state.status = 'succeeded';
-        state.paidAt = isoUtc(Date.parse(str(done[0].create_time) ?? '') || this.deps.clock());
-      }
-      return state;
-    }
-    if (status === 'VOIDED') state.status = 'closed';
-    else if (status === 'COMPLETED' && capture) {
-      state.status = captureStatus(capture.status);
-      if (state.status === 'succeeded') state.paidAt = isoUtc(Date.parse(str(capture.create_time) ?? '') || this.deps.clock());
-      if (state.status === 'failed') {
-        const reason = str(obj(capture.status_details)?.reason);
-        state.failure = { code: 'DECLINED', message: `PayPal declined the capture${reason ? ` (${reason})` : ''}`, providerCode: reason ?? String(capture.status) };
-      }
-    }
-    return state;
   }
 
   private async getOrder(id: string, orderNo: string, operation: string): Promise<Obj> {
@@ -181,7 +92,7 @@ export class PaypalAdapter implements ChannelAdapter {
       };
     }
     const order = await this.client.call<Obj>({ operation: 'collect', method: 'POST', path: '/v2/checkout/orders', body, requestId: requestIds.collect(req.orderNo), orderNo: req.orderNo });
-    const state = this.orderStateOf(order);
+    const state = orderStateOf(order, this.now);
     const approve = linkOf(order, 'approve', 'payer-action');
     return {
       status: state.status === 'closed' ? 'closed' : state.status,
@@ -200,7 +111,7 @@ export class PaypalAdapter implements ChannelAdapter {
       const action = intent === 'AUTHORIZE' ? 'authorize' : 'capture';
       const requestId = intent === 'AUTHORIZE' ? requestIds.authorize(orderNo) : requestIds.capture(orderNo);
       const order = await this.client.call<Obj>({ operation: action, method: 'POST', path: `/v2/checkout/orders/${encodeURIComponent(id)}/${action}`, body: {}, requestId, orderNo });
-      return this.orderStateOf(order);
+      return orderStateOf(order, this.now);
     } catch (err) {
       if (!isPayError(err)) throw err;
       const issue = err.providerCode;
@@ -208,7 +119,7 @@ export class PaypalAdapter implements ChannelAdapter {
         return { status: 'failed', channelTradeNo: id, providerStatus: `APPROVED/${issue}`, failure: { code: 'DECLINED', message: err.providerMessage ?? 'PayPal declined the payment instrument', providerCode: issue } };
       }
       // Someone (a retry, the dashboard) captured it first: report what the order says now.
-      if (issue === 'ORDER_ALREADY_CAPTURED' || issue === 'ORDER_ALREADY_AUTHORIZED') return this.orderStateOf(await this.getOrder(id, orderNo, 'queryCollect'));
+      if (issue === 'ORDER_ALREADY_CAPTURED' || issue === 'ORDER_ALREADY_AUTHORIZED') return orderStateOf(await this.getOrder(id, orderNo, 'queryCollect'), this.now);
       if (issue === 'ORDER_NOT_APPROVED') return { status: 'pending', channelTradeNo: id, providerStatus: 'CREATED' };
       throw err;
     }
@@ -237,7 +148,7 @@ export class PaypalAdapter implements ChannelAdapter {
     const order = await this.getOrder(id, ref.orderNo, 'queryCollect');
     // An order pay closed (`pay cancel`) is never captured, even if the payer approves it later.
     if (order.status === 'APPROVED' && this.config.captureOnQuery && ref.status !== 'closed') return this.captureOrder(id, ref.orderNo, order.intent === 'AUTHORIZE' ? 'AUTHORIZE' : 'CAPTURE');
-    return this.orderStateOf(order);
+    return orderStateOf(order, this.now);
   }
 
   /**
@@ -257,14 +168,13 @@ export class PaypalAdapter implements ChannelAdapter {
       if (authorized.status === 'failed') return authorized;
       order = await this.getOrder(id, ref.orderNo, 'capture');
     }
-    const unit = arr(order.purchase_units)[0] ?? {};
-    const authorization = arr(obj(unit.payments)?.authorizations).at(-1);
+    const authorization = paymentsOf(order, 'authorizations').at(-1);
     if (!authorization) {
       throw invalid(`PayPal order ${id} of ${ref.orderNo} is ${String(order.status)}: the payer has not approved it, so nothing is authorized yet`, {
         hint: 'Send the payer to the approve link (`pay orders show` shows it), then capture.',
       });
     }
-    const state = this.orderStateOf(order);
+    const state = orderStateOf(order, this.now);
     if (state.status !== 'pending') return state;
     const body: Obj = { final_capture: true };
     if (req.amountMinor !== undefined) body.amount = { currency_code: ref.currency, value: toPaypalValue(req.amountMinor, ref.currency) };
@@ -276,7 +186,7 @@ export class PaypalAdapter implements ChannelAdapter {
       requestId: requestIds.captureAuthorization(ref.orderNo, req.amountMinor),
       orderNo: ref.orderNo,
     });
-    return this.orderStateOf(await this.getOrder(id, ref.orderNo, 'capture'));
+    return orderStateOf(await this.getOrder(id, ref.orderNo, 'capture'), this.now);
   }
 
   /**
@@ -299,13 +209,12 @@ export class PaypalAdapter implements ChannelAdapter {
       const what = status === 'APPROVED' ? 'approved by the payer but not captured (pay will not capture it now)' : 'not approved by the payer';
       return { status: 'closed', channelTradeNo: id, providerStatus: status, localOnly: `PayPal order ${id} is ${what}; Orders v2 has no call to void it, so it is abandoned in the order book and expires at PayPal` };
     }
-    return this.orderStateOf(order);
+    return orderStateOf(order, this.now);
   }
 
   /** The id of an authorization still open (CREATED/PENDING) on the order, if any. */
   private openAuthorizationId(ref: OrderRef, order: Obj): string | undefined {
-    const unit = arr(order.purchase_units)[0] ?? {};
-    const open = arr(obj(unit.payments)?.authorizations).filter((a) => a.status === 'CREATED' || a.status === 'PENDING');
+    const open = paymentsOf(order, 'authorizations').filter((a) => a.status === 'CREATED' || a.status === 'PENDING');
     const recorded = str(ref.payload?.paypalAuthorizationId);
     if (recorded && open.some((a) => a.id === recorded)) return recorded;
     return str(open[open.length - 1]?.id);
@@ -320,17 +229,15 @@ export class PaypalAdapter implements ChannelAdapter {
       if (!isPayError(err) || (err.providerCode !== 'PREVIOUSLY_VOIDED' && err.providerCode !== 'PREVIOUSLY_CAPTURED')) throw err;
     }
     const order = await this.getOrder(orderId, orderNo, 'closeCollect');
-    const after = this.orderStateOf(order);
-    const unit = arr(order.purchase_units)[0] ?? {};
-    const auth = arr(obj(unit.payments)?.authorizations).find((a) => a.id === authorizationId);
+    const after = orderStateOf(order, this.now);
+    const auth = paymentsOf(order, 'authorizations').find((a) => a.id === authorizationId);
     if (auth?.status === 'VOIDED') return { ...after, status: 'closed', providerStatus: `${String(after.providerStatus).split('/')[0]}/AUTHORIZATION_VOIDED` };
     return after;
   }
 
   private async completedCapture(ref: { orderNo: string; channelTradeNo?: string }, operation: string): Promise<{ order: Obj; capture: Obj }> {
     const order = await this.getOrder(this.orderId(ref), ref.orderNo, operation);
-    const unit = arr(order.purchase_units)[0] ?? {};
-    const capture = arr(obj(unit.payments)?.captures).find((c) => c.status === 'COMPLETED' || c.status === 'PARTIALLY_REFUNDED');
+    const capture = paymentsOf(order, 'captures').find((c) => c.status === 'COMPLETED' || c.status === 'PARTIALLY_REFUNDED');
     if (!capture) {
       throw new PayError('INVALID_REQUEST', `PayPal order ${String(order.id)} has no completed capture to refund (order status ${String(order.status)})`, {
         channel: 'paypal',
@@ -339,17 +246,6 @@ export class PaypalAdapter implements ChannelAdapter {
       });
     }
     return { order, capture };
-  }
-
-  private refundStateOf(r: Obj): RefundState {
-    const status = refundStatus(r.status);
-    const state: RefundState = { status, channelRefundNo: str(r.id), providerStatus: str(r.status) };
-    if (status === 'succeeded') state.refundedAt = isoUtc(Date.parse(str(r.update_time) ?? str(r.create_time) ?? '') || this.deps.clock());
-    if (status === 'failed') {
-      const reason = str(obj(r.status_details)?.reason);
-      state.failure = { code: 'REFUND_FAILED', message: `PayPal could not refund (${reason ?? String(r.status)})`, providerCode: reason ?? str(r.status) };
-    }
-    return state;
   }
 
   async refund(req: RefundRequest): Promise<RefundState> {
@@ -364,47 +260,24 @@ export class PaypalAdapter implements ChannelAdapter {
       orderNo: req.orderNo,
       refundNo: req.refundNo,
     });
-    return this.refundStateOf(r);
+    return refundStateOf(r, this.now);
   }
 
   async queryRefund(ref: RefundRef): Promise<RefundState> {
     if (ref.channelRefundNo) {
-      return this.refundStateOf(
-        await this.client.call<Obj>({ operation: 'queryRefund', method: 'GET', path: `/v2/payments/refunds/${encodeURIComponent(ref.channelRefundNo)}`, orderNo: ref.orderNo, refundNo: ref.refundNo }),
-      );
+      const r = await this.client.call<Obj>({ operation: 'queryRefund', method: 'GET', path: `/v2/payments/refunds/${encodeURIComponent(ref.channelRefundNo)}`, orderNo: ref.orderNo, refundNo: ref.refundNo });
+      return refundStateOf(r, this.now);
     }
     // The refund's answer was lost: the order lists its refunds, ours carries our refund number.
     const order = await this.getOrder(this.orderId(ref), ref.orderNo, 'queryRefund');
-    const unit = arr(order.purchase_units)[0] ?? {};
-    const found = arr(obj(unit.payments)?.refunds).find((r) => r.invoice_id === ref.refundNo);
+    const found = paymentsOf(order, 'refunds').find((r) => r.invoice_id === ref.refundNo);
     if (!found) {
       throw new PayError('ORDER_NOT_FOUND', `PayPal has no refund ${ref.refundNo} on order ${String(order.id)}`, {
         channel: 'paypal',
         hint: 'The refund never reached PayPal; refunding again with the same --refund-no is safe (same PayPal-Request-Id).',
       });
     }
-    return this.refundStateOf(found);
-  }
-
-  private payoutStateOf(batch: Obj): OrderState {
-    const header = obj(batch.batch_header) ?? {};
-    const items = arr(batch.items);
-    const item = items[0];
-    const batchStatus = String(header.batch_status ?? '');
-    const state: OrderState = { status: 'pending', channelTradeNo: str(header.payout_batch_id), providerStatus: item ? `${batchStatus}/${String(item.transaction_status)}` : batchStatus };
-    if (item) {
-      state.status = payoutItemStatus(item.transaction_status);
-      Object.assign(state, money(obj(item.payout_item)?.amount));
-      if (state.status === 'succeeded') state.paidAt = isoUtc(Date.parse(str(item.time_processed) ?? '') || this.deps.clock());
-      if (state.status === 'failed') {
-        const e = obj(item.errors);
-        state.failure = { code: 'PAYOUT_FAILED', message: str(e?.message) ?? `the payout item is ${String(item.transaction_status)}`, providerCode: str(e?.name) ?? String(item.transaction_status) };
-      }
-    } else if (batchStatus === 'DENIED' || batchStatus === 'CANCELED') {
-      state.status = 'failed';
-      state.failure = { code: 'PAYOUT_FAILED', message: `PayPal ${batchStatus.toLowerCase()} the payout batch`, providerCode: batchStatus };
-    }
-    return state;
+    return refundStateOf(found, this.now);
   }
 
   async payout(req: PayoutRequest): Promise<OrderState> {
@@ -432,7 +305,7 @@ export class PaypalAdapter implements ChannelAdapter {
       requestId: requestIds.payout(req.orderNo),
       orderNo: req.orderNo,
     });
-    const state = this.payoutStateOf(batch);
+    const state = payoutStateOf(batch, this.now);
     if (state.amountMinor === undefined) {
       state.amountMinor = req.amountMinor;
       state.currency = req.currency;
@@ -447,7 +320,8 @@ export class PaypalAdapter implements ChannelAdapter {
         hint: 'The payout never got an answer: run `pay payout` again with the same --order-no; PayPal returns the same batch for the same PayPal-Request-Id and refuses a second batch with the same sender_batch_id.',
       });
     }
-    return this.payoutStateOf(await this.client.call<Obj>({ operation: 'queryPayout', method: 'GET', path: `/v1/payments/payouts/${encodeURIComponent(ref.channelTradeNo)}`, orderNo: ref.orderNo }));
+    const batch = await this.client.call<Obj>({ operation: 'queryPayout', method: 'GET', path: `/v1/payments/payouts/${encodeURIComponent(ref.channelTradeNo)}`, orderNo: ref.orderNo });
+    return payoutStateOf(batch, this.now);
   }
 
   async balance(): Promise<BalanceEntry[]> {

@@ -7,7 +7,8 @@
  * PayPal counts any 2xx as delivered and retries otherwise; we answer 200 (empty body) when valid
  * and 400 when not, so a misconfigured receiver makes PayPal retry rather than drop the event.
  */
-import { createHash, randomUUID, type KeyObject, type X509Certificate } from 'node:crypto';
+import { randomUUID, type KeyObject, type X509Certificate } from 'node:crypto';
+import { bodyDedupKey, buildJsonCallback, jsonErrorReply, parseJsonBody } from '../../src/channel/callback-kit.js';
 import type { CallbackEvent, CallbackHandler, CallbackVerdict, HttpReply, RawRequest, VerifyOptions } from '../../src/channel/contract.js';
 import { hasAscii } from '../../src/channel/detect.js';
 import { readCertificates } from '../../src/channel/pem.js';
@@ -19,9 +20,6 @@ import { AUTH_ALGO, checkCertificate, HEADERS, signTransmission, transmissionMes
 
 export const SUCCESS_REPLY: HttpReply = { status: 200, headers: {}, body: '' };
 
-function failureReply(message: string): HttpReply {
-  return { status: 400, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: message }) };
-}
 
 type Obj = Record<string, unknown>;
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -91,13 +89,9 @@ export interface PaypalEvent {
 
 /** Parses an event body; a string says why it is not one. */
 export function parseEvent(body: Buffer): PaypalEvent | string {
-  let json: unknown;
-  try {
-    json = JSON.parse(body.toString('utf8'));
-  } catch {
-    return 'body is not JSON';
-  }
-  const o = obj(json);
+  const parsed = parseJsonBody(body);
+  if (typeof parsed === 'string') return parsed;
+  const o = obj(parsed.json);
   if (!o || typeof o.id !== 'string') return 'body is not a PayPal event (a JSON object with an "id")';
   return { id: o.id, eventType: str(o.event_type) ?? 'unknown', createTime: str(o.create_time), resourceType: str(o.resource_type), resource: obj(o.resource) ?? {} };
 }
@@ -187,25 +181,21 @@ export function buildEvent(eventType: string, resourceType: string, resource: Ob
       { href: `https://api.paypal.com/v1/notifications/webhooks-events/${id}/resend`, rel: 'resend', method: 'POST' },
     ],
   };
-  const body = Buffer.from(JSON.stringify(event), 'utf8');
   const transmissionId = options.transmissionId ?? randomUUID();
   // PayPal writes the transmission time with seconds precision and a Z.
   const transmissionTime = `${created.slice(0, 19)}Z`;
-  const sig = signTransmission(options.privateKey, transmissionMessage(transmissionId, transmissionTime, options.webhookId, body));
-  return {
-    method: 'POST',
+  return buildJsonCallback({
+    event,
     target: options.target ?? '/webhooks/paypal',
-    headers: {
-      'content-type': 'application/json',
-      'user-agent': 'PayPal/AUHD-214.0-58830046',
+    headers: { 'content-type': 'application/json', 'user-agent': 'PayPal/AUHD-214.0-58830046' },
+    sign: (body) => ({
       [HEADERS.id]: transmissionId,
       [HEADERS.time]: transmissionTime,
-      [HEADERS.sig]: sig,
+      [HEADERS.sig]: signTransmission(options.privateKey, transmissionMessage(transmissionId, transmissionTime, options.webhookId, body)),
       [HEADERS.certUrl]: options.certUrl,
       [HEADERS.algo]: AUTH_ALGO,
-    },
-    body,
-  };
+    }),
+  });
 }
 
 function certificatesFrom(value: unknown, key: string): X509Certificate[] | undefined {
@@ -277,8 +267,8 @@ export const paypalCallbacks: CallbackHandler = {
     const parsed = parseEvent(request.body);
     const event = typeof parsed === 'string' ? undefined : toEvent(parsed);
     const transmissionId = request.headers[HEADERS.id];
-    const dedupKey = typeof parsed === 'string' ? (transmissionId ?? `sha256:${createHash('sha256').update(request.body).digest('hex')}`) : parsed.id;
-    const fail = (reasonCode: NonNullable<CallbackVerdict['reasonCode']>, reason: string): CallbackVerdict => ({ ...base, valid: false, reasonCode, reason, event, dedupKey, reply: failureReply(reasonCode) });
+    const dedupKey = typeof parsed === 'string' ? (transmissionId ?? bodyDedupKey(request.body)) : parsed.id;
+    const fail = (reasonCode: NonNullable<CallbackVerdict['reasonCode']>, reason: string): CallbackVerdict => ({ ...base, valid: false, reasonCode, reason, event, dedupKey, reply: jsonErrorReply(reasonCode) });
 
     const webhookId = typeof settings.webhookId === 'string' && settings.webhookId !== '' ? settings.webhookId : undefined;
     if (!webhookId) return fail('MISSING_KEY', 'channels.paypal.webhookId is not configured (the id of your webhook; it is part of the signed message)');
@@ -302,7 +292,7 @@ export const paypalCallbacks: CallbackHandler = {
     if (!(await verifyTransmissionAsync(key, message, sig))) {
       return fail('BAD_SIGNATURE', 'the transmission signature does not match (body, transmission id/time, webhook id or certificate differ from what PayPal signed)');
     }
-    if (typeof parsed === 'string') return { ...base, valid: false, reasonCode: 'MALFORMED', reason: parsed, dedupKey, reply: failureReply('malformed') };
+    if (typeof parsed === 'string') return { ...base, valid: false, reasonCode: 'MALFORMED', reason: parsed, dedupKey, reply: jsonErrorReply('malformed') };
     // A literal, not a spread of `base`: spreading then adding properties costs ~1 us per object here.
     return { channel: 'paypal', scheme: 'paypal-sha256withrsa', valid: true, event, dedupKey, reply: SUCCESS_REPLY };
   },

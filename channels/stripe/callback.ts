@@ -8,20 +8,14 @@
  * Stripe accepts any 2xx as delivered; we answer 200 {"received":true}, and 400 when invalid so
  * Stripe retries (with its schedule) rather than dropping a real event on a misconfigured key.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import type { CallbackEvent, CallbackHandler, CallbackVerdict, HttpReply, RawRequest, VerifyOptions } from '../../src/channel/contract.js';
+import { bodyDedupKey, buildJsonCallback, JSON_RECEIVED_REPLY, jsonErrorReply, newEventId, parseJsonBody } from '../../src/channel/callback-kit.js';
+import type { CallbackEvent, CallbackHandler, CallbackVerdict, RawRequest, VerifyOptions } from '../../src/channel/contract.js';
 import { hasAscii } from '../../src/channel/detect.js';
 import type { OrderStatus, RefundStatus } from '../../src/core/order.js';
 import { isKnownCurrency } from '../../src/core/money.js';
 import { isoUtc } from '../../src/core/time.js';
 import { fromStripeAmount } from './currency.js';
 import { DEFAULT_TOLERANCE_SEC, SIGNATURE_HEADER, signHeader, verifyHeader } from './signature.js';
-
-export const SUCCESS_REPLY: HttpReply = { status: 200, headers: { 'content-type': 'application/json' }, body: '{"received":true}' };
-
-function failureReply(message: string): HttpReply {
-  return { status: 400, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ error: message }) };
-}
 
 /** A Stripe event as parsed from the body. */
 export interface StripeEvent {
@@ -33,13 +27,9 @@ export interface StripeEvent {
 
 /** Parses an event body; a string says why it is not one. */
 export function parseEvent(body: Buffer): StripeEvent | string {
-  let json: unknown;
-  try {
-    json = JSON.parse(body.toString('utf8'));
-  } catch {
-    return 'body is not JSON';
-  }
-  const o = json as Record<string, unknown>;
+  const parsed = parseJsonBody(body);
+  if (typeof parsed === 'string') return parsed;
+  const o = parsed.json as Record<string, unknown>;
   if (!o || typeof o !== 'object' || Array.isArray(o) || typeof o.id !== 'string') return 'body is not a Stripe event (a JSON object with an "id")';
   // Only the signature is authoritative: an event without data (a ping, a test vector) is still
   // genuine, it just claims nothing about an order.
@@ -162,7 +152,7 @@ export function buildEvent(
 ): RawRequest {
   const created = Math.floor(options.nowMs / 1000);
   const event = {
-    id: options.id ?? `evt_${randomBytes(12).toString('hex')}`,
+    id: options.id ?? newEventId(),
     object: 'event',
     api_version: options.apiVersion,
     created,
@@ -172,18 +162,14 @@ export function buildEvent(
     request: { id: options.requestId ?? null, idempotency_key: options.idempotencyKey ?? null },
     type,
   };
-  // Stripe sends pretty-printed JSON; the exact bytes are what is signed.
-  const body = Buffer.from(JSON.stringify(event, null, 2), 'utf8');
-  return {
-    method: 'POST',
+  return buildJsonCallback({
+    event,
+    // Stripe sends pretty-printed JSON; the exact bytes are what is signed.
+    indent: 2,
     target: options.target ?? '/webhooks/stripe',
-    headers: {
-      'content-type': 'application/json; charset=utf-8',
-      'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
-      [SIGNATURE_HEADER]: signHeader(secret, body, created),
-    },
-    body,
-  };
+    headers: { 'content-type': 'application/json; charset=utf-8', 'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)' },
+    sign: (body) => ({ [SIGNATURE_HEADER]: signHeader(secret, body, created) }),
+  });
 }
 
 /** Stripe's offline verifier. Settings: `webhookSecret` (one secret, or several during a rotation). */
@@ -201,7 +187,7 @@ export const stripeCallbacks: CallbackHandler = {
     const secrets = webhookSecrets(settings.webhookSecret);
     const parsed = parseEvent(request.body);
     const event = typeof parsed === 'string' ? undefined : toEvent(parsed);
-    const dedupKey = typeof parsed === 'string' ? `sha256:${createHash('sha256').update(request.body).digest('hex')}` : parsed.id;
+    const dedupKey = typeof parsed === 'string' ? bodyDedupKey(request.body) : parsed.id;
     if (secrets.length === 0) {
       return {
         ...base,
@@ -210,7 +196,7 @@ export const stripeCallbacks: CallbackHandler = {
         reason: 'channels.stripe.webhookSecret is not configured (the whsec_... signing secret of the webhook endpoint)',
         event,
         dedupKey,
-        reply: failureReply('webhook secret not configured'),
+        reply: jsonErrorReply('webhook secret not configured'),
       };
     }
     const tolerance = options.toleranceSec ?? DEFAULT_TOLERANCE_SEC;
@@ -220,9 +206,9 @@ export const stripeCallbacks: CallbackHandler = {
       if (check.ok || check.reason !== 'BAD_SIGNATURE') break;
       check = verifyHeader(request.headers[SIGNATURE_HEADER], request.body, s, options.at, tolerance);
     }
-    if (!check.ok) return { ...base, valid: false, reasonCode: check.reason, reason: check.message, event, dedupKey, reply: failureReply(check.reason) };
-    if (typeof parsed === 'string') return { ...base, valid: false, reasonCode: 'MALFORMED', reason: parsed, dedupKey, reply: failureReply('malformed event') };
+    if (!check.ok) return { ...base, valid: false, reasonCode: check.reason, reason: check.message, event, dedupKey, reply: jsonErrorReply(check.reason) };
+    if (typeof parsed === 'string') return { ...base, valid: false, reasonCode: 'MALFORMED', reason: parsed, dedupKey, reply: jsonErrorReply('malformed event') };
     // A literal, not a spread of `base`: spreading then adding properties costs ~1 us per object here.
-    return { channel: 'stripe', scheme: 'stripe-v1', valid: true, event, dedupKey, reply: SUCCESS_REPLY };
+    return { channel: 'stripe', scheme: 'stripe-v1', valid: true, event, dedupKey, reply: JSON_RECEIVED_REPLY };
   },
 };

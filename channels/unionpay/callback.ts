@@ -7,7 +7,8 @@
  * `verifyCert` (5.0.0: UnionPay's verify certificate(s), chosen by `certId`), `secureKey`
  * (signMethod 11). No timestamp rule. Reply: HTTP 200 `ok`; anything else makes UnionPay resend.
  */
-import { createHash, type KeyObject, type X509Certificate } from 'node:crypto';
+import type { KeyObject, X509Certificate } from 'node:crypto';
+import { bodyDedupKey } from '../../src/channel/callback-kit.js';
 import type { CallbackEvent, CallbackVerdict, HttpReply, RawRequest, VerdictReason, VerifyOptions } from '../../src/channel/contract.js';
 import { hasFormField } from '../../src/channel/detect.js';
 import { readCertificates } from '../../src/channel/pem.js';
@@ -212,11 +213,11 @@ export async function verifyUnionPayCallback(request: RawRequest, settings: Reco
   try {
     parsed = parseFormRecord(request.body);
   } catch (err) {
-    const dedupKey = `sha256:${createHash('sha256').update(request.body).digest('hex')}`;
+    const dedupKey = bodyDedupKey(request.body);
     return { ...base, scheme: 'unionpay', valid: false, reasonCode: 'MALFORMED', reason: `not a UnionPay form body: ${(err as Error).message}`, dedupKey, reply: replyFail('malformed') };
   }
   const { record, charset, duplicate } = parsed;
-  const dedupKey = record.queryId ? `unionpay:${record.queryId}` : `sha256:${createHash('sha256').update(request.body).digest('hex')}`;
+  const dedupKey = record.queryId ? `unionpay:${record.queryId}` : bodyDedupKey(request.body);
   if (duplicate) {
     return { ...base, scheme: 'unionpay', valid: false, reasonCode: 'MALFORMED', reason: `field ${duplicate} appears twice`, dedupKey, reply: replyFail('malformed') };
   }

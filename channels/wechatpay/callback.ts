@@ -12,7 +12,8 @@
  * `platformSerial` and/or `platformCertificate` (v3 signature), `apiV3Key` (v3 resource),
  * `apiKey` (v2).
  */
-import { createHash, randomUUID, type KeyObject } from 'node:crypto';
+import { randomUUID, type KeyObject } from 'node:crypto';
+import { bodyDedupKey, buildJsonCallback, parseJsonBody } from '../../src/channel/callback-kit.js';
 import type { CallbackEvent, CallbackHandler, CallbackVerdict, HttpReply, RawRequest, VerdictReason, VerifyOptions } from '../../src/channel/contract.js';
 import { hasAscii } from '../../src/channel/detect.js';
 import { isoUtc } from '../../src/core/time.js';
@@ -167,18 +168,10 @@ export interface CallbackKeys {
   apiKey?: string;
 }
 
-function hashKey(body: Buffer): string {
-  return `sha256:${createHash('sha256').update(body).digest('hex')}`;
-}
-
 function parseV3Body(body: Buffer): WireNotification | string {
-  let j: unknown;
-  try {
-    j = JSON.parse(body.toString('utf8'));
-  } catch {
-    return 'body is not JSON';
-  }
-  const o = j as WireNotification;
+  const parsed = parseJsonBody(body);
+  if (typeof parsed === 'string') return parsed;
+  const o = parsed.json as WireNotification;
   if (!o || typeof o !== 'object' || typeof o.id !== 'string' || typeof o.event_type !== 'string') return 'body is not a WeChat Pay notification ({id, event_type, resource})';
   if (!o.resource || typeof o.resource !== 'object' || typeof o.resource.ciphertext !== 'string' || typeof o.resource.nonce !== 'string') {
     return 'notification has no encrypted resource (resource.ciphertext, resource.nonce)';
@@ -190,7 +183,7 @@ function parseV3Body(body: Buffer): WireNotification | string {
 export async function verifyV3Notification(request: RawRequest, keys: CallbackKeys, options: VerifyOptions): Promise<CallbackVerdict> {
   const base = { channel: CHANNEL, scheme: 'wechatpay-v3' };
   const parsed = parseV3Body(request.body);
-  const dedupKey = typeof parsed === 'string' ? hashKey(request.body) : parsed.id;
+  const dedupKey = typeof parsed === 'string' ? bodyDedupKey(request.body) : parsed.id;
   // What a failure verdict shows of the event; built only for failures (a valid one decrypts the full event).
   const shallow = (): CallbackEvent | undefined => (typeof parsed === 'string' ? undefined : { type: parsed.event_type, kind: kindOf(parsed.event_type), occurredAt: wireTimeToIso(parsed.create_time) });
   const fail = (reasonCode: VerdictReason, reason: string): CallbackVerdict => ({ ...base, valid: false, reasonCode, reason, event: shallow(), dedupKey, reply: v3FailureReply(reasonCode, reason) });
@@ -239,7 +232,7 @@ export function verifyV2Notification(request: RawRequest, keys: CallbackKeys): C
   const fields = parseFlatXml(request.body.toString('utf8'), 'xml');
   const scheme = fields?.req_info !== undefined ? 'wechatpay-v2-req_info' : 'wechatpay-v2';
   const base = { channel: CHANNEL, scheme };
-  const dedupFallback = hashKey(request.body);
+  const dedupFallback = bodyDedupKey(request.body);
   const fail = (reasonCode: VerdictReason, reason: string, event?: CallbackEvent, dedupKey = dedupFallback): CallbackVerdict => ({
     ...base,
     valid: false,
@@ -386,27 +379,19 @@ export interface V3NotificationOptions {
 /** Builds a signed, encrypted v3 notification as a raw request (what WeChat Pay POSTs). */
 export function buildV3Notification(o: V3NotificationOptions): RawRequest {
   const createTime = `${new Date(o.nowMs + 8 * 3600_000).toISOString().slice(0, 19)}+08:00`;
-  const body = Buffer.from(
-    JSON.stringify({
+  return buildJsonCallback({
+    event: {
       id: o.id ?? randomUUID(),
       create_time: createTime,
       resource_type: 'encrypt-resource',
       event_type: o.eventType,
       summary: o.summary ?? '支付成功',
       resource: encryptResource(JSON.stringify(o.resource), o.apiV3Key, o.originalType),
-    }),
-    'utf8',
-  );
-  return {
-    method: 'POST',
-    target: o.target ?? '/notify/wechatpay',
-    headers: {
-      'content-type': 'application/json',
-      'user-agent': 'Mozilla/4.0',
-      ...signResponse({ privateKey: o.privateKey, serial: o.serial, body, timestamp: Math.floor(o.nowMs / 1000) }),
     },
-    body,
-  };
+    target: o.target ?? '/notify/wechatpay',
+    headers: { 'content-type': 'application/json', 'user-agent': 'Mozilla/4.0' },
+    sign: (body) => signResponse({ privateKey: o.privateKey, serial: o.serial, body, timestamp: Math.floor(o.nowMs / 1000) }),
+  });
 }
 
 /** Builds a signed v2 payment notification (XML). */

@@ -1,5 +1,5 @@
 /**
- * The sandbox simulator contract. Each real channel has `channels/<id>/sandbox.ts` exporting a
+ * The sandbox simulator contract. Each real channel has `channels/<id>/sandbox/index.ts` exporting a
  * {@link SimulatorModule}: a local simulator of the provider's API (same paths, field names,
  * signing and error shapes) that the sandbox framework (`src/sandbox/server.ts`, `pay
  * sandbox`) serves on its own loopback port, one listener per channel, so every channel keeps the
@@ -92,7 +92,7 @@ export interface ChannelSimulator {
   close?(): Promise<void>;
 }
 
-/** What `channels/<id>/sandbox.ts` exports (named export `simulator`). */
+/** What `channels/<id>/sandbox/index.ts` exports (named export `simulator`). */
 export interface SimulatorModule {
   id: string;
   /** Creates the simulator: generates its key pairs and merchant identity. */

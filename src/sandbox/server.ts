@@ -1,5 +1,5 @@
 /**
- * The sandbox framework: serves provider simulators (`channels/<id>/sandbox.ts`) on loopback, one
+ * The sandbox framework: serves provider simulators (`channels/<id>/sandbox/index.ts`) on loopback, one
  * node:http listener per channel so each keeps the provider's real root paths. The framework owns
  * the listener, fault injection around `handle()`, the control API under `/__sandbox/`, and
  * notification delivery with retries; simulators own the provider's behaviour.
@@ -31,7 +31,7 @@ import type { ChannelSimulator, SimulatorDeps, SimulatorModule, SimulatorRequest
 export type { FaultKind, FaultSpec, ActiveFault } from './faults.js';
 export type { DeliveryAttempt } from './notifier.js';
 
-/** Loads a simulator module (`channels/<id>/sandbox.ts`, named export `simulator`). */
+/** Loads a simulator module (`channels/<id>/sandbox/index.ts`, named export `simulator`). */
 export type SimulatorLoader = () => Promise<{ simulator: SimulatorModule }>;
 
 /** Simulators of the built-in channels, each loaded only when started. */

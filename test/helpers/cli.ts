@@ -62,6 +62,10 @@ export function runPay(args: string[], options: RunOptions = {}): Promise<RunRes
       reject(new Error(`pay ${args.join(' ')} timed out\nstdout: ${stdout}\nstderr: ${stderr}`));
     }, options.timeoutMs ?? 30_000);
     child.on('error', reject);
+    // A pay that exits before reading its (empty) input closes the pipe first: not a failure of the run.
+    child.stdin.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') reject(err);
+    });
     child.on('close', (code) => {
       clearTimeout(timer);
       resolvePromise({ code: code ?? -1, stdout, stderr });

@@ -1,9 +1,10 @@
-/** The sandbox kit the simulators share (src/sandbox/router.ts, idempotency.ts, ticker.ts, errors.ts). */
+/** The sandbox kit the simulators share (src/sandbox/router.ts, idempotency.ts, ticker.ts, payer.ts, errors.ts). */
 import { describe, expect, it, vi } from 'vitest';
 import { ProviderError, jsonResponse } from '../../src/sandbox/errors.js';
 import { IdempotencyStore } from '../../src/sandbox/idempotency.js';
 import { pathSegments, Router } from '../../src/sandbox/router.js';
-import { startTicker } from '../../src/sandbox/ticker.js';
+import { SimulatedPayer } from '../../src/sandbox/payer.js';
+import { startTicker, Timers } from '../../src/sandbox/ticker.js';
 
 describe('sandbox router', () => {
   const r = new Router<string>()
@@ -71,6 +72,24 @@ describe('sandbox ticker and errors', () => {
     }
   });
 
+  it('runs one-shot timers once, and clears those not yet run', () => {
+    vi.useFakeTimers();
+    try {
+      const timers = new Timers();
+      const ran: string[] = [];
+      timers.later(100, () => ran.push('a'));
+      timers.later(300, () => ran.push('b'));
+      expect(timers.size).toBe(2);
+      vi.advanceTimersByTime(150);
+      expect([ran, timers.size]).toEqual([['a'], 1]);
+      timers.clear();
+      vi.advanceTimersByTime(500);
+      expect([ran, timers.size]).toEqual([['a'], 0]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('carries status, body and headers of a provider error; builds JSON answers', () => {
     const e = new ProviderError(402, { type: 'card_error', message: 'Your card was declined.' }, { 'x-a': '1' });
     expect(e).toBeInstanceOf(Error);
@@ -88,5 +107,73 @@ describe('sandbox webhook notification', () => {
     expect(n.body.toString()).toBe('{}');
     expect([200, 204, 299].map((s) => n.accepted(s, ''))).toEqual([true, true, true]);
     expect([199, 301, 400, 500].map((s) => n.accepted(s, 'success'))).toEqual([false, false, false, false]);
+  });
+});
+
+describe('sandbox payer', () => {
+  const setup = (payAfterMs: number | undefined, pay: (orderNo: string, atMs: number) => void | Promise<void>) => {
+    let now = 1_000;
+    const timers = new Timers();
+    const log = vi.fn();
+    const payer = new SimulatedPayer({ payAfterMs, clock: () => now, timers, pay, log });
+    return { payer, timers, log, move: (ms: number) => (now += ms) };
+  };
+
+  it('pays each order once, payAfterMs after it was made, as the clock moves', () => {
+    const paid: [string, number][] = [];
+    const { payer, timers, move } = setup(500, (orderNo, at) => void paid.push([orderNo, at]));
+    payer.expect('A1', 1_000);
+    payer.expect('B2', 1_200);
+    expect(timers.size).toBe(2);
+    payer.advance();
+    expect(paid).toEqual([]);
+    move(500);
+    payer.advance();
+    payer.advance();
+    expect(paid).toEqual([['A1', 1_500]]);
+    move(1_000);
+    payer.advance();
+    expect(paid).toEqual([['A1', 1_500], ['B2', 1_700]]);
+    timers.clear();
+  });
+
+  it('is woken by its timer at the due time', () => {
+    vi.useFakeTimers();
+    try {
+      const paid: string[] = [];
+      let now = 0;
+      const timers = new Timers();
+      const payer = new SimulatedPayer({ payAfterMs: 200, clock: () => now, timers, pay: (orderNo) => void paid.push(orderNo), log: () => {} });
+      payer.expect('C3', 0);
+      now = 200;
+      vi.advanceTimersByTime(210);
+      expect(paid).toEqual(['C3']);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('does nothing without a delay, and logs a refusal instead of throwing', async () => {
+    const never = vi.fn();
+    const off = setup(undefined, never);
+    off.payer.expect('D4', 0);
+    off.move(10_000_000);
+    off.payer.advance();
+    expect([never.mock.calls.length, off.timers.size]).toEqual([0, 0]);
+
+    const sync = setup(0, () => {
+      throw new Error('closed meanwhile');
+    });
+    sync.payer.expect('E5', 1_000);
+    sync.payer.advance();
+    expect(sync.log).toHaveBeenCalledWith('auto-pay of E5 failed: closed meanwhile');
+    const async = setup(0, async () => {
+      throw new Error('expired');
+    });
+    async.payer.expect('F6', 1_000);
+    async.payer.advance();
+    await vi.waitFor(() => expect(async.log).toHaveBeenCalledWith('auto-pay of F6 failed: expired'));
+    sync.timers.clear();
+    async.timers.clear();
   });
 });

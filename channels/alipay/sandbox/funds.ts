@@ -29,7 +29,7 @@ export function transfer(sim: AlipaySimulator, biz: Record<string, unknown>): Re
   if (payee.identity_type === 'ALIPAY_USER_ID' && !/^2088\d{12}$/.test(payee.identity)) throw BUSINESS('PAYEE_NOT_EXIST', '收款账号不存在');
   if (payee.name === 'WRONG NAME') throw BUSINESS('PAYEE_USER_INFO_ERROR', '支付宝账号和姓名不匹配，请确认姓名是否正确');
   if (sim.balanceMinor < amount) throw BUSINESS('BALANCE_IS_NOT_ENOUGH', '付款方余额不足');
-  sim.balanceMinor -= amount;
+  sim.book(-amount);
   const now = sim.now();
   const day = utcToBeijing(now).slice(0, 10).replaceAll('-', '');
   const t: Transfer = { outBizNo, orderId: `${day}110070000${randomDigits(13)}`, payFundOrderId: `${day}110070001${randomDigits(13)}`, amountMinor: amount, identity: payee.identity, status: 'SUCCESS', ms: now };

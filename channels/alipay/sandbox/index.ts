@@ -24,7 +24,10 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { TextDecoder } from 'node:util';
 import type { ChannelSimulator, SimulatorDeps, SimulatorModule, SimulatorRequest, SimulatorResponse, TamperKind } from '../../../src/sandbox/contract.js';
 import { htmlPage } from '../../../src/sandbox/helpers.js';
+import { Ledger } from '../../../src/sandbox/ledger.js';
+import { SimulatedPayer } from '../../../src/sandbox/payer.js';
 import { Router } from '../../../src/sandbox/router.js';
+import { Timers } from '../../../src/sandbox/ticker.js';
 import { invalid } from '../../../src/core/errors.js';
 import { beijingToUtc, utcToBeijing } from '../beijing-time.js';
 import { certSn, rootCertSn } from '../cert.js';
@@ -86,8 +89,11 @@ export class AlipaySimulator implements ChannelSimulator {
   readonly byQrToken = new Map<string, Trade>();
   readonly transfers = new Map<string, Transfer>();
   readonly bills = new Map<string, { path: string; name: string; expiresMs: number }>();
-  readonly timers = new Set<NodeJS.Timeout>();
-  balanceMinor: number;
+  readonly timers = new Timers();
+  /** The payer paying on its own (`autoPayAfterMs`). */
+  readonly payer: SimulatedPayer;
+  /** The merchant's account (CNY, fen): payments net of fees in, refunds and transfers out. */
+  readonly ledger: Ledger;
   readonly feeBps: number;
   readonly retryDelaysMs: number[];
 
@@ -97,9 +103,11 @@ export class AlipaySimulator implements ChannelSimulator {
   ) {
     this.appId = options.appId ?? '2021000000000001';
     this.sellerId = options.sellerId ?? '2088000000000001';
-    this.balanceMinor = options.openingBalanceMinor ?? 100_000_000;
+    const opening = options.openingBalanceMinor ?? 100_000_000;
+    this.ledger = new Ledger((currency) => (currency === 'CNY' ? opening : 0));
     this.feeBps = options.feeBps ?? 60;
     this.retryDelaysMs = options.retryDelaysMs ?? ALIPAY_NOTIFY_RETRY_MS;
+    this.payer = new SimulatedPayer({ payAfterMs: options.autoPayAfterMs, clock: deps.clock, timers: this.timers, pay: (orderNo) => this.simulatePayment(orderNo), log: deps.log });
     if (options.certs) {
       const c = options.certs;
       this.appKey = loadPublicKey(c.appCert);
@@ -132,6 +140,16 @@ export class AlipaySimulator implements ChannelSimulator {
     return this.deps.clock();
   }
 
+  /** What the merchant's account holds now, fen. */
+  get balanceMinor(): number {
+    return this.ledger.available('CNY', this.now());
+  }
+
+  /** Books `net` fen (negative: out) against the merchant's account now. */
+  book(net: number): void {
+    this.ledger.post({ currency: 'CNY', net, atMs: this.now() });
+  }
+
   private base(req: SimulatorRequest): string {
     return this.deps.baseUrl?.() || `http://${req.headers.host ?? '127.0.0.1'}`;
   }
@@ -140,6 +158,7 @@ export class AlipaySimulator implements ChannelSimulator {
   // HTTP
 
   async handle(req: SimulatorRequest): Promise<SimulatorResponse | undefined> {
+    this.payer.advance();
     const found = PATHS.match(req.method, req.path);
     return found?.handler(this, req, found.params);
   }
@@ -252,7 +271,7 @@ export class AlipaySimulator implements ChannelSimulator {
     }
     t.status = 'TRADE_SUCCESS';
     t.paidMs = now;
-    this.balanceMinor += t.totalMinor - t.feeMinor;
+    this.book(t.totalMinor - t.feeMinor);
     await notifyTrade(this, t, {});
   }
 
@@ -269,7 +288,6 @@ export class AlipaySimulator implements ChannelSimulator {
   }
 
   async close(): Promise<void> {
-    for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
   }
 }

@@ -32,7 +32,7 @@ export function refund(sim: AlipaySimulator, biz: Record<string, unknown>): Reco
   const fee = t.refundedMinor + amount === t.totalMinor ? t.feeMinor - [...t.refunds.values()].reduce((s, r) => s + r.feeMinor, 0) : feeInBasisPoints(amount, sim.feeBps);
   t.refunds.set(outRequestNo, { outRequestNo, amountMinor: amount, feeMinor: fee, ms: now, reason: typeof biz.refund_reason === 'string' ? biz.refund_reason : undefined });
   t.refundedMinor += amount;
-  sim.balanceMinor -= amount - fee;
+  sim.book(-(amount - fee));
   if (t.refundedMinor === t.totalMinor) {
     t.status = 'TRADE_CLOSED';
     t.closedMs = now;

@@ -90,14 +90,7 @@ export function newTrade(sim: AlipaySimulator, ctx: Ctx, status: TradeStatus): T
   sim.trades.set(outTradeNo, t);
   sim.byQrToken.set(t.qrToken, t);
   if (status === 'WAIT_BUYER_PAY') openTrade(sim, t);
-  if (sim.options.autoPayAfterMs !== undefined) {
-    const timer = setTimeout(() => {
-      sim.timers.delete(timer);
-      sim.simulatePayment(outTradeNo).catch((err) => sim.deps.log(`auto-pay of ${outTradeNo} failed: ${(err as Error).message}`));
-    }, sim.options.autoPayAfterMs);
-    timer.unref?.();
-    sim.timers.add(timer);
-  }
+  sim.payer.expect(outTradeNo, now);
   return t;
 }
 
@@ -173,7 +166,7 @@ export function cancelTrade(sim: AlipaySimulator, biz: Record<string, unknown>):
   const now = sim.now();
   t.refunds.set(t.outTradeNo, { outRequestNo: t.outTradeNo, amountMinor: t.totalMinor, feeMinor: t.feeMinor, ms: now, reason: 'cancel' });
   t.refundedMinor = t.totalMinor;
-  sim.balanceMinor -= t.totalMinor - t.feeMinor;
+  sim.book(-(t.totalMinor - t.feeMinor));
   t.status = 'TRADE_CLOSED';
   t.closedMs = now;
   return { ...base, action: 'refund', gmt_refund_pay: utcToBeijing(now) };

@@ -291,6 +291,30 @@ describe('public-key mode', () => {
   });
 });
 
+describe('the payer paying on its own (autoPayAfterMs)', () => {
+  let env: Env;
+  beforeAll(async () => {
+    env = await environment({ autoPayAfterMs: 60_000 });
+  });
+  afterAll(async () => {
+    await env.rx.close();
+    await env.sandbox.close();
+  });
+
+  it('pays a trade that long after it was made, as the clock moves; a trade closed before then stays closed', async () => {
+    const no = orderNo();
+    await env.adapter.collect({ orderNo: no, amountMinor: 500, currency: 'CNY', subject: 'auto' });
+    const closed = orderNo();
+    await env.adapter.collect({ orderNo: closed, amountMinor: 600, currency: 'CNY', subject: 'auto, cancelled' });
+    await fetch(`${env.sandbox.baseUrl('alipay')}/qr/${env.sim.trades.get(closed)!.qrToken}`);
+    expect(await env.adapter.closeCollect(ref(closed, 600))).toMatchObject({ status: 'closed' });
+    expect((await env.adapter.queryCollect(ref(no, 500))).providerStatus).toBe('TRADE_NOT_EXIST');
+    now += 60_000;
+    expect(await env.adapter.queryCollect(ref(no, 500))).toMatchObject({ status: 'succeeded', amountMinor: 500 });
+    expect(await env.adapter.queryCollect(ref(closed, 600))).toMatchObject({ status: 'closed', providerStatus: 'TRADE_CLOSED' });
+  });
+});
+
 describe('certificate mode', () => {
   let certs: TestCertSet;
   let env: Env;

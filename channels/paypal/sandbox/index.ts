@@ -30,15 +30,18 @@ import { createHash, generateKeyPairSync, randomBytes, X509Certificate, type Key
 import type { ChannelSimulator, SimulatorDeps, SimulatorModule, SimulatorRequest, SimulatorResponse, TamperKind } from '../../../src/sandbox/contract.js';
 import { ProviderError } from '../../../src/sandbox/errors.js';
 import { IdempotencyStore } from '../../../src/sandbox/idempotency.js';
+import { Ledger } from '../../../src/sandbox/ledger.js';
 import { Router } from '../../../src/sandbox/router.js';
 import { startTicker } from '../../../src/sandbox/ticker.js';
 import { buildCertificate, randomSerial, type DistinguishedName } from '../../../src/channel/x509.js';
-import { transactionRow, writeStl } from '../bill.js';
+import { transactionRow } from '../bill.js';
+import { writeStl } from '../bill-writer.js';
 import { paypalExponent } from '../currency.js';
 import { authorizationRoutes } from './authorizations.js';
 import { captureRefundRoutes } from './captures-refunds.js';
+import { OAuthTokens } from './oauth.js';
 import { approve, approvePage, orderRoutes } from './orders.js';
-import { detail, invalidRequest, notFound, pid, throwNotFound, type Answer, type Ledger, type Obj, type PaypalHandler } from './params.js';
+import { detail, invalidRequest, notFound, pid, throwNotFound, units, type Answer, type Obj, type PaypalHandler } from './params.js';
 import { advancePayouts, payoutRoutes } from './payouts.js';
 import { reportingRoutes } from './reporting.js';
 import { webhookRoutes } from './webhooks.js';
@@ -91,12 +94,12 @@ export class PaypalSimulator implements ChannelSimulator {
   readonly refunds = new Map<string, Obj>();
   readonly payouts = new Map<string, Obj>();
   readonly webhooks = new Map<string, Obj>();
-  readonly ledger: Ledger[] = [];
+  /** The balance: opening amounts plus transactions (each a transactions-API element), and holds for payouts in flight. */
+  readonly ledger: Ledger<Obj>;
   /** How each approved order will fare at capture. */
   readonly approvalOutcome = new Map<string, 'succeeded' | 'failed'>();
-  private readonly tokens = new Map<string, number>();
+  private readonly oauth: OAuthTokens;
   private readonly requestIds = new IdempotencyStore();
-  private readonly tokenTtlSec: number;
   readonly payoutSettleMs: number;
   readonly retryDelaysMs: number[];
   readonly opening: (currency: string) => string;
@@ -106,10 +109,11 @@ export class PaypalSimulator implements ChannelSimulator {
     readonly deps: SimulatorDeps,
     options: PaypalSimulatorOptions = {},
   ) {
-    this.tokenTtlSec = options.tokenTtlSec ?? 32_400;
+    this.oauth = new OAuthTokens(this, options.tokenTtlSec ?? 32_400);
     this.payoutSettleMs = options.payoutSettleMs ?? 1_500;
     this.retryDelaysMs = options.retryDelaysMs ?? PAYPAL_RETRY_DELAYS_MS;
     this.opening = options.openingBalance ?? ((c) => (paypalExponent(c) === 0 ? '1000000' : '1000000.00'));
+    this.ledger = new Ledger<Obj>((c) => units(this.opening(c), c) ?? 0);
     const now = deps.clock();
     const day = 86_400_000;
     const ca = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -163,13 +167,13 @@ export class PaypalSimulator implements ChannelSimulator {
     const headers: Record<string, string> = { 'content-type': 'application/json', 'paypal-debug-id': debugId };
     try {
       this.advance();
-      if (req.method === 'POST' && req.path === '/v1/oauth2/token') return this.token(req, headers);
+      if (req.method === 'POST' && req.path === '/v1/oauth2/token') return this.oauth.token(req, headers);
       if (req.method === 'GET' && req.path === '/checkoutnow') return approvePage(this, req);
       if (req.method === 'GET' && req.path.startsWith('/v1/notifications/certs/')) {
         if (req.path.slice('/v1/notifications/certs/'.length) !== this.certId) throw notFound();
         return { status: 200, headers: { 'content-type': 'application/x-pem-file' }, body: this.certificatePem };
       }
-      this.authenticate(req);
+      this.oauth.authenticate(req);
       let body: unknown;
       if (req.method !== 'GET' && req.body.length > 0) {
         try {
@@ -232,46 +236,9 @@ export class PaypalSimulator implements ChannelSimulator {
     }
   }
 
-  private token(req: SimulatorRequest, headers: Record<string, string>): SimulatorResponse {
-    const m = /^Basic\s+(.+)$/i.exec(req.headers.authorization ?? '');
-    const [id, secret] = m ? Buffer.from(m[1], 'base64').toString('utf8').split(':') : [];
-    if (id !== this.clientId || secret !== this.clientSecret) {
-      throw new ProviderError(401, { error: 'invalid_client', error_description: 'Client Authentication failed' });
-    }
-    const grant = new URLSearchParams(req.body.toString('utf8')).get('grant_type');
-    if (grant !== 'client_credentials') throw new ProviderError(400, { error: 'unsupported_grant_type', error_description: grant ? `Grant Type ${grant} is not supported` : 'Grant Type is NULL' });
-    const token = `A21AA${randomBytes(40).toString('base64url')}`;
-    this.tokens.set(token, this.now() + this.tokenTtlSec * 1000);
-    return {
-      status: 200,
-      headers,
-      body: JSON.stringify({
-        scope: 'https://uri.paypal.com/services/payments/payment https://uri.paypal.com/services/payments/refund https://uri.paypal.com/services/reporting/search/read https://uri.paypal.com/services/payments/payouts',
-        access_token: token,
-        token_type: 'Bearer',
-        app_id: `APP-${pid(17)}`,
-        expires_in: this.tokenTtlSec,
-        nonce: `${this.iso()}${randomBytes(16).toString('base64url')}`,
-      }),
-    };
-  }
-
-  private authenticate(req: SimulatorRequest): void {
-    const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
-    const expires = m ? this.tokens.get(m[1].trim()) : undefined;
-    if (expires === undefined || expires <= this.now()) {
-      throw new ProviderError(401, {
-        name: 'AUTHENTICATION_FAILURE',
-        message: 'Authentication failed due to invalid authentication credentials or a missing Authorization header.',
-        details: [],
-        links: [{ href: 'https://developer.paypal.com/docs/api/overview/#error', rel: 'information_link' }],
-      });
-    }
-  }
-
   /** Forgets every issued token (tests: the adapter must fetch a new one and carry on). */
   revokeTokens(): void {
-    this.tokens.clear();
+    this.oauth.revoke();
   }
 
   private route(req: SimulatorRequest, body: unknown): Answer | undefined {
@@ -305,7 +272,7 @@ export class PaypalSimulator implements ChannelSimulator {
    */
   async writeSettlementReport(date: string, path: string, options: { utf16?: boolean } = {}): Promise<number> {
     const start = Date.parse(`${date}T00:00:00Z`);
-    const rows = this.ledger.filter((l) => l.atMs >= start && l.atMs < start + 86_400_000).map((l, i) => transactionRow(l.details, i + 1));
+    const rows = this.ledger.between(start, start + 86_400_000).map((l, i) => transactionRow(l.detail, i + 1));
     return writeStl(path, rows, { date, account: this.accountId, utf16: options.utf16, generatedAt: this.now() });
   }
 

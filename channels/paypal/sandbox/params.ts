@@ -1,7 +1,7 @@
 /**
  * What every part of the PayPal simulator shares: errors in PayPal's shape (name, message,
  * details[] with issue/field/location, links), ids, amount strings in PayPal's exponent, the
- * simulated fee, the ledger entry type, and the handler signature of the route table.
+ * simulated fee, and the handler signature of the route table.
  */
 import type { SimulatorRequest } from '../../../src/sandbox/contract.js';
 import { ProviderError } from '../../../src/sandbox/errors.js';
@@ -131,13 +131,4 @@ export function checkAmount(amount: unknown, field: string, currencyKey: 'curren
 /** PayPal's simulated fee in PayPal units: 3.49% plus a fixed 0.49 (40 whole units where there are no decimals). */
 export function simulatedFee(u: number, currency: string): number {
   return Math.round((u * 349) / 10000) + (paypalExponent(currency) === 0 ? 40 : 49);
-}
-
-export interface Ledger {
-  /** Transactions-API element. */
-  details: Obj;
-  currency: string;
-  /** Net units to the balance (gross + fee, fee negative). */
-  net: number;
-  atMs: number;
 }

@@ -15,16 +15,6 @@ export function payoutRoutes(r: Router<PaypalHandler>): void {
   r.get('/v1/payments/payouts/:id', (sim, { params }) => ({ status: 200, body: payoutView(sim, sim.payouts.get(params.id) ?? throwNotFound()) }));
 }
 
-export function balanceUnits(sim: PaypalSimulator, currency: string): number {
-  let u = units(sim.opening(currency), currency) ?? 0;
-  for (const l of sim.ledger) if (l.currency === currency) u += l.net;
-  for (const p of sim.payouts.values()) {
-    // A pending batch holds its funds; failed items give them back via no ledger entry.
-    if (p._state === 'open') u -= p._units as number;
-  }
-  return u;
-}
-
 export function createPayout(sim: PaypalSimulator, b: Obj): Obj {
   const header = obj(b.sender_batch_header);
   const senderBatchId = str(header?.sender_batch_id);
@@ -38,7 +28,7 @@ export function createPayout(sim: PaypalSimulator, b: Obj): Obj {
   const { currency, units: u } = checkAmount(item.amount, 'items[0].amount', 'currency');
   const receiver = str(item.receiver);
   if (!receiver) throw invalidRequest('MISSING_REQUIRED_PARAMETER', 'A required field / parameter is missing.', 'items[0].receiver');
-  if (balanceUnits(sim, currency) < u) throw new ProviderError(422, { name: 'INSUFFICIENT_FUNDS', message: 'Sender does not have sufficient funds. Please add funds and retry.', links: INFO_LINK('INSUFFICIENT_FUNDS') });
+  if (sim.ledger.available(currency, sim.now()) < u) throw new ProviderError(422, { name: 'INSUFFICIENT_FUNDS', message: 'Sender does not have sufficient funds. Please add funds and retry.', links: INFO_LINK('INSUFFICIENT_FUNDS') });
   const batchId = pid(13);
   const payout: Obj = {
     batch_header: {
@@ -61,8 +51,8 @@ export function createPayout(sim: PaypalSimulator, b: Obj): Obj {
     ],
   };
   Object.defineProperty(payout, '_createdMs', { value: sim.now(), enumerable: false, writable: true });
-  Object.defineProperty(payout, '_units', { value: u, enumerable: false });
-  Object.defineProperty(payout, '_state', { value: 'open', enumerable: false, writable: true });
+  // A batch in flight holds its funds; a failed item gives them back, a paid one books them.
+  sim.ledger.hold(batchId, currency, u);
   sim.payouts.set(batchId, payout);
   return { batch_header: { payout_batch_id: batchId, batch_status: 'PENDING', sender_batch_header: (payout.batch_header as Obj).sender_batch_header }, links: [{ href: `${sim.base()}/v1/payments/payouts/${batchId}`, rel: 'self', method: 'GET', encType: 'application/json' }] };
 }
@@ -90,7 +80,7 @@ export function advancePayouts(sim: PaypalSimulator): void {
       header.batch_status = 'SUCCESS';
       header.time_completed = sim.iso(now);
       item.time_processed = sim.iso(now);
-      (p as { _state?: string })._state = 'done';
+      sim.ledger.release(String(header.payout_batch_id));
       if (fails) {
         item.transaction_status = 'FAILED';
         item.errors = { name: 'RECEIVER_UNREGISTERED', message: 'Receiver is unregistered', information_link: 'https://developer.paypal.com/docs/api/payments.payouts-batch/#errors', details: [] };

@@ -3,7 +3,6 @@ import type { Router } from '../../../src/sandbox/router.js';
 import { PAYPAL_CURRENCIES } from '../currency.js';
 import type { PaypalSimulator } from './index.js';
 import { fmt, invalidRequest, obj, type Obj, type PaypalHandler } from './params.js';
-import { balanceUnits } from './payouts.js';
 
 /** The reporting routes. */
 export function reportingRoutes(r: Router<PaypalHandler>): void {
@@ -31,16 +30,16 @@ export function record(sim: PaypalSimulator, t: { id: string; code: string; curr
     info.paypal_reference_id = t.reference;
     info.paypal_reference_id_type = t.referenceType;
   }
-  sim.ledger.push({ details: { transaction_info: info }, currency: t.currency, net: t.gross + t.fee, atMs: at });
+  sim.ledger.post({ currency: t.currency, net: t.gross + t.fee, atMs: at, detail: { transaction_info: info } });
 }
 
 export function balances(sim: PaypalSimulator, query: URLSearchParams): Obj {
-  const currencies = new Set(['USD', ...sim.ledger.map((l) => l.currency), ...[...sim.payouts.values()].map((p) => String(obj(obj(p.batch_header)?.amount)?.currency))]);
+  const currencies = new Set(['USD', ...sim.ledger.currencies(), ...[...sim.payouts.values()].map((p) => String(obj(obj(p.batch_header)?.amount)?.currency))]);
   const only = query.get('currency_code');
   const list = [...currencies].filter((c) => PAYPAL_CURRENCIES.includes(c) && (!only || c === only)).sort();
   return {
     balances: list.map((c) => {
-      const available = balanceUnits(sim, c);
+      const available = sim.ledger.available(c, sim.now());
       return { currency: c, primary: c === 'USD', total_balance: { currency_code: c, value: fmt(available, c) }, available_balance: { currency_code: c, value: fmt(available, c) }, withheld_balance: { currency_code: c, value: fmt(0, c) } };
     }),
     account_id: sim.accountId,
@@ -63,10 +62,10 @@ export function transactions(sim: PaypalSimulator, query: URLSearchParams): Obj 
   if (end - start > 31 * 86_400_000) throw invalidRequest('INVALID_DATE_RANGE', 'The date range may be at most 31 days.', 'end_date');
   const pageSize = Math.min(500, Math.max(1, Number(query.get('page_size') ?? '100') || 100));
   const page = Math.max(1, Number(query.get('page') ?? '1') || 1);
-  const hits = sim.ledger.filter((l) => l.atMs >= start && l.atMs <= end + 999);
+  const hits = sim.ledger.between(start, end + 1000);
   const totalPages = Math.max(1, Math.ceil(hits.length / pageSize));
   return {
-    transaction_details: hits.slice((page - 1) * pageSize, page * pageSize).map((l) => l.details),
+    transaction_details: hits.slice((page - 1) * pageSize, page * pageSize).map((l) => l.detail),
     account_number: sim.accountId,
     start_date: query.get('start_date'),
     end_date: query.get('end_date'),

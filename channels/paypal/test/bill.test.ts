@@ -161,10 +161,10 @@ describe('downloadBill from the simulator', () => {
     const refundNo = generateId('refund');
     await a.refund({ orderNo, refundNo, channelTradeNo: c.channelTradeNo, amountMinor: 2_500, totalMinor: 10_000, currency: 'USD', orderCreatedAt: new Date().toISOString() });
     // Earlier activity of the day, so the report needs two pages of 500.
-    const base = h.sim.ledger[0];
+    const base = h.sim.ledger.entries[0];
     for (let i = 0; i < 520; i++) {
-      const info = { ...(base.details.transaction_info as Record<string, unknown>), transaction_id: `FILL${String(i).padStart(13, '0')}`, invoice_id: `PFILL${i}`, custom_field: `PFILL${i}` };
-      h.sim.ledger.unshift({ ...base, details: { transaction_info: info } });
+      const info = { ...(base.detail.transaction_info as Record<string, unknown>), transaction_id: `FILL${String(i).padStart(13, '0')}`, invoice_id: `PFILL${i}`, custom_field: `PFILL${i}` };
+      h.sim.ledger.entries.unshift({ ...base, detail: { transaction_info: info } });
     }
     const bill = await a.downloadBill({ date: today, dir });
     expect(bill.format).toBe('paypal-transactions');

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { isPayError } from '../../../src/core/errors.js';
-import { recipientType } from '../adapter.js';
+import { recipientType } from '../wire.js';
 import { mapPaypalError } from '../client.js';
 import { validatePaypalConfig } from '../config.js';
 import { fromPaypalValue, paypalExponentOverrides, toPaypalValue } from '../currency.js';

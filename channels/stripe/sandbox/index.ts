@@ -27,6 +27,7 @@ import { readFile } from 'node:fs/promises';
 import type { ChannelSimulator, SimulatorDeps, SimulatorModule, SimulatorRequest, SimulatorResponse, TamperKind } from '../../../src/sandbox/contract.js';
 import { ProviderError } from '../../../src/sandbox/errors.js';
 import { IdempotencyStore } from '../../../src/sandbox/idempotency.js';
+import { Ledger } from '../../../src/sandbox/ledger.js';
 import { pathSegments, Router } from '../../../src/sandbox/router.js';
 import { startTicker } from '../../../src/sandbox/ticker.js';
 import { STRIPE_API_VERSION, usesAllowedTypes } from '../config.js';
@@ -79,8 +80,8 @@ export class StripeSimulator implements ChannelSimulator {
   readonly charges = new Map<string, Obj>();
   readonly refunds = new Map<string, Obj>();
   readonly payouts = new Map<string, Obj>();
-  /** Balance transactions in creation order (the bill). */
-  readonly balanceTransactions = new Map<string, Obj>();
+  /** The balance: opening amounts plus balance transactions in creation order (the bill), each the entry's detail. */
+  readonly ledger: Ledger<Obj>;
   readonly events = new Map<string, Obj>();
   readonly webhookEndpoints = new Map<string, Obj & { secret: string }>();
   /** Reporting runs and the files they produced (itemized reports written by the channel's bill writer). */
@@ -102,6 +103,7 @@ export class StripeSimulator implements ChannelSimulator {
     this.payoutSettleMs = options.payoutSettleMs ?? 1_500;
     this.retryDelaysMs = options.retryDelaysMs ?? STRIPE_RETRY_DELAYS_MS;
     this.opening = options.openingBalance ?? ((c) => 1_000_000 * 10 ** stripeExponent(c.toUpperCase()));
+    this.ledger = new Ledger<Obj>((c) => this.opening(c));
     this.stopTicker = startTicker(options.tickMs ?? 200, () => this.advance());
   }
 

@@ -103,7 +103,7 @@ export function lookup(sim: StripeSimulator, id: string): Obj | undefined {
     case 'po':
       return sim.payouts.get(id);
     case 'txn':
-      return sim.balanceTransactions.get(id);
+      return sim.ledger.get(id)?.detail;
     default:
       return undefined;
   }

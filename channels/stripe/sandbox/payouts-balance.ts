@@ -18,12 +18,12 @@ export function payoutBalanceRoutes(r: Router<StripeHandler>): void {
   r.get('/v1/payouts', (sim, { p, expand }) => list(sim, [...sim.payouts.values()].filter((po) => createdMatches(po, p.created)), p, '/v1/payouts', expand));
   r.get('/v1/balance', (sim) => balance(sim));
   r.get('/v1/balance_transactions/:id', (sim, { params, expand }) => {
-    const t = sim.balanceTransactions.get(params.id) ?? throwMissing('balance transaction', params.id);
+    const t = sim.ledger.get(params.id)?.detail ?? throwMissing('balance transaction', params.id);
     return expandObject(sim, withTxnStatus(sim, t), expand);
   });
   r.get('/v1/balance_transactions', (sim, { p, expand }) => {
     const type = str(p.type);
-    const rows = [...sim.balanceTransactions.values()].filter((t) => createdMatches(t, p.created) && (!type || t.type === type)).map((t) => withTxnStatus(sim, t));
+    const rows = txns(sim).filter((t) => createdMatches(t, p.created) && (!type || t.type === type)).map((t) => withTxnStatus(sim, t));
     return list(sim, rows, p, '/v1/balance_transactions', expand);
   });
 }
@@ -47,32 +47,23 @@ export function addTxn(sim: StripeSimulator, t: { amount: number; fee: number; c
     status: 'pending',
     type: t.type,
   };
-  sim.balanceTransactions.set(txn.id as string, txn);
+  sim.ledger.post({ id: txn.id as string, currency: t.currency, net: txn.net as number, atMs: sim.now(), availableAtMs: (txn.available_on as number) * 1000, detail: txn });
   return txn;
+}
+
+/** The balance transactions in creation order. */
+export function txns(sim: StripeSimulator): Obj[] {
+  return sim.ledger.entries.map((e) => e.detail);
 }
 
 export function withTxnStatus(sim: StripeSimulator, t: Obj): Obj {
   return { ...t, status: (t.available_on as number) <= sim.nowSec() ? 'available' : 'pending' };
 }
 
+/** Available and pending amounts per currency (USD always, then every currency booked in). */
 export function balances(sim: StripeSimulator): Map<string, { available: number; pending: number }> {
-  const out = new Map<string, { available: number; pending: number }>();
-  const get = (c: string) => {
-    let b = out.get(c);
-    if (!b) {
-      b = { available: sim.opening(c), pending: 0 };
-      out.set(c, b);
-    }
-    return b;
-  };
-  get('usd');
-  const now = sim.nowSec();
-  for (const t of sim.balanceTransactions.values()) {
-    const b = get(t.currency as string);
-    if ((t.available_on as number) <= now) b.available += t.net as number;
-    else b.pending += t.net as number;
-  }
-  return out;
+  const now = sim.now();
+  return new Map(['usd', ...sim.ledger.currencies()].map((c) => [c, sim.ledger.balance(c, now)]));
 }
 
 export function balance(sim: StripeSimulator): Obj {
@@ -96,7 +87,7 @@ export function createPayout(sim: StripeSimulator, p: FormObject, ctx: Ctx): Obj
   if (destination && !/^(ba|card)_[A-Za-z0-9]+$/.test(destination)) throw missing('external account', destination, 'destination');
   const method = str(p.method) ?? 'standard';
   if (method !== 'standard' && method !== 'instant') throw invalidRequest('Invalid method: must be one of standard or instant', { param: 'method' });
-  const available = balances(sim).get(currency)?.available ?? sim.opening(currency);
+  const available = sim.ledger.available(currency, sim.now());
   if (available < amount) {
     throw invalidRequest(
       'You have insufficient funds in your Stripe account for this transfer. Your card balance is too low. You can use the /v1/balance endpoint to view your Stripe balance (for more details, see stripe.com/docs/api#balance).',

@@ -10,7 +10,7 @@ import type { FormObject } from '../form.js';
 import type { StripeSimulator } from './index.js';
 import { expandObject } from './lists.js';
 import { integer, invalidRequest, rid, str, throwMissing, type Obj, type StripeHandler } from './params.js';
-import { withTxnStatus } from './payouts-balance.js';
+import { txns, withTxnStatus } from './payouts-balance.js';
 import { emit } from './webhooks.js';
 
 /** The report run and file routes (file contents are served by handle(), as CSV). */
@@ -50,7 +50,7 @@ export function createReportRun(sim: StripeSimulator, p: FormObject): Obj {
     succeeded_at: null,
   };
   sim.reportRuns.set(id, run);
-  const rows = [...sim.balanceTransactions.values()]
+  const rows = txns(sim)
     .filter((t) => (t.created as number) >= start && (t.created as number) < end)
     .map((t, i) => balanceTransactionRow(expandObject(sim, withTxnStatus(sim, t), ['source']), i + 1));
   const fileId = rid('file');

@@ -31,6 +31,7 @@ import { buildPkcs12, generateMerchantCert, generateTestChain, type Issued, type
 import { certIdOf, signAsUnionPay, verifyRsa, type UnionPayVersion } from '../signature.js';
 import { toMonthDayTime } from '../wire-time.js';
 import { Router } from '../../../src/sandbox/router.js';
+import { Timers } from '../../../src/sandbox/ticker.js';
 import { NOTIFY_SINK, Refusal, SIGN_FAILED, type SimOrder, type SimRefund } from './common.js';
 import { billRows, file } from './files.js';
 import { notify } from './notify.js';
@@ -73,7 +74,7 @@ export class UnionPaySimulator implements ChannelSimulator {
   readonly orders = new Map<string, SimOrder>();
   readonly refunds = new Map<string, SimRefund>();
   readonly byQueryId = new Map<string, SimOrder | SimRefund>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  readonly timers = new Timers();
   readonly refundSettleMs: number;
   readonly retryDelaysMs: number[];
   readonly feeBps: number;
@@ -110,17 +111,7 @@ export class UnionPaySimulator implements ChannelSimulator {
   }
 
   async close(): Promise<void> {
-    for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-  }
-
-  later(ms: number, fn: () => void): void {
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      fn();
-    }, ms);
-    t.unref();
-    this.timers.add(t);
   }
 
   /** Signs fields as UnionPay does and orders them as its answers are (sorted, certificate and signature last). */

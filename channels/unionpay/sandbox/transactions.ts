@@ -82,7 +82,7 @@ export function back(sim: UnionPaySimulator, f: Record<string, string>): Record<
   };
   sim.refunds.set(refund.orderId, refund);
   sim.byQueryId.set(refund.queryId, refund);
-  sim.later(sim.refundSettleMs, () => notifyRefund(sim, refund));
+  sim.timers.later(sim.refundSettleMs, () => notifyRefund(sim, refund));
   const out: Record<string, string> = { version: f.version, encoding: 'UTF-8', bizType: f.bizType, txnType: f.txnType, txnSubType: f.txnSubType, accessType: '0', merId: sim.merId, orderId: f.orderId, txnTime: f.txnTime, txnAmt: f.txnAmt, origQryId: f.origQryId, queryId: refund.queryId, respCode: '00', respMsg: OK_MSG };
   if (f.reqReserved) out.reqReserved = f.reqReserved;
   return out;

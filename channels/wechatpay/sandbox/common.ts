@@ -1,9 +1,10 @@
 /**
  * What every part of the WeChat Pay simulator shares: the records it keeps (orders, refunds,
- * transfers, bill files, the platform identity), errors in WeChat Pay's `{code, message, detail}`
+ * transfers, bill files, the platform identity and how one is made), errors in WeChat Pay's `{code, message, detail}`
  * shape, Beijing dates, and the handler signature of the route table.
  */
-import type { KeyObject } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
+import { buildCertificate } from '../../../src/channel/x509.js';
 import type { SimulatorRequest, SimulatorResponse } from '../../../src/sandbox/contract.js';
 import { ProviderError } from '../../../src/sandbox/errors.js';
 import type { RouteParams } from '../../../src/sandbox/router.js';
@@ -102,4 +103,23 @@ export function shanghaiDate(ms: number): string {
 
 export function compactDate(ms: number): string {
   return shanghaiDate(ms).replace(/-/g, '');
+}
+
+/** A platform key pair with its test-only certificate, valid from `notBefore` to `notAfter`. */
+export function makePlatform(pair: { privateKey: KeyObject; publicKey: KeyObject }, notBefore: number, notAfter: number): Platform {
+  const serial = randomBytes(20).toString('hex').toUpperCase().replace(/^0/, '1');
+  const certificatePem = buildCertificate({
+    publicKey: pair.publicKey,
+    signingKey: pair.privateKey,
+    serial: BigInt(`0x${serial}`),
+    subject: [
+      ['C', 'CN'],
+      ['O', '财付通支付科技有限公司'],
+      ['OU', 'Tenpay.com CA Center (sandbox, test only)'],
+      ['CN', 'Tenpay.com sandbox platform certificate'],
+    ],
+    notBefore,
+    notAfter,
+  });
+  return { ...pair, serial, certificatePem, notBefore, notAfter };
 }

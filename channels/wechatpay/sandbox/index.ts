@@ -17,23 +17,26 @@
  * Test conventions: a transfer to an openid ending in `_fail` fails (fail_reason
  * PAYEE_ACCOUNT_ABNORMAL); `expireCertificate()` swaps in an expired platform certificate.
  *
- * This file holds the simulator's keys and certificates, signing, authentication and the route
- * table; each resource lives in its own file (transactions, refunds, transfers, bills, progress)
- * and shares common.ts.
+ * This file holds the simulator's keys and certificates, signing and the route table; the
+ * merchant's signature is checked in auth.ts; each resource lives in its own file (transactions,
+ * refunds, transfers, bills, progress) and shares common.ts.
  */
 import { generateKeyPair as generateKeyPairCb, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { ChannelSimulator, SimulatorDeps, SimulatorModule, SimulatorRequest, SimulatorResponse, TamperKind } from '../../../src/sandbox/contract.js';
 import { ProviderError } from '../../../src/sandbox/errors.js';
 import { randomDigits } from '../../../src/sandbox/helpers.js';
+import { Ledger } from '../../../src/sandbox/ledger.js';
+import { SimulatedPayer } from '../../../src/sandbox/payer.js';
 import { Router } from '../../../src/sandbox/router.js';
-import { buildCertificate } from '../../../src/channel/x509.js';
+import { Timers } from '../../../src/sandbox/ticker.js';
 import { invalid } from '../../../src/core/errors.js';
 import { toWireTime } from '../client.js';
-import { encryptResource, H, nonce, parseAuthorization, privateKeyPem, publicKeyPem, PUBLIC_KEY_ID_PREFIX, requestMessage, rsaVerify, signResponse } from '../signature.js';
+import { encryptResource, H, nonce, privateKeyPem, publicKeyPem, PUBLIC_KEY_ID_PREFIX, signResponse } from '../signature.js';
+import { authenticate } from './auth.js';
 import { billRoutes } from './bills.js';
-import { json, notFound, wxError, type BillFile, type Order, type Platform, type Refund, type Transfer, type WechatHandler } from './common.js';
-import { advanceAll, pay } from './progress.js';
+import { json, notFound, wxError, type BillFile, type Order, makePlatform, type Platform, type Refund, type Transfer, type WechatHandler } from './common.js';
+import { advanceAll, pay, payOnTime } from './progress.js';
 import { refundRoutes } from './refunds.js';
 import { h5Page, transactionRoutes } from './transactions.js';
 import { transferRoutes } from './transfers.js';
@@ -83,7 +86,11 @@ export class WechatpaySimulator implements ChannelSimulator {
   readonly bills = new Map<string, BillFile>();
   /** H5 prepay ids -> order numbers, for the cashier page. */
   readonly h5Prepays = new Map<string, string>();
-  readonly timers = new Set<NodeJS.Timeout>();
+  readonly timers = new Timers();
+  /** The payer paying on its own (`payAfterMs`). */
+  readonly payer: SimulatedPayer;
+  /** The BASIC account (CNY, fen): payments net of fees in, refunds and transfers out. */
+  readonly ledger: Ledger;
   readonly options: Required<Omit<WechatpaySimulatorOptions, 'payAfterMs'>> & { payAfterMs?: number };
   private publicKeyId: string;
 
@@ -92,6 +99,9 @@ export class WechatpaySimulator implements ChannelSimulator {
     options: WechatpaySimulatorOptions,
   ) {
     this.options = { keyMode: 'certificate', settleMs: 200, openingBalance: 100_000_000, feeBps: 60, ...options };
+    const opening = this.options.openingBalance;
+    this.ledger = new Ledger((currency) => (currency === 'CNY' ? opening : 0));
+    this.payer = new SimulatedPayer({ payAfterMs: options.payAfterMs, clock: deps.clock, timers: this.timers, pay: (orderNo, at) => payOnTime(this, orderNo, at), log: deps.log });
     this.merchantSerial = randomBytes(20).toString('hex').toUpperCase();
     // Test-only secrets, generated per run.
     this.apiV3Key = nonce(32);
@@ -105,26 +115,8 @@ export class WechatpaySimulator implements ChannelSimulator {
     const [merchant, platform] = await Promise.all([generateKeyPair('rsa', { modulusLength: 2048 }), generateKeyPair('rsa', { modulusLength: 2048 })]);
     sim.merchantKey = merchant;
     const now = deps.clock();
-    sim.platform = sim.makePlatform(platform, now - 86400_000, now + 5 * 365 * 86400_000);
+    sim.platform = makePlatform(platform, now - 86400_000, now + 5 * 365 * 86400_000);
     return sim;
-  }
-
-  private makePlatform(pair: { privateKey: KeyObject; publicKey: KeyObject }, notBefore: number, notAfter: number): Platform {
-    const serial = randomBytes(20).toString('hex').toUpperCase().replace(/^0/, '1');
-    const certificatePem = buildCertificate({
-      publicKey: pair.publicKey,
-      signingKey: pair.privateKey,
-      serial: BigInt(`0x${serial}`),
-      subject: [
-        ['C', 'CN'],
-        ['O', '财付通支付科技有限公司'],
-        ['OU', 'Tenpay.com CA Center (sandbox, test only)'],
-        ['CN', 'Tenpay.com sandbox platform certificate'],
-      ],
-      notBefore,
-      notAfter,
-    });
-    return { ...pair, serial, certificatePem, notBefore, notAfter };
   }
 
   /** The serial the simulator signs with (certificate serial or PUB_KEY_ID_...). */
@@ -151,14 +143,14 @@ export class WechatpaySimulator implements ChannelSimulator {
   async expireCertificate(): Promise<void> {
     const pair = await generateKeyPair('rsa', { modulusLength: 2048 });
     const now = this.deps.clock();
-    this.platform = this.makePlatform(pair, now - 2 * 365 * 86400_000, now - 86400_000);
+    this.platform = makePlatform(pair, now - 2 * 365 * 86400_000, now - 86400_000);
   }
 
   /** Rotates to a fresh, valid platform certificate (a new serial). */
   async rotateCertificate(): Promise<void> {
     const pair = await generateKeyPair('rsa', { modulusLength: 2048 });
     const now = this.deps.clock();
-    this.platform = this.makePlatform(pair, now - 86400_000, now + 5 * 365 * 86400_000);
+    this.platform = makePlatform(pair, now - 86400_000, now + 5 * 365 * 86400_000);
   }
 
   base(): string {
@@ -220,32 +212,6 @@ export class WechatpaySimulator implements ChannelSimulator {
     return { ...res, headers };
   }
 
-  /** Checks the merchant's Authorization header; throws WeChat Pay's 401 SIGN_ERROR when it fails. */
-  private authenticate(req: SimulatorRequest): void {
-    const auth = parseAuthorization(req.headers.authorization);
-    const info = (issue: string) => ({
-      detail: { issue },
-      field: 'signature',
-      location: 'authorization',
-      sign_information: {
-        method: req.method,
-        sign_message_length: requestMessage(req.method, req.url, auth?.timestamp ?? '', auth?.nonce_str ?? '', req.body).length,
-        truncated_sign_message: `${req.method}\n${req.url}\n${auth?.timestamp ?? ''}\n`,
-        url: req.url,
-      },
-    });
-    if (!auth) throw wxError(401, 'SIGN_ERROR', 'Http头Authorization值格式错误，请参考《微信支付商户REST API签名规则》', info('authorization is missing or malformed'));
-    if (auth.mchid !== this.mchId) throw wxError(401, 'SIGN_ERROR', '商户号与证书不匹配', info('mchid mismatch'));
-    if (auth.serial_no.toUpperCase() !== this.merchantSerial) throw wxError(401, 'SIGN_ERROR', '商户证书序列号有误。请使用签名私钥匹配的证书序列号', info('serial_no mismatch'));
-    const ts = Number(auth.timestamp);
-    if (!/^\d{1,12}$/.test(auth.timestamp) || Math.abs(Math.floor(this.deps.clock() / 1000) - ts) > 300) {
-      throw wxError(401, 'SIGN_ERROR', 'Http头Authorization中的timestamp已过期', info('timestamp expired'));
-    }
-    if (!rsaVerify(requestMessage(req.method, req.url, auth.timestamp, auth.nonce_str, req.body), auth.signature, this.merchantKey.publicKey)) {
-      throw wxError(401, 'SIGN_ERROR', '签名错误，请检查后再试', info('sign not match'));
-    }
-  }
-
   body(req: SimulatorRequest): Record<string, unknown> {
     try {
       const v = JSON.parse(req.body.toString('utf8')) as unknown;
@@ -283,7 +249,7 @@ export class WechatpaySimulator implements ChannelSimulator {
     if (!req.path.startsWith('/v3/')) return undefined;
     this.advance();
     try {
-      this.authenticate(req);
+      authenticate(this, req, this.merchantKey.publicKey);
       return await this.route(req);
     } catch (err) {
       if (err instanceof ProviderError) return this.error(err);
@@ -318,7 +284,6 @@ export class WechatpaySimulator implements ChannelSimulator {
     if (b.appid !== undefined && b.appid !== this.appId) throw wxError(400, 'APPID_MCHID_NOT_MATCH', 'appid和mch_id不匹配');
   }
   async close(): Promise<void> {
-    for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
   }
 }

@@ -12,21 +12,21 @@ import { refundResource } from './refunds.js';
 import { transaction } from './transactions.js';
 import { transferResource } from './transfers.js';
 
+/** Runs {@link advanceAll} `ms` from now (a refund or transfer settling). */
 export function schedule(sim: WechatpaySimulator, ms: number): void {
-  const t = setTimeout(() => {
-    sim.timers.delete(t);
-    advanceAll(sim);
-  }, Math.max(0, ms) + 5);
-  t.unref?.();
-  sim.timers.add(t);
+  sim.timers.later(Math.max(0, ms) + 5, () => advanceAll(sim));
+}
+
+/** The payer's own payment (`payAfterMs`): an order still unpaid and unexpired is paid as of `at`. */
+export function payOnTime(sim: WechatpaySimulator, orderNo: string, at: number): void {
+  const o = sim.orders.get(orderNo);
+  if (o && o.state === 'NOTPAY' && sim.deps.clock() < o.expireMs) pay(sim, o, 'succeeded', at);
 }
 
 /** Moves everything due by now and notifies what changed. */
 export function advanceAll(sim: WechatpaySimulator): void {
   const now = sim.deps.clock();
-  if (sim.options.payAfterMs !== undefined) {
-    for (const o of sim.orders.values()) if (o.state === 'NOTPAY' && now >= o.createdMs + sim.options.payAfterMs && now < o.expireMs) pay(sim, o, 'succeeded', o.createdMs + sim.options.payAfterMs);
-  }
+  sim.payer.advance();
   for (const r of sim.refunds.values()) {
     if (r.status === 'PROCESSING' && now >= r.settleMs) {
       r.status = 'SUCCESS';
@@ -42,6 +42,8 @@ export function advanceAll(sim: WechatpaySimulator): void {
       if (t.openid.endsWith('_fail')) {
         t.state = 'FAIL';
         t.failReason = 'PAYEE_ACCOUNT_ABNORMAL';
+        // The money comes back to the account.
+        sim.ledger.post({ currency: 'CNY', net: t.amount, atMs: t.settleMs });
       } else t.state = 'SUCCESS';
       t.updateMs = t.settleMs;
       if (t.notifyUrl) notify(sim, t.notifyUrl, 'MCHTRANSFER.BILL.FINISHED', 'mch_payment', '商家转账单据终态通知', transferResource(sim, t, true), `wechatpay MCHTRANSFER.BILL.FINISHED ${t.outBillNo}`);
@@ -82,5 +84,6 @@ export function pay(sim: WechatpaySimulator, o: Order, outcome: 'succeeded' | 'f
   o.openid ??= `oUpF8u${randomBytes(16).toString('base64url').slice(0, 22)}`;
   o.fee = feeInBasisPoints(o.total, sim.options.feeBps);
   sim.ordersByTxn.set(o.transactionId, o);
+  sim.ledger.post({ currency: 'CNY', net: o.total - o.fee, atMs: at });
   notify(sim, o.notifyUrl, 'TRANSACTION.SUCCESS', 'transaction', '支付成功', transaction(sim, o), `wechatpay TRANSACTION.SUCCESS ${o.outTradeNo}`);
 }

@@ -76,6 +76,7 @@ export function createRefund(sim: WechatpaySimulator, req: SimulatorRequest): Si
     feeBack: feeInBasisPoints(amount.refund as number, sim.options.feeBps),
   };
   sim.refunds.set(outRefundNo, r);
+  sim.ledger.post({ currency: 'CNY', net: -(r.refund - r.feeBack), atMs: now });
   schedule(sim, sim.options.settleMs);
   return sim.ok(refundResource(sim, r, false));
 }

@@ -6,7 +6,7 @@ import type { Router } from '../../../src/sandbox/router.js';
 import { toWireTime } from '../client.js';
 import { compactDate, wxError, type Order, type WechatHandler } from './common.js';
 import type { WechatpaySimulator } from './index.js';
-import { pay, schedule } from './progress.js';
+import { pay } from './progress.js';
 
 /** The transaction routes. */
 export function transactionRoutes(r: Router<WechatHandler>): void {
@@ -97,7 +97,7 @@ export function createOrder(sim: WechatpaySimulator, req: SimulatorRequest, kind
   };
   if (kind === 'h5') sim.h5Prepays.set(prepay, outTradeNo);
   sim.orders.set(outTradeNo, o);
-  if (sim.options.payAfterMs !== undefined) schedule(sim, sim.options.payAfterMs);
+  sim.payer.expect(outTradeNo, now);
   return sim.ok(answer);
 }
 

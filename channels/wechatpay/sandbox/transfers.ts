@@ -41,12 +41,9 @@ export function transferResource(sim: WechatpaySimulator, t: Transfer, notificat
   return out;
 }
 
+/** What the BASIC account holds now, fen. */
 export function basicBalance(sim: WechatpaySimulator): number {
-  let bal = sim.options.openingBalance;
-  for (const o of sim.orders.values()) if (o.paidMs !== undefined) bal += o.total - o.fee;
-  for (const r of sim.refunds.values()) bal -= r.refund - r.feeBack;
-  for (const t of sim.transfers.values()) if (t.state !== 'FAIL') bal -= t.amount;
-  return bal;
+  return sim.ledger.available('CNY', sim.deps.clock());
 }
 
 export function createTransfer(sim: WechatpaySimulator, req: SimulatorRequest): SimulatorResponse {
@@ -93,6 +90,7 @@ export function createTransfer(sim: WechatpaySimulator, req: SimulatorRequest): 
     updateMs: now,
   };
   sim.transfers.set(outBillNo, t);
+  sim.ledger.post({ currency: 'CNY', net: -t.amount, atMs: now });
   schedule(sim, sim.options.settleMs);
   return sim.ok({ out_bill_no: t.outBillNo, transfer_bill_no: t.transferBillNo, create_time: toWireTime(now), state: t.state, package_info: randomBytes(24).toString('base64') });
 }

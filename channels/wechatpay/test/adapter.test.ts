@@ -182,6 +182,8 @@ describe('payouts (商家转账) and balance', () => {
       return s.status === 'failed' ? s : undefined;
     });
     expect(failed.failure).toMatchObject({ providerCode: 'PAYEE_ACCOUNT_ABNORMAL' });
+    // A failed transfer gives its money back to the account.
+    expect((await a.balance())[0].availableMinor).toBe(after.availableMinor);
     expect(await caught(a.queryPayout(ref(generateId('payout'), 1)))).toMatchObject({ code: 'ORDER_NOT_FOUND', providerCode: 'NOT_FOUND' });
   });
 
@@ -454,5 +456,32 @@ describe('configuration and error mapping', () => {
     expect(text).not.toContain(h.profile.apiV3Key as string);
     expect(text).not.toContain((h.profile.privateKey as string).split('\n')[1]);
     expect(text).not.toContain('张三');
+  });
+});
+
+describe('the payer paying on its own (payAfterMs)', () => {
+  it('pays an order that long after it was made, with the balance credited; a closed order stays closed', async () => {
+    const auto = await startWechatpayHarness({ sim: { payAfterMs: 150 } });
+    try {
+      const a = await auto.adapter();
+      const [before] = await a.balance();
+      const orderNo = generateId('payment');
+      const closed = generateId('payment');
+      await a.collect({ orderNo, amountMinor: 10_000, currency: 'CNY', subject: 'auto' });
+      await a.collect({ orderNo: closed, amountMinor: 700, currency: 'CNY', subject: 'auto, closed' });
+      expect(await a.closeCollect(ref(closed, 700))).toMatchObject({ status: 'closed' });
+      const paid = await eventually(async () => {
+        const q = await a.queryCollect(ref(orderNo, 10_000));
+        return q.status === 'succeeded' ? q : undefined;
+      });
+      const o = auto.sim.orders.get(orderNo)!;
+      // Paid as of its due time (WeChat Pay's times carry whole seconds).
+      expect(paid.paidAt).toBe(new Date(Math.floor((o.createdMs + 150) / 1000) * 1000).toISOString());
+      const [after] = await a.balance();
+      expect(after.availableMinor - before.availableMinor).toBe(10_000 - o.fee);
+      expect(await a.queryCollect(ref(closed, 700))).toMatchObject({ status: 'closed' });
+    } finally {
+      await auto.close();
+    }
   });
 });
