@@ -2,6 +2,7 @@
 // mapping file (semicolons, a preamble, a row-count footer, magnitudes signed by kind, day-first
 // times in Beijing time), for a channel id pay has no module for.
 import { writeFileSync } from 'node:fs';
+import type { BillRow, WriteBillOptions } from '../../src/channel/contract.js';
 import { join } from 'node:path';
 import { parseMapping } from '../../src/reconcile/mapping.js';
 import { mappingBillReader } from '../../src/reconcile/mapping-reader.js';
@@ -29,28 +30,15 @@ const mappingJson = {
 };
 const mapping = parseMapping(mappingJson);
 
-reconcileE2E({
+const bankAbc = {
   channel: 'bank-abc',
-  title: 'pay reconcile: generic CSV with a mapping',
   timeZone: 'Asia/Shanghai',
-  writeBill: (path, rows, options) => mappingBillReader(mapping).write!(path, rows, options),
-  args: (dir) => {
+  writeBill: (path: string, rows: BillRow[], options: WriteBillOptions) => mappingBillReader(mapping).write!(path, rows, options),
+  args: (dir: string) => {
     const path = join(dir, 'bank-abc.mapping.json');
     writeFileSync(path, JSON.stringify(mappingJson));
     return ['--mapping', path];
   },
-});
-
-reconcileE2E({
-  channel: 'bank-abc',
-  title: 'pay reconcile: generic CSV with a mapping, read on a worker thread',
-  env: { PAY_READ_WORKER: '1' },
-  lite: true,
-  timeZone: 'Asia/Shanghai',
-  writeBill: (path, rows, options) => mappingBillReader(mapping).write!(path, rows, options),
-  args: (dir) => {
-    const path = join(dir, 'bank-abc.mapping.json');
-    writeFileSync(path, JSON.stringify(mappingJson));
-    return ['--mapping', path];
-  },
-});
+};
+reconcileE2E({ ...bankAbc, title: 'pay reconcile: generic CSV with a mapping' });
+reconcileE2E({ ...bankAbc, title: 'pay reconcile: generic CSV with a mapping, read on a worker thread', env: { PAY_READ_WORKER: '1' }, lite: true });
