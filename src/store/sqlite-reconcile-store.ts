@@ -221,22 +221,24 @@ class SqliteBillStage implements BillStage {
     };
     this.db.transaction(() => {
       let i = 0;
+      // The last row this batch added: the next batch is paired from there.
+      let last = this.marked;
       if (rows >= BATCH) {
         const args: unknown[] = new Array(width);
         for (; i + BATCH <= rows; i += BATCH) {
           for (let r = 0; r < BATCH; r++) put(i + r, args, r * (STAGE_COLUMNS + 1));
-          many.run(args);
+          last = Number(many.run(args).lastInsertRowid);
         }
       }
       const single: unknown[] = new Array(STAGE_COLUMNS + 1);
       for (; i < rows; i++) {
         put(i, single, 0);
-        one.run(single);
+        last = Number(one.run(single).lastInsertRowid);
       }
       if (this.markFrom) {
         const { channel, start, end } = this.scope!;
         this.markFrom.run({ from: this.marked, channel, start, end });
-        this.marked = this.db.prepare('SELECT COALESCE(MAX(rowid), 0) AS m FROM temp.rc_bill').pluck().get() as number;
+        this.marked = last;
       }
     })();
   }
