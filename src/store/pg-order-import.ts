@@ -5,7 +5,8 @@
  */
 import type { ImportRow } from './order-import.js';
 import type { PgDb, PgSession } from './pg-db.js';
-import { CopyIn, copyText } from './pg-reconcile-store.js';
+import { copyText } from './copy-text.js';
+import { CopyIn } from './pg-reconcile-store.js';
 import { IMPORT_COLUMNS, importValues, StagedOrderImport } from './staged-order-import.js';
 
 /** The import of one file into one PostgreSQL order book. */

@@ -86,13 +86,23 @@ export abstract class SqlReconcileStore implements ReconcileStore {
   }
 
   async booksTotals(channel: string, start: string, end: string): Promise<Map<string, SideTotals>> {
+    return this.booksTotalsWith((sql, params) => this.all(sql, params), channel, start, end);
+  }
+
+  /** {@link booksTotals} through a given statement runner (a backend may use another connection). */
+  protected async booksTotalsWith(
+    all: <R extends Row = Row>(sql: string, params: unknown[]) => Promise<R[]>,
+    channel: string,
+    start: string,
+    end: string,
+  ): Promise<Map<string, SideTotals>> {
     const out = new Map<string, SideTotals>();
     const side = (currency: string) => {
       let t = out.get(currency);
       if (!t) out.set(currency, (t = { count: 0, grossMinor: 0, refundsMinor: 0, payoutsMinor: 0, feesMinor: 0, adjustmentsMinor: 0, netMinor: 0 }));
       return t;
     };
-    const orders = await this.all<{ currency: string; kind: string; n: number; total: number }>(
+    const orders = await all<{ currency: string; kind: string; n: number; total: number }>(
       `SELECT currency, kind, COUNT(*) AS n, SUM(amount_minor) AS total FROM orders
        WHERE channel = ? AND paid_at IS NOT NULL AND paid_at >= ? AND paid_at < ?
          AND ((kind = 'collect' AND status IN ('succeeded', 'refunded')) OR (kind = 'payout' AND status = 'succeeded'))
@@ -105,7 +115,7 @@ export abstract class SqlReconcileStore implements ReconcileStore {
       if (r.kind === 'collect') t.grossMinor += r.total;
       else t.payoutsMinor += r.total;
     }
-    const refunds = await this.all<{ currency: string; n: number; total: number }>(
+    const refunds = await all<{ currency: string; n: number; total: number }>(
       `SELECT currency, COUNT(*) AS n, SUM(amount_minor) AS total FROM refunds
        WHERE channel = ? AND refunded_at IS NOT NULL AND refunded_at >= ? AND refunded_at < ? AND status = 'succeeded'
        GROUP BY currency`,

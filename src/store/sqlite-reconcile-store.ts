@@ -21,6 +21,7 @@ import type { Row } from './rows.js';
 import type { SqliteStore } from './sqlite-store.js';
 import { STAGE_WIDTH, type StageBatch } from '../reconcile/stage-batch.js';
 import { SqlReconcileStore } from './sql-reconcile-store.js';
+import { SeenKeys } from './seen-keys.js';
 
 const STAGE_COLUMNS = STAGE_WIDTH;
 const BATCH = 200;
@@ -125,21 +126,8 @@ function pairFromJoin(r: unknown[]): StagedPair {
   return { seq: r[J.rowid] as number, firstSeq: r[J.first] as number, key: r[J.key] as string, row, entry };
 }
 
-/** Bits of the filter of keys already staged (32 MiB), and the probes per key. */
+/** Bits of the filter of keys already staged (32 MiB). */
 const SEEN_BITS = 1 << 28;
-
-/** Two 32-bit hashes of a key (FNV-1a, and a second seed), for the seen-keys filter. */
-function keyHashes(k: string): [number, number] {
-  let a = 0x811c9dc5;
-  let b = 0x9747b28c;
-  for (let i = 0; i < k.length; i++) {
-    const c = k.charCodeAt(i);
-    a = Math.imul(a ^ c, 0x01000193);
-    b = Math.imul(b ^ c, 0x5bd1e995);
-    b ^= b >>> 15;
-  }
-  return [a >>> 0, (b | 1) >>> 0];
-}
 
 /**
  * A bill staged in TEMP tables on the store's connection.
@@ -158,7 +146,7 @@ class SqliteBillStage implements BillStage {
   private readonly insertOne: BetterSqlite3.Statement;
   private readonly hitInsert: BetterSqlite3.Statement;
   private readonly markFrom: BetterSqlite3.Statement | undefined;
-  private seen: Uint8Array | undefined;
+  private readonly seen = new SeenKeys(SEEN_BITS);
   private marked = 0;
   private readonly version: number;
 
@@ -196,18 +184,6 @@ class SqliteBillStage implements BillStage {
     return this.db.pragma('main.data_version', { simple: true }) as number;
   }
 
-  /** Whether the key may have been staged before; records it. */
-  private seenBefore(k: string): boolean {
-    const seen = (this.seen ??= new Uint8Array(SEEN_BITS / 8));
-    const [a, b] = keyHashes(k);
-    const i = a & (SEEN_BITS - 1);
-    const j = (a + b) & (SEEN_BITS - 1);
-    const hit = (seen[i >>> 3] & (1 << (i & 7))) !== 0 && (seen[j >>> 3] & (1 << (j & 7))) !== 0;
-    seen[i >>> 3] |= 1 << (i & 7);
-    seen[j >>> 3] |= 1 << (j & 7);
-    return hit;
-  }
-
   /** Appends a batch in one temp-only transaction, {@link BATCH} rows per INSERT; pairs it with the books when scoped. */
   async add(batch: StageBatch): Promise<void> {
     const { values, rows } = batch;
@@ -217,7 +193,7 @@ class SqliteBillStage implements BillStage {
     const put = (row: number, into: unknown[], at: number) => {
       const from = row * STAGE_COLUMNS;
       for (let j = 0; j < STAGE_COLUMNS; j++) into[at + j] = values[from + j];
-      into[at + STAGE_COLUMNS] = this.scope && this.seenBefore(values[from + 1] as string) ? 1 : 0;
+      into[at + STAGE_COLUMNS] = this.scope && this.seen.add(values[from + 1] as string) ? 1 : 0;
     };
     this.db.transaction(() => {
       let i = 0;
@@ -258,7 +234,7 @@ class SqliteBillStage implements BillStage {
 
   private dropTables(): void {
     this.db.exec('DROP TABLE IF EXISTS temp.rc_bill; DROP TABLE IF EXISTS temp.rc_hits; DROP TABLE IF EXISTS temp.rc_odd; DROP TABLE IF EXISTS temp.rc_dup;');
-    this.seen = undefined;
+    this.seen.clear();
   }
 
   async markOdd(channel: string, start: string, end: string): Promise<number> {
