@@ -19,6 +19,8 @@
 // order. Per tool the median of the rounds; then, round by round, the best of pay and
 // pay --workers 2 against the best of wrk -t1 and wrk -t2, and the median of those paired ratios
 // (throughput, and p99 difference in ms), which is what issue 20 sets (>= 1.0x, p99 within 1 ms).
+// Beside them, the floor of any Node.js generator: a bare node:net loop (write, wait for the
+// bytes, write again; nothing timed or parsed), against pay on one thread and against wrk.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
@@ -50,6 +52,66 @@ if (process.argv[2] === '--autocannon-child') {
       requests: total,
     }),
   );
+  process.exit(0);
+}
+
+// ---- child mode: the bare node:net loop, the floor of any Node.js generator -----------------------
+// 50 keep-alive connections that write a request and, once its bytes are back, the next one: no
+// timing, no parsing beyond learning the response's size from the first one, no histogram. What
+// Node itself costs per request (one callback from libuv, one write), for comparing pay with it.
+if (process.argv[2] === '--bare-child') {
+  const [, , , url, seconds] = process.argv;
+  const u = new URL(url);
+  const net = await import('node:net');
+  const request = Buffer.from(`GET ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\n\r\n`, 'latin1');
+  let size = 0;
+  let responses = 0;
+  let measuring = false;
+  let stopAt = Infinity;
+  const connect = () => {
+    let got = 0;
+    const buffer = Buffer.allocUnsafe(64 * 1024);
+    const socket = net.connect({
+      host: u.hostname,
+      port: Number(u.port || 80),
+      noDelay: true,
+      onread: {
+        buffer,
+        callback: (n) => {
+          if (size === 0) {
+            const head = buffer.indexOf('\r\n\r\n', 0, 'latin1');
+            size = head + 4 + Number(/content-length:\s*(\d+)/i.exec(buffer.toString('latin1', 0, head))?.[1] ?? 0);
+          }
+          got += n;
+          while (got >= size) {
+            got -= size;
+            if (measuring) responses++;
+            if (performance.now() < stopAt) socket.write(request);
+            else socket.destroy();
+          }
+          return true;
+        },
+      },
+    });
+    socket.on('error', () => {});
+    // nginx closes a keep-alive connection after its 1000th response (a slightly shorter one).
+    socket.on('close', () => {
+      if (got > 0 && measuring) responses++;
+      if (performance.now() < stopAt) connect();
+    });
+    socket.write(request);
+  };
+  stopAt = performance.now() + 1000 + Number(seconds) * 1000;
+  for (let i = 0; i < CONNECTIONS; i++) connect();
+  await new Promise((r) => setTimeout(r, 1000)); // warm-up, as the others
+  measuring = true;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, Number(seconds) * 1000));
+  const ms = performance.now() - t0;
+  measuring = false;
+  const cpu = process.cpuUsage(cpu0);
+  process.stdout.write(JSON.stringify({ rps: (responses / ms) * 1000, p50: NaN, p99: NaN, cpuUsPerRequest: (cpu.user + cpu.system) / responses, errors: 0, requests: responses }));
   process.exit(0);
 }
 
@@ -102,6 +164,12 @@ async function payHttp(url, duration = DURATION, extra = []) {
   if (r.code !== 0) throw new Error(`pay loadtest exited ${r.code}: ${r.err || r.out}`);
   const l = JSON.parse(r.out).levels[0];
   return { rps: l.rps, p50: l.latencyMs.p50, p99: l.latencyMs.p99, cpuUsPerRequest: l.client.cpuUsPerRequest, errors: l.errors, requests: l.requests };
+}
+
+async function bareHttp(url, duration = DURATION) {
+  const r = await run(process.execPath, [fileURLToPath(import.meta.url), '--bare-child', url, String(duration)]);
+  if (r.code !== 0) throw new Error(`bare node loop failed: ${r.err}`);
+  return JSON.parse(r.out);
 }
 
 async function autocannonHttp(url, duration = DURATION) {
@@ -307,6 +375,7 @@ async function nginxSection() {
         ]
       : []),
     ['autocannon', (url) => autocannonHttp(url, NGINX_DURATION)],
+    ['node loop', (url) => bareHttp(url, NGINX_DURATION)],
   ];
   const rounds = [];
   console.log(`\nnginx (${NGINX_WORKERS} worker process${NGINX_WORKERS === '1' ? '' : 'es'}) serving a small static file, ${CONNECTIONS} connections, ${NGINX_DURATION} s measured after a 1 s warm-up, ${NGINX_ROUNDS} round(s)`);
@@ -341,6 +410,10 @@ async function nginxSection() {
   check('best pay p99 within +1 ms of best wrk (median of paired rounds)', median(p99Diffs) <= 1, `${median(p99Diffs) >= 0 ? '+' : ''}${fmt(median(p99Diffs), 2)} ms`);
   const acRatios = rounds.map((r) => best(r, ['pay', 'pay -w2']).rps / r.autocannon.rps);
   console.log(`  best pay against autocannon: ${fmt(median(acRatios), 3)}x (median of paired rounds)`);
+  // The floor of a Node.js generator: Node's own cost per request, with nothing of pay's.
+  const floorRatios = rounds.map((r) => r.pay.rps / r['node loop'].rps);
+  const loopVsWrk = rounds.map((r) => r['node loop'].rps / best(r, ['wrk -t1', 'wrk -t2']).rps);
+  console.log(`  pay (one thread) against the bare node:net loop (one thread, no timing or parsing): ${fmt(median(floorRatios), 3)}x; the bare loop against best wrk: ${fmt(median(loopVsWrk), 3)}x (medians of paired rounds)`);
 }
 
 try {
