@@ -1,7 +1,9 @@
 /**
  * The SQLite {@link OrderImport}: the stage is TEMP tables (a temporary file, not memory) filled
  * with multi-row prepared inserts; the checks and the write are staged-order-import.ts's SQL,
- * the write in one IMMEDIATE transaction.
+ * the write in one IMMEDIATE transaction. The file's line number is the stage's rowid (one row
+ * per line, staged in order): the write reads the stage in file order without sorting it, and a
+ * rejected line is found without a scan.
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import type { ImportRow } from './order-import.js';
@@ -27,7 +29,7 @@ export class SqliteOrderImport extends StagedOrderImport {
     this.dropStage();
     this.db.exec(`
       CREATE TEMP TABLE imp (
-        line INTEGER NOT NULL, k TEXT NOT NULL, kind TEXT NOT NULL, order_no TEXT NOT NULL, refund_no TEXT, channel TEXT NOT NULL,
+        line INTEGER PRIMARY KEY, k TEXT NOT NULL, kind TEXT NOT NULL, order_no TEXT NOT NULL, refund_no TEXT, channel TEXT NOT NULL,
         amount INTEGER NOT NULL, currency TEXT NOT NULL, status TEXT NOT NULL, created_at TEXT NOT NULL, paid_at TEXT, trade_no TEXT,
         bad INTEGER NOT NULL DEFAULT 0, action TEXT
       );

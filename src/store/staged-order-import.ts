@@ -18,6 +18,9 @@ import {
 
 type Row = Record<string, unknown>;
 
+/** The stage's rows to create: good rows the checks left without an action (new to the books). */
+const INSERT = 'bad = 0 AND action IS NULL';
+
 /** Columns of the `imp` stage a backend fills, in this order. */
 export const IMPORT_COLUMNS = ['line', 'k', 'kind', 'order_no', 'refund_no', 'channel', 'amount', 'currency', 'status', 'created_at', 'paid_at', 'trade_no'] as const;
 
@@ -164,9 +167,10 @@ export abstract class StagedOrderImport implements OrderImport {
          WHERE r.kind = 'refund' AND r.bad = 0 AND o.bad = 1`);
     for (const r of orphans) await this.reject(r.line as number, r.order_no as string, r.refund_no as string, `its order on line ${String(r.o_line)} was rejected`);
 
-    await this.run("UPDATE imp SET action = 'insert' WHERE bad = 0 AND action IS NULL AND kind <> 'refund' AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.order_no = imp.order_no)");
-    await this.run("UPDATE imp SET action = 'insert' WHERE bad = 0 AND action IS NULL AND kind = 'refund' AND NOT EXISTS (SELECT 1 FROM refunds f WHERE f.refund_no = imp.refund_no)");
-    await this.run("UPDATE imp SET action = 'same' WHERE bad = 0 AND action IS NULL");
+    // Good rows the books already hold as they are: left alone. Every other good row is new and
+    // keeps a NULL action (see INSERT): marking millions of new rows would rewrite the whole stage.
+    await this.run("UPDATE imp SET action = 'same' WHERE bad = 0 AND action IS NULL AND kind <> 'refund' AND EXISTS (SELECT 1 FROM orders o WHERE o.order_no = imp.order_no)");
+    await this.run("UPDATE imp SET action = 'same' WHERE bad = 0 AND action IS NULL AND kind = 'refund' AND EXISTS (SELECT 1 FROM refunds f WHERE f.refund_no = imp.refund_no)");
   }
 
   async problems(): Promise<ImportProblem[]> {
@@ -181,7 +185,7 @@ export abstract class StagedOrderImport implements OrderImport {
   async counts(rows: number): Promise<ImportCounts> {
     const [c] = await this.all(
       `SELECT
-         SUM(CASE WHEN action = 'insert' AND kind <> 'refund' THEN 1 ELSE 0 END) AS oc, SUM(CASE WHEN action = 'insert' AND kind = 'refund' THEN 1 ELSE 0 END) AS rc,
+         SUM(CASE WHEN action IS NULL AND kind <> 'refund' THEN 1 ELSE 0 END) AS oc, SUM(CASE WHEN action IS NULL AND kind = 'refund' THEN 1 ELSE 0 END) AS rc,
          SUM(CASE WHEN action = 'update' THEN 1 ELSE 0 END) AS up, SUM(CASE WHEN action = 'same' THEN 1 ELSE 0 END) AS same
        FROM imp WHERE bad = 0`,
     );
@@ -199,11 +203,11 @@ export abstract class StagedOrderImport implements OrderImport {
            SELECT ?, 'order.created', channel, order_no,
                   ${json}('source', 'import', 'kind', CASE kind WHEN 'payment' THEN 'collect' ELSE 'payout' END, 'status', status,
                               'amountMinor', amount, 'currency', currency, 'line', line, 'fileSha256', CAST(? AS TEXT))
-           FROM imp WHERE action = 'insert' AND kind <> 'refund' ORDER BY line`, [now, file.sha256]);
+           FROM imp WHERE ${INSERT} AND kind <> 'refund' ORDER BY line`, [now, file.sha256]);
       await this.run(`INSERT INTO orders (order_no, kind, channel, status, amount_minor, currency, refunded_minor, channel_trade_no, source, created_at, updated_at, paid_at)
            SELECT order_no, CASE kind WHEN 'payment' THEN 'collect' ELSE 'payout' END, channel, status, amount, currency,
                   CASE status WHEN 'refunded' THEN amount ELSE 0 END, trade_no, 'import', created_at, ?, paid_at
-           FROM imp WHERE action = 'insert' AND kind <> 'refund' ORDER BY line`, [now]);
+           FROM imp WHERE ${INSERT} AND kind <> 'refund' ORDER BY line`, [now]);
 
       // Stored orders moving forward (the state machine decides) or gaining a trade number.
       const updates = await this.all("SELECT i.*, o.status AS s_status, o.channel_trade_no AS s_trade, o.paid_at AS s_paid FROM imp i JOIN orders o ON o.order_no = i.order_no WHERE i.action = 'update' AND i.kind <> 'refund'");
@@ -221,10 +225,10 @@ export abstract class StagedOrderImport implements OrderImport {
       await this.run(`INSERT INTO events (at, type, channel, order_no, refund_no, data)
            SELECT ?, 'refund.created', channel, order_no, refund_no,
                   ${json}('source', 'import', 'status', status, 'amountMinor', amount, 'currency', currency, 'line', line, 'fileSha256', CAST(? AS TEXT))
-           FROM imp WHERE action = 'insert' AND kind = 'refund' ORDER BY line`, [now, file.sha256]);
+           FROM imp WHERE ${INSERT} AND kind = 'refund' ORDER BY line`, [now, file.sha256]);
       await this.run(`INSERT INTO refunds (refund_no, order_no, channel, status, amount_minor, currency, channel_refund_no, created_at, updated_at, refunded_at)
            SELECT refund_no, order_no, channel, status, amount, currency, trade_no, created_at, ?, paid_at
-           FROM imp WHERE action = 'insert' AND kind = 'refund' ORDER BY line`, [now]);
+           FROM imp WHERE ${INSERT} AND kind = 'refund' ORDER BY line`, [now]);
       const refundUpdates = await this.all("SELECT i.*, f.status AS s_status, f.channel_refund_no AS s_trade, f.refunded_at AS s_paid FROM imp i JOIN refunds f ON f.refund_no = i.refund_no WHERE i.action = 'update' AND i.kind = 'refund'");
       for (const u of refundUpdates) {
         const moved = nextRefundStatus(u.s_status as RefundStatus, u.status as RefundStatus);
@@ -240,9 +244,9 @@ export abstract class StagedOrderImport implements OrderImport {
       await this.run(`UPDATE orders SET
              refunded_minor = (SELECT COALESCE(SUM(f.amount_minor), 0) FROM refunds f WHERE f.order_no = orders.order_no AND f.status = 'succeeded'),
              updated_at = ?
-           WHERE order_no IN (SELECT order_no FROM imp WHERE kind = 'refund' AND action IN ('insert', 'update'))`, [now]);
+           WHERE order_no IN (SELECT order_no FROM imp WHERE kind = 'refund' AND bad = 0 AND (action IS NULL OR action = 'update'))`, [now]);
       const toRefunded = await this.all(`SELECT order_no, channel, status FROM orders
-           WHERE order_no IN (SELECT order_no FROM imp WHERE kind = 'refund' AND action IN ('insert', 'update'))
+           WHERE order_no IN (SELECT order_no FROM imp WHERE kind = 'refund' AND bad = 0 AND (action IS NULL OR action = 'update'))
              AND status = 'succeeded' AND refunded_minor = amount_minor`);
       for (const o of toRefunded) {
         await this.run("UPDATE orders SET status = 'refunded' WHERE order_no = ?", [o.order_no]);
