@@ -19,6 +19,9 @@ export const BILL_COPY_COLUMNS = 'seq, line, k, kind, order_no, refund_no, trade
 /** Bits of the filter of keys already staged (8 MiB: the client stays small; a false alarm costs the server a little). */
 const SEEN_BITS = 1 << 26;
 
+/** Flagged keys listed for the server at most; past that it finds them by the `maybe` column. */
+const MAX_FLAGGED = 100_000;
+
 /** Kinds of rows paired with the books (the others are counted in the totals only). */
 const PAIRABLE = new Set(['payment', 'refund', 'payout']);
 
@@ -39,6 +42,8 @@ export interface CopyBatch {
 export class BillCopyRenderer {
   private seq = 0;
   private readonly seen = new SeenKeys(SEEN_BITS);
+  /** The flagged keys while they are few (undefined past {@link MAX_FLAGGED}): one lookup list for the server. */
+  private flaggedKeys: string[] | undefined = [];
 
   render(batch: StageBatch): CopyBatch {
     const { values, rows } = batch;
@@ -51,15 +56,27 @@ export class BillCopyRenderer {
       const kind = values[at + 2] as string;
       if (PAIRABLE.has(kind)) pairable++;
       const seen = this.seen.add(k);
-      if (seen) maybe++;
+      if (seen) {
+        maybe++;
+        if (this.flaggedKeys) {
+          if (this.flaggedKeys.length < MAX_FLAGGED) this.flaggedKeys.push(k);
+          else this.flaggedKeys = undefined;
+        }
+      }
       const status = values[at + 10] as string | null;
       text += `${++this.seq}\t${values[at]}\t${copyText(k)}\t${kind}\t${copyText(values[at + 3] as string | null)}\t${copyText(values[at + 4] as string | null)}\t${copyText(values[at + 5] as string | null)}\t${values[at + 6]}\t${values[at + 7]}\t${values[at + 8]}\t${copyText(values[at + 9] as string)}\t${copyText(status)}\t${status !== null && billSaysFailed(status) ? 't' : 'f'}\t${seen ? 't' : 'f'}\n`;
     }
     return { text, pairable, maybe };
   }
 
+  /** Keys flagged so far (repeats, and false alarms; a key may be listed more than once), or undefined when too many to list. */
+  flagged(): readonly string[] | undefined {
+    return this.flaggedKeys;
+  }
+
   /** Frees the filter (the bill is complete). */
   end(): void {
     this.seen.clear();
+    this.flaggedKeys = [];
   }
 }
