@@ -1,5 +1,5 @@
 /** Reads WeChat Pay trade and fund-flow bills as streams (the format is described in bill.ts). */
-import type { BillRow, BillSource, ReadBillOptions } from '../../src/channel/contract.js';
+import type { BatchedBillRows, BillRow, BillSource, ReadBillOptions } from '../../src/channel/contract.js';
 import { invalid } from '../../src/core/errors.js';
 import { currencyExponent, formatAmount, normalizeCurrency, parseAmount } from '../../src/core/money.js';
 import { isoUtc, parseDate } from '../../src/core/time.js';
@@ -56,7 +56,7 @@ function checkDate(ctx: Ctx, line: number, candidates: number[]): void {
   });
 }
 
-async function* readTradeBill(ctx: Ctx, lines: AsyncIterable<string[]>, headerLine: string, headerLineNo: number): AsyncGenerator<BillRow> {
+async function* readTradeBill(ctx: Ctx, lines: AsyncIterable<string[]>, headerLine: string, headerLineNo: number): AsyncGenerator<BillRow[]> {
   const header = headerLine.split(',').map((h) => h.trim());
   const col = indexer(header);
   const missing = TRADE_REQUIRED.filter((c) => col(c) < 0);
@@ -102,84 +102,88 @@ async function* readTradeBill(ctx: Ctx, lines: AsyncIterable<string[]>, headerLi
   const iso = (ms: number) => (ms === lastIsoMs ? lastIso : ((lastIsoMs = ms), (lastIso = isoUtc(ms))));
   const row = new RowScanner();
   const get = (i: number) => row.cell(i);
-  for await (const chunk of lines) for (const line of chunk) {
-    if (!bill.scan(line, row)) continue;
-    const lineNo = bill.lineNo;
-    const currencyCell = get(c.currency);
-    if (currencyCell !== currencyText) {
-      try {
-        currency = normalizeCurrency(currencyCell);
-        exp = currencyExponent(currency);
-      } catch (err) {
-        throw damaged(ctx.path, lineNo, (err as Error).message);
+  for await (const chunk of lines) {
+    const out: BillRow[] = [];
+    for (const line of chunk) {
+      if (!bill.scan(line, row)) continue;
+      const lineNo = bill.lineNo;
+      const currencyCell = get(c.currency);
+      if (currencyCell !== currencyText) {
+        try {
+          currency = normalizeCurrency(currencyCell);
+          exp = currencyExponent(currency);
+        } catch (err) {
+          throw damaged(ctx.path, lineNo, (err as Error).message);
+        }
+        currencyText = currencyCell;
       }
-      currencyText = currencyCell;
-    }
-    if (ctx.options.merchantId) {
-      const mch = get(c.mch);
-      if (mch !== ctx.options.merchantId && get(c.subMch) !== ctx.options.merchantId) {
-        throw invalid(`${ctx.path}:${lineNo}: the row belongs to merchant ${mch}, not ${ctx.options.merchantId}`, { hint: 'This is the bill of another merchant id: check the file and channels.wechatpay.mchId.' });
+      if (ctx.options.merchantId) {
+        const mch = get(c.mch);
+        if (mch !== ctx.options.merchantId && get(c.subMch) !== ctx.options.merchantId) {
+          throw invalid(`${ctx.path}:${lineNo}: the row belongs to merchant ${mch}, not ${ctx.options.merchantId}`, { hint: 'This is the bill of another merchant id: check the file and channels.wechatpay.mchId.' });
+        }
+      }
+      const timeCell = get(c.time);
+      if (timeCell !== lastTimeText) {
+        lastTime = wallToMs(timeCell);
+        lastTimeText = timeCell;
+      }
+      const tradeTime = lastTime;
+      if (tradeTime === undefined) throw damaged(ctx.path, lineNo, `交易时间 "${timeCell.slice(0, 30)}" is not a date-time`);
+      const amt = (i: number, label: string, extra = 0) => {
+        if (i < 0) return 0;
+        const text = get(i);
+        if (text === '') return 0;
+        return plainDecimal(text, exp + extra) ?? amountAt(ctx, lineNo, text, currency, label, extra);
+      };
+      const settlement = amt(c.settlement, '应结订单金额');
+      const refundAmount = amt(c.refundAmount, '退款金额');
+      const rechargeRefund = amt(c.rechargeRefund, '充值券退款金额');
+      const orderAmount = amt(c.orderAmount, '订单金额');
+      const requestRefund = amt(c.requestRefund, '申请退款金额');
+      const fee5 = amt(c.fee, '手续费', FEE_EXTRA_DECIMALS);
+      sumSettlement += settlement;
+      sumRefund += refundAmount;
+      sumRecharge += rechargeRefund;
+      sumFee += fee5;
+      sumOrder += orderAmount;
+      sumRequest += requestRefund;
+      rows++;
+      const state = get(c.state);
+      const isRefund = state === 'REFUND' || (state !== 'SUCCESS' && (refundAmount !== 0 || requestRefund !== 0));
+      if (isRefund) {
+        const success = c.refundSuccess >= 0 ? wallToMs(get(c.refundSuccess)) : undefined;
+        const apply = c.refundApply >= 0 ? wallToMs(get(c.refundApply)) : undefined;
+        const time = success ?? apply ?? tradeTime;
+        checkDate(ctx, lineNo, [time, ...[apply, tradeTime].filter((x): x is number => x !== undefined)]);
+        out.push({
+          line: lineNo,
+          orderNo: none(get(c.orderNo)),
+          channelTradeNo: none(get(c.refundId)),
+          kind: 'refund',
+          refundNo: none(get(c.refundNo)),
+          amountMinor: -(c.requestRefund >= 0 ? requestRefund : refundAmount),
+          feeMinor: feeToMinor(fee5, FEE_EXTRA_DECIMALS),
+          currency,
+          time: iso(time),
+          status: none(get(c.refundStatus)) ?? state,
+        });
+      } else {
+        if (ctx.dayStart !== undefined && !(tradeTime >= ctx.dayStart && tradeTime < ctx.dayStart + 86_400_000)) checkDate(ctx, lineNo, [tradeTime]);
+        out.push({
+          line: lineNo,
+          orderNo: none(get(c.orderNo)),
+          channelTradeNo: none(get(c.transactionId)),
+          kind: 'payment',
+          amountMinor: c.orderAmount >= 0 ? orderAmount : settlement,
+          feeMinor: feeToMinor(fee5, FEE_EXTRA_DECIMALS),
+          currency,
+          time: iso(tradeTime),
+          status: state,
+        });
       }
     }
-    const timeCell = get(c.time);
-    if (timeCell !== lastTimeText) {
-      lastTime = wallToMs(timeCell);
-      lastTimeText = timeCell;
-    }
-    const tradeTime = lastTime;
-    if (tradeTime === undefined) throw damaged(ctx.path, lineNo, `交易时间 "${timeCell.slice(0, 30)}" is not a date-time`);
-    const amt = (i: number, label: string, extra = 0) => {
-      if (i < 0) return 0;
-      const text = get(i);
-      if (text === '') return 0;
-      return plainDecimal(text, exp + extra) ?? amountAt(ctx, lineNo, text, currency, label, extra);
-    };
-    const settlement = amt(c.settlement, '应结订单金额');
-    const refundAmount = amt(c.refundAmount, '退款金额');
-    const rechargeRefund = amt(c.rechargeRefund, '充值券退款金额');
-    const orderAmount = amt(c.orderAmount, '订单金额');
-    const requestRefund = amt(c.requestRefund, '申请退款金额');
-    const fee5 = amt(c.fee, '手续费', FEE_EXTRA_DECIMALS);
-    sumSettlement += settlement;
-    sumRefund += refundAmount;
-    sumRecharge += rechargeRefund;
-    sumFee += fee5;
-    sumOrder += orderAmount;
-    sumRequest += requestRefund;
-    rows++;
-    const state = get(c.state);
-    const isRefund = state === 'REFUND' || (state !== 'SUCCESS' && (refundAmount !== 0 || requestRefund !== 0));
-    if (isRefund) {
-      const success = c.refundSuccess >= 0 ? wallToMs(get(c.refundSuccess)) : undefined;
-      const apply = c.refundApply >= 0 ? wallToMs(get(c.refundApply)) : undefined;
-      const time = success ?? apply ?? tradeTime;
-      checkDate(ctx, lineNo, [time, ...[apply, tradeTime].filter((x): x is number => x !== undefined)]);
-      yield {
-        line: lineNo,
-        orderNo: none(get(c.orderNo)),
-        channelTradeNo: none(get(c.refundId)),
-        kind: 'refund',
-        refundNo: none(get(c.refundNo)),
-        amountMinor: -(c.requestRefund >= 0 ? requestRefund : refundAmount),
-        feeMinor: feeToMinor(fee5, FEE_EXTRA_DECIMALS),
-        currency,
-        time: iso(time),
-        status: none(get(c.refundStatus)) ?? state,
-      };
-    } else {
-      if (ctx.dayStart !== undefined && !(tradeTime >= ctx.dayStart && tradeTime < ctx.dayStart + 86_400_000)) checkDate(ctx, lineNo, [tradeTime]);
-      yield {
-        line: lineNo,
-        orderNo: none(get(c.orderNo)),
-        channelTradeNo: none(get(c.transactionId)),
-        kind: 'payment',
-        amountMinor: c.orderAmount >= 0 ? orderAmount : settlement,
-        feeMinor: feeToMinor(fee5, FEE_EXTRA_DECIMALS),
-        currency,
-        time: iso(tradeTime),
-        status: state,
-      };
-    }
+    if (out.length) yield out;
   }
   for (const [name, v] of [
     ['应结订单总金额', sumSettlement],
@@ -215,7 +219,7 @@ async function* readTradeBill(ctx: Ctx, lines: AsyncIterable<string[]>, headerLi
   }
 }
 
-async function* readFundFlow(ctx: Ctx, lines: AsyncIterable<string[]>, headerLine: string, headerLineNo: number): AsyncGenerator<BillRow> {
+async function* readFundFlow(ctx: Ctx, lines: AsyncIterable<string[]>, headerLine: string, headerLineNo: number): AsyncGenerator<BillRow[]> {
   const header = headerLine.split(',').map((h) => h.trim());
   const col = indexer(header);
   const missing = FUND_REQUIRED.filter((c) => col(c) < 0);
@@ -237,42 +241,46 @@ async function* readFundFlow(ctx: Ctx, lines: AsyncIterable<string[]>, headerLin
   let expenseCount = 0;
   let expenseSum = 0;
   const bill = new BillLines(ctx.path, header.length, '资金流水总笔数', headerLineNo);
-  for await (const chunk of lines) for (const line of chunk) {
-    const f = bill.fields(line);
-    if (!f) continue;
-    const lineNo = bill.lineNo;
-    const get = (i: number) => (i >= 0 ? f[i] : '');
-    const time = wallToMs(get(c.time));
-    if (time === undefined) throw damaged(ctx.path, lineNo, `记账时间 "${get(c.time).slice(0, 30)}" is not a date-time`);
-    checkDate(ctx, lineNo, [time]);
-    const amount = amountAt(ctx, lineNo, get(c.amount), currency, '收支金额');
-    if (amount < 0) throw damaged(ctx.path, lineNo, '收支金额 is negative; the direction is in 收支类型');
-    const dir = get(c.direction);
-    if (dir !== '收入' && dir !== '支出') throw damaged(ctx.path, lineNo, `收支类型 "${dir.slice(0, 10)}" is neither 收入 nor 支出`);
-    const signed = dir === '收入' ? amount : -amount;
-    if (dir === '收入') {
-      incomeCount++;
-      incomeSum += amount;
-    } else {
-      expenseCount++;
-      expenseSum += amount;
+  for await (const chunk of lines) {
+    const out: BillRow[] = [];
+    for (const line of chunk) {
+      const f = bill.fields(line);
+      if (!f) continue;
+      const lineNo = bill.lineNo;
+      const get = (i: number) => (i >= 0 ? f[i] : '');
+      const time = wallToMs(get(c.time));
+      if (time === undefined) throw damaged(ctx.path, lineNo, `记账时间 "${get(c.time).slice(0, 30)}" is not a date-time`);
+      checkDate(ctx, lineNo, [time]);
+      const amount = amountAt(ctx, lineNo, get(c.amount), currency, '收支金额');
+      if (amount < 0) throw damaged(ctx.path, lineNo, '收支金额 is negative; the direction is in 收支类型');
+      const dir = get(c.direction);
+      if (dir !== '收入' && dir !== '支出') throw damaged(ctx.path, lineNo, `收支类型 "${dir.slice(0, 10)}" is neither 收入 nor 支出`);
+      const signed = dir === '收入' ? amount : -amount;
+      if (dir === '收入') {
+        incomeCount++;
+        incomeSum += amount;
+      } else {
+        expenseCount++;
+        expenseSum += amount;
+      }
+      rows++;
+      const type = get(c.bizType);
+      const name = get(c.bizName);
+      const words = `${type}|${name}`;
+      const base = { line: lineNo, currency, time: isoUtc(time), status: type || undefined, channelTradeNo: none(get(c.bizNo)) };
+      if (/手续费/.test(words)) {
+        out.push({ ...base, kind: 'fee', orderNo: none(get(c.voucher)), amountMinor: 0, feeMinor: -signed });
+      } else if (type === '交易') {
+        out.push({ ...base, kind: 'payment', orderNo: none(get(c.voucher)), amountMinor: signed, feeMinor: 0 });
+      } else if (type === '退款') {
+        out.push({ ...base, kind: 'refund', refundNo: none(get(c.voucher)), amountMinor: signed, feeMinor: 0 });
+      } else if (/企业付款|商家转账|转账/.test(words)) {
+        out.push({ ...base, kind: 'payout', orderNo: none(get(c.voucher)), amountMinor: signed, feeMinor: 0 });
+      } else {
+        out.push({ ...base, kind: 'adjustment', orderNo: none(get(c.voucher)), amountMinor: signed, feeMinor: 0 });
+      }
     }
-    rows++;
-    const type = get(c.bizType);
-    const name = get(c.bizName);
-    const words = `${type}|${name}`;
-    const base = { line: lineNo, currency, time: isoUtc(time), status: type || undefined, channelTradeNo: none(get(c.bizNo)) };
-    if (/手续费/.test(words)) {
-      yield { ...base, kind: 'fee', orderNo: none(get(c.voucher)), amountMinor: 0, feeMinor: -signed };
-    } else if (type === '交易') {
-      yield { ...base, kind: 'payment', orderNo: none(get(c.voucher)), amountMinor: signed, feeMinor: 0 };
-    } else if (type === '退款') {
-      yield { ...base, kind: 'refund', refundNo: none(get(c.voucher)), amountMinor: signed, feeMinor: 0 };
-    } else if (/企业付款|商家转账|转账/.test(words)) {
-      yield { ...base, kind: 'payout', orderNo: none(get(c.voucher)), amountMinor: signed, feeMinor: 0 };
-    } else {
-      yield { ...base, kind: 'adjustment', orderNo: none(get(c.voucher)), amountMinor: signed, feeMinor: 0 };
-    }
+    if (out.length) yield out;
   }
   const { summary, col: s } = bill.end(rows);
   const lineNo = bill.lineNo;
@@ -300,8 +308,21 @@ async function* readFundFlow(ctx: Ctx, lines: AsyncIterable<string[]>, headerLin
   if (problems.length) throw damaged(ctx.path, lineNo, `the summary disagrees with the rows: ${problems.join('; ')}`);
 }
 
-/** Streams the rows of a WeChat Pay trade bill or fund-flow bill (plain or gzip). */
-export async function* readWechatBill(source: BillSource, options: ReadBillOptions = {}): AsyncGenerator<BillRow> {
+/**
+ * Streams the rows of a WeChat Pay trade bill or fund-flow bill (plain or gzip), row by row or a
+ * chunk of the file at a time (`batches()`: no promise and no generator step per row).
+ */
+export function readWechatBill(source: BillSource, options: ReadBillOptions = {}): BatchedBillRows {
+  return {
+    batches: () => readWechatBillChunks(source, options),
+    async *[Symbol.asyncIterator]() {
+      for await (const chunk of readWechatBillChunks(source, options)) yield* chunk;
+    },
+  };
+}
+
+/** The rows of a bill, an array per chunk of lines read. */
+async function* readWechatBillChunks(source: BillSource, options: ReadBillOptions): AsyncGenerator<BillRow[]> {
   if (options.date) parseDate(options.date);
   const ctx: Ctx = { path: source.path, options, dayStart: options.date ? Date.parse(`${options.date}T00:00:00+08:00`) : undefined };
   const chunks = readLines(source.path);

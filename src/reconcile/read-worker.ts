@@ -8,7 +8,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { BillRow } from '../channel/contract.js';
 import { PayError } from '../core/errors.js';
-import { BatchPacker, type StageBatch } from './stage-batch.js';
+import { BatchPacker, billRowChunks, type StageBatch } from './stage-batch.js';
 import type { WorkerReadSpec, WorkerMessage } from './worker-read.js';
 
 const spec = workerData as WorkerReadSpec;
@@ -48,9 +48,11 @@ async function rowsOf(): Promise<AsyncIterable<BillRow>> {
 
 try {
   const packer = new BatchPacker(spec.path, spec.batchRows);
-  for await (const row of await rowsOf()) {
-    const batch = packer.push(row);
-    if (batch) await send(batch);
+  for await (const rows of billRowChunks(await rowsOf())) {
+    for (const row of rows) {
+      const batch = packer.push(row);
+      if (batch) await send(batch);
+    }
   }
   const last = packer.take();
   if (last) await send(last);

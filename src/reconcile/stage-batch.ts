@@ -5,7 +5,7 @@
  * batches cross threads as plain arrays: no per-row objects are rebuilt on the staging side, and
  * the values are bound to the stage's INSERT (or COPY) as they are.
  */
-import type { BillRow } from '../channel/contract.js';
+import type { BatchedBillRows, BillRow } from '../channel/contract.js';
 import { invalid, type PayError } from '../core/errors.js';
 import type { BillSum } from '../store/reconcile-store.js';
 import { billKey, billSaysFailed } from './classify.js';
@@ -108,14 +108,26 @@ export class BatchPacker {
   }
 }
 
+/** The rows of `rows`, a chunk at a time when the reader offers that, else one by one. */
+export async function* billRowChunks(rows: AsyncIterable<BillRow>): AsyncGenerator<readonly BillRow[]> {
+  const batched = rows as Partial<BatchedBillRows>;
+  if (typeof batched.batches === 'function') {
+    yield* batched.batches();
+    return;
+  }
+  for await (const row of rows) yield [row];
+}
+
 /** Packs rows read on this thread. */
 export function packRows(rows: AsyncIterable<BillRow>, path: string, batchRows = STAGE_BATCH_ROWS): PackedBill {
   const packer = new BatchPacker(path, batchRows);
   return {
     async *[Symbol.asyncIterator]() {
-      for await (const row of rows) {
-        const batch = packer.push(row);
-        if (batch) yield batch;
+      for await (const chunk of billRowChunks(rows)) {
+        for (const row of chunk) {
+          const batch = packer.push(row);
+          if (batch) yield batch;
+        }
       }
       const last = packer.take();
       if (last) yield last;

@@ -2,7 +2,7 @@
 // the bill's sums (rows marked failed left out), the same on the main thread and the worker.
 import { describe, expect, it } from 'vitest';
 import type { BillRow } from '../../src/channel/contract.js';
-import { BatchPacker, packRows, STAGE_WIDTH } from '../../src/reconcile/stage-batch.js';
+import { BatchPacker, billRowChunks, packRows, STAGE_WIDTH } from '../../src/reconcile/stage-batch.js';
 
 const row = (over: Partial<BillRow> = {}): BillRow => ({ line: 2, orderNo: 'P1', channelTradeNo: 'T1', kind: 'payment', amountMinor: 1000, feeMinor: 6, currency: 'CNY', time: '2026-11-22T02:00:00.000Z', status: 'SUCCESS', ...over });
 
@@ -91,5 +91,40 @@ describe('packRows', () => {
     expect(sizes).toEqual([4, 4, 2]);
     expect(packed.rows()).toBe(10);
     expect(packed.sums()).toEqual([{ currency: 'CNY', kind: 'payment', n: 10, amount: 1045, fee: 60 }]);
+  });
+});
+
+describe('billRowChunks', () => {
+  const two: BillRow[] = [
+    { line: 2, kind: 'payment', orderNo: 'A1', amountMinor: 100, feeMinor: 0, currency: 'CNY', time: '2026-11-22T01:00:00.000Z' },
+    { line: 3, kind: 'payment', orderNo: 'A2', amountMinor: 200, feeMinor: 0, currency: 'CNY', time: '2026-11-22T01:00:00.000Z' },
+  ];
+
+  it('takes a reader’s chunks as they are', async () => {
+    const rows = {
+      batches: async function* () {
+        yield two;
+      },
+      [Symbol.asyncIterator]: async function* () {
+        yield* two;
+      },
+    };
+    const got: (readonly BillRow[])[] = [];
+    for await (const c of billRowChunks(rows)) got.push(c);
+    expect(got).toEqual([two]);
+  });
+
+  it('gives a plain stream’s rows one at a time, and packs them the same', async () => {
+    async function* plain() {
+      yield* two;
+    }
+    const got: (readonly BillRow[])[] = [];
+    for await (const c of billRowChunks(plain())) got.push(c);
+    expect(got).toEqual([[two[0]], [two[1]]]);
+    const packed = packRows(plain(), 'bill.csv');
+    const batches = [];
+    for await (const b of packed) batches.push(b);
+    expect(batches.reduce((n, b) => n + b.rows, 0)).toBe(2);
+    expect(packed.sums()).toEqual([{ currency: 'CNY', kind: 'payment', n: 2, amount: 300, fee: 0 }]);
   });
 });

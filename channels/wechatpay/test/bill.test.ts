@@ -135,6 +135,30 @@ describe('generated trade bills', () => {
     expect(back.map((r) => r.line)).toEqual([2, 3, 4, 5]);
   });
 
+  it('hands the same rows over a chunk at a time (batches) as one by one, for trade and fund-flow bills, and the same damage', async () => {
+    const many: WechatBillRow[] = Array.from({ length: 5000 }, (_, i) => ({
+      line: 0, kind: 'payment', orderNo: `P${String(i).padStart(7, '0')}`, channelTradeNo: `42${i}`, amountMinor: 100 + i, feeMinor: 1, currency: 'CNY', time: t('12:00:00'), status: 'SUCCESS',
+    }));
+    const trade = join(dir, 'many.csv');
+    await writeTradeBill(trade, many, { date: day, merchantId: '1900009191', variant: 'ALL' });
+    const flow = join(dir, 'many-flow.csv');
+    await writeFundFlowBill(flow, rows, { date: day });
+    for (const p of [trade, flow]) {
+      const one: BillRow[] = [];
+      for await (const r of readWechatBill({ path: p }, { date: day })) one.push(r);
+      const chunks: BillRow[][] = [];
+      for await (const c of readWechatBill({ path: p }, { date: day }).batches()) chunks.push(c);
+      expect(chunks.flat()).toEqual(one);
+      expect(one.length).toBeGreaterThan(0);
+      if (p === trade) expect(chunks.length).toBeGreaterThan(1);
+    }
+    // A damaged summary fails the chunked read as it fails the other.
+    const bad = file('many-bad.csv', readFileSync(trade, 'utf8').replace(/`5000,/, '`4999,'));
+    await expect(async () => {
+      for await (const c of readWechatBill({ path: bad }, { date: day }).batches()) void c;
+    }).rejects.toMatchObject({ code: 'INVALID_REQUEST', exitCode: 2 });
+  });
+
   it('SUCCESS lists payments only; REFUND lists refunds with their apply and success times (a header variant)', async () => {
     const s = join(dir, 'success.csv');
     await writeTradeBill(s, rows, { date: day, merchantId: '1900009191', variant: 'SUCCESS' });
