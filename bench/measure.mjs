@@ -15,6 +15,12 @@ export function cliArgs(args = process.argv.slice(2)) {
 /** `--import` this into a node child to have it print its own peak RSS at exit. */
 export const RSS_PROBE = 'data:text/javascript,process.on("exit",()=>process.stderr.write("\\nMAXRSS_KB "+process.resourceUsage().maxRSS+"\\n"))';
 
+/** The median of a list of numbers. */
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
 /** The child's peak RSS in KB: what it printed (RSS_PROBE), else the sampled VmHWM. */
 export const maxRssKb = (r) => Number(/MAXRSS_KB (\d+)/.exec(r.stderr)?.[1] ?? r.hwmKb);
 

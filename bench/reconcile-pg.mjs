@@ -19,7 +19,7 @@ import { dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { cliArgs, maxRssKb, RSS_PROBE, timed } from './measure.mjs';
+import { cliArgs, maxRssKb, median, RSS_PROBE, timed } from './measure.mjs';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 
@@ -185,10 +185,6 @@ SELECT currency, SUM(amount), SUM(fee), COUNT(*) FROM bill GROUP BY currency;
     payRuns.push(await runPay());
     if (round % 2 === 0 && havePsql) refRuns.push(await runRef());
   }
-  const median = (xs) => {
-    const v = [...xs].sort((a, b) => a - b);
-    return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-  };
   const pay = { ms: median(payRuns.map((r) => r.ms)), rss: Math.max(...payRuns.map((r) => r.rss)), code: payRuns[0].code, summary: payRuns[0].summary };
   const ref = refRuns.length ? { ms: median(refRuns.map((r) => r.ms)), stdout: refRuns[0].stdout } : undefined;
   const ratios = refRuns.map((r, i) => payRuns[i].ms / r.ms);

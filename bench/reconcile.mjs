@@ -23,7 +23,7 @@ import { createWriteStream, mkdtempSync, rmSync, statSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cliArgs, maxRssKb, RSS_PROBE, timed } from './measure.mjs';
+import { cliArgs, maxRssKb, median, RSS_PROBE, timed } from './measure.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { flag, value } = cliArgs();
@@ -46,10 +46,6 @@ const { writeTradeBill } = await import(join(ROOT, 'dist/channels/wechatpay/bill
 
 const fmtMs = (ms) => `${(ms / 1000).toFixed(2)} s`;
 const fmtMb = (kb) => `${(kb / 1024).toFixed(0)} MB`;
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const orderNo = (i) => `B${String(i).padStart(12, '0')}`;
 const tradeNo = (i) => `42000${String(i).padStart(23, '0')}`;
 // Amounts from 1.00 to 999.99 CNY, deterministic; WeChat Pay's 0.6% fee.

@@ -127,10 +127,11 @@ class PgBillStage implements BillStage {
     const flagged = this.renderer?.flagged();
     this.renderer?.end();
     await this.rs.q('CREATE TEMP TABLE rc_dup (k TEXT COLLATE "C" PRIMARY KEY, first BIGINT NOT NULL)');
-    const repeats = 'INSERT INTO rc_dup SELECT k, MIN(seq) FROM rc_bill WHERE';
-    if (this.maybe === 0) this.repeats = 0;
-    else if (flagged) this.repeats = await this.rs.changes(`${repeats} k = ANY($1::text[]) GROUP BY k HAVING COUNT(*) > 1`, [[...new Set(flagged)]]);
-    else this.repeats = await this.rs.changes(`${repeats} k IN (SELECT k FROM rc_bill WHERE maybe) GROUP BY k HAVING COUNT(*) > 1`);
+    if (this.maybe > 0) {
+      this.repeats = flagged
+        ? await this.rs.changes('INSERT INTO rc_dup SELECT k, MIN(seq) FROM rc_bill WHERE k = ANY($1::text[]) GROUP BY k HAVING COUNT(*) > 1', [[...new Set(flagged)]])
+        : await this.rs.changes('INSERT INTO rc_dup SELECT k, MIN(seq) FROM rc_bill WHERE k IN (SELECT k FROM rc_bill WHERE maybe) GROUP BY k HAVING COUNT(*) > 1');
+    }
     // Statistics steer the pairing to a hash join (without them the planner sorts both sides);
     // a small sample is enough for that and reads a tenth of the pages.
     await this.rs.q('SET default_statistics_target = 10; ANALYZE rc_bill; ANALYZE rc_dup; RESET default_statistics_target');
