@@ -8,25 +8,75 @@
 import type { BatchedBillRows, BillRow } from '../channel/contract.js';
 import { invalid, type PayError } from '../core/errors.js';
 import type { BillSum } from '../store/reconcile-store.js';
+import { copyText, fromCopyText } from '../store/copy-value.js';
 import { billKey, billSaysFailed } from './classify.js';
 
 /**
- * Values per staged row, in this order: line, key, kind, order number, refund number, channel
- * trade number, amount, fee, currency, time, status (absent text as null).
+ * Values per staged row, in this order: key, amount, currency, flags ({@link STAGE_FLAG}), and the
+ * rest of the row as one text: line, kind, order number, refund number, channel trade number, fee,
+ * time and status, each in COPY's text format (\\N for absent), joined by tabs ({@link stageRest}).
+ * Pairing reads the first four; the rest is decoded only for the rows the engine looks at, and
+ * PostgreSQL's COPY takes it as it is.
  */
-export const STAGE_WIDTH = 11;
+export const STAGE_WIDTH = 5;
+
+/** The flags value of a staged row: the kind's code in the low bits, and whether the bill marks the row failed. */
+export const STAGE_FLAG = {
+  /** Mask of the kind's code (its index in {@link STAGE_KINDS}). */
+  kind: 7,
+  /** Kind codes below this are paired with the books (payment, refund, payout). */
+  pairableBelow: 3,
+  /** The row's status says the money did not move (classify.ts's rule). */
+  failed: 8,
+} as const;
+
+/** Kinds by their code in {@link STAGE_FLAG}.kind; the pairable ones first. */
+export const STAGE_KINDS = ['payment', 'refund', 'payout', 'fee', 'adjustment'] as const;
+const KIND_CODE = new Map<string, number>(STAGE_KINDS.map((k, i) => [k, i]));
+
+/** The fields of a staged row's rest text, in order. */
+export interface StageRest {
+  line: number;
+  kind: BillRow['kind'];
+  orderNo: string | undefined;
+  refundNo: string | undefined;
+  channelTradeNo: string | undefined;
+  feeMinor: number;
+  time: string;
+  status: string | undefined;
+}
+
+/** The rest text of a checked row. */
+export function stageRest(row: BillRow, line: number, fee: number): string {
+  return `${line}\t${row.kind}\t${copyText(row.orderNo || null)}\t${copyText(row.refundNo || null)}\t${copyText(row.channelTradeNo || null)}\t${fee}\t${copyText(row.time)}\t${copyText(row.status || null)}`;
+}
+
+/** The fields {@link stageRest} wrote. */
+export function readStageRest(rest: string): StageRest {
+  const f = rest.split('\t');
+  return {
+    line: Number(f[0]),
+    kind: f[1] as BillRow['kind'],
+    orderNo: fromCopyText(f[2]!),
+    refundNo: fromCopyText(f[3]!),
+    channelTradeNo: fromCopyText(f[4]!),
+    feeMinor: Number(f[5]),
+    time: fromCopyText(f[6]!) ?? '',
+    status: fromCopyText(f[7]!),
+  };
+}
 
 /**
  * Rows per batch: large enough that per-batch costs vanish, small enough that a batch's array
- * (11 values a row, ~90 KB) stays under V8's large-object threshold (128 KB). Larger arrays go
- * to the large-object space, which only a full collection frees: at 4096 rows a 1M-row reconcile
+ * stays under V8's large-object threshold (128 KB). Larger arrays go to the large-object space,
+ * which only a full collection frees: at 4096 rows (11 values a row then) a 1M-row reconcile
  * peaked ~40 MB higher on SQLite and ~45 MB higher on PostgreSQL, and took ~0.6 s longer there.
  */
 export const STAGE_BATCH_ROWS = 1024;
 
 /** Staged rows, {@link STAGE_WIDTH} values each. */
 export interface StageBatch {
-  values: (string | number | null)[];
+  values: (string | number)[];
   rows: number;
 }
 
@@ -38,7 +88,6 @@ export interface PackedBill extends AsyncIterable<StageBatch> {
   rows(): number;
 }
 
-const KINDS = new Set(['payment', 'refund', 'payout', 'fee', 'adjustment']);
 const CURRENCY = /^[A-Z]{3}$/;
 
 function damaged(path: string, line: number, message: string): PayError {
@@ -47,7 +96,7 @@ function damaged(path: string, line: number, message: string): PayError {
 
 /** Packs checked rows into batches and keeps the bill's sums. */
 export class BatchPacker {
-  private values: (string | number | null)[] = [];
+  private values: (string | number)[] = [];
   private count = 0;
   private total = 0;
   private readonly sumsByKey = new Map<string, BillSum>();
@@ -61,7 +110,8 @@ export class BatchPacker {
   /** Checks a reader's row (a reader bug or a damaged file must not slip in) and packs it; returns a full batch. */
   push(row: BillRow): StageBatch | undefined {
     const line = Number.isSafeInteger(row.line) ? row.line : 0;
-    if (!KINDS.has(row.kind)) throw damaged(this.path, line, `unknown kind "${String(row.kind)}"`);
+    const code = KIND_CODE.get(row.kind);
+    if (code === undefined) throw damaged(this.path, line, `unknown kind "${String(row.kind)}"`);
     if (!Number.isSafeInteger(row.amountMinor)) throw damaged(this.path, line, 'amount is not an integer of minor units');
     const fee = row.feeMinor ?? 0;
     if (!Number.isSafeInteger(fee)) throw damaged(this.path, line, 'fee is not an integer of minor units');
@@ -71,8 +121,9 @@ export class BatchPacker {
       if (typeof row.time !== 'string' || Number.isNaN(Date.parse(row.time))) throw damaged(this.path, line, `time "${String(row.time)}" is not a time`);
       this.lastTime = row.time;
     }
-    if (!billSaysFailed(row.status)) this.addSum(row.currency, row.kind, row.amountMinor, fee);
-    this.values.push(row.line, billKey(row), row.kind, row.orderNo || null, row.refundNo || null, row.channelTradeNo || null, row.amountMinor, fee, row.currency, row.time, row.status || null);
+    const failed = billSaysFailed(row.status);
+    if (!failed) this.addSum(row.currency, row.kind, row.amountMinor, fee);
+    this.values.push(billKey(row), row.amountMinor, row.currency, failed ? code | STAGE_FLAG.failed : code, stageRest(row, line, fee));
     this.total++;
     if (++this.count >= this.batchRows) return this.take();
     return undefined;

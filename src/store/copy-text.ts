@@ -1,29 +1,19 @@
 /**
- * PostgreSQL's COPY text format: values, and a bill's staged rows with the flags the PostgreSQL
- * stage keeps while it sends them (the driver-free half of pg-reconcile-store.ts).
+ * A bill's staged rows in PostgreSQL's COPY text format, with the flags the PostgreSQL stage keeps
+ * while it sends them (the driver-free half of pg-reconcile-store.ts).
  */
-import { billSaysFailed } from '../reconcile/classify.js';
-import { STAGE_WIDTH, type StageBatch } from '../reconcile/stage-batch.js';
+import { STAGE_FLAG, STAGE_WIDTH, type StageBatch } from '../reconcile/stage-batch.js';
+import { copyText } from './copy-value.js';
 import { SeenKeys } from './seen-keys.js';
 
-/** A value in COPY's text format: \N for null; backslash, tab, newline and CR escaped. */
-export function copyText(v: string | number | null | undefined): string {
-  if (v === null || v === undefined) return '\\N';
-  if (typeof v === 'number') return String(v);
-  return /[\\\t\n\r]/.test(v) ? v.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r') : v;
-}
-
 /** Columns of the stage (rc_bill) in the order {@link BillCopyRenderer} writes them. */
-export const BILL_COPY_COLUMNS = 'seq, line, k, kind, order_no, refund_no, trade_no, amount, fee, currency, time, status, failed, maybe';
+export const BILL_COPY_COLUMNS = 'seq, k, amount, currency, failed, maybe, line, kind, order_no, refund_no, trade_no, fee, time, status';
 
 /** Bits of the filter of keys already staged (8 MiB: the client stays small; a false alarm costs the server a little). */
 const SEEN_BITS = 1 << 26;
 
 /** Flagged keys listed for the server at most; past that it finds them by the `maybe` column. */
 const MAX_FLAGGED = 100_000;
-
-/** Kinds of rows paired with the books (the others are counted in the totals only). */
-const PAIRABLE = new Set(['payment', 'refund', 'payout']);
 
 /** A batch rendered as COPY text lines, with what the stage needs to know of it. */
 export interface CopyBatch {
@@ -51,10 +41,10 @@ export class BillCopyRenderer {
     let pairable = 0;
     let maybe = 0;
     for (let i = 0, at = 0; i < rows; i++, at += STAGE_WIDTH) {
-      // line, key, kind, order no, refund no, trade no, amount, fee, currency, time, status
-      const k = values[at + 1] as string;
-      const kind = values[at + 2] as string;
-      if (PAIRABLE.has(kind)) pairable++;
+      // key, amount, currency, flags, rest (already COPY text: line, kind, numbers, fee, time, status)
+      const k = values[at] as string;
+      const flags = values[at + 3] as number;
+      if ((flags & STAGE_FLAG.kind) < STAGE_FLAG.pairableBelow) pairable++;
       const seen = this.seen.add(k);
       if (seen) {
         maybe++;
@@ -63,8 +53,7 @@ export class BillCopyRenderer {
           else this.flaggedKeys = undefined;
         }
       }
-      const status = values[at + 10] as string | null;
-      text += `${++this.seq}\t${values[at]}\t${copyText(k)}\t${kind}\t${copyText(values[at + 3] as string | null)}\t${copyText(values[at + 4] as string | null)}\t${copyText(values[at + 5] as string | null)}\t${values[at + 6]}\t${values[at + 7]}\t${values[at + 8]}\t${copyText(values[at + 9] as string)}\t${copyText(status)}\t${status !== null && billSaysFailed(status) ? 't' : 'f'}\t${seen ? 't' : 'f'}\n`;
+      text += `${++this.seq}\t${copyText(k)}\t${values[at + 1]}\t${values[at + 2]}\t${flags & STAGE_FLAG.failed ? 't' : 'f'}\t${seen ? 't' : 'f'}\t${values[at + 4]}\n`;
     }
     return { text, pairable, maybe };
   }

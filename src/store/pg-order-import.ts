@@ -5,7 +5,7 @@
  */
 import type { ImportRow } from './order-import.js';
 import type { PgDb, PgSession } from './pg-db.js';
-import { copyText } from './copy-text.js';
+import { copyText } from './copy-value.js';
 import { CopyIn } from './pg-reconcile-store.js';
 import { IMPORT_COLUMNS, importValues, StagedOrderImport } from './staged-order-import.js';
 

@@ -19,66 +19,72 @@ import {
 } from './reconcile-store.js';
 import type { Row } from './rows.js';
 import type { SqliteStore } from './sqlite-store.js';
-import { STAGE_WIDTH, type StageBatch } from '../reconcile/stage-batch.js';
+import { readStageRest, STAGE_FLAG, STAGE_WIDTH, type StageBatch } from '../reconcile/stage-batch.js';
 import { SqlReconcileStore } from './sql-reconcile-store.js';
 import { SeenKeys } from './seen-keys.js';
 
-const STAGE_COLUMNS = STAGE_WIDTH;
-const BATCH = 200;
+/** Rows per INSERT: a divisor of the packer's batches (1024), so no batch ends in single-row inserts. */
+const BATCH = 256;
+
+/** The stage's own flag beside {@link STAGE_FLAG}'s: the key may have been staged before. */
+const SEEN = 16;
 
 /** Columns of the raw rows of {@link SqliteBillStage.oddPage}'s query. */
 const J = {
   rowid: 0,
-  line: 1,
-  key: 2,
-  kind: 3,
-  orderNo: 4,
-  refundNo: 5,
-  tradeNo: 6,
-  amount: 7,
-  fee: 8,
-  currency: 9,
-  time: 10,
-  status: 11,
-  first: 12,
+  key: 1,
+  amount: 2,
+  currency: 3,
+  rest: 4,
+  first: 5,
   // the order (payments, payouts)
-  oNo: 13,
-  oKind: 14,
-  oChannel: 15,
-  oStatus: 16,
-  oAmount: 17,
-  oCurrency: 18,
-  oTime: 19,
-  oTrade: 20,
+  oNo: 6,
+  oKind: 7,
+  oChannel: 8,
+  oStatus: 9,
+  oAmount: 10,
+  oCurrency: 11,
+  oTime: 12,
+  oTrade: 13,
   // the refund
-  fNo: 21,
-  fOrderNo: 22,
-  fChannel: 23,
-  fStatus: 24,
-  fAmount: 25,
-  fCurrency: 26,
-  fTime: 27,
-  fTrade: 28,
+  fNo: 14,
+  fOrderNo: 15,
+  fChannel: 16,
+  fStatus: 17,
+  fAmount: 18,
+  fCurrency: 19,
+  fTime: 20,
+  fTrade: 21,
 } as const;
 
-/** The book entry a staged row's own key names: same number, same kind. */
+/** Pairable rows (payments, refunds, payouts), by their flags. */
+const PAIRABLE = `(b.f & ${STAGE_FLAG.kind}) < ${STAGE_FLAG.pairableBelow}`;
+/** The staged row is a refund / a payment (kind codes of stage-batch.ts). */
+const IS_REFUND = `(b.f & ${STAGE_FLAG.kind}) = 1`;
+const IS_PAYMENT = `(b.f & ${STAGE_FLAG.kind}) = 0`;
+
+/**
+ * The book entry a staged row's own key names: same number, same kind. The key carries both
+ * (classify.ts's billKey: P| payment, T| payout, R| refund, then the number); rows keyed otherwise
+ * lack the number and name no entry.
+ */
 const JOIN_BOOKS = `
-  LEFT JOIN main.orders o ON b.kind IN ('payment', 'payout') AND o.order_no = b.order_no
-    AND o.kind = CASE b.kind WHEN 'payment' THEN 'collect' ELSE 'payout' END
-  LEFT JOIN main.refunds f ON b.kind = 'refund' AND f.refund_no = b.refund_no`;
+  LEFT JOIN main.orders o ON substr(b.k, 1, 2) IN ('P|', 'T|') AND o.order_no = substr(b.k, 3)
+    AND o.kind = CASE substr(b.k, 1, 1) WHEN 'P' THEN 'collect' ELSE 'payout' END
+  LEFT JOIN main.refunds f ON substr(b.k, 1, 2) = 'R|' AND f.refund_no = substr(b.k, 3)`;
 
 /**
  * A staged row (b) that plainly matches its book entry (o or f) for :channel in [:start, :end):
  * not marked failed, same channel, currency and amount, settled, and settled in the day. The
  * first-of-its-key condition is the caller's.
  */
-const PLAIN = `((b.status IS NULL OR lower(trim(b.status)) NOT IN (${FAILED_SQL}))
-    AND CASE WHEN b.kind = 'refund' THEN
+const PLAIN = `((b.f & ${STAGE_FLAG.failed}) = 0
+    AND CASE WHEN ${IS_REFUND} THEN
           f.refund_no IS NOT NULL AND f.channel = :channel AND f.currency = b.currency AND f.amount_minor = abs(b.amount)
           AND f.status = 'succeeded' AND f.refunded_at >= :start AND f.refunded_at < :end
         ELSE
           o.order_no IS NOT NULL AND o.channel = :channel AND o.currency = b.currency AND o.amount_minor = abs(b.amount)
-          AND (o.status = 'succeeded' OR (b.kind = 'payment' AND o.status = 'refunded'))
+          AND (o.status = 'succeeded' OR (${IS_PAYMENT} AND o.status = 'refunded'))
           AND o.paid_at >= :start AND o.paid_at < :end
         END)`;
 
@@ -86,17 +92,18 @@ const str = (v: unknown): string | undefined => (v === null || v === undefined ?
 
 /** A raw row of the odd-page query (indexed by {@link J}) as a {@link StagedPair}. */
 function pairFromJoin(r: unknown[]): StagedPair {
+  const rest = readStageRest(r[J.rest] as string);
   const row: BillRow = {
-    line: r[J.line] as number,
-    kind: r[J.kind] as BillRow['kind'],
-    orderNo: str(r[J.orderNo]),
-    refundNo: str(r[J.refundNo]),
-    channelTradeNo: str(r[J.tradeNo]),
+    line: rest.line,
+    kind: rest.kind,
+    orderNo: rest.orderNo,
+    refundNo: rest.refundNo,
+    channelTradeNo: rest.channelTradeNo,
     amountMinor: r[J.amount] as number,
-    feeMinor: r[J.fee] as number,
+    feeMinor: rest.feeMinor,
     currency: r[J.currency] as string,
-    time: r[J.time] as string,
-    status: str(r[J.status]),
+    time: rest.time,
+    status: rest.status,
   };
   let entry: BookEntry | undefined;
   if (r[J.oNo] !== null) {
@@ -148,6 +155,8 @@ class SqliteBillStage implements BillStage {
   private readonly markFrom: BetterSqlite3.Statement | undefined;
   private readonly seen = new SeenKeys(SEEN_BITS);
   private marked = 0;
+  /** Rows staged of the kinds paired with the books. */
+  private pairable = 0;
   private readonly version: number;
 
   constructor(
@@ -157,15 +166,11 @@ class SqliteBillStage implements BillStage {
     this.db = store.db;
     this.dropTables();
     this.db.exec(`
-      CREATE TEMP TABLE rc_bill (
-        line INTEGER NOT NULL, k TEXT NOT NULL, kind TEXT NOT NULL, order_no TEXT, refund_no TEXT, trade_no TEXT,
-        amount INTEGER NOT NULL, fee INTEGER NOT NULL, currency TEXT NOT NULL, time TEXT NOT NULL, status TEXT,
-        seen INTEGER NOT NULL
-      );
+      CREATE TEMP TABLE rc_bill (k TEXT NOT NULL, amount INTEGER NOT NULL, currency TEXT NOT NULL, f INTEGER NOT NULL, rest TEXT NOT NULL);
       CREATE TEMP TABLE rc_hits (k TEXT PRIMARY KEY) WITHOUT ROWID;
       CREATE TEMP TABLE rc_odd (id INTEGER PRIMARY KEY);
     `);
-    const values = `(${Array(STAGE_COLUMNS + 1).fill('?').join(',')})`;
+    const values = `(${Array(STAGE_WIDTH).fill('?').join(',')})`;
     this.insertMany = this.db.prepare(`INSERT INTO temp.rc_bill VALUES ${Array(BATCH).fill(values).join(',')}`);
     this.insertOne = this.db.prepare(`INSERT INTO temp.rc_bill VALUES ${values}`);
     this.hitInsert = this.db.prepare('INSERT OR IGNORE INTO temp.rc_hits (k) VALUES (?)');
@@ -174,7 +179,7 @@ class SqliteBillStage implements BillStage {
       this.markFrom = this.db.prepare(
         `INSERT INTO temp.rc_odd (id)
          SELECT b.rowid FROM temp.rc_bill b ${JOIN_BOOKS}
-         WHERE b.rowid > :from AND b.kind IN ('payment', 'refund', 'payout') AND COALESCE(b.seen = 0 AND ${PLAIN}, 0) = 0`,
+         WHERE b.rowid > :from AND ${PAIRABLE} AND COALESCE((b.f & ${SEEN}) = 0 AND ${PLAIN}, 0) = 0`,
       );
     }
   }
@@ -189,24 +194,32 @@ class SqliteBillStage implements BillStage {
     const { values, rows } = batch;
     const many = this.insertMany;
     const one = this.insertOne;
-    const width = (STAGE_COLUMNS + 1) * BATCH;
+    const scoped = this.scope !== undefined;
+    // Copies a row's values into `into` at `at`, adding the stage's own flag; counts the pairable.
     const put = (row: number, into: unknown[], at: number) => {
-      const from = row * STAGE_COLUMNS;
-      for (let j = 0; j < STAGE_COLUMNS; j++) into[at + j] = values[from + j];
-      into[at + STAGE_COLUMNS] = this.scope && this.seen.add(values[from + 1] as string) ? 1 : 0;
+      const from = row * STAGE_WIDTH;
+      const k = values[from] as string;
+      let f = values[from + 3] as number;
+      if ((f & STAGE_FLAG.kind) < STAGE_FLAG.pairableBelow) this.pairable++;
+      if (scoped && this.seen.add(k)) f |= SEEN;
+      into[at] = k;
+      into[at + 1] = values[from + 1];
+      into[at + 2] = values[from + 2];
+      into[at + 3] = f;
+      into[at + 4] = values[from + 4];
     };
     this.db.transaction(() => {
       let i = 0;
       // The last row this batch added: the next batch is paired from there.
       let last = this.marked;
       if (rows >= BATCH) {
-        const args: unknown[] = new Array(width);
+        const args: unknown[] = new Array(STAGE_WIDTH * BATCH);
         for (; i + BATCH <= rows; i += BATCH) {
-          for (let r = 0; r < BATCH; r++) put(i + r, args, r * (STAGE_COLUMNS + 1));
+          for (let r = 0; r < BATCH; r++) put(i + r, args, r * STAGE_WIDTH);
           last = Number(many.run(args).lastInsertRowid);
         }
       }
-      const single: unknown[] = new Array(STAGE_COLUMNS + 1);
+      const single: unknown[] = new Array(STAGE_WIDTH);
       for (; i < rows; i++) {
         put(i, single, 0);
         last = Number(one.run(single).lastInsertRowid);
@@ -235,6 +248,8 @@ class SqliteBillStage implements BillStage {
   private dropTables(): void {
     this.db.exec('DROP TABLE IF EXISTS temp.rc_bill; DROP TABLE IF EXISTS temp.rc_hits; DROP TABLE IF EXISTS temp.rc_odd; DROP TABLE IF EXISTS temp.rc_dup;');
     this.seen.clear();
+    this.marked = 0;
+    this.pairable = 0;
   }
 
   async markOdd(channel: string, start: string, end: string): Promise<number> {
@@ -246,22 +261,19 @@ class SqliteBillStage implements BillStage {
         .prepare(
           `INSERT INTO temp.rc_odd (id)
            SELECT b.rowid FROM temp.rc_bill b LEFT JOIN temp.rc_dup d ON d.k = b.k ${JOIN_BOOKS}
-           WHERE b.kind IN ('payment', 'refund', 'payout') AND COALESCE(COALESCE(d.first, b.rowid) = b.rowid AND ${PLAIN}, 0) = 0`,
+           WHERE ${PAIRABLE} AND COALESCE(COALESCE(d.first, b.rowid) = b.rowid AND ${PLAIN}, 0) = 0`,
         )
         .run({ channel, start, end });
     }
-    const c = this.db
-      .prepare(`SELECT (SELECT COUNT(*) FROM temp.rc_bill WHERE kind IN ('payment', 'refund', 'payout')) - (SELECT COUNT(*) FROM temp.rc_odd) AS n`)
-      .get() as { n: number };
-    return c.n;
+    const odd = this.db.prepare('SELECT COUNT(*) FROM temp.rc_odd').pluck().get() as number;
+    return this.pairable - odd;
   }
 
   /** Paged, not iterated: the connection cannot write while an iterator is open. */
   async oddPage(afterSeq: number, limit: number): Promise<StagedPair[]> {
     const rows = this.db
       .prepare(
-        `SELECT b.rowid, b.line, b.k, b.kind, b.order_no, b.refund_no, b.trade_no, b.amount, b.fee, b.currency, b.time, b.status,
-                COALESCE(d.first, b.rowid),
+        `SELECT b.rowid, b.k, b.amount, b.currency, b.rest, COALESCE(d.first, b.rowid),
                 o.order_no, o.kind, o.channel, o.status, o.amount_minor, o.currency, o.paid_at, o.channel_trade_no,
                 f.refund_no, f.order_no, f.channel, f.status, f.amount_minor, f.currency, f.refunded_at, f.channel_refund_no
          FROM temp.rc_odd x JOIN temp.rc_bill b ON b.rowid = x.id LEFT JOIN temp.rc_dup d ON d.k = b.k ${JOIN_BOOKS}

@@ -2,7 +2,7 @@
 // the bill's sums (rows marked failed left out), the same on the main thread and the worker.
 import { describe, expect, it } from 'vitest';
 import type { BillRow } from '../../src/channel/contract.js';
-import { BatchPacker, billRowChunks, packRows, STAGE_WIDTH } from '../../src/reconcile/stage-batch.js';
+import { BatchPacker, billRowChunks, packRows, readStageRest, STAGE_FLAG, STAGE_KINDS, STAGE_WIDTH } from '../../src/reconcile/stage-batch.js';
 
 const row = (over: Partial<BillRow> = {}): BillRow => ({ line: 2, orderNo: 'P1', channelTradeNo: 'T1', kind: 'payment', amountMinor: 1000, feeMinor: 6, currency: 'CNY', time: '2026-11-22T02:00:00.000Z', status: 'SUCCESS', ...over });
 
@@ -11,22 +11,42 @@ async function* rowsOf(rows: BillRow[]): AsyncGenerator<BillRow> {
 }
 
 describe('BatchPacker', () => {
-  it('lays a row out flat: line, key, kind, numbers, amount, fee, currency, time, status (absent text as null)', () => {
+  it('lays a row out flat: key, amount, currency, flags, and the rest as COPY text (absent text as \\N)', () => {
     const p = new BatchPacker('bill.csv', 10);
     expect(p.push(row({ line: 7, refundNo: undefined, status: '' }))).toBeUndefined();
     const b = p.take()!;
     expect(b.rows).toBe(1);
-    expect(b.values).toEqual([7, 'P|P1', 'payment', 'P1', null, 'T1', 1000, 6, 'CNY', '2026-11-22T02:00:00.000Z', null]);
+    expect(b.values).toEqual(['P|P1', 1000, 'CNY', 0, '7\tpayment\tP1\t\\N\tT1\t6\t2026-11-22T02:00:00.000Z\t\\N']);
     expect(b.values).toHaveLength(STAGE_WIDTH);
     expect(p.take()).toBeUndefined();
+  });
+
+  it('codes the kind and the failed mark in the flags', () => {
+    const p = new BatchPacker('bill.csv', 10);
+    const kinds = ['payment', 'refund', 'payout', 'fee', 'adjustment'] as const;
+    for (const [i, kind] of kinds.entries()) p.push(row({ kind, orderNo: `P${i}`, refundNo: 'R1' }));
+    p.push(row({ kind: 'refund', refundNo: 'R2', status: ' Closed ' }));
+    const b = p.take()!;
+    const flags = Array.from({ length: b.rows }, (_, i) => b.values[i * STAGE_WIDTH + 3] as number);
+    expect(flags.map((f) => STAGE_KINDS[f & STAGE_FLAG.kind])).toEqual([...kinds, 'refund']);
+    expect(flags.map((f) => (f & STAGE_FLAG.failed) !== 0)).toEqual([false, false, false, false, false, true]);
+    expect(flags.filter((f) => (f & STAGE_FLAG.kind) < STAGE_FLAG.pairableBelow)).toHaveLength(4);
+  });
+
+  it('reads back the rest exactly, escapes and absent values included', () => {
+    const p = new BatchPacker('bill.csv', 10);
+    const odd = row({ line: 12, kind: 'refund', orderNo: 'A\\B\tC', refundNo: 'R\n1\r', channelTradeNo: undefined, feeMinor: -3, status: '\\N' });
+    p.push(odd);
+    const rest = readStageRest(p.take()!.values[4] as string);
+    expect(rest).toEqual({ line: 12, kind: 'refund', orderNo: 'A\\B\tC', refundNo: 'R\n1\r', channelTradeNo: undefined, feeMinor: -3, time: odd.time, status: '\\N' });
   });
 
   it('returns a batch when it is full, and keeps counting across batches', () => {
     const p = new BatchPacker('bill.csv', 3);
     const got = [1, 2, 3, 4, 5, 6, 7].map((i) => p.push(row({ orderNo: `P${i}` })));
     expect(got.map((b) => b?.rows)).toEqual([undefined, undefined, 3, undefined, undefined, 3, undefined]);
-    expect(got[2]!.values[1]).toBe('P|P1');
-    expect(got[5]!.values[1]).toBe('P|P4');
+    expect(got[2]!.values[0]).toBe('P|P1');
+    expect(got[5]!.values[0]).toBe('P|P4');
     expect(p.take()!.rows).toBe(1);
     expect(p.rows()).toBe(7);
   });
