@@ -141,11 +141,17 @@ export async function reconcile(rs: ReconcileStore, input: ReconcileInput): Prom
       for await (const batch of packed) {
         await stage.add(batch);
         input.onRows?.(packed.rows());
-        // Once the reader runs (on its worker, for a big bill), this thread reads the books'
-        // totals in the meantime; the run keeps them if the books do not change before it.
+        // Once the reader runs (on its worker, for a big bill), the books' totals are read in the
+        // meantime: on yet another thread where the store can, when the bill comes from a worker,
+        // so that this one goes on staging. The run keeps them if the books do not change before it.
         if (!early && rs.booksVersion) {
           const version = await rs.booksVersion();
-          early = { version, books: await rs.booksTotals(input.channel, isoUtc(start), isoUtc(end)) };
+          const aside = rs.booksTotalsAside && input.packed;
+          const books = aside ? rs.booksTotalsAside!(input.channel, isoUtc(start), isoUtc(end)) : rs.booksTotals(input.channel, isoUtc(start), isoUtc(end));
+          books.catch(() => {
+            /* awaited (and reported) when the run saves its totals */
+          });
+          early = { version, books };
         }
       }
     } catch (err) {
@@ -174,7 +180,7 @@ export async function reconcile(rs: ReconcileStore, input: ReconcileInput): Prom
 /** The books' totals read while the bill was read, and the books' version then. */
 interface EarlyBooks {
   version: number;
-  books: Map<string, SideTotals>;
+  books: Promise<Map<string, SideTotals>>;
 }
 
 interface MatchContext {
@@ -375,7 +381,7 @@ async function match(rs: ReconcileStore, stage: BillStage, input: ReconcileInput
 
   // 6. Totals, counts, and an event for the audit trail.
   const billTotals = billTotalsFromSums(m.sums);
-  const books = m.early && rs.booksVersion && (await rs.booksVersion()) === m.early.version ? m.early.books : await rs.booksTotals(channel, startIso, endIso);
+  const books = m.early && rs.booksVersion && (await rs.booksVersion()) === m.early.version ? await m.early.books : await rs.booksTotals(channel, startIso, endIso);
   const currencies = [...new Set([...billTotals.keys(), ...books.keys()])].sort();
   const totals: CurrencyTotals[] = currencies.map((currency) => ({ currency, bill: billTotals.get(currency) ?? zeroSide(), books: books.get(currency) ?? zeroSide() }));
   const finishedAt = now();

@@ -171,6 +171,12 @@ export interface ReconcileStore {
    */
   booksVersion?(): Promise<number>;
   /**
+   * {@link booksTotals} read off the calling thread where the backend can (a connection of its
+   * own on a worker thread), for the engine's early read of a big bill; the caller checks
+   * {@link booksVersion} before it keeps the result.
+   */
+  booksTotalsAside?(channel: string, start: string, end: string): Promise<Map<string, SideTotals>>;
+  /**
    * Runs `fn` in one transaction on the order book (stage included): everything `fn` writes is
    * saved together or not at all. Not reentrant.
    */

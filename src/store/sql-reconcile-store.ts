@@ -96,38 +96,8 @@ export abstract class SqlReconcileStore implements ReconcileStore {
     start: string,
     end: string,
   ): Promise<Map<string, SideTotals>> {
-    const out = new Map<string, SideTotals>();
-    const side = (currency: string) => {
-      let t = out.get(currency);
-      if (!t) out.set(currency, (t = { count: 0, grossMinor: 0, refundsMinor: 0, payoutsMinor: 0, feesMinor: 0, adjustmentsMinor: 0, netMinor: 0 }));
-      return t;
-    };
-    const orders = await all<{ currency: string; kind: string; n: number; total: number }>(
-      `SELECT currency, kind, COUNT(*) AS n, SUM(amount_minor) AS total FROM orders
-       WHERE channel = ? AND paid_at IS NOT NULL AND paid_at >= ? AND paid_at < ?
-         AND ((kind = 'collect' AND status IN ('succeeded', 'refunded')) OR (kind = 'payout' AND status = 'succeeded'))
-       GROUP BY currency, kind`,
-      [channel, start, end],
-    );
-    for (const r of orders) {
-      const t = side(r.currency);
-      t.count += r.n;
-      if (r.kind === 'collect') t.grossMinor += r.total;
-      else t.payoutsMinor += r.total;
-    }
-    const refunds = await all<{ currency: string; n: number; total: number }>(
-      `SELECT currency, COUNT(*) AS n, SUM(amount_minor) AS total FROM refunds
-       WHERE channel = ? AND refunded_at IS NOT NULL AND refunded_at >= ? AND refunded_at < ? AND status = 'succeeded'
-       GROUP BY currency`,
-      [channel, start, end],
-    );
-    for (const r of refunds) {
-      const t = side(r.currency);
-      t.count += r.n;
-      t.refundsMinor += r.total;
-    }
-    for (const t of out.values()) t.netMinor = t.grossMinor - t.refundsMinor - t.payoutsMinor;
-    return out;
+    const [orders, refunds] = booksTotalsStatements(channel, start, end);
+    return foldBooksTotals(await all(orders.sql, orders.params), await all(refunds.sql, refunds.params));
   }
 
   async findRunByFile(channel: string, date: string, sha256: string): Promise<RunRecord | undefined> {
@@ -282,4 +252,52 @@ export abstract class SqlReconcileStore implements ReconcileStore {
     await this.run('INSERT INTO events (at, type, channel, data) VALUES (?, ?, ?, ?)', [at, type, channel, JSON.stringify(data)]);
   }
 
+}
+
+/** A statement and its parameters. */
+export interface BoundSql {
+  sql: string;
+  params: unknown[];
+}
+
+/** The statements {@link foldBooksTotals} sums: the day's settled orders, then refunds, per currency. */
+export function booksTotalsStatements(channel: string, start: string, end: string): [BoundSql, BoundSql] {
+  return [
+    {
+      sql: `SELECT currency, kind, COUNT(*) AS n, SUM(amount_minor) AS total FROM orders
+       WHERE channel = ? AND paid_at IS NOT NULL AND paid_at >= ? AND paid_at < ?
+         AND ((kind = 'collect' AND status IN ('succeeded', 'refunded')) OR (kind = 'payout' AND status = 'succeeded'))
+       GROUP BY currency, kind`,
+      params: [channel, start, end],
+    },
+    {
+      sql: `SELECT currency, COUNT(*) AS n, SUM(amount_minor) AS total FROM refunds
+       WHERE channel = ? AND refunded_at IS NOT NULL AND refunded_at >= ? AND refunded_at < ? AND status = 'succeeded'
+       GROUP BY currency`,
+      params: [channel, start, end],
+    },
+  ];
+}
+
+/** The books' totals per currency from the rows of {@link booksTotalsStatements}. */
+export function foldBooksTotals(orders: Row[], refunds: Row[]): Map<string, SideTotals> {
+  const out = new Map<string, SideTotals>();
+  const side = (currency: string) => {
+    let t = out.get(currency);
+    if (!t) out.set(currency, (t = { count: 0, grossMinor: 0, refundsMinor: 0, payoutsMinor: 0, feesMinor: 0, adjustmentsMinor: 0, netMinor: 0 }));
+    return t;
+  };
+  for (const r of orders as { currency: string; kind: string; n: number; total: number }[]) {
+    const t = side(r.currency);
+    t.count += r.n;
+    if (r.kind === 'collect') t.grossMinor += r.total;
+    else t.payoutsMinor += r.total;
+  }
+  for (const r of refunds as { currency: string; n: number; total: number }[]) {
+    const t = side(r.currency);
+    t.count += r.n;
+    t.refundsMinor += r.total;
+  }
+  for (const t of out.values()) t.netMinor = t.grossMinor - t.refundsMinor - t.payoutsMinor;
+  return out;
 }

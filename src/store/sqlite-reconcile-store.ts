@@ -13,6 +13,7 @@ import {
   FAILED_SQL,
   type BillStage,
   type ReconcileStore,
+  type SideTotals,
   type StagedPair,
   type StageScope,
   type UnbilledCounts,
@@ -20,7 +21,8 @@ import {
 import type { Row } from './rows.js';
 import type { SqliteStore } from './sqlite-store.js';
 import { readStageRest, STAGE_FLAG, STAGE_WIDTH, type StageBatch } from '../reconcile/stage-batch.js';
-import { SqlReconcileStore } from './sql-reconcile-store.js';
+import { booksTotalsStatements, foldBooksTotals, SqlReconcileStore } from './sql-reconcile-store.js';
+import { readAside } from './sqlite-aside.js';
 import { SeenKeys } from './seen-keys.js';
 
 /** Rows per INSERT: a divisor of the packer's batches (1024), so no batch ends in single-row inserts. */
@@ -344,6 +346,23 @@ export class SqliteReconcileStore extends SqlReconcileStore {
 
   async booksVersion(): Promise<number> {
     return this.store.db.pragma('main.data_version', { simple: true }) as number;
+  }
+
+  /**
+   * The books' totals read on a worker thread, on a read-only connection of its own (one snapshot),
+   * so that this thread goes on staging meanwhile; read on this connection instead when the books
+   * are in memory (no second connection can see them) or the worker cannot read them.
+   */
+  async booksTotalsAside(channel: string, start: string, end: string): Promise<Map<string, SideTotals>> {
+    if (this.store.location !== ':memory:') {
+      try {
+        const [orders, refunds] = await readAside(this.store.location, booksTotalsStatements(channel, start, end));
+        return foldBooksTotals(orders!, refunds!);
+      } catch {
+        /* the same sums, read here */
+      }
+    }
+    return this.booksTotals(channel, start, end);
   }
 
   protected async all<R extends Row = Row>(sql: string, params: unknown[] = []): Promise<R[]> {
