@@ -7,7 +7,7 @@
  */
 import type { BillRow } from '../channel/contract.js';
 import type { StageBatch } from '../reconcile/stage-batch.js';
-import { CARRYABLE_CLASSES, FAILED_STATUS_WORDS, type BookEntry, type EntryKind, type ItemClass } from '../reconcile/classify.js';
+import { CARRYABLE_CLASSES, type BookEntry, type EntryKind, type ItemClass } from '../reconcile/classify.js';
 
 /** Sums of one side for one currency, minor units (amounts are magnitudes; net is signed). */
 export interface SideTotals {
@@ -227,5 +227,3 @@ export interface ReconcileStore {
 
 /** The item classes that stay open across days, as an SQL list (constants, not user input). */
 export const CARRYABLE_SQL = CARRYABLE_CLASSES.map((c) => `'${c}'`).join(', ');
-/** Bill status words that say the money did not move, as an SQL list (constants). */
-export const FAILED_SQL = FAILED_STATUS_WORDS.map((w) => `'${w}'`).join(', ');

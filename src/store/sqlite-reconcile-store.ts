@@ -10,7 +10,6 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { BillRow } from '../channel/contract.js';
 import type { BookEntry } from '../reconcile/classify.js';
 import {
-  FAILED_SQL,
   type BillStage,
   type ReconcileStore,
   type SideTotals,
@@ -20,7 +19,7 @@ import {
 } from './reconcile-store.js';
 import type { Row } from './rows.js';
 import type { SqliteStore } from './sqlite-store.js';
-import { readStageRest, STAGE_FLAG, STAGE_WIDTH, type StageBatch } from '../reconcile/stage-batch.js';
+import { readStageRest, STAGE_FLAG, STAGE_KINDS, STAGE_WIDTH, type StageBatch } from '../reconcile/stage-batch.js';
 import { booksTotalsStatements, foldBooksTotals, SqlReconcileStore } from './sql-reconcile-store.js';
 import { readAside } from './sqlite-aside.js';
 import { SeenKeys } from './seen-keys.js';
@@ -62,8 +61,8 @@ const J = {
 /** Pairable rows (payments, refunds, payouts), by their flags. */
 const PAIRABLE = `(b.f & ${STAGE_FLAG.kind}) < ${STAGE_FLAG.pairableBelow}`;
 /** The staged row is a refund / a payment (kind codes of stage-batch.ts). */
-const IS_REFUND = `(b.f & ${STAGE_FLAG.kind}) = 1`;
-const IS_PAYMENT = `(b.f & ${STAGE_FLAG.kind}) = 0`;
+const IS_REFUND = `(b.f & ${STAGE_FLAG.kind}) = ${STAGE_KINDS.indexOf('refund')}`;
+const IS_PAYMENT = `(b.f & ${STAGE_FLAG.kind}) = ${STAGE_KINDS.indexOf('payment')}`;
 
 /**
  * The book entry a staged row's own key names: same number, same kind. The key carries both

@@ -169,8 +169,8 @@ export abstract class StagedOrderImport implements OrderImport {
 
     // Good rows the books already hold as they are: left alone. Every other good row is new and
     // keeps a NULL action (see INSERT): marking millions of new rows would rewrite the whole stage.
-    await this.run("UPDATE imp SET action = 'same' WHERE bad = 0 AND action IS NULL AND kind <> 'refund' AND EXISTS (SELECT 1 FROM orders o WHERE o.order_no = imp.order_no)");
-    await this.run("UPDATE imp SET action = 'same' WHERE bad = 0 AND action IS NULL AND kind = 'refund' AND EXISTS (SELECT 1 FROM refunds f WHERE f.refund_no = imp.refund_no)");
+    await this.run(`UPDATE imp SET action = 'same' WHERE ${INSERT} AND kind <> 'refund' AND EXISTS (SELECT 1 FROM orders o WHERE o.order_no = imp.order_no)`);
+    await this.run(`UPDATE imp SET action = 'same' WHERE ${INSERT} AND kind = 'refund' AND EXISTS (SELECT 1 FROM refunds f WHERE f.refund_no = imp.refund_no)`);
   }
 
   async problems(): Promise<ImportProblem[]> {
