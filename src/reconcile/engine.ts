@@ -146,8 +146,8 @@ export async function reconcile(rs: ReconcileStore, input: ReconcileInput): Prom
         // so that this one goes on staging. The run keeps them if the books do not change before it.
         if (!early && rs.booksVersion) {
           const version = await rs.booksVersion();
-          const aside = rs.booksTotalsAside && input.packed;
-          const books = aside ? rs.booksTotalsAside!(input.channel, isoUtc(start), isoUtc(end)) : rs.booksTotals(input.channel, isoUtc(start), isoUtc(end));
+          const read = input.packed && rs.booksTotalsAside ? rs.booksTotalsAside : rs.booksTotals;
+          const books = read.call(rs, input.channel, isoUtc(start), isoUtc(end));
           books.catch(() => {
             /* awaited (and reported) when the run saves its totals */
           });

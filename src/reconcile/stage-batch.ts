@@ -34,20 +34,11 @@ export const STAGE_FLAG = {
 export const STAGE_KINDS = ['payment', 'refund', 'payout', 'fee', 'adjustment'] as const;
 const KIND_CODE = new Map<string, number>(STAGE_KINDS.map((k, i) => [k, i]));
 
-/** The fields of a staged row's rest text, in order. */
-export interface StageRest {
-  line: number;
-  kind: BillRow['kind'];
-  orderNo: string | undefined;
-  refundNo: string | undefined;
-  channelTradeNo: string | undefined;
-  feeMinor: number;
-  time: string;
-  status: string | undefined;
-}
+/** The fields of a bill row a staged row's rest text holds (all but the amount and currency). */
+export type StageRest = Required<Pick<BillRow, 'line' | 'kind' | 'feeMinor' | 'time'>> & Pick<BillRow, 'orderNo' | 'refundNo' | 'channelTradeNo' | 'status'>;
 
 /** The rest text of a checked row. */
-export function stageRest(row: BillRow, line: number, fee: number): string {
+function stageRest(row: BillRow, line: number, fee: number): string {
   return `${line}\t${row.kind}\t${copyText(row.orderNo || null)}\t${copyText(row.refundNo || null)}\t${copyText(row.channelTradeNo || null)}\t${fee}\t${copyText(row.time)}\t${copyText(row.status || null)}`;
 }
 

@@ -93,19 +93,7 @@ const str = (v: unknown): string | undefined => (v === null || v === undefined ?
 
 /** A raw row of the odd-page query (indexed by {@link J}) as a {@link StagedPair}. */
 function pairFromJoin(r: unknown[]): StagedPair {
-  const rest = readStageRest(r[J.rest] as string);
-  const row: BillRow = {
-    line: rest.line,
-    kind: rest.kind,
-    orderNo: rest.orderNo,
-    refundNo: rest.refundNo,
-    channelTradeNo: rest.channelTradeNo,
-    amountMinor: r[J.amount] as number,
-    feeMinor: rest.feeMinor,
-    currency: r[J.currency] as string,
-    time: rest.time,
-    status: rest.status,
-  };
+  const row: BillRow = { ...readStageRest(r[J.rest] as string), amountMinor: r[J.amount] as number, currency: r[J.currency] as string };
   let entry: BookEntry | undefined;
   if (r[J.oNo] !== null) {
     entry = {
