@@ -13,6 +13,7 @@
 import net from 'node:net';
 import { generateId } from '../core/ids.js';
 import { codeForNetworkError, codeForStatus, probe, statusDetails } from './http-codes.js';
+import { writeRequest } from './direct-write.js';
 import type { HttpTargetOptions } from './http-target.js';
 import type { Done, SendError, Target } from './target.js';
 
@@ -67,6 +68,16 @@ function valueHas(buf: Buffer, from: number, to: number, word: Buffer): boolean 
 const CLOSED_EARLY: SendError = { code: 'CHANNEL_ERROR', message: 'connection closed before the response ended' };
 const BAD_RESPONSE = (why: string): SendError => ({ code: 'CHANNEL_ERROR', message: `malformed HTTP response: ${why}` });
 
+/** A response head as parsed: its bytes through the blank line and what they said. */
+interface SeenHead {
+  bytes: Buffer;
+  status: number;
+  keepAlive: boolean;
+  /** Content-Length, -1 when absent. */
+  length: number;
+  chunked: boolean;
+}
+
 /** One connection and the request on it. */
 class Conn {
   socket: net.Socket | undefined;
@@ -92,7 +103,7 @@ class Conn {
     this.inHead = true;
     this.head = undefined;
     if (this.socket === undefined) this.connect();
-    this.socket!.write(request);
+    writeRequest(this.socket!, request);
   }
 
   private connect(): void {
@@ -171,6 +182,16 @@ class Conn {
 
   /** Consumes head bytes; returns where the body starts, n when more is needed, -1 on failure. */
   private readHead(buf: Buffer, pos: number, n: number): number {
+    const seen = this.target.seenHead;
+    if (this.head === undefined && seen !== undefined) {
+      // The same bytes as the last head parsed (blank line included): the same answer, no parse.
+      const len = seen.bytes.length;
+      if (n - pos >= len && buf.compare(seen.bytes, 0, len, pos, pos + len) === 0) {
+        this.target.seenHeadHits++;
+        this.takeHead(seen.status, seen.keepAlive, seen.length, seen.chunked);
+        return pos + len;
+      }
+    }
     let src = buf;
     let start = pos;
     let end = n;
@@ -254,6 +275,13 @@ class Conn {
       this.inHead = true;
       return true;
     }
+    this.target.rememberHead(src, start, end, status, keepAlive, length, chunked);
+    this.takeHead(status, keepAlive, length, chunked);
+    return true;
+  }
+
+  /** Sets up for the body of a final (non-1xx) head. */
+  private takeHead(status: number, keepAlive: boolean, length: number, chunked: boolean): void {
     this.status = status;
     this.keepAlive = keepAlive;
     this.inHead = false;
@@ -269,7 +297,6 @@ class Conn {
       this.body = Body.UntilClose;
       this.keepAlive = false;
     }
-    return true;
   }
 
   /** Consumes body bytes; returns the position after them. Sets body None when it is complete. */
@@ -347,6 +374,15 @@ export class SocketTarget implements Target {
   /** True for HEAD requests: answers carry no body whatever their headers say. */
   readonly head: boolean;
   connects = 0;
+  /**
+   * The last final head parsed (its bytes with the blank line, and what they said): a server
+   * answering the same request repeats its head byte for byte but for Date, once a second, so most
+   * answers are known by one comparison instead of a parse (nginx's head: about 0.7 µs a response
+   * less of the generator's CPU). Heads that differ every time stop being remembered.
+   */
+  seenHead: SeenHead | undefined;
+  seenHeadHits = 0;
+  private seenHeadMisses = 0;
   /** Timeout sweeps so far: a request times out `sweepsPerTimeout` sweeps after it went out. */
   ticks = 0;
   private readonly request: Buffer | undefined;
@@ -401,6 +437,15 @@ export class SocketTarget implements Target {
     }
     this.sweeper ??= setInterval(() => this.sweep(), this.sweepMs).unref();
     c.start(done, this.next());
+  }
+
+  /** Notes a head just parsed, unless heads here seldom repeat. */
+  rememberHead(src: Buffer, start: number, end: number, status: number, keepAlive: boolean, length: number, chunked: boolean): void {
+    if (++this.seenHeadMisses > 256 && this.seenHeadHits < this.seenHeadMisses) {
+      this.seenHead = undefined;
+      return;
+    }
+    this.seenHead = { bytes: Buffer.from(src.subarray(start, end + 4)), status, keepAlive, length, chunked };
   }
 
   /** Returns a connection to the free list (called before its `done`) and counts the status. */

@@ -124,6 +124,29 @@ describe('socket HTTP target', () => {
     expect(get.details()).toMatchObject({ httpStatuses: { '200': 2, '204': 1 }, connects: 2 });
   });
 
+  it('knows a repeated head by its bytes, parses one that differs anew, and stops remembering heads that never repeat', async () => {
+    const a = 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello';
+    const b = 'HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nhello!';
+    const c = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n';
+    const answers = [a, a, a, b, b, c, c, a, 'HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n'];
+    const s = await rawServer((_h, sock, n) => sock.write(answers[n - 1]));
+    const t = target(s.url);
+    const codes = [];
+    for (let i = 0; i < answers.length; i++) codes.push((await send(t))?.code);
+    // A wrong length or framing taken from a remembered head would garble the next answer.
+    expect(codes).toEqual([undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, 'SYSTEM_ERROR']);
+    expect(t.seenHeadHits).toBe(4); // a, a, b, c repeated
+    expect(t.seenHead?.bytes.toString('latin1')).toBe('HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n');
+    expect(s.connections).toBe(1);
+
+    const u = await rawServer((_h, sock, n) => sock.write(`HTTP/1.1 200 OK\r\nX-N: ${n}\r\nContent-Length: 1\r\n\r\n${n % 10}`));
+    const v = target(u.url);
+    for (let i = 0; i < 300; i++) expect(await send(v)).toBeUndefined();
+    expect(v.seenHeadHits).toBe(0);
+    expect(v.seenHead).toBeUndefined();
+    expect(v.details()).toMatchObject({ httpStatuses: { '200': 300 }, connects: 1 });
+  });
+
   it('maps statuses onto standard codes and counts them', async () => {
     const statuses = [500, 429, 401, 404, 200];
     const s = await rawServer((_h, sock, n) => sock.write(`HTTP/1.1 ${statuses[n - 1]} X\r\nContent-Length: 0\r\n\r\n`));
