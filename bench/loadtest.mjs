@@ -19,8 +19,9 @@
 // order. Per tool the median of the rounds; then, round by round, the best of pay and
 // pay --workers 2 against the best of wrk -t1 and wrk -t2, and the median of those paired ratios
 // (throughput, and p99 difference in ms), which is what issue 20 sets (>= 1.0x, p99 within 1 ms).
-// Beside them, the floor of any Node.js generator: a bare node:net loop (write, wait for the
-// bytes, write again; nothing timed or parsed), against pay on one thread and against wrk.
+// Beside them, a bare node:net loop (socket.write, wait for the bytes, write again; nothing timed
+// or parsed): the floor of a generator on net's public write path (pay writes to the handle
+// directly, src/loadtest/direct-write.ts), against pay on one thread and against wrk.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
@@ -55,7 +56,7 @@ if (process.argv[2] === '--autocannon-child') {
   process.exit(0);
 }
 
-// ---- child mode: the bare node:net loop, the floor of any Node.js generator -----------------------
+// ---- child mode: the bare node:net loop (net's public write path, nothing timed or parsed) --------
 // 50 keep-alive connections that write a request and, once its bytes are back, the next one: no
 // timing, no parsing beyond learning the response's size from the first one, no histogram. What
 // Node itself costs per request (one callback from libuv, one write), for comparing pay with it.
