@@ -4,7 +4,7 @@
  *
  * Node's own `socket.write` ends in the same call (`handle.writeBuffer(req, data)`, libuv's
  * try-write first); what it adds costs about 0.4 µs of the generator's user time per request
- * against nginx (1.6 µs against 2.0, bench/loadtest's bare loop), which on 2 cores shared with the
+ * against nginx (1.6 µs against 2.0, in a bare write-and-wait loop), which on 2 cores shared with the
  * server is throughput the server does not get. The request object comes from Node's
  * `stream_wrap` binding, the one Node itself uses; a write libuv completes at once leaves it free
  * for the next write, so one spare serves a whole thread.
