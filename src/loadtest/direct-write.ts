@@ -70,7 +70,7 @@ function finished(this: WriteReq, status: number): void {
 
 let spare: WriteReq | undefined;
 
-/** Whether writes skip the Writable path on this thread (for the summary and tests). */
+/** Whether writes skip the Writable path on this thread (read by the tests). */
 export const directWrites = streamWrap !== undefined;
 
 /** Writes `data` on `socket`, straight to its handle when that is safe, else with socket.write. */
