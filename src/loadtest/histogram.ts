@@ -28,6 +28,13 @@ export const DISTRIBUTION_POINTS = [0, 10, 25, 50, 75, 90, 95, 97.5, 99, 99.5, 9
 /** One hour in µs: values above grow the histogram (autoResize) rather than fail. */
 const HIGHEST_US = 3_600_000_000;
 
+/**
+ * Latencies below this many µs (16 ms) are first counted in a plain array, one increment each, and
+ * added to the HDR histogram in one pass when it is next read: the same counts, without HDR's
+ * bucket arithmetic (a log2, two pow and a floor) on every request of a fast target.
+ */
+const PENDING_US = 1 << 14;
+
 /** Rounds ms to µs precision for output. */
 function ms(us: number): number {
   return Math.round(us) / 1000;
@@ -35,10 +42,15 @@ function ms(us: number): number {
 
 /** A latency histogram in µs. */
 export class LatencyHistogram {
-  private readonly h: hdr.Histogram;
+  private readonly hist: hdr.Histogram;
+  /** Counts by µs not yet in {@link hist} (allocated on the first small value). */
+  private pending: Float64Array | undefined;
+  /** Lowest and highest index holding a pending count (lo > hi: none). */
+  private lo = PENDING_US;
+  private hi = -1;
 
   constructor() {
-    this.h = hdr.build({
+    this.hist = hdr.build({
       bitBucketSize: 32,
       autoResize: true,
       lowestDiscernibleValue: 1,
@@ -52,9 +64,29 @@ export class LatencyHistogram {
   recordMs(valueMs: number, count = 1): number {
     // Clock steps cannot make a latency negative in performance.now(), but clamp defensively.
     const us = valueMs > 0 ? Math.round(valueMs * 1000) : 0;
-    if (count === 1) this.h.recordValue(us);
-    else this.h.recordValueWithCount(us, count);
+    if (us < PENDING_US) {
+      (this.pending ??= new Float64Array(PENDING_US))[us] += count;
+      if (us < this.lo) this.lo = us;
+      if (us > this.hi) this.hi = us;
+    } else if (count === 1) this.hist.recordValue(us);
+    else this.hist.recordValueWithCount(us, count);
     return us;
+  }
+
+  /** The HDR histogram, with the pending counts added first. */
+  private get h(): hdr.Histogram {
+    if (this.hi >= 0) {
+      const p = this.pending!;
+      for (let us = this.lo; us <= this.hi; us++) {
+        if (p[us] !== 0) {
+          this.hist.recordValueWithCount(us, p[us]);
+          p[us] = 0;
+        }
+      }
+      this.lo = PENDING_US;
+      this.hi = -1;
+    }
+    return this.hist;
   }
 
   get count(): number {

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConcurrency, parseDuration, parseMix, parseRate, isLoopbackHost } from '../../src/commands/loadtest.js';
 import { WeightedCycle } from '../../src/loadtest/channel-target.js';
+import * as hdr from 'hdr-histogram-js';
 import { LatencyHistogram, decodeSummary } from '../../src/loadtest/histogram.js';
 import { codeForNetworkError, codeForStatus } from '../../src/loadtest/http-target.js';
 import { runLevel } from '../../src/loadtest/runner.js';
@@ -151,6 +152,39 @@ describe('histogram', () => {
     // Values past an hour grow the histogram instead of failing.
     h.recordMs(2 * 3600_000);
     expect(h.maxMs()).toBeGreaterThan(7_190_000);
+  });
+
+  it('small values counted aside first hold exactly what HDR recording each one holds', () => {
+    const h = new LatencyHistogram();
+    const direct = hdr.build({ bitBucketSize: 32, autoResize: true, lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
+    let x = 7;
+    const check = () => {
+      expect(h.encode()).toBe(hdr.encodeIntoCompressedBase64(direct));
+      expect(h.summary()).toMatchObject({ count: direct.totalCount, max: direct.maxValue / 1000, p99: direct.getValueAtPercentile(99) / 1000 });
+    };
+    for (let round = 0; round < 4; round++) {
+      for (let i = 0; i < 5000; i++) {
+        x = (x * 1103515245 + 12345) % 2147483648;
+        // Mostly under 16 ms (counted aside), some exactly at the edge, some far above; zero and negatives clamp.
+        const ms = i % 97 === 0 ? 16.384 : i % 89 === 0 ? 16.383 : i % 13 === 0 ? 20 + (x % 100_000) : i % 501 === 0 ? -1 : (x % 16_000) / 1000;
+        const count = i % 7 === 0 ? 3 : 1;
+        const us = h.recordMs(ms, count);
+        direct.recordValueWithCount(Math.max(0, Math.round(ms * 1000)), count);
+        expect(us).toBe(Math.max(0, Math.round(ms * 1000)));
+      }
+      // Reads in between settle what was counted aside; nothing is added twice.
+      check();
+      check();
+    }
+    const copy = new LatencyHistogram();
+    copy.recordMs(0.5);
+    copy.add(h);
+    direct.recordValue(500);
+    expect(copy.encode()).toBe(hdr.encodeIntoCompressedBase64(direct));
+    h.reset();
+    expect(h.summary().count).toBe(0);
+    h.recordMs(1);
+    expect(h.summary()).toMatchObject({ count: 1, p50: 1, max: 1 });
   });
 });
 
