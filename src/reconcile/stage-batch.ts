@@ -80,6 +80,7 @@ export interface PackedBill extends AsyncIterable<StageBatch> {
 }
 
 const CURRENCY = /^[A-Z]{3}$/;
+const UNSEEN = Symbol('unseen');
 
 function damaged(path: string, line: number, message: string): PayError {
   return invalid(`${path}: bill row at line ${line}: ${message}`, { hint: 'The channel reader produced a row pay cannot use; the file may be damaged.' });
@@ -91,7 +92,15 @@ export class BatchPacker {
   private count = 0;
   private total = 0;
   private readonly sumsByKey = new Map<string, BillSum>();
-  private lastTime = '';
+  // Rows of one bill repeat their time, currency, status and kind: each is checked (or looked up)
+  // once per change, not per row. push() alone over 1M rows, 2026-12-06 on 2 cores: 0.95-1.15 s
+  // with a per-row status normalisation, currency test and sum-key string, 0.40-0.80 s without.
+  // UNSEEN equals no value a row can hold, so the first row is always checked.
+  private lastTime: unknown = UNSEEN;
+  private lastCurrency: unknown = UNSEEN;
+  private lastStatus: unknown = UNSEEN;
+  private lastFailed = false;
+  private lastSum: BillSum | undefined;
 
   constructor(
     private readonly path: string,
@@ -106,13 +115,19 @@ export class BatchPacker {
     if (!Number.isSafeInteger(row.amountMinor)) throw damaged(this.path, line, 'amount is not an integer of minor units');
     const fee = row.feeMinor ?? 0;
     if (!Number.isSafeInteger(fee)) throw damaged(this.path, line, 'fee is not an integer of minor units');
-    if (typeof row.currency !== 'string' || !CURRENCY.test(row.currency)) throw damaged(this.path, line, `currency "${String(row.currency)}" is not an ISO 4217 code`);
-    // Rows of one bill share times often: a time checked once is not parsed again.
+    if (row.currency !== this.lastCurrency) {
+      if (typeof row.currency !== 'string' || !CURRENCY.test(row.currency)) throw damaged(this.path, line, `currency "${String(row.currency)}" is not an ISO 4217 code`);
+      this.lastCurrency = row.currency;
+    }
     if (row.time !== this.lastTime) {
       if (typeof row.time !== 'string' || Number.isNaN(Date.parse(row.time))) throw damaged(this.path, line, `time "${String(row.time)}" is not a time`);
       this.lastTime = row.time;
     }
-    const failed = billSaysFailed(row.status);
+    if (row.status !== this.lastStatus) {
+      this.lastFailed = billSaysFailed(row.status);
+      this.lastStatus = row.status;
+    }
+    const failed = this.lastFailed;
     if (!failed) this.addSum(row.currency, row.kind, row.amountMinor, fee);
     this.values.push(billKey(row), row.amountMinor, row.currency, failed ? code | STAGE_FLAG.failed : code, stageRest(row, line, fee));
     this.total++;
@@ -140,9 +155,13 @@ export class BatchPacker {
   }
 
   private addSum(currency: string, kind: string, amount: number, fee: number): void {
-    const key = `${currency}|${kind}`;
-    let s = this.sumsByKey.get(key);
-    if (!s) this.sumsByKey.set(key, (s = { currency, kind, n: 0, amount: 0, fee: 0 }));
+    let s = this.lastSum;
+    if (s === undefined || s.currency !== currency || s.kind !== kind) {
+      const key = `${currency}|${kind}`;
+      s = this.sumsByKey.get(key);
+      if (!s) this.sumsByKey.set(key, (s = { currency, kind, n: 0, amount: 0, fee: 0 }));
+      this.lastSum = s;
+    }
     s.n++;
     s.amount += amount;
     s.fee += fee;

@@ -1,7 +1,11 @@
 // Packing bill rows for the stage: the checks every row passes, the flat layout, batch sizes and
 // the bill's sums (rows marked failed left out), the same on the main thread and the worker.
 import { describe, expect, it } from 'vitest';
-import type { BillRow } from '../../src/channel/contract.js';
+import { join } from 'node:path';
+import type { BillReader, BillRow } from '../../src/channel/contract.js';
+import { lazyBills } from '../../src/channel/lazy.js';
+import mock from '../../channels/mock/index.js';
+import { tempDir } from '../helpers/cli.js';
 import { BatchPacker, billRowChunks, packRows, readStageRest, STAGE_FLAG, STAGE_KINDS, STAGE_WIDTH } from '../../src/reconcile/stage-batch.js';
 
 const row = (over: Partial<BillRow> = {}): BillRow => ({ line: 2, orderNo: 'P1', channelTradeNo: 'T1', kind: 'payment', amountMinor: 1000, feeMinor: 6, currency: 'CNY', time: '2026-11-22T02:00:00.000Z', status: 'SUCCESS', ...over });
@@ -95,6 +99,26 @@ describe('BatchPacker', () => {
     expect(() => p.push(row({ orderNo: 'P3', time: 'nope' }))).toThrow(/not a time/);
   });
 
+  it('checks a currency, a status and a sum bucket again whenever they change from the row before', () => {
+    const p = new BatchPacker('bill.csv');
+    p.push(row());
+    p.push(row({ orderNo: 'P2', status: 'CLOSED' }));
+    p.push(row({ orderNo: 'P3' }));
+    p.push(row({ orderNo: 'P4', currency: 'USD' }));
+    p.push(row({ orderNo: 'P5' }));
+    const b = p.take()!;
+    expect(Array.from({ length: b.rows }, (_, i) => (b.values[i * STAGE_WIDTH + 3] as number) & STAGE_FLAG.failed)).toEqual([0, STAGE_FLAG.failed, 0, 0, 0]);
+    expect(p.sums()).toEqual([
+      { currency: 'CNY', kind: 'payment', n: 3, amount: 3000, fee: 18 },
+      { currency: 'USD', kind: 'payment', n: 1, amount: 1000, fee: 6 },
+    ]);
+    expect(() => p.push(row({ orderNo: 'P6', currency: 'usd' }))).toThrow(/currency "usd" is not an ISO 4217 code/);
+    // The first row is checked whatever it holds (no remembered value stands in for an empty one).
+    expect(() => new BatchPacker('bill.csv').push(row({ currency: '' }))).toThrow(/currency "" is not/);
+    expect(() => new BatchPacker('bill.csv').push(row({ time: '' }))).toThrow(/time "" is not a time/);
+    expect(() => new BatchPacker('bill.csv').push(row({ time: undefined as unknown as string }))).toThrow(/time "undefined" is not a time/);
+  });
+
   it('refuses sums past the safe integer range', () => {
     const p = new BatchPacker('bill.csv');
     p.push(row({ amountMinor: Number.MAX_SAFE_INTEGER - 1 }));
@@ -146,5 +170,59 @@ describe('billRowChunks', () => {
     for await (const b of packed) batches.push(b);
     expect(batches.reduce((n, b) => n + b.rows, 0)).toBe(2);
     expect(packed.sums()).toEqual([{ currency: 'CNY', kind: 'payment', n: 2, amount: 300, fee: 0 }]);
+  });
+});
+
+describe('lazyBills (a channel module’s reader, imported on first use)', () => {
+  const two: BillRow[] = [
+    { line: 2, kind: 'payment', orderNo: 'A1', amountMinor: 100, feeMinor: 0, currency: 'CNY', time: '2026-11-22T01:00:00.000Z' },
+    { line: 3, kind: 'payment', orderNo: 'A2', amountMinor: 200, feeMinor: 0, currency: 'CNY', time: '2026-11-22T01:00:00.000Z' },
+  ];
+
+  it('keeps the loaded reader’s chunks as they are (the packer takes them so), and loads it once', async () => {
+    let loads = 0;
+    const reader: BillReader = {
+      read: () => ({
+        batches: async function* () {
+          yield two;
+          yield [two[0]!];
+        },
+        [Symbol.asyncIterator]: async function* () {
+          yield* two;
+          yield two[0]!;
+        },
+      }),
+    };
+    const lazy = lazyBills(async () => {
+      loads++;
+      return reader;
+    });
+    const chunks: (readonly BillRow[])[] = [];
+    for await (const c of billRowChunks(lazy.read({ path: 'x' }, {}))) chunks.push(c);
+    expect(chunks).toEqual([two, [two[0]]]);
+    expect(chunks[0]).toBe(two);
+    const rows: BillRow[] = [];
+    for await (const r of lazy.read({ path: 'x' }, {})) rows.push(r);
+    expect(rows).toEqual([...two, two[0]]);
+    expect(loads).toBe(1);
+  });
+
+  it('gives the rows of a reader without chunks one at a time, and its damage, through the mock channel', async () => {
+    const { dir, cleanup } = tempDir('pay-lazy-bills-');
+    try {
+      const path = join(dir, 'mock-bill.csv');
+      await mock.bill!.write!(path, two, { date: '2026-11-22' });
+      const one: BillRow[] = [];
+      for await (const r of mock.bill!.read({ path }, { date: '2026-11-22' })) one.push(r);
+      expect(one.map((r) => r.orderNo)).toEqual(['A1', 'A2']);
+      const chunks: (readonly BillRow[])[] = [];
+      for await (const c of billRowChunks(mock.bill!.read({ path }, { date: '2026-11-22' }))) chunks.push(c);
+      expect(chunks).toEqual(one.map((r) => [r]));
+      await expect(async () => {
+        for await (const c of billRowChunks(mock.bill!.read({ path: join(dir, 'absent.csv') }, { date: '2026-11-22' }))) void c;
+      }).rejects.toThrow(/absent\.csv/);
+    } finally {
+      cleanup();
+    }
   });
 });

@@ -7,10 +7,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BillRow, ReadBillOptions } from '../../../src/channel/contract.js';
+import type { BatchedBillRows, BillRow, ReadBillOptions } from '../../../src/channel/contract.js';
 import { isPayError } from '../../../src/core/errors.js';
 import { HAS_SHARED, SHARED_DIR, sharedNotice, tempDir } from '../../../test/helpers/cli.js';
 import { readWechatBill, wechatpayBills, writeFundFlowBill, writeTradeBill, type WechatBillRow } from '../bill.js';
+import wechatpay from '../index.js';
 
 const SAMPLES = join(SHARED_DIR, 'samples');
 let dir = '';
@@ -151,6 +152,14 @@ describe('generated trade bills', () => {
       expect(chunks.flat()).toEqual(one);
       expect(one.length).toBeGreaterThan(0);
       if (p === trade) expect(chunks.length).toBeGreaterThan(1);
+      // The module the registry loads (its bill reader imported on first use, src/channel/lazy.ts)
+      // hands over the same chunks: reconciliation reads through it.
+      const viaModule = wechatpay.bill!.read({ path: p }, { date: day }) as Partial<BatchedBillRows>;
+      expect(typeof viaModule.batches).toBe('function');
+      const lazyChunks: BillRow[][] = [];
+      for await (const c of viaModule.batches!()) lazyChunks.push(c);
+      expect(lazyChunks.map((c) => c.length)).toEqual(chunks.map((c) => c.length));
+      expect(lazyChunks.flat()).toEqual(one);
     }
     // A damaged summary fails the chunked read as it fails the other.
     const bad = file('many-bad.csv', readFileSync(trade, 'utf8').replace(/`5000,/, '`4999,'));
