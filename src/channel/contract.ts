@@ -414,6 +414,16 @@ export interface BatchedBillRows extends AsyncIterable<BillRow> {
   batches(): AsyncIterable<BillRow[]>;
 }
 
+/** The rows of `rows`, a chunk at a time when the reader offers that, else one by one. */
+export async function* billRowChunks(rows: AsyncIterable<BillRow>): AsyncGenerator<BillRow[]> {
+  const batched = rows as Partial<BatchedBillRows>;
+  if (typeof batched.batches === 'function') {
+    yield* batched.batches();
+    return;
+  }
+  for await (const row of rows) yield [row];
+}
+
 /** Bill parsing usable without API credentials (and, for simulators and tests, writing). */
 export interface BillReader {
   /** Streams normalised rows; throws PayError INVALID_REQUEST (exit 2) for a damaged file. */

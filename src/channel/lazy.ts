@@ -3,7 +3,7 @@
  * detection in `pay verify` and by every command that names the channel; its bill parser (zip,
  * decoders, big format tables) is needed by reconciliation only, so it loads on first use.
  */
-import type { BatchedBillRows, BillReader, BillRow } from './contract.js';
+import { billRowChunks, type BatchedBillRows, type BillReader, type BillRow } from './contract.js';
 
 /**
  * A BillReader whose implementation is imported on first use. What it reads keeps the loaded
@@ -21,12 +21,7 @@ export function lazyBills(load: () => Promise<BillReader>): BillReader {
           yield* (await get()).read(source, options);
         },
         async *batches(): AsyncGenerator<BillRow[]> {
-          const rows = (await get()).read(source, options) as Partial<BatchedBillRows> & AsyncIterable<BillRow>;
-          if (typeof rows.batches === 'function') {
-            yield* rows.batches();
-            return;
-          }
-          for await (const row of rows) yield [row];
+          yield* billRowChunks((await get()).read(source, options));
         },
       };
     },

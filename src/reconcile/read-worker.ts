@@ -6,9 +6,9 @@
  * the reader could run ahead. The end posts the row count and the sums; a failure posts the error.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { BillRow } from '../channel/contract.js';
+import { billRowChunks, type BillRow } from '../channel/contract.js';
 import { PayError } from '../core/errors.js';
-import { BatchPacker, billRowChunks, type StageBatch } from './stage-batch.js';
+import { BatchPacker, type StageBatch } from './stage-batch.js';
 import type { WorkerReadSpec, WorkerMessage } from './worker-read.js';
 
 const spec = workerData as WorkerReadSpec;

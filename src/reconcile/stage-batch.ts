@@ -5,7 +5,7 @@
  * batches cross threads as plain arrays: no per-row objects are rebuilt on the staging side, and
  * the values are bound to the stage's INSERT (or COPY) as they are.
  */
-import type { BatchedBillRows, BillRow } from '../channel/contract.js';
+import { billRowChunks, type BillRow } from '../channel/contract.js';
 import { invalid, type PayError } from '../core/errors.js';
 import type { BillSum } from '../store/reconcile-store.js';
 import { copyText, fromCopyText } from '../store/copy-value.js';
@@ -167,16 +167,6 @@ export class BatchPacker {
     s.fee += fee;
     if (!Number.isSafeInteger(s.amount) || !Number.isSafeInteger(s.fee)) throw invalid('bill totals exceed the largest amount pay can hold');
   }
-}
-
-/** The rows of `rows`, a chunk at a time when the reader offers that, else one by one. */
-export async function* billRowChunks(rows: AsyncIterable<BillRow>): AsyncGenerator<readonly BillRow[]> {
-  const batched = rows as Partial<BatchedBillRows>;
-  if (typeof batched.batches === 'function') {
-    yield* batched.batches();
-    return;
-  }
-  for await (const row of rows) yield [row];
 }
 
 /** Packs rows read on this thread. */

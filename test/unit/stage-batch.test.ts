@@ -2,11 +2,11 @@
 // the bill's sums (rows marked failed left out), the same on the main thread and the worker.
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import type { BillReader, BillRow } from '../../src/channel/contract.js';
+import { billRowChunks, type BillReader, type BillRow } from '../../src/channel/contract.js';
 import { lazyBills } from '../../src/channel/lazy.js';
 import mock from '../../channels/mock/index.js';
 import { tempDir } from '../helpers/cli.js';
-import { BatchPacker, billRowChunks, packRows, readStageRest, STAGE_FLAG, STAGE_KINDS, STAGE_WIDTH } from '../../src/reconcile/stage-batch.js';
+import { BatchPacker, packRows, readStageRest, STAGE_FLAG, STAGE_KINDS, STAGE_WIDTH } from '../../src/reconcile/stage-batch.js';
 
 const row = (over: Partial<BillRow> = {}): BillRow => ({ line: 2, orderNo: 'P1', channelTradeNo: 'T1', kind: 'payment', amountMinor: 1000, feeMinor: 6, currency: 'CNY', time: '2026-11-22T02:00:00.000Z', status: 'SUCCESS', ...over });
 
