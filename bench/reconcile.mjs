@@ -15,6 +15,9 @@
 //   npm run build && node bench/reconcile.mjs [--rows 1000000] [--rounds 3] [--keep] [--import]
 //
 // --import also times `pay orders import` of an N-row order export into a fresh database.
+// The counts are asserted, not only printed: every pay run must find exactly the discrepancies
+// generated (and the import must create every order), else the script exits 1. Under CI=true a
+// missing sqlite3 shell also fails it (.ci/run installs it and runs a small size).
 // The 10M figures (a large merchant's month, ~2 GB): node bench/reconcile.mjs --rows 10000000 --rounds 1 --import
 // Needs /usr/bin/sqlite3 for the references (skipped with a notice when absent).
 import { spawnSync } from 'node:child_process';
@@ -58,6 +61,27 @@ const paidAt = (i) => new Date(dayStart + Math.floor((i * 86_000_000) / N) + 100
 const missingAtChannel = (i) => i % 10_000 === 17;
 const amountOff = (i) => i % 10_000 === 42;
 const extraRow = (i) => i % 10_000 === 99;
+/** How many i < N satisfy i % 10,000 === r. */
+const every10k = (r) => Math.floor(N / 10_000) + (N % 10_000 > r ? 1 : 0);
+// What every pay run must report: the figures are timed, the counts asserted (exit 1 otherwise).
+// An order missing from the bill is reported missing at the channel, or carried over when it
+// settled in the day's last half hour (pay's rule): the two add up to the orders left out.
+const EXPECTED = {
+  matched: N - every10k(17) - every10k(42),
+  missingLocal: every10k(99),
+  missingChannelOrCarried: every10k(17),
+  amountMismatch: every10k(42),
+  statusMismatch: 0,
+  currencyMismatch: 0,
+  duplicate: 0,
+};
+/** The differences between a run's summary and {@link EXPECTED} (empty when it is right). */
+function wrongCounts(s) {
+  const got = { ...s, missingChannelOrCarried: s.missingChannel + s.carriedOver };
+  return Object.entries(EXPECTED)
+    .filter(([k, v]) => got[k] !== v)
+    .map(([k, v]) => `${k} ${got[k]} (expected ${v})`);
+}
 
 /** A buffered line writer with back-pressure. */
 function lineWriter(path, head) {
@@ -169,7 +193,11 @@ SELECT SUM(k.amount = b.amount), SUM(k.amount <> b.amount), SUM(k.order_no IS NU
 SELECT COUNT(*) FROM book k WHERE NOT EXISTS (SELECT 1 FROM bill b WHERE b.order_no = k.order_no);
 `;
 const haveShell = spawnSync('sqlite3', ['-version']).status === 0;
-if (!haveShell) console.error('NOTICE: sqlite3 is not installed; skipping the shell references.');
+if (!haveShell) {
+  console.error('NOTICE: sqlite3 is not installed; skipping the shell references.');
+  // In CI (.ci/run installs the shell) the floor and the reference must be printed.
+  if (process.env.CI === 'true') process.exitCode = 1;
+}
 
 // 4. Rounds: pay reconcile, the reference, the floor.
 const payRuns = [];
@@ -183,6 +211,11 @@ for (let round = 0; round < ROUNDS; round++) {
     summary = { ...report.summary, carriedOver: report.carriedOver.length };
   } catch {
     console.error(`pay reconcile failed (exit ${pay.code}):\n${pay.stderr.slice(0, 2000)}`);
+    process.exit(1);
+  }
+  const wrong = wrongCounts(summary);
+  if (wrong.length) {
+    console.error(`pay reconcile reported wrong counts in round ${round + 1}: ${wrong.join(', ')}`);
     process.exit(1);
   }
   payRuns.push({ ms: pay.ms, rssKb: maxRssKb(pay) });
@@ -208,10 +241,15 @@ if (flag('--import')) {
   await out.end();
   imp = await timed(process.execPath, ['--import', RSS_PROBE, join(ROOT, 'bin/pay.js'), '--db', join(dir, 'import.db'), 'orders', 'import', exportPath, '--json']);
   imp.rss = maxRssKb(imp);
-  if (imp.code !== 0) console.error(`orders import failed (exit ${imp.code}): ${imp.stderr.slice(0, 500)}`);
-  else {
+  if (imp.code !== 0) {
+    console.error(`orders import failed (exit ${imp.code}): ${imp.stderr.slice(0, 500)}`);
+    process.exitCode = 1;
+  } else {
     const got = JSON.parse(imp.stdout);
-    imp.counts = got;
+    if (got.rows !== N || got.ordersCreated !== N || got.rejected !== 0) {
+      console.error(`orders import counted rows ${got.rows}, created ${got.ordersCreated}, rejected ${got.rejected}; expected ${N}, ${N}, 0`);
+      process.exitCode = 1;
+    }
   }
 }
 
@@ -220,7 +258,7 @@ const payRss = Math.max(...payRuns.map((r) => r.rssKb));
 console.log(`reconcile bench: ${N.toLocaleString('en-US')} stored orders, ${billRows.toLocaleString('en-US')}-row WeChat Pay ALL bill (${(billBytes / 1048576).toFixed(1)} MB), ${ROUNDS} round${ROUNDS === 1 ? '' : 's'}`);
 console.log(`  setup: store bulk insert ${fmtMs(storeMs)}, bill generation ${fmtMs(billMs)}`);
 console.log(`  pay reconcile:  wall ${fmtMs(payMs)} (median; runs ${payRuns.map((r) => fmtMs(r.ms)).join(', ')}), ${Math.round(billRows / (payMs / 1000)).toLocaleString('en-US')} rows/s, peak RSS ${fmtMb(payRss)}`);
-console.log(`    summary: ${JSON.stringify(summary)}`);
+console.log(`    summary: ${JSON.stringify(summary)} (the expected counts, in every round)`);
 if (haveShell) {
   const refMs = median(refRuns.map((r) => r.ms));
   const floorMs = median(floorRuns.map((r) => r.ms));
