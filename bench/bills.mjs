@@ -3,7 +3,8 @@
  * Statement throughput for every channel's bill format, through each channel module's public
  * `bill` reader and writer (the same calls the simulators and `pay reconcile` make): writes a
  * generated statement of N rows (payments with fees, refunds) in each format variant, then streams
- * it back in a child process (so the generated rows do not count against the reader's memory) and
+ * it back in a child process (so the generated rows do not count against the reader's memory), the
+ * way reconciliation reads it (a chunk of rows at a time where the reader offers that), and
  * prints write time, read rows/s and the reader's peak RSS, which must not grow with N. The round
  * trip is checked: same row count and net amount.
  *
@@ -36,13 +37,16 @@ const DATE = '2026-11-22';
 if (process.argv[2] === '--read') {
   const [, , , channel, path, merchantId] = process.argv;
   const { loadChannelModule } = await import(registry);
+  const { billRowChunks } = await import(new URL('../dist/src/channel/contract.js', import.meta.url));
   const mod = await loadChannelModule(channel);
   const t0 = performance.now();
   let rows = 0;
   let net = 0;
-  for await (const r of mod.bill.read({ path }, { date: DATE, ...(merchantId ? { merchantId } : {}) })) {
-    rows++;
-    net += r.amountMinor;
+  for await (const chunk of billRowChunks(mod.bill.read({ path }, { date: DATE, ...(merchantId ? { merchantId } : {}) }))) {
+    for (const r of chunk) {
+      rows++;
+      net += r.amountMinor;
+    }
   }
   process.stdout.write(JSON.stringify({ rows, net, ms: performance.now() - t0, peakRssMiB: process.resourceUsage().maxRSS / 1024 }));
   process.exit(0);

@@ -2,7 +2,7 @@
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { TextDecoder } from 'node:util';
-import type { BillRow, BillSource, ReadBillOptions } from '../../src/channel/contract.js';
+import type { BatchedBillRows, BillRow, BillSource, ReadBillOptions } from '../../src/channel/contract.js';
 import { isZip, listZip, openEntry, ZipFormatError, type ZipEntry } from '../../src/channel/zip.js';
 import { invalid, isPayError, PayError } from '../../src/core/errors.js';
 import { formatAmount, parseAmount } from '../../src/core/money.js';
@@ -63,6 +63,22 @@ export function splitCells(line: string): string[] {
   }
   out.push(cur.trim());
   return out;
+}
+
+/**
+ * Cuts an unquoted line at its commas without copying it: `ends[i]` is where cell i ends, for as
+ * many cells as `ends` holds. Returns how many cells the line has.
+ */
+function cutCells(line: string, ends: Int32Array): number {
+  let n = 0;
+  let from = 0;
+  for (;;) {
+    const comma = line.indexOf(',', from);
+    if (n < ends.length) ends[n] = comma < 0 ? line.length : comma;
+    n++;
+    if (comma < 0) return n;
+    from = comma + 1;
+  }
 }
 
 /**
@@ -140,16 +156,27 @@ export interface DetailTotals {
   refundReceived: number;
 }
 
-const PLAIN_FEN = /^(-?)(\d{1,13})\.(\d\d)$/;
+/** A cell of the usual shape (`12.34`, `-0.01`: up to 13 digits, a point, 2 digits) in fen; NaN otherwise. */
+function plainFen(cell: string): number {
+  const neg = cell.charCodeAt(0) === 45; // -
+  const from = neg ? 1 : 0;
+  const point = cell.length - 3;
+  if (point <= from || point - from > 13 || cell.charCodeAt(point) !== 46) return Number.NaN;
+  let v = 0;
+  for (let i = from; i < cell.length; i++) {
+    if (i === point) continue;
+    const d = cell.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return Number.NaN;
+    v = v * 10 + d;
+  }
+  return neg && v ? -v : v;
+}
 
 function money(cell: string, where: string, line: number, label: string): number {
-  // The usual cell (`12.34`, `-0.01`) converts without BigInt; anything else goes the exact,
+  // The usual cell converts in one pass over its characters; anything else goes the exact,
   // checking way of core/money.
-  const m = PLAIN_FEN.exec(cell);
-  if (m) {
-    const v = Number(m[2]) * 100 + Number(m[3]);
-    return m[1] && v ? -v : v;
-  }
+  const fen = plainFen(cell);
+  if (!Number.isNaN(fen)) return fen;
   try {
     return parseAmount(cell, CURRENCY, { allowNegative: true, allowZero: true, label });
   } catch (err) {
@@ -157,8 +184,11 @@ function money(cell: string, where: string, line: number, label: string): number
   }
 }
 
-/** Parses the detail CSV, yielding rows; returns the totals it saw. */
-async function* parseDetail(chunks: AsyncIterable<Buffer>, where: string, options: ReadBillOptions): AsyncGenerator<BillRow, DetailTotals> {
+/**
+ * Parses the detail CSV, yielding the rows of each batch of decoded lines as one array (a promise
+ * and a generator step per chunk of the file, not per row); returns the totals it saw.
+ */
+async function* parseDetail(chunks: AsyncIterable<Buffer>, where: string, options: ReadBillOptions): AsyncGenerator<BillRow[], DetailTotals> {
   let lineNo = 0;
   let sawTitle = false;
   let account: string | undefined;
@@ -169,107 +199,130 @@ async function* parseDetail(chunks: AsyncIterable<Buffer>, where: string, option
   let tradeFooter: { count: number; received: number } | undefined;
   let refundFooter: { count: number; received: number } | undefined;
   const totals: DetailTotals = { payments: 0, refunds: 0, paymentReceived: 0, refundReceived: 0 };
+  // Column positions once the header is read (-1: the bill has no such column).
+  const at: Record<Column, number> = { tradeNo: -1, orderNo: -1, type: -1, created: -1, finished: -1, amount: -1, received: -1, refundNo: -1, fee: -1 };
+  // Rows are in time order and many share a second: the last time converted is reused.
+  let lastWall = '';
+  let lastIso = '';
+  // Where each cell of the current line ends (see cutCells).
+  let ends = new Int32Array(0);
 
-  for await (const batch of decodeLines(chunks, where)) for (const line of batch) {
-    lineNo++;
-    if (line.trim() === '') continue;
-    if (!sawTitle) {
-      if (!/^#\s*支付宝.*明细/.test(line)) {
-        throw invalid(`${where} is not an Alipay trade bill: it does not start with "#支付宝业务明细查询"`, {
-          hint: 'Give the trade bill (业务明细) zip or CSV as downloaded; if it is one, it may be in an encoding other than GBK or UTF-8.',
-        });
-      }
-      sawTitle = true;
-      continue;
-    }
-    if (line.startsWith('#')) {
-      const body = line.slice(1).trim();
-      let m: RegExpExecArray | null;
-      if ((m = /^账号[：:]\s*\[?([^\]\s]*)\]?/.exec(body))) {
-        account = m[1];
-        if (options.merchantId && account !== options.merchantId && !account.startsWith(options.merchantId)) {
-          throw invalid(`${where} is the bill of Alipay account ${account}, not of merchant ${options.merchantId}`, { hint: 'Check channels.alipay.sellerId, or give the bill of this merchant.' });
+  for await (const batch of decodeLines(chunks, where)) {
+    const out: BillRow[] = [];
+    for (const line of batch) {
+      lineNo++;
+      // A line not starting with white space is not blank (trim would copy every row).
+      if (line === '' || (/^\s/.test(line) && line.trim() === '')) continue;
+      if (!sawTitle) {
+        if (!/^#\s*支付宝.*明细/.test(line)) {
+          throw invalid(`${where} is not an Alipay trade bill: it does not start with "#支付宝业务明细查询"`, {
+            hint: 'Give the trade bill (业务明细) zip or CSV as downloaded; if it is one, it may be in an encoding other than GBK or UTF-8.',
+          });
         }
-      } else if (/^起始日期/.test(body)) {
-        const start = parseBillDate(body);
-        const end = parseBillDate(body.slice(body.indexOf('终止日期')));
-        if (!start) throw damaged(where, lineNo, 'the 起始日期 line has no date');
-        billDate = start;
-        if (options.date) {
-          const next = end ? isoUtc(Date.parse(`${start}T00:00:00Z`) + 86_400_000).slice(0, 10) : undefined;
-          if (start !== options.date || (end && end !== next)) {
-            throw invalid(`${where} covers ${start}${end ? ` to ${end}` : ''}, not the business day ${options.date}`, { hint: `Give the daily bill for ${options.date} (Beijing time).` });
+        sawTitle = true;
+        continue;
+      }
+      if (line.startsWith('#')) {
+        const body = line.slice(1).trim();
+        let m: RegExpExecArray | null;
+        if ((m = /^账号[：:]\s*\[?([^\]\s]*)\]?/.exec(body))) {
+          account = m[1];
+          if (options.merchantId && account !== options.merchantId && !account.startsWith(options.merchantId)) {
+            throw invalid(`${where} is the bill of Alipay account ${account}, not of merchant ${options.merchantId}`, { hint: 'Check channels.alipay.sellerId, or give the bill of this merchant.' });
           }
+        } else if (/^起始日期/.test(body)) {
+          const start = parseBillDate(body);
+          const end = parseBillDate(body.slice(body.indexOf('终止日期')));
+          if (!start) throw damaged(where, lineNo, 'the 起始日期 line has no date');
+          billDate = start;
+          if (options.date) {
+            const next = end ? isoUtc(Date.parse(`${start}T00:00:00Z`) + 86_400_000).slice(0, 10) : undefined;
+            if (start !== options.date || (end && end !== next)) {
+              throw invalid(`${where} covers ${start}${end ? ` to ${end}` : ''}, not the business day ${options.date}`, { hint: `Give the daily bill for ${options.date} (Beijing time).` });
+            }
+          }
+        } else if (/业务明细列表结束/.test(body)) ended = true;
+        else if ((m = /^交易合计[：:]\s*(\d+)\s*笔[，,]\s*商家实收共\s*([^元，,]*)\s*元/.exec(body))) {
+          tradeFooter = { count: Number(m[1]), received: money(m[2], where, lineNo, 'footer total') };
+        } else if ((m = /^退款合计[：:]\s*(\d+)\s*笔[，,]\s*商家实收退款共\s*([^元，,]*)\s*元/.exec(body))) {
+          refundFooter = { count: Number(m[1]), received: -Math.abs(money(m[2], where, lineNo, 'footer total')) };
+        } else if (/^(交易|退款)合计/.test(body)) {
+          throw damaged(where, lineNo, `unreadable footer "${body.slice(0, 60)}"`);
         }
-      } else if (/业务明细列表结束/.test(body)) ended = true;
-      else if ((m = /^交易合计[：:]\s*(\d+)\s*笔[，,]\s*商家实收共\s*([^元，,]*)\s*元/.exec(body))) {
-        tradeFooter = { count: Number(m[1]), received: money(m[2], where, lineNo, 'footer total') };
-      } else if ((m = /^退款合计[：:]\s*(\d+)\s*笔[，,]\s*商家实收退款共\s*([^元，,]*)\s*元/.exec(body))) {
-        refundFooter = { count: Number(m[1]), received: -Math.abs(money(m[2], where, lineNo, 'footer total')) };
-      } else if (/^(交易|退款)合计/.test(body)) {
-        throw damaged(where, lineNo, `unreadable footer "${body.slice(0, 60)}"`);
+        continue;
       }
-      continue;
-    }
-    if (ended || tradeFooter || refundFooter) throw damaged(where, lineNo, 'data after the end of the detail list');
-    const cells = splitCells(line);
-    if (!header) {
-      const names = cells.map(normalizeHeader);
-      const map = new Map<Column, number>();
-      for (const [col, aliases] of Object.entries(COLUMNS) as [Column, readonly string[]][]) {
-        const idx = names.findIndex((n) => aliases.includes(n));
-        if (idx >= 0) map.set(col, idx);
+      if (ended || tradeFooter || refundFooter) throw damaged(where, lineNo, 'data after the end of the detail list');
+      if (!header) {
+        const cells = splitCells(line);
+        const names = cells.map(normalizeHeader);
+        const map = new Map<Column, number>();
+        for (const [col, aliases] of Object.entries(COLUMNS) as [Column, readonly string[]][]) {
+          const idx = names.findIndex((n) => aliases.includes(n));
+          if (idx >= 0) map.set(col, idx);
+        }
+        const required: Column[] = ['tradeNo', 'orderNo', 'type', 'amount', 'received'];
+        const missing = required.filter((c) => !map.has(c)).map((c) => COLUMNS[c][0]);
+        if (!map.has('finished') && !map.has('created')) missing.push('完成时间');
+        if (missing.length) throw damaged(where, lineNo, `the column header lacks ${missing.join(', ')}`, 'This is not a trade bill (业务明细) or its header was edited.');
+        if (options.date && !billDate) throw damaged(where, lineNo, 'no #起始日期 line: the bill does not say which day it covers');
+        if (options.merchantId && !account) throw damaged(where, lineNo, 'no #账号 line: the bill does not say whose it is');
+        header = map;
+        for (const [col, i] of map) at[col] = i;
+        width = cells.length;
+        ends = new Int32Array(width);
+        continue;
       }
-      const required: Column[] = ['tradeNo', 'orderNo', 'type', 'amount', 'received'];
-      const missing = required.filter((c) => !map.has(c)).map((c) => COLUMNS[c][0]);
-      if (!map.has('finished') && !map.has('created')) missing.push('完成时间');
-      if (missing.length) throw damaged(where, lineNo, `the column header lacks ${missing.join(', ')}`, 'This is not a trade bill (业务明细) or its header was edited.');
-      if (options.date && !billDate) throw damaged(where, lineNo, 'no #起始日期 line: the bill does not say which day it covers');
-      if (options.merchantId && !account) throw damaged(where, lineNo, 'no #账号 line: the bill does not say whose it is');
-      header = map;
-      width = cells.length;
-      continue;
+      // An unquoted line (all of Alipay's own) is only cut at its commas, and the cells read are
+      // copied out and trimmed; a quoted one goes through splitCells.
+      const cells = line.includes('"') ? splitCells(line) : undefined;
+      const count = cells ? cells.length : cutCells(line, ends);
+      if (count !== width) throw damaged(where, lineNo, `expected ${width} fields, found ${count}`);
+      const get = (c: Column) => {
+        const i = at[c];
+        if (i < 0) return '';
+        return cells ? cells[i] : line.slice(i === 0 ? 0 : ends[i - 1] + 1, ends[i]).trim();
+      };
+      const type = get('type');
+      const kind: BillRow['kind'] = type === '交易' ? 'payment' : type === '退款' ? 'refund' : 'adjustment';
+      const tradeNo = get('tradeNo');
+      if (!tradeNo) throw damaged(where, lineNo, 'the row has no 支付宝交易号');
+      const amount = money(get('amount'), where, lineNo, '订单金额');
+      const received = money(get('received'), where, lineNo, '商家实收');
+      const feeCell = get('fee');
+      const fee = feeCell === '' ? 0 : Math.abs(money(feeCell, where, lineNo, '服务费'));
+      const wall = get('finished') || get('created');
+      if (wall !== lastWall) {
+        const time = beijingToUtc(wall);
+        if (Number.isNaN(time)) throw damaged(where, lineNo, `"${wall.slice(0, 30)}" is not a date-time`);
+        lastIso = isoUtc(time);
+        lastWall = wall;
+      }
+      let amountMinor = amount;
+      let feeMinor = fee;
+      if (kind === 'payment') {
+        if (amount < 0) throw damaged(where, lineNo, `a 交易 row with a negative amount (${get('amount')})`);
+        totals.payments++;
+        totals.paymentReceived += received;
+      } else if (kind === 'refund') {
+        amountMinor = -Math.abs(amount);
+        feeMinor = -fee;
+        totals.refunds++;
+        totals.refundReceived += -Math.abs(received);
+      }
+      out.push({
+        line: lineNo,
+        orderNo: get('orderNo') || undefined,
+        channelTradeNo: tradeNo,
+        kind,
+        refundNo: kind === 'refund' ? get('refundNo') || undefined : undefined,
+        amountMinor,
+        feeMinor,
+        currency: CURRENCY,
+        time: lastIso,
+        status: kind === 'adjustment' ? type : 'succeeded',
+      });
     }
-    if (cells.length !== width) throw damaged(where, lineNo, `expected ${width} fields, found ${cells.length}`);
-    const get = (c: Column) => {
-      const i = header!.get(c);
-      return i === undefined ? '' : cells[i];
-    };
-    const type = get('type');
-    const kind: BillRow['kind'] = type === '交易' ? 'payment' : type === '退款' ? 'refund' : 'adjustment';
-    const tradeNo = get('tradeNo');
-    if (!tradeNo) throw damaged(where, lineNo, 'the row has no 支付宝交易号');
-    const amount = money(get('amount'), where, lineNo, '订单金额');
-    const received = money(get('received'), where, lineNo, '商家实收');
-    const feeCell = get('fee');
-    const fee = feeCell === '' ? 0 : Math.abs(money(feeCell, where, lineNo, '服务费'));
-    const wall = get('finished') || get('created');
-    const time = beijingToUtc(wall);
-    if (Number.isNaN(time)) throw damaged(where, lineNo, `"${wall.slice(0, 30)}" is not a date-time`);
-    let amountMinor = amount;
-    let feeMinor = fee;
-    if (kind === 'payment') {
-      if (amount < 0) throw damaged(where, lineNo, `a 交易 row with a negative amount (${get('amount')})`);
-      totals.payments++;
-      totals.paymentReceived += received;
-    } else if (kind === 'refund') {
-      amountMinor = -Math.abs(amount);
-      feeMinor = -fee;
-      totals.refunds++;
-      totals.refundReceived += -Math.abs(received);
-    }
-    yield {
-      line: lineNo,
-      orderNo: get('orderNo') || undefined,
-      channelTradeNo: tradeNo,
-      kind,
-      refundNo: kind === 'refund' ? get('refundNo') || undefined : undefined,
-      amountMinor,
-      feeMinor,
-      currency: CURRENCY,
-      time: isoUtc(time),
-      status: kind === 'adjustment' ? type : 'succeeded',
-    };
+    if (out.length) yield out;
   }
   if (!sawTitle) throw invalid(`${where} is empty`, { hint: 'Give the trade bill zip or CSV as downloaded.' });
   if (!header) throw damaged(where, lineNo, 'no column header: the file is truncated or not a trade bill');
@@ -324,8 +377,21 @@ async function* fileChunks(path: string): AsyncGenerator<Buffer> {
   yield* createReadStream(path, { highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>;
 }
 
-/** Streams the rows of an Alipay trade bill (zip or CSV), checking footers, date and merchant. */
-export async function* readAlipayBill(source: BillSource, options: ReadBillOptions = {}): AsyncGenerator<BillRow> {
+/**
+ * Streams the rows of an Alipay trade bill (zip or CSV), checking footers, date and merchant: row
+ * by row, or a chunk of the file at a time (`batches()`, what reconciliation's packer takes).
+ */
+export function readAlipayBill(source: BillSource, options: ReadBillOptions = {}): BatchedBillRows {
+  return {
+    batches: () => readAlipayBillChunks(source, options),
+    async *[Symbol.asyncIterator]() {
+      for await (const chunk of readAlipayBillChunks(source, options)) yield* chunk;
+    },
+  };
+}
+
+/** The rows of a bill, an array per batch of lines decoded. */
+async function* readAlipayBillChunks(source: BillSource, options: ReadBillOptions): AsyncGenerator<BillRow[]> {
   const path = source.path;
   if (options.date) parseDate(options.date);
   let size: number;

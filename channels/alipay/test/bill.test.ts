@@ -7,12 +7,13 @@ import iconv from 'iconv-lite';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { BillRow } from '../../../src/channel/contract.js';
+import type { BatchedBillRows, BillRow } from '../../../src/channel/contract.js';
 import { listZip, writeZip } from '../../../src/channel/zip.js';
 import { unzipOf } from '../../../test/helpers/zip.js';
 import { billRefusal, readBillRows } from '../../../test/helpers/bills.js';
 import { HAS_SHARED, SHARED_DIR, sharedNotice, tempDir } from '../../../test/helpers/cli.js';
 import { billFileName, readAlipayBill, writeAlipayBill } from '../bill.js';
+import alipay from '../index.js';
 
 const tmp = tempDir('pay-alipay-bill-');
 afterAll(() => tmp.cleanup());
@@ -234,5 +235,94 @@ describe('writer round trip', () => {
     }
     expect(count).toBe(20_000);
     expect(sum).toBe(many.reduce((s, r) => s + r.amountMinor, 0));
+  });
+});
+
+describe('reading a chunk at a time', () => {
+  const day = '2026-11-23';
+  const base = Date.parse('2026-11-22T16:00:00.000Z');
+  // 5,000 rows, two to a second (the reader reuses the last time converted), every tenth a refund.
+  const many: BillRow[] = Array.from({ length: 5000 }, (_, i) => {
+    const refund = i % 10 === 9;
+    return {
+      line: 0,
+      orderNo: `P${String(refund ? i - 1 : i).padStart(8, '0')}`,
+      channelTradeNo: `2026112322001${String(i).padStart(15, '0')}`,
+      kind: refund ? 'refund' : 'payment',
+      refundNo: refund ? `R${i}` : undefined,
+      amountMinor: refund ? -(i % 500) - 1 : (i % 9000) + 1,
+      feeMinor: refund ? -(i % 3) : i % 7,
+      currency: 'CNY',
+      time: new Date(base + Math.floor(i / 2) * 1000).toISOString(),
+      status: 'succeeded',
+    };
+  });
+  const strip = (rs: BillRow[]) => rs.map(({ line: _line, ...r }) => r);
+  const chunksOf = async (rows: BatchedBillRows) => {
+    const out: BillRow[][] = [];
+    for await (const c of rows.batches()) out.push(c);
+    return out;
+  };
+
+  for (const variant of ['csv', 'zip'] as const) {
+    it(`${variant}: batches() hands over the rows read one by one, in several chunks, and so does the module the registry loads`, async () => {
+      const path = file(variant === 'zip' ? 'many.zip' : 'many.csv');
+      await writeAlipayBill(path, many, { date: day, variant });
+      const one = await readAll(path, { date: day });
+      expect(strip(one)).toEqual(strip(many));
+      expect(one.map((r) => r.line)).toEqual(many.map((_, i) => i + 6));
+      const chunks = await chunksOf(readAlipayBill({ path }, { date: day }));
+      expect(chunks.length).toBeGreaterThan(1);
+      expect(chunks.flat()).toEqual(one);
+      // Reconciliation reads through the channel module, whose bill reader is imported on first use.
+      const viaModule = alipay.bill!.read({ path }, { date: day }) as Partial<BatchedBillRows>;
+      expect(typeof viaModule.batches).toBe('function');
+      const lazyChunks = await chunksOf(viaModule as BatchedBillRows);
+      expect(lazyChunks.map((c) => c.length)).toEqual(chunks.map((c) => c.length));
+      expect(lazyChunks.flat()).toEqual(one);
+    });
+  }
+
+  it('reads quoted lines among plain ones, cells padded with white space, amounts in any exact form, and blank lines', async () => {
+    const path = file('mixed.csv');
+    const rows = many.slice(0, 40);
+    rows[2] = { ...rows[2], amountMinor: 300 };
+    await writeAlipayBill(path, rows, { date: day, variant: 'csv-utf8' });
+    const lines = readFileSync(path, 'utf8').split('\n');
+    const first = lines.findIndex((l) => l.startsWith('2026112322001'));
+    const edited = lines.map((l, i) => {
+      if (i === first) return l.split(',').map((c) => `"${c.trim()}"`).join(','); // a spreadsheet round trip
+      if (i === first + 1) return ` ${l.split(',').map((c, j) => (j === 1 ? `  ${c}  ` : c)).join(',')}`; // leading blanks
+      if (i === first + 2) return l.replace(',3.00,3.00,', ',3,3.0,'); // not the usual two decimals: the exact parser
+      if (i === first + 3) return `\t \n${l}`; // a blank line before the row
+      return l;
+    });
+    writeFileSync(path, edited.join('\n'));
+    expect(edited[first]).toMatch(/^"2026112322001\d+","P/);
+    expect(edited[first + 2]).toContain(',3,3.0,');
+    const back = await readAll(path, { date: day });
+    expect(strip(back)).toEqual(strip(rows));
+    expect(back[3].line).toBe(back[2].line + 2);
+  });
+
+  it('refuses a row with a cell too many or too few, an unreadable time or a malformed amount, naming the line', async () => {
+    const path = file('good.csv');
+    await writeAlipayBill(path, many.slice(0, 40), { date: day, variant: 'csv-utf8' });
+    const text = readFileSync(path, 'utf8');
+    const lines = text.split('\n');
+    const at = lines.findIndex((l) => l.startsWith('2026112322001')) + 5; // the sixth row
+    const lineNo = at + 1;
+    const edit = (name: string, change: (line: string) => string) => {
+      const p = file(name);
+      writeFileSync(p, lines.map((l, i) => (i === at ? change(l) : l)).join('\n'));
+      return p;
+    };
+    const cells = lines[at].split(',').length;
+    await expectBad(edit('extra.csv', (l) => `${l},x`), new RegExp(`:${lineNo}: expected ${cells} fields, found ${cells + 1}`), { date: day });
+    await expectBad(edit('short.csv', (l) => l.slice(0, l.lastIndexOf(','))), new RegExp(`:${lineNo}: expected ${cells} fields, found ${cells - 1}`), { date: day });
+    // The row before has another time, so the bad one is converted (not taken from the last row).
+    await expectBad(edit('time.csv', (l) => l.replaceAll(/2026-11-23 \d\d:\d\d:\d\d/g, '2026-11-23 25:00:00')), new RegExp(`:${lineNo}: "2026-11-23 25:00:00" is not a date-time`), { date: day });
+    await expectBad(edit('amount.csv', (l) => l.replace(/,(\d+\.\d\d),/, ',1.2.3,')), new RegExp(`:${lineNo}: 订单金额 "1.2.3" is not a decimal`), { date: day });
+    await expectBad(edit('sign.csv', (l) => l.replace(/,(\d+\.\d\d),/, ',--1.00,')), new RegExp(`:${lineNo}: 订单金额`), { date: day });
   });
 });
