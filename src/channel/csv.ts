@@ -200,31 +200,54 @@ export async function firstNonBlankChar(path: string, options: TextFileOptions =
   return undefined;
 }
 
-/** Splits decoded text into lines (LF or CRLF), with 1-based numbers. Empty lines are kept. */
-export async function* textLines(chunks: AsyncIterable<string>): AsyncGenerator<{ text: string; line: number }> {
+/** Lines of decoded text, a chunk's worth at a time: `lines[i]` is line `first + i` (1-based). */
+export interface LineBatch {
+  lines: string[];
+  first: number;
+}
+
+/** Splits decoded text into lines (LF or CRLF), an array per chunk of text. Empty lines are kept. */
+export async function* textLineBatches(chunks: AsyncIterable<string>): AsyncGenerator<LineBatch> {
   let buf = '';
-  let line = 0;
+  let next = 1;
   for await (const chunk of chunks) {
     buf += chunk;
+    const lines: string[] = [];
     let start = 0;
     let nl: number;
     while ((nl = buf.indexOf('\n', start)) >= 0) {
-      const end = nl > start && buf.charCodeAt(nl - 1) === CR ? nl - 1 : nl;
-      yield { text: buf.slice(start, end), line: ++line };
+      lines.push(buf.slice(start, nl > start && buf.charCodeAt(nl - 1) === CR ? nl - 1 : nl));
       start = nl + 1;
     }
     buf = buf.slice(start);
+    if (lines.length) {
+      yield { lines, first: next };
+      next += lines.length;
+    }
   }
-  if (buf !== '') yield { text: buf.charCodeAt(buf.length - 1) === CR ? buf.slice(0, -1) : buf, line: ++line };
+  if (buf !== '') yield { lines: [buf.charCodeAt(buf.length - 1) === CR ? buf.slice(0, -1) : buf], first: next };
 }
 
-/** Streams the lines of a text file (see {@link decodeFile}), invalid bytes reported by line. */
-export async function* readTextLines(path: string, options: TextFileOptions = {}): AsyncGenerator<{ text: string; line: number }> {
-  let line = 0;
-  for await (const l of textLines(decodeFile(path, { ...options, lineHint: () => line + 1 }))) {
-    line = l.line;
-    yield l;
+/** Splits decoded text into lines (LF or CRLF), with 1-based numbers. Empty lines are kept. */
+export async function* textLines(chunks: AsyncIterable<string>): AsyncGenerator<{ text: string; line: number }> {
+  for await (const { lines, first } of textLineBatches(chunks)) for (let i = 0; i < lines.length; i++) yield { text: lines[i], line: first + i };
+}
+
+/**
+ * Streams the lines of a text file (see {@link decodeFile}) an array per chunk read, so the
+ * per-line cost stays low for files of millions of lines; invalid bytes reported by line.
+ */
+export async function* readTextLineBatches(path: string, options: TextFileOptions = {}): AsyncGenerator<LineBatch> {
+  let last = 0;
+  for await (const batch of textLineBatches(decodeFile(path, { ...options, lineHint: () => last + 1 }))) {
+    last = batch.first + batch.lines.length - 1;
+    yield batch;
   }
+}
+
+/** Streams the lines of a text file one by one (see {@link readTextLineBatches}). */
+export async function* readTextLines(path: string, options: TextFileOptions = {}): AsyncGenerator<{ text: string; line: number }> {
+  for await (const { lines, first } of readTextLineBatches(path, options)) for (let i = 0; i < lines.length; i++) yield { text: lines[i], line: first + i };
 }
 
 const QUOTE = 0x22;

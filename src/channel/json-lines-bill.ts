@@ -11,8 +11,8 @@
  */
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import type { BillRow, ReadBillOptions } from './contract.js';
-import { readTextLines } from './csv.js';
+import type { BatchedBillRows, BillRow, ReadBillOptions } from './contract.js';
+import { readTextLineBatches } from './csv.js';
 import { invalid } from '../core/errors.js';
 
 /** What a channel's JSON-lines statement is called and how it maps to rows. */
@@ -40,56 +40,76 @@ export interface JsonLinesBillHeader {
 }
 
 /**
- * Streams the rows of a JSON-lines statement, `toRow` mapping each API object (a thrown Error
- * becomes INVALID_REQUEST naming the line). Checks the header, the day and account asked for, and
- * the end line's count.
+ * Streams the rows of a JSON-lines statement, row by row or an array per chunk of the file
+ * (`batches()`), `toRow` mapping each API object (a thrown Error becomes INVALID_REQUEST naming
+ * the line). Checks the header, the day and account asked for, and the end line's count.
  */
-export async function* readJsonLinesBill(
+export function readJsonLinesBill(
   path: string,
   format: JsonLinesBillFormat,
   options: ReadBillOptions,
   toRow: (item: Record<string, unknown>, line: number) => BillRow,
-): AsyncGenerator<BillRow> {
+): BatchedBillRows {
+  return {
+    batches: () => readJsonLinesBillChunks(path, format, options, toRow),
+    async *[Symbol.asyncIterator]() {
+      for await (const chunk of readJsonLinesBillChunks(path, format, options, toRow)) yield* chunk;
+    },
+  };
+}
+
+async function* readJsonLinesBillChunks(
+  path: string,
+  format: JsonLinesBillFormat,
+  options: ReadBillOptions,
+  toRow: (item: Record<string, unknown>, line: number) => BillRow,
+): AsyncGenerator<BillRow[]> {
   const endObject = `${format.header}_end`;
   const damaged = (line: number, message: string) => invalid(`${path}:${line}: ${message}`, { hint: format.damagedHint });
   let header: Record<string, unknown> | undefined;
   let end: Record<string, unknown> | undefined;
   let rows = 0;
   let lastLine = 0;
-  for await (const { text, line } of readTextLines(path, { allowUtf16: false, label: format.label })) {
-    lastLine = line;
-    if (text.trim() === '') continue;
-    let obj: Record<string, unknown>;
-    try {
-      obj = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      throw damaged(line, header ? 'a line is not complete JSON (the file is truncated?)' : 'not JSON');
-    }
-    if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw damaged(line, 'a line is not a JSON object');
-    if (!header) {
-      if (obj.object !== format.header) throw damaged(line, `first line is not the ${format.header} header`);
-      header = obj;
-      if (options.date && typeof obj.date === 'string' && obj.date !== '' && obj.date !== options.date) {
-        throw invalid(`${path} is the ${format.provider} bill for ${obj.date}, not ${options.date}`, { hint: 'Download the bill for the day you reconcile.' });
+  for await (const { lines, first } of readTextLineBatches(path, { allowUtf16: false, label: format.label })) {
+    const out: BillRow[] = [];
+    for (let i = 0; i < lines.length; i++) {
+      const text = lines[i];
+      const line = first + i;
+      lastLine = line;
+      if (text.trim() === '') continue;
+      let obj: Record<string, unknown>;
+      try {
+        obj = JSON.parse(text) as Record<string, unknown>;
+      } catch {
+        throw damaged(line, header ? 'a line is not complete JSON (the file is truncated?)' : 'not JSON');
       }
-      if (options.merchantId && typeof obj.account === 'string' && obj.account !== '' && obj.account !== options.merchantId) {
-        throw invalid(`${path} belongs to ${format.provider} account ${obj.account}, not ${options.merchantId}`);
+      if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw damaged(line, 'a line is not a JSON object');
+      if (!header) {
+        if (obj.object !== format.header) throw damaged(line, `first line is not the ${format.header} header`);
+        header = obj;
+        if (options.date && typeof obj.date === 'string' && obj.date !== '' && obj.date !== options.date) {
+          throw invalid(`${path} is the ${format.provider} bill for ${obj.date}, not ${options.date}`, { hint: 'Download the bill for the day you reconcile.' });
+        }
+        if (options.merchantId && typeof obj.account === 'string' && obj.account !== '' && obj.account !== options.merchantId) {
+          throw invalid(`${path} belongs to ${format.provider} account ${obj.account}, not ${options.merchantId}`);
+        }
+        continue;
       }
-      continue;
+      if (end) throw damaged(line, 'data after the end line');
+      if (obj.object === endObject) {
+        end = obj;
+        continue;
+      }
+      let row: BillRow;
+      try {
+        row = toRow(obj, line);
+      } catch (err) {
+        throw damaged(line, (err as Error).message);
+      }
+      rows++;
+      out.push(row);
     }
-    if (end) throw damaged(line, 'data after the end line');
-    if (obj.object === endObject) {
-      end = obj;
-      continue;
-    }
-    let row: BillRow;
-    try {
-      row = toRow(obj, line);
-    } catch (err) {
-      throw damaged(line, (err as Error).message);
-    }
-    rows++;
-    yield row;
+    if (out.length) yield out;
   }
   if (!header) throw invalid(`${path} is empty`, { hint: format.emptyHint });
   if (!end) throw damaged(lastLine, `no ${endObject} line: the download was cut short`);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkEncoding, CsvParser, csvRecords, decodeFile, readCsvRecords, readTextLines, sniffEncoding, type CsvRecord } from '../../src/channel/csv.js';
+import { checkEncoding, CsvParser, csvRecords, decodeFile, readCsvRecords, readTextLines, sniffEncoding, textLineBatches, type CsvRecord } from '../../src/channel/csv.js';
 import { isPayError } from '../../src/core/errors.js';
 import { tempDir } from '../helpers/cli.js';
 
@@ -270,6 +270,19 @@ describe('readTextLines and decodeFile', () => {
       { text: '', line: 2 },
       { text: '{"b":2}', line: 3 },
       { text: '{"c":3}', line: 4 },
+    ]);
+  });
+
+  it('hands lines over an array per chunk of text, numbered across chunks, CRLF split between chunks included', async () => {
+    async function* chunks() {
+      yield* ['a\r', '\nb\n\nc', 'd\r\n', 'e\r'];
+    }
+    const out: unknown[] = [];
+    for await (const b of textLineBatches(chunks())) out.push(b);
+    expect(out).toEqual([
+      { lines: ['a', 'b', ''], first: 1 },
+      { lines: ['cd'], first: 4 },
+      { lines: ['e'], first: 5 },
     ]);
   });
 

@@ -75,4 +75,26 @@ describe('JSON-lines statements', () => {
       expect(err.hint, name).toBe(name === 'empty' ? 'Give an Acme file.' : 'Download it again.');
     }
   });
+
+  it('hands the rows over an array per chunk of the file (batches()), the same as one by one, with the same refusals', async () => {
+    const path = join(tmp.dir, 'many.jsonl');
+    async function* items() {
+      for (let i = 0; i < 20_000; i++) yield { order: `P${i}`, amount: 100 + i };
+    }
+    await writeJsonLinesBill(path, FORMAT, items(), { date: '2026-11-23', timeZone: 'UTC' });
+    const one = await read(path);
+    expect(one).toHaveLength(20_000);
+    const chunks: BillRow[][] = [];
+    for await (const c of readJsonLinesBill(path, FORMAT, {}, toRow).batches()) chunks.push(c);
+    expect(chunks.length).toBeGreaterThan(1);
+    expect(chunks.flat()).toEqual(one);
+    expect(one.at(-1)).toMatchObject({ line: 20_001, orderNo: 'P19999' });
+    // A count that disagrees fails the chunked read too, after the rows.
+    const bad = join(tmp.dir, 'many-bad.jsonl');
+    writeFileSync(bad, readFileSync(path, 'utf8').replace('"count":20000', '"count":19999'));
+    const drain = async () => {
+      for await (const c of readJsonLinesBill(bad, FORMAT, {}, toRow).batches()) void c;
+    };
+    await expect(drain()).rejects.toMatchObject({ code: 'INVALID_REQUEST', message: `${bad}:20002: the end line says 19999 transactions, the file has 20000` });
+  });
 });
