@@ -9,16 +9,17 @@
  *   2026-11-23T10:00:00.000Z,P2026...,MT...,payment,,12.34,0.07,CNY,succeeded
  *   # rows: 1
  */
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { createInterface } from 'node:readline';
-import type { BillReader, BillRow, BillSource, ReadBillOptions, WriteBillOptions } from '../../src/channel/contract.js';
+import type { BatchedBillRows, BillReader, BillRow, BillSource, ReadBillOptions, WriteBillOptions } from '../../src/channel/contract.js';
+import { readTextLineBatches } from '../../src/channel/csv.js';
 import { invalid } from '../../src/core/errors.js';
 import { formatAmount, normalizeCurrency, parseAmount } from '../../src/core/money.js';
 import { businessDayRange, isoUtc } from '../../src/core/time.js';
 import { isPaid, type MockState } from './state.js';
 
 const COLUMNS = ['time', 'order_no', 'trade_no', 'kind', 'refund_no', 'amount', 'fee', 'currency', 'status'] as const;
+type Column = (typeof COLUMNS)[number];
 
 /** Writes `rows` as a mock bill for `date` (the format above). */
 export async function writeMockBillRows(path: string, rows: Iterable<BillRow>, options: WriteBillOptions): Promise<number> {
@@ -85,19 +86,31 @@ function damaged(path: string, line: number, message: string) {
   return invalid(`${path}:${line}: ${message}`, { hint: 'The bill looks damaged or is not a mock bill; download it again.' });
 }
 
-/** Streams a mock bill's rows, checking header, dates and the footer count. */
-export async function* readMockBill(source: BillSource, options: ReadBillOptions): AsyncIterable<BillRow> {
-  const input = createReadStream(source.path);
-  const lines = createInterface({ input, crlfDelay: Infinity });
+/**
+ * Streams a mock bill's rows, checking header, dates and the footer count: row by row, or an
+ * array per chunk of the file (`batches()`, what reconciliation takes).
+ */
+export function readMockBill(source: BillSource, options: ReadBillOptions): BatchedBillRows {
+  return {
+    batches: () => readMockBillChunks(source, options),
+    async *[Symbol.asyncIterator]() {
+      for await (const chunk of readMockBillChunks(source, options)) yield* chunk;
+    },
+  };
+}
+
+async function* readMockBillChunks(source: BillSource, options: ReadBillOptions): AsyncGenerator<BillRow[]> {
   let lineNo = 0;
-  let header: string[] | undefined;
+  let width = 0;
+  // Where each column is, once the header is read.
+  let at: Record<Column, number> | undefined;
   let billDate: string | undefined;
   let footer: number | undefined;
   let rows = 0;
-  try {
-    for await (const raw of lines) {
+  for await (const { lines } of readTextLineBatches(source.path, { allowUtf16: false, label: 'mock bill' })) {
+    const out: BillRow[] = [];
+    for (const line of lines) {
       lineNo++;
-      const line = raw.replace(/\r$/, '');
       if (lineNo === 1 && line !== '# pay mock bill') throw damaged(source.path, 1, 'first line is not "# pay mock bill"');
       if (line === '') continue;
       if (line.startsWith('#')) {
@@ -111,49 +124,49 @@ export async function* readMockBill(source: BillSource, options: ReadBillOptions
         continue;
       }
       if (footer !== undefined) throw damaged(source.path, lineNo, 'data after the footer');
-      if (!header) {
-        header = line.split(',');
-        const missing = COLUMNS.filter((c) => !header!.includes(c));
+      if (!at) {
+        const header = line.split(',');
+        const missing = COLUMNS.filter((c) => !header.includes(c));
         if (missing.length) throw damaged(source.path, lineNo, `header lacks ${missing.join(', ')}`);
+        at = Object.fromEntries(COLUMNS.map((c) => [c, header.indexOf(c)])) as Record<Column, number>;
+        width = header.length;
         continue;
       }
       const cells = line.split(',');
-      if (cells.length !== header.length) throw damaged(source.path, lineNo, `expected ${header.length} fields, found ${cells.length}`);
-      const get = (c: (typeof COLUMNS)[number]) => cells[header!.indexOf(c)];
-      const kind = get('kind');
+      if (cells.length !== width) throw damaged(source.path, lineNo, `expected ${width} fields, found ${cells.length}`);
+      const kind = cells[at.kind];
       if (kind !== 'payment' && kind !== 'refund' && kind !== 'payout') throw damaged(source.path, lineNo, `unknown kind "${kind}"`);
       let currency: string;
       let amountMinor: number;
       let feeMinor: number;
       try {
-        currency = normalizeCurrency(get('currency'));
-        amountMinor = parseAmount(get('amount'), currency, { allowNegative: true, allowZero: true });
-        feeMinor = parseAmount(get('fee'), currency, { allowNegative: true, allowZero: true, label: 'fee' });
+        currency = normalizeCurrency(cells[at.currency]);
+        amountMinor = parseAmount(cells[at.amount], currency, { allowNegative: true, allowZero: true });
+        feeMinor = parseAmount(cells[at.fee], currency, { allowNegative: true, allowZero: true, label: 'fee' });
       } catch (err) {
         throw damaged(source.path, lineNo, (err as Error).message);
       }
-      const time = Date.parse(get('time'));
-      if (Number.isNaN(time)) throw damaged(source.path, lineNo, `"${get('time')}" is not a time`);
+      const timeText = cells[at.time];
+      const time = Date.parse(timeText);
+      if (Number.isNaN(time)) throw damaged(source.path, lineNo, `"${timeText}" is not a time`);
       rows++;
-      yield {
+      out.push({
         line: lineNo,
-        orderNo: get('order_no') || undefined,
-        channelTradeNo: get('trade_no') || undefined,
+        orderNo: cells[at.order_no] || undefined,
+        channelTradeNo: cells[at.trade_no] || undefined,
         kind,
-        refundNo: get('refund_no') || undefined,
+        refundNo: cells[at.refund_no] || undefined,
         amountMinor,
         feeMinor,
         currency,
         time: isoUtc(time),
-        status: get('status') || undefined,
-      };
+        status: cells[at.status] || undefined,
+      });
     }
-  } finally {
-    lines.close();
-    input.destroy();
+    if (out.length) yield out;
   }
   if (lineNo === 0) throw invalid(`${source.path} is empty`);
-  if (!header) throw damaged(source.path, lineNo, 'no header row');
+  if (!at) throw damaged(source.path, lineNo, 'no header row');
   if (billDate === undefined) throw damaged(source.path, lineNo, 'no "# date:" line');
   if (footer === undefined) throw damaged(source.path, lineNo, 'no "# rows:" footer (the file is truncated)');
   if (footer !== rows) throw damaged(source.path, lineNo, `footer says ${footer} rows, the file has ${rows}`);

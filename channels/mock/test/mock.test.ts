@@ -1,11 +1,11 @@
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { BillRow, ChannelDeps } from '../../../src/channel/contract.js';
+import type { BatchedBillRows, BillRow, ChannelDeps } from '../../../src/channel/contract.js';
 import { PayError } from '../../../src/core/errors.js';
 import { tempDir } from '../../../test/helpers/cli.js';
 import { MockAdapter, feeFor } from '../adapter.js';
-import { readMockBill } from '../bill.js';
+import { readMockBill, writeMockBillRows } from '../bill.js';
 import { buildCallback, mockCallbacks } from '../callback.js';
 import { validateMockConfig } from '../config.js';
 import mock from '../index.js';
@@ -143,6 +143,36 @@ describe('mock channel', () => {
     await expect(read(empty)).rejects.toThrow(/empty/);
     appendFileSync(bill.path, 'x,y\n');
     await expect(read(bill.path)).rejects.toThrow(/after the footer/);
+  });
+
+  it('hands a bill over a chunk of rows at a time (batches()), the same rows as one by one, CRLF and bad bytes included', async () => {
+    const rows: BillRow[] = Array.from({ length: 20_000 }, (_, i) => ({
+      line: 0, kind: 'payment', orderNo: `P${i}`, channelTradeNo: `MT${i}`, amountMinor: 100 + i, feeMinor: 1, currency: 'CNY', time: '2026-11-23T10:00:00.000Z', status: 'succeeded',
+    }));
+    const path = join(tmp.dir, 'many.csv');
+    await writeMockBillRows(path, rows, { date: '2026-11-23' });
+    const one: BillRow[] = [];
+    for await (const r of readMockBill({ path }, { date: '2026-11-23' })) one.push(r);
+    expect(one.map((r) => r.orderNo)).toEqual(rows.map((r) => r.orderNo));
+    expect(one[0].line).toBe(5);
+    const chunks: BillRow[][] = [];
+    for await (const c of readMockBill({ path }, { date: '2026-11-23' }).batches()) chunks.push(c);
+    expect(chunks.length).toBeGreaterThan(1);
+    expect(chunks.flat()).toEqual(one);
+    // The module the registry loads (its bill reader imported on first use) passes the chunks on.
+    const viaModule = mock.bill!.read({ path }, { date: '2026-11-23' }) as Partial<BatchedBillRows>;
+    const lazy: BillRow[][] = [];
+    for await (const c of viaModule.batches!()) lazy.push(c);
+    expect(lazy.map((c) => c.length)).toEqual(chunks.map((c) => c.length));
+    // CRLF line ends read the same; bytes that are not UTF-8 are refused naming the line.
+    const crlf = join(tmp.dir, 'crlf.csv');
+    writeFileSync(crlf, readFileSync(path, 'utf8').replaceAll('\n', '\r\n'));
+    const back: BillRow[] = [];
+    for await (const r of readMockBill({ path: crlf }, { date: '2026-11-23' })) back.push(r);
+    expect(back).toEqual(one);
+    const bad = join(tmp.dir, 'not-utf8.csv');
+    writeFileSync(bad, Buffer.concat([Buffer.from('# pay mock bill\n# date: 2026-11-23\n'), Buffer.from([0xff, 0xfe, 0x0a])]));
+    await expect(readMockBill({ path: bad }, { date: '2026-11-23' }).batches()[Symbol.asyncIterator]().next()).rejects.toMatchObject({ code: 'INVALID_REQUEST', message: expect.stringMatching(/not valid UTF-8 \(near line 3\)/) });
   });
 
   it('signs callbacks that verify, and rejects tampering, expiry and missing keys', async () => {
