@@ -15,15 +15,16 @@
  *
  * Rows are normalised to BillRow: money to the merchant positive, fee positive when charged.
  * Every row must satisfy net = gross - fee; a broken row, a missing end line, a foreign date or
- * account is a PayError INVALID_REQUEST (exit 2).
+ * account is a PayError INVALID_REQUEST (exit 2). Either shape is read row by row or a chunk of
+ * the file at a time (`readStripeBill(...).batches()`).
  */
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import type { BillReader, BillRow, BillSource, ReadBillOptions, WriteBillOptions } from '../../src/channel/contract.js';
-import { firstNonBlankChar, readCsvRecords } from '../../src/channel/csv.js';
+import type { BatchedBillRows, BillReader, BillRow, BillSource, ReadBillOptions, WriteBillOptions } from '../../src/channel/contract.js';
+import { firstNonBlankChar, readCsvBatches } from '../../src/channel/csv.js';
 import { readJsonLinesBill, writeJsonLinesBill, type JsonLinesBillFormat, type JsonLinesBillHeader } from '../../src/channel/json-lines-bill.js';
 import { invalid, isPayError } from '../../src/core/errors.js';
-import { formatAmount, isKnownCurrency, parseAmount } from '../../src/core/money.js';
+import { currencyExponent, formatAmount, isKnownCurrency, parseAmount } from '../../src/core/money.js';
 import { isoUtc, parseDate, utcToWallTime, wallTimeToUtc } from '../../src/core/time.js';
 import { fromStripeAmount, stripeExponent, toStripeAmount } from './currency.js';
 
@@ -105,36 +106,113 @@ function metadata(obj: unknown, key: string): string | undefined {
 function checkDay(path: string, line: number, timeMs: number, date: string | undefined, timeZone: string): void {
   if (!date) return;
   const day = utcToWallTime(timeMs, timeZone).slice(0, 10);
-  if (day !== date) {
-    throw invalid(`${path}:${line}: the row is dated ${day} (${timeZone}), but the bill should cover ${date}`, {
-      hint: 'This statement is for another day (or a longer interval); export the report for exactly that day.',
-    });
+  if (day !== date) wrongDay(path, line, day, timeZone, date);
+}
+
+function wrongDay(path: string, line: number, day: string, timeZone: string, date: string): never {
+  throw invalid(`${path}:${line}: the row is dated ${day} (${timeZone}), but the bill should cover ${date}`, {
+    hint: 'This statement is for another day (or a longer interval); export the report for exactly that day.',
+  });
+}
+
+const DAY_MS = 86_400_000;
+/** The instants whose UTC year has four digits (where utcToWallTime in UTC is the ISO text). */
+const YEAR_1000 = Date.UTC(1000, 0, 1);
+const YEAR_10000 = Date.UTC(10000, 0, 1);
+/** Dates as far from the epoch as this are formatted by `toISOString` itself (its range ends at 8.64e15). */
+const FAST_ISO_LIMIT = 8.64e15 - 2 * DAY_MS;
+const PAD2 = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, '0'));
+const PAD3 = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
+
+/**
+ * What consecutive rows of one statement share, converted once: the currency (checked, with its
+ * Stripe and pay exponents) and the ISO text of a time. Rows are in time order and many share a
+ * second; `iso` reuses the last text for the same instant and the last day's `YYYY-MM-DDT` for
+ * another instant of that UTC day (what `toISOString` gives, without a Date per row).
+ */
+export class StripeRowCache {
+  /** The currency text last accepted (a fresh object before the first: equal to no field). */
+  private currencyText: unknown = {};
+  /** The current currency (uppercase ISO code), its Stripe exponent, and whether pay's is the same. */
+  code = '';
+  stripeExp = 2;
+  sameExp = true;
+  private lastMs = Number.NaN;
+  private lastIso = '';
+  private dayStart = Number.NaN;
+  private dayPrefix = '';
+
+  /**
+   * Makes `text` (the row's currency cell or field) the current currency; false when it is not a
+   * known currency (the caller words the error). A text equal to the last one is not checked again.
+   */
+  currency(text: unknown): boolean {
+    if (text === this.currencyText) return true;
+    if (typeof text !== 'string' || text === '') return false;
+    const code = text.toUpperCase();
+    if (!isKnownCurrency(code)) return false;
+    this.code = code;
+    this.stripeExp = stripeExponent(code);
+    this.sameExp = this.stripeExp === currencyExponent(code);
+    this.currencyText = text;
+    return true;
+  }
+
+  /** An integer in Stripe's units of the current currency, in pay's minor units (see fromStripeAmount). */
+  minor(amount: number): number {
+    return this.sameExp && Number.isSafeInteger(amount) ? amount : fromStripeAmount(amount, this.code);
+  }
+
+  /** `isoUtc(ms)`. */
+  iso(ms: number): string {
+    if (ms === this.lastMs) return this.lastIso;
+    const rest = ms - this.dayStart;
+    let iso: string;
+    if (rest >= 0 && rest < DAY_MS && Number.isInteger(rest)) {
+      const s = Math.floor(rest / 1000);
+      iso = `${this.dayPrefix}${PAD2[Math.floor(s / 3600)]}:${PAD2[Math.floor(s / 60) % 60]}:${PAD2[s % 60]}.${PAD3[rest % 1000]}Z`;
+    } else {
+      iso = isoUtc(ms);
+      if (Number.isInteger(ms) && Math.abs(ms) < FAST_ISO_LIMIT) {
+        this.dayStart = ms - (((ms % DAY_MS) + DAY_MS) % DAY_MS);
+        this.dayPrefix = iso.slice(0, iso.indexOf('T') + 1);
+      }
+    }
+    this.lastMs = ms;
+    this.lastIso = iso;
+    return iso;
   }
 }
 
-/** Normalises one balance transaction (API shape). Throws a plain message for the caller to place. */
-export function balanceTransactionRow(txn: Record<string, unknown>, line: number): BillRow {
+/**
+ * Normalises one balance transaction (API shape). Throws a plain message for the caller to place.
+ * `cache` carries conversions from one row to the next of a statement.
+ */
+export function balanceTransactionRow(txn: Record<string, unknown>, line: number, cache: StripeRowCache = new StripeRowCache()): BillRow {
   if (txn.object !== 'balance_transaction' || typeof txn.id !== 'string') throw new Error('not a balance_transaction object');
-  const currency = str(txn.currency)?.toUpperCase();
-  if (!currency || !isKnownCurrency(currency)) throw new Error(`unknown currency ${String(txn.currency)}`);
-  for (const k of ['amount', 'fee', 'net', 'created'] as const) {
-    if (typeof txn[k] !== 'number' || !Number.isSafeInteger(txn[k])) throw new Error(`${k} is not an integer`);
-  }
-  const amount = txn.amount as number;
-  const fee = txn.fee as number;
-  if ((txn.net as number) !== amount - fee) throw new Error(`net ${String(txn.net)} is not amount ${amount} minus fee ${fee}`);
+  if (!cache.currency(txn.currency)) throw new Error(`unknown currency ${String(txn.currency)}`);
+  const currency = cache.code;
+  const amount = txn.amount;
+  const fee = txn.fee;
+  const net = txn.net;
+  const created = txn.created;
+  if (!Number.isSafeInteger(amount)) throw new Error('amount is not an integer');
+  if (!Number.isSafeInteger(fee)) throw new Error('fee is not an integer');
+  if (!Number.isSafeInteger(net)) throw new Error('net is not an integer');
+  if (!Number.isSafeInteger(created)) throw new Error('created is not an integer');
+  if ((net as number) !== (amount as number) - (fee as number)) throw new Error(`net ${String(net)} is not amount ${String(amount)} minus fee ${String(fee)}`);
   const type = str(txn.reporting_category) ?? str(txn.type) ?? 'adjustment';
-  const kind = kindOf(str(txn.type) ?? type, amount);
+  const kind = kindOf(str(txn.type) ?? type, amount as number);
   const source = txn.source;
   const sourceObj = source && typeof source === 'object' ? (source as Record<string, unknown>) : undefined;
   const sourceId = typeof source === 'string' ? source : str(sourceObj?.id);
   const row: BillRow = {
     line,
     kind,
-    amountMinor: fromStripeAmount(amount, currency),
-    feeMinor: fromStripeAmount(fee, currency),
+    amountMinor: cache.minor(amount as number),
+    feeMinor: cache.minor(fee as number),
     currency,
-    time: isoUtc((txn.created as number) * 1000),
+    time: cache.iso((created as number) * 1000),
     status: str(txn.status),
   };
   const orderNo = metadata(sourceObj, 'order_no');
@@ -148,10 +226,12 @@ export function balanceTransactionRow(txn: Record<string, unknown>, line: number
   return row;
 }
 
+const REPORT_TIME = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2})(?::(\d{2}))?$/;
+
 /** Parses a report time: `2026-11-23 10:00:00` (Stripe's CSV), or ISO 8601. */
 function reportTime(text: string, timeZone: string): number {
   const t = text.trim();
-  const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2})(?::(\d{2}))?$/.exec(t);
+  const m = REPORT_TIME.exec(t);
   // UTC needs no zone arithmetic (and Intl per row would dominate a million-row file).
   if (m && timeZone === 'UTC') return Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +(m[6] ?? 0));
   if (m) return wallTimeToUtc(t, timeZone);
@@ -160,6 +240,7 @@ function reportTime(text: string, timeZone: string): number {
   return ms;
 }
 
+/** The exact parse of a report amount (any form core/money accepts), in pay's minor units. */
 function stripeDecimal(text: string, currency: string, label: string): number {
   // Reports write major units with Stripe's exponent (HUF "1000.00"); whole-unit currencies may
   // carry ".00", which is accepted only when the decimals are zeros.
@@ -173,74 +254,185 @@ function stripeDecimal(text: string, currency: string, label: string): number {
   return fromStripeAmount(inStripeUnits, currency);
 }
 
-async function* readItemized(source: BillSource, options: ReadBillOptions & { timeZone?: string }): AsyncGenerator<BillRow> {
+/**
+ * A report amount of the usual shape (`12.34`, `-0.66`: an optional minus, digits, and exactly
+ * `exp` decimals after a point, 15 digits at most) in Stripe's integer units; NaN for anything
+ * else, which goes to the exact parser. `-0.00` is -0, as parseAmount makes it.
+ */
+export function plainStripeUnits(text: string, exp: number): number {
+  const n = text.length;
+  const neg = text.charCodeAt(0) === 45; // -
+  const from = neg ? 1 : 0;
+  const point = exp === 0 ? n : n - exp - 1;
+  if (point <= from || n - from - (exp === 0 ? 0 : 1) > 15 || (exp !== 0 && text.charCodeAt(point) !== 46)) return Number.NaN;
+  let v = 0;
+  for (let i = from; i < n; i++) {
+    if (i === point) continue;
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return Number.NaN;
+    v = v * 10 + d;
+  }
+  return neg ? -v : v;
+}
+
+/** Cell `i` of a record, trimmed; '' for a column the report lacks (-1). */
+function cell(fields: string[], i: number): string {
+  return i < 0 ? '' : fields[i].trim();
+}
+
+/** The rows of an itemized report CSV, an array per batch of records parsed. */
+async function* readItemizedChunks(source: BillSource, options: ReadBillOptions & { timeZone?: string }): AsyncGenerator<BillRow[]> {
   const path = source.path;
+  const date = options.date;
+  const zone = options.timeZone ?? 'UTC';
   let columns: Map<string, number> | undefined;
-  for await (const rec of readCsvRecords(path, { label: 'Stripe itemized report' })) {
-    if (!columns) {
-      columns = new Map(rec.fields.map((name, i) => [name.trim(), i]));
-      const missing = REQUIRED_COLUMNS.filter((c) => !columns!.has(c));
-      if (!columns.has('created_utc') && !columns.has('created')) missing.push('created_utc' as never);
-      if (missing.length) {
-        throw damaged(path, rec.line, `not a Stripe itemized balance report: the header lacks ${missing.join(', ')}`);
-      }
-      continue;
-    }
-    if (rec.fields.length !== columns.size) throw damaged(path, rec.line, `expected ${columns.size} fields, found ${rec.fields.length} (the file is truncated?)`);
-    const get = (name: string): string => {
-      const i = columns!.get(name);
-      return i === undefined ? '' : rec.fields[i].trim();
-    };
-    let row: BillRow;
-    try {
-      const currency = get('currency').toUpperCase();
-      if (!isKnownCurrency(currency)) throw new Error(`unknown currency "${get('currency')}"`);
-      const gross = stripeDecimal(get('gross'), currency, 'gross');
-      const fee = stripeDecimal(get('fee'), currency, 'fee');
-      const net = stripeDecimal(get('net'), currency, 'net');
-      if (net !== gross - fee) throw new Error(`net ${get('net')} is not gross ${get('gross')} minus fee ${get('fee')}`);
-      const utcText = get('created_utc');
-      const timeMs = utcText ? reportTime(utcText, 'UTC') : reportTime(get('created'), options.timeZone ?? 'UTC');
-      // The report's own local `created` column says which reporting day the row is in; without
-      // it, the UTC time is placed in the configured zone.
-      const localText = get('created');
-      if (options.date && localText) {
-        const localDay = localText.slice(0, 10);
-        if (localDay !== options.date) {
-          throw invalid(`${path}:${rec.line}: the row is dated ${localDay}, but the bill should cover ${options.date}`, {
-            hint: 'This report is for another day (or a longer interval); export the report for exactly that day.',
-          });
+  // Column positions, resolved once from the header (-1: the report has no such column).
+  let iCurrency = -1;
+  let iGross = -1;
+  let iFee = -1;
+  let iNet = -1;
+  let iCreatedUtc = -1;
+  let iCreated = -1;
+  let iCategory = -1;
+  let iPaymentOrder = -1;
+  let iRefundOrder = -1;
+  let iTransferOrder = -1;
+  let iRefundNo = -1;
+  let iSource = -1;
+  let iPaymentIntent = -1;
+  let iCharge = -1;
+  const cache = new StripeRowCache();
+  // Rows are in time order and many share a second: the last time text parsed, and the last day
+  // checked, are reused (undefined: none yet).
+  let lastTimeText: string | undefined;
+  let lastTimeUtc = false;
+  let lastTimeMs = 0;
+  let lastLocalChecked: string | undefined;
+  let lastMsChecked = Number.NaN;
+  const amount = (text: string, label: string): number => {
+    const units = plainStripeUnits(text, cache.stripeExp);
+    if (!Number.isNaN(units)) return cache.sameExp ? units : fromStripeAmount(units, cache.code);
+    return stripeDecimal(text, cache.code, label);
+  };
+  for await (const batch of readCsvBatches(path, { label: 'Stripe itemized report' })) {
+    const out: BillRow[] = [];
+    for (const rec of batch) {
+      const f = rec.fields;
+      if (!columns) {
+        columns = new Map(f.map((name, i) => [name.trim(), i]));
+        const missing = REQUIRED_COLUMNS.filter((c) => !columns!.has(c));
+        if (!columns.has('created_utc') && !columns.has('created')) missing.push('created_utc' as never);
+        if (missing.length) {
+          throw damaged(path, rec.line, `not a Stripe itemized balance report: the header lacks ${missing.join(', ')}`);
         }
-      } else checkDay(path, rec.line, timeMs, options.date, options.timeZone ?? 'UTC');
-      const category = get('reporting_category');
-      const kind = kindOf(category, gross);
-      row = { line: rec.line, kind, amountMinor: gross, feeMinor: fee, currency, time: isoUtc(timeMs) };
-      const orderNo = get('payment_metadata[order_no]') || get('refund_metadata[order_no]') || get('transfer_metadata[order_no]');
-      if (orderNo) row.orderNo = orderNo;
-      if (kind === 'refund') {
-        const refundNo = get('refund_metadata[refund_no]');
-        if (refundNo) row.refundNo = refundNo;
-        row.channelTradeNo = get('source_id') || undefined;
-      } else if (kind === 'payment') {
-        row.channelTradeNo = get('payment_intent_id') || get('charge_id') || get('source_id') || undefined;
-      } else row.channelTradeNo = get('source_id') || undefined;
-      row.status = category;
-    } catch (err) {
-      if (isPayError(err) && err.message.startsWith(`${path}:`)) throw err;
-      throw damaged(path, rec.line, (err as Error).message);
+        const at = (name: string) => columns!.get(name) ?? -1;
+        iCurrency = at('currency');
+        iGross = at('gross');
+        iFee = at('fee');
+        iNet = at('net');
+        iCreatedUtc = at('created_utc');
+        iCreated = at('created');
+        iCategory = at('reporting_category');
+        iPaymentOrder = at('payment_metadata[order_no]');
+        iRefundOrder = at('refund_metadata[order_no]');
+        iTransferOrder = at('transfer_metadata[order_no]');
+        iRefundNo = at('refund_metadata[refund_no]');
+        iSource = at('source_id');
+        iPaymentIntent = at('payment_intent_id');
+        iCharge = at('charge_id');
+        continue;
+      }
+      if (f.length !== columns.size) throw damaged(path, rec.line, `expected ${columns.size} fields, found ${f.length} (the file is truncated?)`);
+      let row: BillRow;
+      try {
+        const currencyText = cell(f, iCurrency);
+        if (!cache.currency(currencyText)) throw new Error(`unknown currency "${currencyText}"`);
+        const currency = cache.code;
+        const grossText = cell(f, iGross);
+        const feeText = cell(f, iFee);
+        const netText = cell(f, iNet);
+        const gross = amount(grossText, 'gross');
+        const fee = amount(feeText, 'fee');
+        const net = amount(netText, 'net');
+        if (net !== gross - fee) throw new Error(`net ${netText} is not gross ${grossText} minus fee ${feeText}`);
+        const utcText = cell(f, iCreatedUtc);
+        const localText = cell(f, iCreated);
+        const timeText = utcText || localText;
+        const timeUtc = utcText !== '';
+        if (timeText !== lastTimeText || timeUtc !== lastTimeUtc) {
+          lastTimeMs = reportTime(timeText, timeUtc ? 'UTC' : zone);
+          lastTimeText = timeText;
+          lastTimeUtc = timeUtc;
+        }
+        const timeMs = lastTimeMs;
+        const time = cache.iso(timeMs);
+        // The report's own local `created` column says which reporting day the row is in; without
+        // it, the UTC time is placed in the configured zone.
+        if (date && localText) {
+          if (localText !== lastLocalChecked) {
+            const localDay = localText.slice(0, 10);
+            if (localDay !== date) {
+              throw invalid(`${path}:${rec.line}: the row is dated ${localDay}, but the bill should cover ${date}`, {
+                hint: 'This report is for another day (or a longer interval); export the report for exactly that day.',
+              });
+            }
+            lastLocalChecked = localText;
+          }
+        } else if (date && timeMs !== lastMsChecked) {
+          // In UTC the wall-clock day is the ISO text's date (no Intl per row) for four-digit years.
+          if (zone === 'UTC' && timeMs >= YEAR_1000 && timeMs < YEAR_10000) {
+            const day = time.slice(0, 10);
+            if (day !== date) wrongDay(path, rec.line, day, zone, date);
+          } else checkDay(path, rec.line, timeMs, date, zone);
+          lastMsChecked = timeMs;
+        }
+        const category = cell(f, iCategory);
+        const kind = kindOf(category, gross);
+        row = { line: rec.line, kind, amountMinor: gross, feeMinor: fee, currency, time };
+        const orderNo = cell(f, iPaymentOrder) || cell(f, iRefundOrder) || cell(f, iTransferOrder);
+        if (orderNo) row.orderNo = orderNo;
+        if (kind === 'refund') {
+          const refundNo = cell(f, iRefundNo);
+          if (refundNo) row.refundNo = refundNo;
+          row.channelTradeNo = cell(f, iSource) || undefined;
+        } else if (kind === 'payment') {
+          row.channelTradeNo = cell(f, iPaymentIntent) || cell(f, iCharge) || cell(f, iSource) || undefined;
+        } else row.channelTradeNo = cell(f, iSource) || undefined;
+        row.status = category;
+      } catch (err) {
+        if (isPayError(err) && err.message.startsWith(`${path}:`)) throw err;
+        throw damaged(path, rec.line, (err as Error).message);
+      }
+      out.push(row);
     }
-    yield row;
+    if (out.length) yield out;
   }
   if (!columns) throw invalid(`${path} is empty`, { hint: 'A Stripe itemized report starts with its header row (balance_transaction_id,...).' });
 }
 
-/** Streams a Stripe statement (either shape) as normalised rows. */
-export async function* readStripeBill(source: BillSource, options: ReadBillOptions & { timeZone?: string } = {}): AsyncGenerator<BillRow> {
+/**
+ * Streams a Stripe statement (either shape) as normalised rows: row by row, or a chunk of the
+ * file at a time (`batches()`, what reconciliation's packer takes: no promise and no generator
+ * step per row).
+ */
+export function readStripeBill(source: BillSource, options: ReadBillOptions & { timeZone?: string } = {}): BatchedBillRows {
+  return {
+    batches: () => readStripeBillChunks(source, options),
+    async *[Symbol.asyncIterator]() {
+      for await (const chunk of readStripeBillChunks(source, options)) yield* chunk;
+    },
+  };
+}
+
+/** The rows of a statement, an array per chunk of the file. */
+async function* readStripeBillChunks(source: BillSource, options: ReadBillOptions & { timeZone?: string }): AsyncGenerator<BillRow[]> {
   if (options.date) parseDate(options.date);
   const first = await firstNonBlankChar(source.path, { label: 'Stripe statement' });
   if (first === undefined) throw invalid(`${source.path} is empty`, { hint: 'Give a Stripe itemized balance report (CSV) or a file saved by `pay reconcile --download`.' });
-  if (first === '{') yield* readJsonLinesBill(source.path, JSON_LINES, options, balanceTransactionRow);
-  else yield* readItemized(source, options);
+  if (first === '{') {
+    const cache = new StripeRowCache();
+    yield* readJsonLinesBill(source.path, JSON_LINES, options, (txn, line) => balanceTransactionRow(txn, line, cache)).batches();
+  } else yield* readItemizedChunks(source, options);
 }
 
 /** A sink that respects back-pressure. */
