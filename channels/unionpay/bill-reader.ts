@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { isAscii } from 'node:buffer';
-import type { BillRow, BillSource, ReadBillOptions } from '../../src/channel/contract.js';
+import type { BatchedBillRows, BillRow, BillSource, ReadBillOptions } from '../../src/channel/contract.js';
 import { isZip, listZip, openEntry, readEntry, ZipFormatError, type ZipEntry } from '../../src/channel/zip.js';
 import { invalid, PayError } from '../../src/core/errors.js';
 import { formatAmount, parseAmount } from '../../src/core/money.js';
@@ -83,6 +83,36 @@ function makeTimeParser(settleMs: number): (s: string) => number | undefined {
   };
 }
 
+/** A row's fields as BillRow carries them: key order and absent (not undefined) keys as always. */
+function makeRow(line: number, kind: BillRow['kind'], amountMinor: number, feeMinor: number, currency: string, time: string, orderId: string, origOrderId: string, queryId: string, origQryId: string): BillRow {
+  const row: BillRow = { line, kind, amountMinor, feeMinor, currency, time };
+  if (kind === 'refund') {
+    if (orderId) row.refundNo = orderId;
+    if (origOrderId) row.orderNo = origOrderId;
+    if (origQryId) row.channelTradeNo = origQryId;
+  } else {
+    if (orderId) row.orderNo = orderId;
+    if (queryId) row.channelTradeNo = queryId;
+  }
+  return row;
+}
+
+/** A row's kind by its 交易类型, given as its two bytes: 01 consume, 04 refund, 31 void. */
+function kindOf(t0: number, t1: number): BillRow['kind'] {
+  if (t0 === 0x30 && t1 === 0x31) return 'payment';
+  if ((t0 === 0x30 && t1 === 0x34) || (t0 === 0x33 && t1 === 0x31)) return 'refund';
+  return 'adjustment';
+}
+
+/** The signed amount of a row of `kind` with 交易金额 `gross` and 结算金额 `net`. */
+function amountOf(kind: BillRow['kind'], gross: number, net: number): number {
+  if (kind === 'payment') return gross;
+  if (kind === 'refund') return gross === 0 ? 0 : -gross;
+  // Anything else (pre-authorisation completions, adjustments) takes the direction of its settlement.
+  return net < 0 && gross !== 0 ? -gross : gross;
+}
+
+/** The exact (checking) decoding of one record; the reader's fast path falls back to it for anything unusual. */
 function decodeRecord(line: Buffer, lineNo: number, path: string, timeOf: (s: string) => number | undefined, currency: string): { row: BillRow; merId: string; fee: number; net: number; gross: number } {
   const where = `:${lineNo}`;
   for (const [sep, name] of SEPARATORS) {
@@ -108,63 +138,90 @@ function decodeRecord(line: Buffer, lineNo: number, path: string, timeOf: (s: st
   if (time === undefined) throw damaged(path, where, `交易传输时间 "${get('txnTime')}" is not MMDDhhmmss`);
   const txnType = get('txnType');
   const gross = Number(txnAmt);
-  let kind: BillRow['kind'];
-  let amountMinor: number;
-  if (txnType === '01') {
-    kind = 'payment';
-    amountMinor = gross;
-  } else if (txnType === '04' || txnType === '31') {
-    kind = 'refund';
-    amountMinor = gross === 0 ? 0 : -gross;
-  } else {
-    // Anything else (pre-authorisation completions, adjustments) takes the direction of its settlement.
-    kind = 'adjustment';
-    amountMinor = net < 0 && gross !== 0 ? -gross : gross;
-  }
-  const orderId = get('orderId');
-  const row: BillRow = {
-    line: lineNo,
-    kind,
-    amountMinor,
-    // D (debited to the merchant) is a fee charged: positive.
-    feeMinor: fee === 0 ? 0 : -fee,
-    currency,
-    time: isoUtc(time),
-  };
-  if (kind === 'refund') {
-    row.refundNo = orderId || undefined;
-    row.orderNo = get('origOrderId') || undefined;
-    row.channelTradeNo = get('origQryId') || undefined;
-  } else {
-    row.orderNo = orderId || undefined;
-    row.channelTradeNo = get('queryId') || undefined;
-  }
-  if (row.orderNo === undefined) delete row.orderNo;
-  if (row.refundNo === undefined) delete row.refundNo;
-  if (row.channelTradeNo === undefined) delete row.channelTradeNo;
+  const kind = txnType.length === 2 ? kindOf(txnType.charCodeAt(0), txnType.charCodeAt(1)) : 'adjustment';
+  // D (debited to the merchant) is a fee charged: positive.
+  const row = makeRow(lineNo, kind, amountOf(kind, gross, net), fee === 0 ? 0 : -fee, currency, isoUtc(time), get('orderId'), get('origOrderId'), get('queryId'), get('origQryId'));
   return { row, merId: get('merId'), fee, net, gross };
 }
 
-async function* lines(chunks: AsyncIterable<Buffer>): AsyncGenerator<{ line: Buffer; terminated: boolean }> {
+// Byte positions (within a record) of the fields the fast path reads.
+const AT_AMT = OFFSET.txnAmt;
+const AT_FEE = OFFSET.merFee;
+const AT_NET = OFFSET.settleAmt;
+const AT_TIME = OFFSET.txnTime;
+const AT_TYPE = OFFSET.txnType;
+const AT_MER = OFFSET.merId;
+const AT_ORDER = OFFSET.orderId;
+const AT_QUERY = OFFSET.queryId;
+const AT_ORIG_ORDER = OFFSET.origOrderId;
+const AT_ORIG_QUERY = OFFSET.origQryId;
+const SEPARATOR_AT = Int32Array.from(SEPARATORS, ([sep]) => sep);
+
+/** The value of the `n` ASCII digits at data[at], or -1 when a byte is not a digit (n <= 15: exact). */
+function digitsAt(data: Buffer, at: number, n: number): number {
+  let v = 0;
+  for (let i = at, end = at + n; i < end; i++) {
+    const d = data[i] - 48;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+/** A D/C + 12 digits field at data[at] as `signed` reads it, or undefined when it is not one. */
+function signedAt(data: Buffer, at: number): number | undefined {
+  const dc = data[at];
+  if (dc !== 0x43 && dc !== 0x44) return undefined; // C, D
+  const n = digitsAt(data, at + 1, 12);
+  if (n < 0) return undefined;
+  return dc === 0x43 ? n : -n;
+}
+
+/** Whether String.prototype.trim removes this (latin1) character. */
+const trimmed = (b: number) => b === 0x20 || (b >= 0x09 && b <= 0x0d) || b === 0xa0;
+
+/** data[from, to) as latin1 text, trimmed as String.prototype.trim does, without copying the padding. */
+function textAt(data: Buffer, from: number, to: number): string {
+  while (to > from && trimmed(data[to - 1])) to--;
+  while (from < to && trimmed(data[from])) from++;
+  return from < to ? data.toString('latin1', from, to) : '';
+}
+
+/**
+ * Cuts a stream into runs of whole lines: `data[from, to)` holds lines each ending in LF (a line
+ * split across two chunks comes as a run of its own); a last line without LF comes with
+ * `terminated` false. No copy of the chunks but for the piece a chunk boundary cuts. Exported for
+ * its tests.
+ */
+export async function* lineRuns(chunks: AsyncIterable<Buffer>): AsyncGenerator<Array<{ data: Buffer; from: number; to: number; terminated: boolean }>> {
   let rest: Buffer | undefined;
   for await (const chunk of chunks) {
-    let data = rest && rest.length ? Buffer.concat([rest, chunk as Buffer]) : (chunk as Buffer);
+    const runs: Array<{ data: Buffer; from: number; to: number; terminated: boolean }> = [];
     let start = 0;
-    for (;;) {
-      const nl = data.indexOf(0x0a, start);
-      if (nl < 0) break;
-      const end = nl > start && data[nl - 1] === 0x0d ? nl - 1 : nl;
-      yield { line: data.subarray(start, end), terminated: true };
+    if (rest) {
+      const nl = chunk.indexOf(0x0a);
+      if (nl < 0) {
+        rest = Buffer.concat([rest, chunk]);
+        continue;
+      }
+      const joined = Buffer.concat([rest, chunk.subarray(0, nl + 1)]);
+      runs.push({ data: joined, from: 0, to: joined.length, terminated: true });
+      rest = undefined;
       start = nl + 1;
     }
-    rest = start < data.length ? Buffer.from(data.subarray(start)) : undefined;
-    data = Buffer.alloc(0);
+    const last = chunk.lastIndexOf(0x0a);
+    if (last >= start) {
+      runs.push({ data: chunk, from: start, to: last + 1, terminated: true });
+      start = last + 1;
+    }
+    if (start < chunk.length) rest = Buffer.from(chunk.subarray(start));
+    if (runs.length) yield runs;
   }
-  if (rest && rest.length) yield { line: rest[rest.length - 1] === 0x0d ? rest.subarray(0, -1) : rest, terminated: false };
+  if (rest && rest.length) yield [{ data: rest, from: 0, to: rest.length, terminated: false }];
 }
 
 async function* fileChunks(path: string): AsyncGenerator<Buffer, void, undefined> {
-  yield* createReadStream(path) as AsyncIterable<Buffer>;
+  yield* createReadStream(path, { highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>;
 }
 
 async function head(path: string, n: number): Promise<Buffer> {
@@ -184,10 +241,22 @@ function yymmddToDate(s: string): string {
 
 /**
  * Streams the rows of a UnionPay reconciliation file: the zip as downloaded (ZM rows cross-checked
- * against the RD summary) or a bare ZM file. Throws PayError INVALID_REQUEST for a damaged file,
- * a bill for another date or merchant, or an empty file.
+ * against the RD summary) or a bare ZM file; row by row, or a chunk of the file at a time
+ * (`batches()`, what reconciliation's packer takes: no promise and no generator step per row).
+ * Throws PayError INVALID_REQUEST for a damaged file, a bill for another date or merchant, or an
+ * empty file.
  */
-export async function* readUnionPayBill(source: BillSource, options: ReadBillOptions): AsyncIterable<BillRow> {
+export function readUnionPayBill(source: BillSource, options: ReadBillOptions): BatchedBillRows {
+  return {
+    batches: () => readUnionPayBillChunks(source, options),
+    async *[Symbol.asyncIterator]() {
+      for await (const chunk of readUnionPayBillChunks(source, options)) yield* chunk;
+    },
+  };
+}
+
+/** The rows of a bill, an array per chunk of the file read. */
+async function* readUnionPayBillChunks(source: BillSource, options: ReadBillOptions): AsyncGenerator<BillRow[]> {
   const path = source.path;
   if (options.date) parseDate(options.date, 'bill date');
   let first: Buffer;
@@ -251,25 +320,110 @@ export async function* readUnionPayBill(source: BillSource, options: ReadBillOpt
   const settleMs = anchorDate ? fromTxnTime(`${anchorDate.replace(/-/g, '')}120000`)! : Date.now();
   const timeOf = makeTimeParser(settleMs);
   const totals = emptyTotals();
+  const file = basename(path);
+  const merchantId = options.merchantId;
+  // The merchant field as it reads when it is exactly `merchantId` (padded with spaces), compared
+  // byte by byte; anything else is compared as text, the exact way.
+  const merBytes = merchantId && /^[\x21-\x7e]{1,15}$/.test(merchantId) ? Buffer.from(merchantId.padEnd(WIDTH.merId, ' '), 'latin1') : undefined;
+  // Rows come in time order and many share a second: the last time converted is reused.
+  let lastTimeKey = -1;
+  let lastIso = '';
   let lineNo = 0;
-  try {
-    for await (const { line, terminated } of lines(chunks)) {
+  let out: BillRow[] = [];
+
+  /** Counts a row into the totals and the chunk. */
+  const take = (row: BillRow, fee: number, net: number, gross: number) => {
+    totals.count++;
+    if (row.amountMinor >= 0) totals.amountCredit += gross;
+    else totals.amountDebit += gross;
+    if (fee < 0) totals.feeDebit += -fee;
+    else totals.feeCredit += fee;
+    if (net < 0) totals.netDebit += -net;
+    else totals.netCredit += net;
+    out.push(row);
+  };
+
+  /** One line, data[s, e) (line end excluded), the exact way: every check, in the order they have always been made. */
+  const exactLine = (data: Buffer, s: number, e: number, terminated: boolean) => {
+    const length = e - s;
+    if (length === 0 || (length < ZM_RECORD_BYTES && data.toString('latin1', s, e).trim() === '')) return;
+    if (length > ZM_RECORD_BYTES) throw damaged(path, `:${lineNo}`, `the record is ${length} bytes, a ZM record is ${ZM_RECORD_BYTES} (wrong encoding, or not a ZM file)`);
+    if (length < ZM_RECORD_BYTES && (!terminated || length < ZM_MIN_BYTES)) {
+      throw damaged(path, `:${lineNo}`, `the record is cut short (${length} of ${ZM_RECORD_BYTES} bytes): the file is truncated`);
+    }
+    const rec = decodeRecord(data.subarray(s, e), lineNo, path, timeOf, currency);
+    if (merchantId && rec.merId !== merchantId) throw invalid(`${file}:${lineNo}: the record is merchant ${rec.merId}'s, not ${merchantId}`);
+    take(rec.row, rec.fee, rec.net, rec.gross);
+  };
+
+  /**
+   * The lines of data[from, to), each ending in LF. A full-length ASCII record whose fields have
+   * their usual form (digits, D/C, a time already seen or a valid one) is decoded from its bytes
+   * here; any other line goes the exact way, which makes the same checks with the same messages.
+   */
+  const readRun = (data: Buffer, from: number, to: number) => {
+    const ascii = isAscii(data.subarray(from, to));
+    let s = from;
+    while (s < to) {
+      const nl = data.indexOf(0x0a, s);
+      const e = nl > s && data[nl - 1] === 0x0d ? nl - 1 : nl;
       lineNo++;
-      if (line.length === 0 || (line.length < ZM_RECORD_BYTES && line.toString('latin1').trim() === '')) continue;
-      if (line.length > ZM_RECORD_BYTES) throw damaged(path, `:${lineNo}`, `the record is ${line.length} bytes, a ZM record is ${ZM_RECORD_BYTES} (wrong encoding, or not a ZM file)`);
-      if (line.length < ZM_RECORD_BYTES && (!terminated || line.length < ZM_MIN_BYTES)) {
-        throw damaged(path, `:${lineNo}`, `the record is cut short (${line.length} of ${ZM_RECORD_BYTES} bytes): the file is truncated`);
+      fast: if (e - s === ZM_RECORD_BYTES && (ascii || isAscii(data.subarray(s, e)))) {
+        for (let i = 0; i < SEPARATOR_AT.length; i++) if (data[s + SEPARATOR_AT[i]] !== 0x20) break fast;
+        const gross = digitsAt(data, s + AT_AMT, 12);
+        if (gross < 0) break fast;
+        const fee = signedAt(data, s + AT_FEE);
+        if (fee === undefined) break fast;
+        const net = signedAt(data, s + AT_NET);
+        if (net === undefined) break fast;
+        const timeKey = digitsAt(data, s + AT_TIME, 10);
+        if (timeKey < 0) break fast;
+        if (timeKey !== lastTimeKey) {
+          const time = timeOf(data.toString('latin1', s + AT_TIME, s + AT_TIME + 10));
+          if (time === undefined) break fast;
+          lastIso = isoUtc(time);
+          lastTimeKey = timeKey;
+        }
+        if (merchantId) {
+          let same = merBytes !== undefined;
+          for (let i = 0; same && i < WIDTH.merId; i++) same = data[s + AT_MER + i] === merBytes![i];
+          if (!same) {
+            const merId = textAt(data, s + AT_MER, s + AT_MER + WIDTH.merId);
+            if (merId !== merchantId) throw invalid(`${file}:${lineNo}: the record is merchant ${merId}'s, not ${merchantId}`);
+          }
+        }
+        const kind = kindOf(data[s + AT_TYPE], data[s + AT_TYPE + 1]);
+        // D (debited to the merchant) is a fee charged: positive.
+        const orderId = textAt(data, s + AT_ORDER, s + AT_ORDER + WIDTH.orderId);
+        // Only the fields the row carries are decoded: a refund names its original, a payment itself.
+        const row =
+          kind === 'refund'
+            ? makeRow(lineNo, kind, amountOf(kind, gross, net), fee === 0 ? 0 : -fee, currency, lastIso, orderId, textAt(data, s + AT_ORIG_ORDER, s + AT_ORIG_ORDER + WIDTH.origOrderId), '', textAt(data, s + AT_ORIG_QUERY, s + AT_ORIG_QUERY + WIDTH.origQryId))
+            : makeRow(lineNo, kind, amountOf(kind, gross, net), fee === 0 ? 0 : -fee, currency, lastIso, orderId, '', textAt(data, s + AT_QUERY, s + AT_QUERY + WIDTH.queryId), '');
+        take(row, fee, net, gross);
+        s = nl + 1;
+        continue;
       }
-      const rec = decodeRecord(line, lineNo, path, timeOf, currency);
-      if (options.merchantId && rec.merId !== options.merchantId) throw invalid(`${basename(path)}:${lineNo}: the record is merchant ${rec.merId}'s, not ${options.merchantId}`);
-      totals.count++;
-      if (rec.row.amountMinor >= 0) totals.amountCredit += rec.gross;
-      else totals.amountDebit += rec.gross;
-      if (rec.fee < 0) totals.feeDebit += -rec.fee;
-      else totals.feeCredit += rec.fee;
-      if (rec.net < 0) totals.netDebit += -rec.net;
-      else totals.netCredit += rec.net;
-      yield rec.row;
+      exactLine(data, s, e, true);
+      s = nl + 1;
+    }
+  };
+
+  try {
+    for await (const runs of lineRuns(chunks)) {
+      for (const run of runs) {
+        if (run.terminated) readRun(run.data, run.from, run.to);
+        else {
+          // The last line, without a line end.
+          lineNo++;
+          const { data } = run;
+          exactLine(data, 0, data[data.length - 1] === 0x0d ? data.length - 1 : data.length, false);
+        }
+      }
+      if (out.length) {
+        yield out;
+        out = [];
+      }
     }
   } catch (err) {
     if (err instanceof ZipFormatError) throw damaged(path, '', err.message);
@@ -294,4 +448,3 @@ export async function* readUnionPayBill(source: BillSource, options: ReadBillOpt
     if (problems.length) throw damaged(path, '', `the detail rows do not add up to the RD summary (${problems.join('; ')})`);
   }
 }
-
