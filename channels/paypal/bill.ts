@@ -27,13 +27,13 @@
  * BillRows (money to the merchant positive, fee positive when charged). Totals, counts and footers
  * are cross-checked; a damaged, truncated, foreign or empty file is a PayError INVALID_REQUEST.
  */
-import type { BillReader, BillRow, BillSource, ReadBillOptions, WriteBillOptions } from '../../src/channel/contract.js';
-import { firstNonBlankChar, readCsvRecords } from '../../src/channel/csv.js';
+import type { BatchedBillRows, BillReader, BillRow, BillSource, ReadBillOptions, WriteBillOptions } from '../../src/channel/contract.js';
+import { firstNonBlankChar, readCsvBatches, type CsvRecord } from '../../src/channel/csv.js';
 import { readJsonLinesBill, type JsonLinesBillFormat } from '../../src/channel/json-lines-bill.js';
 import { invalid } from '../../src/core/errors.js';
 import { convertMinor, currencyExponent, isKnownCurrency } from '../../src/core/money.js';
 import { isoUtc, parseDate } from '../../src/core/time.js';
-import { fromPaypalValue } from './currency.js';
+import { fromPaypalValue, paypalExponent } from './currency.js';
 
 export const FORMAT_TRANSACTIONS = 'paypal-transactions';
 
@@ -157,9 +157,50 @@ function checkFooter(path: string, line: number, fields: string[], sums: Map<str
   });
 }
 
-async function* readStl(source: BillSource, options: ReadBillOptions): AsyncGenerator<BillRow> {
+/**
+ * `text` as an unsigned integer of 1 to 15 digits (always a safe integer), or -1 when it is
+ * anything else (empty, longer, a sign, a separator...): the usual STL amount in one pass.
+ */
+function plainDigits(text: string): number {
+  const n = text.length;
+  if (n === 0 || n > 15) return -1;
+  let v = 0;
+  for (let i = 0; i < n; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+/** Where the SB columns read are in the current section's CH record (-1: no such column). */
+interface StlColumns {
+  id: number;
+  invoice: number;
+  code: number;
+  initiation: number;
+  grossDirection: number;
+  gross: number;
+  grossCurrency: number;
+  feeDirection: number;
+  fee: number;
+  feeCurrency: number;
+  custom: number;
+}
+
+/** A field of a record, trimmed; '' when the column is absent or the record too short. */
+function cell(f: string[], i: number): string {
+  return i < 0 ? '' : (f[i] ?? '').trim();
+}
+
+/**
+ * Reads the settlement report, yielding the rows of each batch of CSV records as one array (a
+ * promise and a generator step per chunk of the file, not per row). Every record is checked as it
+ * comes; footers, counts and totals are cross-checked.
+ */
+async function* readStlChunks(source: BillSource, options: ReadBillOptions): AsyncGenerator<BillRow[]> {
   const path = source.path;
-  let columns: Map<string, number> | undefined;
+  let columns: StlColumns | undefined;
   let sawRh = false;
   let sawFf = false;
   let sawRc = false;
@@ -171,127 +212,227 @@ async function* readStl(source: BillSource, options: ReadBillOptions): AsyncGene
   const reportSums = new Map<string, Totals>();
   const footerCurrencies = new Set<string>();
   let lastLine = 0;
-  const records = readCsvRecords(path, { label: 'PayPal settlement report' });
-  for await (const rec of records) {
-    lastLine = rec.line;
-    const type = rec.fields[0]?.trim();
-    const f = rec.fields;
-    if (!sawRh && type !== 'RH') throw damaged(path, rec.line, `a settlement report starts with an RH record, not "${(type ?? '').slice(0, 10)}"`);
-    if (sawFf) throw damaged(path, rec.line, 'records after the FF file footer');
-    switch (type) {
-      case 'RH': {
-        if (sawRh) throw damaged(path, rec.line, 'a second RH record');
-        sawRh = true;
-        const account = f[3]?.trim();
-        if (options.merchantId && account && account !== options.merchantId) {
-          throw invalid(`${path} is the settlement report of PayPal account ${account}, not ${options.merchantId}`);
+  // What the last rows had, so a value repeated from row to row is checked and converted once:
+  // the last currency found known (and its exponent), the last event code found valid, the last
+  // time text converted (and the ms and ISO text it gave), and the section and report totals of
+  // the last currency.
+  // (undefined until set: an empty cell must never match them.)
+  let knownCurrency: string | undefined;
+  let expCurrency: string | undefined;
+  let exp = 0;
+  let validCode: string | undefined;
+  let lastTimeText: string | undefined;
+  let lastMs = Number.NaN;
+  let lastIso = '';
+  let sumCurrency: string | undefined;
+  let sectionTotals: Totals | undefined;
+  let reportTotals: Totals | undefined;
+  const known = (c: string) => c === knownCurrency || (isKnownCurrency(c) && ((knownCurrency = c), true));
+  const totalsOf = (map: Map<string, Totals>, c: string) => {
+    let t = map.get(c);
+    if (!t) map.set(c, (t = emptyTotals()));
+    return t;
+  };
+
+  for await (const records of readCsvBatches(path, { label: 'PayPal settlement report' })) {
+    const out: BillRow[] = [];
+    for (let r = 0; r < records.length; r++) {
+      const rec: CsvRecord = records[r];
+      lastLine = rec.line;
+      const f = rec.fields;
+      const type = f[0]?.trim();
+      if (!sawRh && type !== 'RH') throw damaged(path, rec.line, `a settlement report starts with an RH record, not "${(type ?? '').slice(0, 10)}"`);
+      if (sawFf) throw damaged(path, rec.line, 'records after the FF file footer');
+      switch (type) {
+        case 'RH': {
+          if (sawRh) throw damaged(path, rec.line, 'a second RH record');
+          sawRh = true;
+          const account = f[3]?.trim();
+          if (options.merchantId && account && account !== options.merchantId) {
+            throw invalid(`${path} is the settlement report of PayPal account ${account}, not ${options.merchantId}`);
+          }
+          break;
         }
-        break;
-      }
-      case 'FH':
-        break;
-      case 'SH': {
-        if (inSection) throw damaged(path, rec.line, 'a section header inside an open section (missing SF/SC)');
-        inSection = true;
-        sectionRows = 0;
-        sectionSums = new Map();
-        const day = stlDate(f[1] ?? '');
-        if (!day) throw damaged(path, rec.line, 'the section header has no period start');
-        if (options.date && day !== options.date) {
-          throw invalid(`${path} is the PayPal settlement report for ${day}, not ${options.date}`, { hint: 'Take the STL file of the day you reconcile (STL-yyyymmdd...).' });
+        case 'FH':
+          break;
+        case 'SH': {
+          if (inSection) throw damaged(path, rec.line, 'a section header inside an open section (missing SF/SC)');
+          inSection = true;
+          sectionRows = 0;
+          sectionSums = new Map();
+          sectionTotals = undefined;
+          const day = stlDate(f[1] ?? '');
+          if (!day) throw damaged(path, rec.line, 'the section header has no period start');
+          if (options.date && day !== options.date) {
+            throw invalid(`${path} is the PayPal settlement report for ${day}, not ${options.date}`, { hint: 'Take the STL file of the day you reconcile (STL-yyyymmdd...).' });
+          }
+          const account = f[3]?.trim();
+          if (options.merchantId && account && account !== options.merchantId) {
+            throw invalid(`${path} has a section for PayPal account ${account}, not ${options.merchantId}`);
+          }
+          break;
         }
-        const account = f[3]?.trim();
-        if (options.merchantId && account && account !== options.merchantId) {
-          throw invalid(`${path} has a section for PayPal account ${account}, not ${options.merchantId}`);
-        }
-        break;
-      }
-      case 'CH':
-        columns = new Map(f.slice(1).map((name, i) => [name.trim().replace(/\s+/g, ' '), i + 1]));
-        for (const c of ['Transaction ID', 'Transaction Event Code', 'Transaction Initiation Date', 'Transaction Debit or Credit', 'Gross Transaction Amount', 'Gross Transaction Currency']) {
-          if (!columns.has(c)) throw damaged(path, rec.line, `the column header lacks "${c}"`);
-        }
-        break;
-      case 'SB': {
-        if (!inSection) throw damaged(path, rec.line, 'a body record outside a section');
-        if (!columns) throw damaged(path, rec.line, 'a body record before the CH column header');
-        const get = (name: string) => {
-          const i = columns!.get(name);
-          return i === undefined ? '' : (f[i] ?? '').trim();
-        };
-        let row: BillRow;
-        let raw: { gross: number; grossCr: boolean; fee: number; feeCr: boolean; currency: string; feeCurrency: string };
-        try {
-          const currency = get('Gross Transaction Currency');
-          if (!isKnownCurrency(currency)) throw new Error(`unknown currency "${currency.slice(0, 10)}"`);
-          const feeCurrency = get('Fee Currency') || currency;
-          if (!isKnownCurrency(feeCurrency)) throw new Error(`unknown fee currency "${feeCurrency.slice(0, 10)}"`);
-          if (feeCurrency !== currency && get('Fee Amount') !== '' && Number(get('Fee Amount')) !== 0) throw new Error(`fee in ${feeCurrency} on a ${currency} transaction is not supported`);
-          const grossText = get('Gross Transaction Amount');
-          const grossCr = direction(get('Transaction Debit or Credit'), 'Transaction Debit or Credit');
-          const feeText = get('Fee Amount');
-          const feeCr = feeText === '' ? false : direction(get('Fee Debit or Credit'), 'Fee Debit or Credit');
-          const gross = stlMinor(grossText, currency, 'Gross Transaction Amount');
-          const fee = stlMinor(feeText, currency, 'Fee Amount');
-          raw = { gross: Number(grossText || '0'), grossCr, fee: Number(feeText || '0'), feeCr, currency, feeCurrency };
-          const code = get('Transaction Event Code');
-          if (!/^T\d{4}$/.test(code)) throw new Error(`"${code.slice(0, 10)}" is not a transaction event code`);
-          const kind = kindOf(code, grossCr);
-          const time = stlTime(get('Transaction Initiation Date'));
-          row = {
-            line: rec.line,
-            kind,
-            amountMinor: grossCr ? gross : -gross,
-            // A fee debited from the merchant is a charge (positive); a credited fee was given back.
-            feeMinor: fee === 0 ? 0 : feeCr ? -fee : fee,
-            currency,
-            time: isoUtc(time),
-            channelTradeNo: get('Transaction ID') || undefined,
-            status: code,
+        case 'CH': {
+          const names = new Map(f.slice(1).map((name, i) => [name.trim().replace(/\s+/g, ' '), i + 1]));
+          for (const c of ['Transaction ID', 'Transaction Event Code', 'Transaction Initiation Date', 'Transaction Debit or Credit', 'Gross Transaction Amount', 'Gross Transaction Currency']) {
+            if (!names.has(c)) throw damaged(path, rec.line, `the column header lacks "${c}"`);
+          }
+          // Resolved once per header, not looked up by name in every row.
+          const at = (name: string) => names.get(name) ?? -1;
+          columns = {
+            id: at('Transaction ID'),
+            invoice: at('Invoice ID'),
+            code: at('Transaction Event Code'),
+            initiation: at('Transaction Initiation Date'),
+            grossDirection: at('Transaction Debit or Credit'),
+            gross: at('Gross Transaction Amount'),
+            grossCurrency: at('Gross Transaction Currency'),
+            feeDirection: at('Fee Debit or Credit'),
+            fee: at('Fee Amount'),
+            feeCurrency: at('Fee Currency'),
+            custom: at('Custom Field'),
           };
-          const custom = get('Custom Field');
-          const invoice = get('Invoice ID');
-          const orderNo = custom || invoice;
-          if (orderNo) row.orderNo = orderNo;
-          if (kind === 'refund' && invoice && invoice !== orderNo) row.refundNo = invoice;
-        } catch (err) {
-          throw damaged(path, rec.line, (err as Error).message);
+          break;
         }
-        addTotals(sectionSums, raw.currency, raw.gross, raw.grossCr, raw.fee, raw.feeCr, raw.feeCurrency);
-        addTotals(reportSums, raw.currency, raw.gross, raw.grossCr, raw.fee, raw.feeCr, raw.feeCurrency);
-        sectionRows++;
-        reportRows++;
-        fileRows++;
-        yield row;
-        break;
+        case 'SB': {
+          if (!inSection) throw damaged(path, rec.line, 'a body record outside a section');
+          if (!columns) throw damaged(path, rec.line, 'a body record before the CH column header');
+          const c = columns;
+          let row: BillRow;
+          let currency: string;
+          let feeCurrency: string;
+          let grossCr: boolean;
+          let feeCr: boolean;
+          // The amounts as written (two implied decimals), for the footers' totals.
+          let grossRaw: number;
+          let feeRaw: number;
+          try {
+            currency = cell(f, c.grossCurrency);
+            if (!known(currency)) throw new Error(`unknown currency "${currency.slice(0, 10)}"`);
+            feeCurrency = cell(f, c.feeCurrency) || currency;
+            if (feeCurrency !== currency && !known(feeCurrency)) throw new Error(`unknown fee currency "${feeCurrency.slice(0, 10)}"`);
+            const feeText = cell(f, c.fee);
+            if (feeCurrency !== currency && feeText !== '' && Number(feeText) !== 0) throw new Error(`fee in ${feeCurrency} on a ${currency} transaction is not supported`);
+            const grossText = cell(f, c.gross);
+            const grossDirection = cell(f, c.grossDirection);
+            grossCr = grossDirection === 'CR' ? true : grossDirection === 'DR' ? false : direction(grossDirection, 'Transaction Debit or Credit');
+            if (feeText === '') feeCr = false;
+            else {
+              const feeDirection = cell(f, c.feeDirection);
+              feeCr = feeDirection === 'CR' ? true : feeDirection === 'DR' ? false : direction(feeDirection, 'Fee Debit or Credit');
+            }
+            if (currency !== expCurrency) {
+              exp = currencyExponent(currency);
+              expCurrency = currency;
+            }
+            // The usual amount (plain digits, a currency of two decimals) is its own minor units;
+            // anything else goes the exact, checking way of stlMinor.
+            let gross = exp === STL_EXPONENT ? plainDigits(grossText) : -1;
+            if (gross >= 0) grossRaw = gross;
+            else {
+              gross = stlMinor(grossText, currency, 'Gross Transaction Amount');
+              grossRaw = Number(grossText || '0');
+            }
+            let fee = exp === STL_EXPONENT ? plainDigits(feeText) : -1;
+            if (fee >= 0) feeRaw = fee;
+            else {
+              fee = stlMinor(feeText, currency, 'Fee Amount');
+              feeRaw = Number(feeText || '0');
+            }
+            const code = cell(f, c.code);
+            if (code !== validCode) {
+              if (!/^T\d{4}$/.test(code)) throw new Error(`"${code.slice(0, 10)}" is not a transaction event code`);
+              validCode = code;
+            }
+            const kind = kindOf(code, grossCr);
+            // Rows come in time order and many share a second: the last conversion is reused.
+            const timeText = cell(f, c.initiation);
+            if (timeText !== lastTimeText) {
+              const ms = stlTime(timeText);
+              if (ms !== lastMs) {
+                lastIso = isoUtc(ms);
+                lastMs = ms;
+              }
+              lastTimeText = timeText;
+            }
+            row = {
+              line: rec.line,
+              kind,
+              amountMinor: grossCr ? gross : -gross,
+              // A fee debited from the merchant is a charge (positive); a credited fee was given back.
+              feeMinor: fee === 0 ? 0 : feeCr ? -fee : fee,
+              currency,
+              time: lastIso,
+              channelTradeNo: cell(f, c.id) || undefined,
+              status: code,
+            };
+            const custom = cell(f, c.custom);
+            const invoice = cell(f, c.invoice);
+            const orderNo = custom || invoice;
+            if (orderNo) row.orderNo = orderNo;
+            if (kind === 'refund' && invoice && invoice !== orderNo) row.refundNo = invoice;
+          } catch (err) {
+            throw damaged(path, rec.line, (err as Error).message);
+          }
+          if (feeCurrency === currency) {
+            if (currency !== sumCurrency || !sectionTotals || !reportTotals) {
+              sectionTotals = totalsOf(sectionSums, currency);
+              reportTotals = totalsOf(reportSums, currency);
+              sumCurrency = currency;
+            }
+            if (grossCr) {
+              sectionTotals.grossCredit += grossRaw;
+              reportTotals.grossCredit += grossRaw;
+            } else {
+              sectionTotals.grossDebit += grossRaw;
+              reportTotals.grossDebit += grossRaw;
+            }
+            if (feeCr) {
+              sectionTotals.feeCredit += feeRaw;
+              reportTotals.feeCredit += feeRaw;
+            } else {
+              sectionTotals.feeDebit += feeRaw;
+              reportTotals.feeDebit += feeRaw;
+            }
+          } else {
+            addTotals(sectionSums, currency, grossRaw, grossCr, feeRaw, feeCr, feeCurrency);
+            addTotals(reportSums, currency, grossRaw, grossCr, feeRaw, feeCr, feeCurrency);
+          }
+          sectionRows++;
+          reportRows++;
+          fileRows++;
+          out.push(row);
+          break;
+        }
+        case 'SF':
+          if (!inSection) throw damaged(path, rec.line, 'a section footer outside a section');
+          checkFooter(path, rec.line, f, sectionSums, 'the section footer (SF)');
+          footerCurrencies.add(f[1].trim());
+          break;
+        case 'SC': {
+          if (!inSection) throw damaged(path, rec.line, 'a section count outside a section');
+          for (const c of sectionSums.keys()) if (!footerCurrencies.has(c)) throw damaged(path, rec.line, `the section has ${c} rows but no SF footer for ${c}`);
+          footerCurrencies.clear();
+          if (Number(f[1]) !== sectionRows) throw damaged(path, rec.line, `the section count (SC) says ${f[1]} records, the section has ${sectionRows}`);
+          inSection = false;
+          break;
+        }
+        case 'RF':
+          checkFooter(path, rec.line, f, reportSums, 'the report footer (RF)');
+          break;
+        case 'RC':
+          if (Number(f[1]) !== reportRows) throw damaged(path, rec.line, `the report count (RC) says ${f[1]} records, the report has ${reportRows}`);
+          sawRc = true;
+          break;
+        case 'FF':
+          if (Number(f[1]) !== fileRows) throw damaged(path, rec.line, `the file footer (FF) says ${f[1]} records, the file has ${fileRows}`);
+          sawFf = true;
+          break;
+        default:
+          throw damaged(path, rec.line, `unknown record type "${(type ?? '').slice(0, 10)}"`);
       }
-      case 'SF':
-        if (!inSection) throw damaged(path, rec.line, 'a section footer outside a section');
-        checkFooter(path, rec.line, f, sectionSums, 'the section footer (SF)');
-        footerCurrencies.add(f[1].trim());
-        break;
-      case 'SC': {
-        if (!inSection) throw damaged(path, rec.line, 'a section count outside a section');
-        for (const c of sectionSums.keys()) if (!footerCurrencies.has(c)) throw damaged(path, rec.line, `the section has ${c} rows but no SF footer for ${c}`);
-        footerCurrencies.clear();
-        if (Number(f[1]) !== sectionRows) throw damaged(path, rec.line, `the section count (SC) says ${f[1]} records, the section has ${sectionRows}`);
-        inSection = false;
-        break;
-      }
-      case 'RF':
-        checkFooter(path, rec.line, f, reportSums, 'the report footer (RF)');
-        break;
-      case 'RC':
-        if (Number(f[1]) !== reportRows) throw damaged(path, rec.line, `the report count (RC) says ${f[1]} records, the report has ${reportRows}`);
-        sawRc = true;
-        break;
-      case 'FF':
-        if (Number(f[1]) !== fileRows) throw damaged(path, rec.line, `the file footer (FF) says ${f[1]} records, the file has ${fileRows}`);
-        sawFf = true;
-        break;
-      default:
-        throw damaged(path, rec.line, `unknown record type "${(type ?? '').slice(0, 10)}"`);
     }
+    if (out.length) yield out;
   }
   if (!sawRh) throw invalid(`${path} is empty`, { hint: 'A PayPal settlement report starts with an RH record.' });
   if (inSection) throw damaged(path, lastLine, 'the last section has no SF/SC footer: the file is truncated');
@@ -299,8 +440,82 @@ async function* readStl(source: BillSource, options: ReadBillOptions): AsyncGene
   if (!sawFf) throw damaged(path, lastLine, 'no FF file footer: the file is truncated');
 }
 
+/**
+ * What the last transactions of a file had, so a value repeated from line to line is checked and
+ * converted once (see {@link transactionRows}).
+ */
+interface TransactionMemo {
+  /** The last initiation date converted, and its ISO text. */
+  timeText: string | undefined;
+  iso: string;
+  /** The last event code found valid. */
+  code: string | undefined;
+  /** The last currency looked at, and the exponent its plain amounts have (-1: none, see plainExponent). */
+  currency: string | undefined;
+  exponent: number;
+}
+
+/**
+ * The exponent at which PayPal's value for `currency` is already pay's minor units (PayPal's and
+ * pay's exponents agree: USD 2, JPY 0), or -1 (TWD: PayPal 0, pay 2) for the exact way only.
+ */
+function plainExponent(currency: string): number {
+  const exp = paypalExponent(currency);
+  return exp === currencyExponent(currency) ? exp : -1;
+}
+
+/**
+ * A value of the usual shape (`12.34`, `-0.01`, `1500` at exponent 0: an optional minus, at most
+ * 15 digits in all, exactly `exp` decimals) in minor units; NaN for anything else.
+ */
+function plainDecimal(text: string, exp: number): number {
+  const n = text.length;
+  const neg = n > 0 && text.charCodeAt(0) === 45; // -
+  const from = neg ? 1 : 0;
+  const point = exp === 0 ? n : n - exp - 1;
+  if (point <= from || n - from - (exp === 0 ? 0 : 1) > 15) return Number.NaN;
+  if (exp !== 0 && text.charCodeAt(point) !== 46) return Number.NaN; // .
+  let v = 0;
+  for (let i = from; i < n; i++) {
+    if (i === point) continue;
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return Number.NaN;
+    v = v * 10 + d;
+  }
+  // As parseAmount: `-0.00` is -0.
+  return neg ? -v : v;
+}
+
+/** A PayPal value in pay's minor units: the usual shape in one pass, anything else the exact way. */
+function paypalMinor(value: unknown, currency: string, label: string, memo: TransactionMemo | undefined): number {
+  if (memo && typeof value === 'string') {
+    if (currency !== memo.currency) {
+      memo.exponent = plainExponent(currency);
+      memo.currency = currency;
+    }
+    if (memo.exponent >= 0) {
+      const v = plainDecimal(value, memo.exponent);
+      if (!Number.isNaN(v)) return v;
+    }
+  }
+  return fromPaypalValue(value as string, currency, { allowNegative: true, label });
+}
+
 /** Normalises one `transaction_details` element of the transactions API. */
 export function transactionRow(t: Record<string, unknown>, line: number): BillRow {
+  return toTransactionRow(t, line, undefined);
+}
+
+/**
+ * {@link transactionRow} for the lines of one file, in order: the same rows and errors, with the
+ * last time, event code and currency remembered so repeated ones are not converted again.
+ */
+export function transactionRows(): (t: Record<string, unknown>, line: number) => BillRow {
+  const memo: TransactionMemo = { timeText: undefined, iso: '', code: undefined, currency: undefined, exponent: -1 };
+  return (t, line) => toTransactionRow(t, line, memo);
+}
+
+function toTransactionRow(t: Record<string, unknown>, line: number, memo: TransactionMemo | undefined): BillRow {
   const info = t.transaction_info as Record<string, unknown> | undefined;
   if (!info || typeof info !== 'object') throw new Error('no transaction_info');
   const id = typeof info.transaction_id === 'string' ? info.transaction_id : undefined;
@@ -309,20 +524,33 @@ export function transactionRow(t: Record<string, unknown>, line: number): BillRo
   const currency = amount?.currency_code;
   if (!currency || !isKnownCurrency(currency)) throw new Error(`unknown currency ${String(currency)}`);
   if (typeof amount?.value !== 'string') throw new Error('transaction_amount has no value');
-  const gross = fromPaypalValue(amount.value, currency, { allowNegative: true, label: 'transaction_amount' });
+  const gross = paypalMinor(amount.value, currency, 'transaction_amount', memo);
   const feeAmount = info.fee_amount as { currency_code?: string; value?: string } | undefined;
   let fee = 0;
   if (feeAmount?.value !== undefined) {
     if (feeAmount.currency_code && feeAmount.currency_code !== currency) throw new Error(`fee in ${feeAmount.currency_code} on a ${currency} transaction is not supported`);
     // The API signs the fee from the account's view: a charged fee is negative.
-    fee = -fromPaypalValue(feeAmount.value, currency, { allowNegative: true, label: 'fee_amount' });
+    fee = -paypalMinor(feeAmount.value, currency, 'fee_amount', memo);
   }
   const code = String(info.transaction_event_code ?? '');
-  if (!/^T\d{4}$/.test(code)) throw new Error(`"${code.slice(0, 10)}" is not a transaction event code`);
+  if (!memo || code !== memo.code) {
+    if (!/^T\d{4}$/.test(code)) throw new Error(`"${code.slice(0, 10)}" is not a transaction event code`);
+    if (memo) memo.code = code;
+  }
   const kind = kindOf(code, gross >= 0);
-  const when = Date.parse(String(info.transaction_initiation_date ?? '').replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
-  if (Number.isNaN(when)) throw new Error('transaction_initiation_date is not a time');
-  const row: BillRow = { line, kind, amountMinor: gross, feeMinor: fee === 0 ? 0 : fee, currency, time: isoUtc(when), channelTradeNo: id, status: typeof info.transaction_status === 'string' ? info.transaction_status : undefined };
+  const whenText = String(info.transaction_initiation_date ?? '');
+  let time: string;
+  if (memo && whenText === memo.timeText) time = memo.iso;
+  else {
+    const when = Date.parse(whenText.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
+    if (Number.isNaN(when)) throw new Error('transaction_initiation_date is not a time');
+    time = isoUtc(when);
+    if (memo) {
+      memo.timeText = whenText;
+      memo.iso = time;
+    }
+  }
+  const row: BillRow = { line, kind, amountMinor: gross, feeMinor: fee === 0 ? 0 : fee, currency, time, channelTradeNo: id, status: typeof info.transaction_status === 'string' ? info.transaction_status : undefined };
   const custom = typeof info.custom_field === 'string' ? info.custom_field : '';
   const invoice = typeof info.invoice_id === 'string' ? info.invoice_id : '';
   const orderNo = custom || invoice;
@@ -331,13 +559,26 @@ export function transactionRow(t: Record<string, unknown>, line: number): BillRo
   return row;
 }
 
-/** Streams a PayPal statement (STL or the saved transactions) as normalised rows. */
-export async function* readPaypalBill(source: BillSource, options: ReadBillOptions = {}): AsyncGenerator<BillRow> {
+/**
+ * Streams a PayPal statement (STL or the saved transactions) as normalised rows: row by row, or
+ * a chunk of the file at a time (`batches()`, what reconciliation's packer takes).
+ */
+export function readPaypalBill(source: BillSource, options: ReadBillOptions = {}): BatchedBillRows {
+  return {
+    batches: () => readPaypalBillChunks(source, options),
+    async *[Symbol.asyncIterator]() {
+      for await (const chunk of readPaypalBillChunks(source, options)) yield* chunk;
+    },
+  };
+}
+
+/** The rows of a PayPal statement, an array per chunk of the file; the shape is sniffed first. */
+async function* readPaypalBillChunks(source: BillSource, options: ReadBillOptions): AsyncGenerator<BillRow[]> {
   if (options.date) parseDate(options.date);
   const first = await firstNonBlankChar(source.path, { label: 'PayPal statement' });
   if (first === undefined) throw invalid(`${source.path} is empty`, { hint: 'Give a PayPal settlement report (STL) or a file saved by `pay reconcile --download`.' });
-  if (first === '{') yield* readJsonLinesBill(source.path, JSON_LINES, options, transactionRow);
-  else yield* readStl(source, options);
+  if (first === '{') yield* readJsonLinesBill(source.path, JSON_LINES, options, transactionRows()).batches();
+  else yield* readStlChunks(source, options);
 }
 
 export const paypalBills: BillReader = {
