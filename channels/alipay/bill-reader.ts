@@ -2,10 +2,10 @@
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { TextDecoder } from 'node:util';
-import type { BatchedBillRows, BillRow, BillSource, ReadBillOptions } from '../../src/channel/contract.js';
+import { type BatchedBillRows, batchedBillRows, type BillRow, type BillSource, type ReadBillOptions } from '../../src/channel/contract.js';
 import { isZip, listZip, openEntry, ZipFormatError, type ZipEntry } from '../../src/channel/zip.js';
 import { invalid, isPayError, PayError } from '../../src/core/errors.js';
-import { formatAmount, parseAmount } from '../../src/core/money.js';
+import { formatAmount, parseAmount, plainMinor } from '../../src/core/money.js';
 import { isoUtc, parseDate } from '../../src/core/time.js';
 import { beijingToUtc } from './beijing-time.js';
 
@@ -156,27 +156,11 @@ export interface DetailTotals {
   refundReceived: number;
 }
 
-/** A cell of the usual shape (`12.34`, `-0.01`: up to 13 digits, a point, 2 digits) in fen; NaN otherwise. */
-function plainFen(cell: string): number {
-  const neg = cell.charCodeAt(0) === 45; // -
-  const from = neg ? 1 : 0;
-  const point = cell.length - 3;
-  if (point <= from || point - from > 13 || cell.charCodeAt(point) !== 46) return Number.NaN;
-  let v = 0;
-  for (let i = from; i < cell.length; i++) {
-    if (i === point) continue;
-    const d = cell.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) return Number.NaN;
-    v = v * 10 + d;
-  }
-  return neg && v ? -v : v;
-}
-
 function money(cell: string, where: string, line: number, label: string): number {
   // The usual cell converts in one pass over its characters; anything else goes the exact,
   // checking way of core/money.
-  const fen = plainFen(cell);
-  if (!Number.isNaN(fen)) return fen;
+  const fen = plainMinor(cell, 2);
+  if (!Number.isNaN(fen)) return fen || 0; // -0.00 is 0, as it always was here
   try {
     return parseAmount(cell, CURRENCY, { allowNegative: true, allowZero: true, label });
   } catch (err) {
@@ -382,12 +366,7 @@ async function* fileChunks(path: string): AsyncGenerator<Buffer> {
  * by row, or a chunk of the file at a time (`batches()`, what reconciliation's packer takes).
  */
 export function readAlipayBill(source: BillSource, options: ReadBillOptions = {}): BatchedBillRows {
-  return {
-    batches: () => readAlipayBillChunks(source, options),
-    async *[Symbol.asyncIterator]() {
-      for await (const chunk of readAlipayBillChunks(source, options)) yield* chunk;
-    },
-  };
+  return batchedBillRows(() => readAlipayBillChunks(source, options));
 }
 
 /** The rows of a bill, an array per batch of lines decoded. */

@@ -11,10 +11,10 @@
  */
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import type { BatchedBillRows, BillReader, BillRow, BillSource, ReadBillOptions, WriteBillOptions } from '../../src/channel/contract.js';
+import { type BatchedBillRows, batchedBillRows, type BillReader, type BillRow, type BillSource, type ReadBillOptions, type WriteBillOptions } from '../../src/channel/contract.js';
 import { readTextLineBatches } from '../../src/channel/csv.js';
 import { invalid } from '../../src/core/errors.js';
-import { formatAmount, normalizeCurrency, parseAmount } from '../../src/core/money.js';
+import { currencyExponent, formatAmount, normalizeCurrency, parseAmount, plainMinor } from '../../src/core/money.js';
 import { businessDayRange, isoUtc } from '../../src/core/time.js';
 import { isPaid, type MockState } from './state.js';
 
@@ -91,12 +91,7 @@ function damaged(path: string, line: number, message: string) {
  * array per chunk of the file (`batches()`, what reconciliation takes).
  */
 export function readMockBill(source: BillSource, options: ReadBillOptions): BatchedBillRows {
-  return {
-    batches: () => readMockBillChunks(source, options),
-    async *[Symbol.asyncIterator]() {
-      for await (const chunk of readMockBillChunks(source, options)) yield* chunk;
-    },
-  };
+  return batchedBillRows(() => readMockBillChunks(source, options));
 }
 
 async function* readMockBillChunks(source: BillSource, options: ReadBillOptions): AsyncGenerator<BillRow[]> {
@@ -107,6 +102,11 @@ async function* readMockBillChunks(source: BillSource, options: ReadBillOptions)
   let billDate: string | undefined;
   let footer: number | undefined;
   let rows = 0;
+  let currencyText: string | undefined;
+  let currency = '';
+  let exp = 0;
+  let lastTimeText: string | undefined;
+  let lastIso = '';
   for await (const { lines } of readTextLineBatches(source.path, { allowUtf16: false, label: 'mock bill' })) {
     const out: BillRow[] = [];
     for (const line of lines) {
@@ -136,19 +136,29 @@ async function* readMockBillChunks(source: BillSource, options: ReadBillOptions)
       if (cells.length !== width) throw damaged(source.path, lineNo, `expected ${width} fields, found ${cells.length}`);
       const kind = cells[at.kind];
       if (kind !== 'payment' && kind !== 'refund' && kind !== 'payout') throw damaged(source.path, lineNo, `unknown kind "${kind}"`);
-      let currency: string;
       let amountMinor: number;
       let feeMinor: number;
       try {
-        currency = normalizeCurrency(cells[at.currency]);
-        amountMinor = parseAmount(cells[at.amount], currency, { allowNegative: true, allowZero: true });
-        feeMinor = parseAmount(cells[at.fee], currency, { allowNegative: true, allowZero: true, label: 'fee' });
+        // The currency and time of the row before are taken again when the text is the same.
+        if (cells[at.currency] !== currencyText) {
+          currency = normalizeCurrency(cells[at.currency]);
+          exp = currencyExponent(currency);
+          currencyText = cells[at.currency];
+        }
+        amountMinor = plainMinor(cells[at.amount], exp);
+        if (Number.isNaN(amountMinor)) amountMinor = parseAmount(cells[at.amount], currency, { allowNegative: true, allowZero: true });
+        feeMinor = plainMinor(cells[at.fee], exp);
+        if (Number.isNaN(feeMinor)) feeMinor = parseAmount(cells[at.fee], currency, { allowNegative: true, allowZero: true, label: 'fee' });
       } catch (err) {
         throw damaged(source.path, lineNo, (err as Error).message);
       }
       const timeText = cells[at.time];
-      const time = Date.parse(timeText);
-      if (Number.isNaN(time)) throw damaged(source.path, lineNo, `"${timeText}" is not a time`);
+      if (timeText !== lastTimeText) {
+        const time = Date.parse(timeText);
+        if (Number.isNaN(time)) throw damaged(source.path, lineNo, `"${timeText}" is not a time`);
+        lastIso = isoUtc(time);
+        lastTimeText = timeText;
+      }
       rows++;
       out.push({
         line: lineNo,
@@ -159,7 +169,7 @@ async function* readMockBillChunks(source: BillSource, options: ReadBillOptions)
         amountMinor,
         feeMinor,
         currency,
-        time: isoUtc(time),
+        time: lastIso,
         status: cells[at.status] || undefined,
       });
     }

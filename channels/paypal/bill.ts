@@ -27,11 +27,11 @@
  * BillRows (money to the merchant positive, fee positive when charged). Totals, counts and footers
  * are cross-checked; a damaged, truncated, foreign or empty file is a PayError INVALID_REQUEST.
  */
-import type { BatchedBillRows, BillReader, BillRow, BillSource, ReadBillOptions, WriteBillOptions } from '../../src/channel/contract.js';
+import { type BatchedBillRows, batchedBillRows, type BillReader, type BillRow, type BillSource, type ReadBillOptions, type WriteBillOptions } from '../../src/channel/contract.js';
 import { firstNonBlankChar, readCsvBatches, type CsvRecord } from '../../src/channel/csv.js';
 import { readJsonLinesBill, type JsonLinesBillFormat } from '../../src/channel/json-lines-bill.js';
 import { invalid } from '../../src/core/errors.js';
-import { convertMinor, currencyExponent, isKnownCurrency } from '../../src/core/money.js';
+import { convertMinor, currencyExponent, isKnownCurrency, plainMinor } from '../../src/core/money.js';
 import { isoUtc, parseDate } from '../../src/core/time.js';
 import { fromPaypalValue, paypalExponent } from './currency.js';
 
@@ -464,28 +464,6 @@ function plainExponent(currency: string): number {
   return exp === currencyExponent(currency) ? exp : -1;
 }
 
-/**
- * A value of the usual shape (`12.34`, `-0.01`, `1500` at exponent 0: an optional minus, at most
- * 15 digits in all, exactly `exp` decimals) in minor units; NaN for anything else.
- */
-function plainDecimal(text: string, exp: number): number {
-  const n = text.length;
-  const neg = n > 0 && text.charCodeAt(0) === 45; // -
-  const from = neg ? 1 : 0;
-  const point = exp === 0 ? n : n - exp - 1;
-  if (point <= from || n - from - (exp === 0 ? 0 : 1) > 15) return Number.NaN;
-  if (exp !== 0 && text.charCodeAt(point) !== 46) return Number.NaN; // .
-  let v = 0;
-  for (let i = from; i < n; i++) {
-    if (i === point) continue;
-    const d = text.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) return Number.NaN;
-    v = v * 10 + d;
-  }
-  // As parseAmount: `-0.00` is -0.
-  return neg ? -v : v;
-}
-
 /** A PayPal value in pay's minor units: the usual shape in one pass, anything else the exact way. */
 function paypalMinor(value: unknown, currency: string, label: string, memo: TransactionMemo | undefined): number {
   if (memo && typeof value === 'string') {
@@ -494,7 +472,7 @@ function paypalMinor(value: unknown, currency: string, label: string, memo: Tran
       memo.currency = currency;
     }
     if (memo.exponent >= 0) {
-      const v = plainDecimal(value, memo.exponent);
+      const v = plainMinor(value, memo.exponent);
       if (!Number.isNaN(v)) return v;
     }
   }
@@ -564,12 +542,7 @@ function toTransactionRow(t: Record<string, unknown>, line: number, memo: Transa
  * a chunk of the file at a time (`batches()`, what reconciliation's packer takes).
  */
 export function readPaypalBill(source: BillSource, options: ReadBillOptions = {}): BatchedBillRows {
-  return {
-    batches: () => readPaypalBillChunks(source, options),
-    async *[Symbol.asyncIterator]() {
-      for await (const chunk of readPaypalBillChunks(source, options)) yield* chunk;
-    },
-  };
+  return batchedBillRows(() => readPaypalBillChunks(source, options));
 }
 
 /** The rows of a PayPal statement, an array per chunk of the file; the shape is sniffed first. */

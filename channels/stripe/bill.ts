@@ -20,11 +20,11 @@
  */
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import type { BatchedBillRows, BillReader, BillRow, BillSource, ReadBillOptions, WriteBillOptions } from '../../src/channel/contract.js';
+import { type BatchedBillRows, batchedBillRows, type BillReader, type BillRow, type BillSource, type ReadBillOptions, type WriteBillOptions } from '../../src/channel/contract.js';
 import { firstNonBlankChar, readCsvBatches } from '../../src/channel/csv.js';
 import { readJsonLinesBill, writeJsonLinesBill, type JsonLinesBillFormat, type JsonLinesBillHeader } from '../../src/channel/json-lines-bill.js';
 import { invalid, isPayError } from '../../src/core/errors.js';
-import { currencyExponent, formatAmount, isKnownCurrency, parseAmount } from '../../src/core/money.js';
+import { currencyExponent, formatAmount, isKnownCurrency, parseAmount, plainMinor } from '../../src/core/money.js';
 import { isoUtc, parseDate, utcToWallTime, wallTimeToUtc } from '../../src/core/time.js';
 import { fromStripeAmount, stripeExponent, toStripeAmount } from './currency.js';
 
@@ -254,27 +254,6 @@ function stripeDecimal(text: string, currency: string, label: string): number {
   return fromStripeAmount(inStripeUnits, currency);
 }
 
-/**
- * A report amount of the usual shape (`12.34`, `-0.66`: an optional minus, digits, and exactly
- * `exp` decimals after a point, 15 digits at most) in Stripe's integer units; NaN for anything
- * else, which goes to the exact parser. `-0.00` is -0, as parseAmount makes it.
- */
-export function plainStripeUnits(text: string, exp: number): number {
-  const n = text.length;
-  const neg = text.charCodeAt(0) === 45; // -
-  const from = neg ? 1 : 0;
-  const point = exp === 0 ? n : n - exp - 1;
-  if (point <= from || n - from - (exp === 0 ? 0 : 1) > 15 || (exp !== 0 && text.charCodeAt(point) !== 46)) return Number.NaN;
-  let v = 0;
-  for (let i = from; i < n; i++) {
-    if (i === point) continue;
-    const d = text.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) return Number.NaN;
-    v = v * 10 + d;
-  }
-  return neg ? -v : v;
-}
-
 /** Cell `i` of a record, trimmed; '' for a column the report lacks (-1). */
 function cell(fields: string[], i: number): string {
   return i < 0 ? '' : fields[i].trim();
@@ -310,7 +289,7 @@ async function* readItemizedChunks(source: BillSource, options: ReadBillOptions 
   let lastLocalChecked: string | undefined;
   let lastMsChecked = Number.NaN;
   const amount = (text: string, label: string): number => {
-    const units = plainStripeUnits(text, cache.stripeExp);
+    const units = plainMinor(text, cache.stripeExp);
     if (!Number.isNaN(units)) return cache.sameExp ? units : fromStripeAmount(units, cache.code);
     return stripeDecimal(text, cache.code, label);
   };
@@ -416,12 +395,7 @@ async function* readItemizedChunks(source: BillSource, options: ReadBillOptions 
  * step per row).
  */
 export function readStripeBill(source: BillSource, options: ReadBillOptions & { timeZone?: string } = {}): BatchedBillRows {
-  return {
-    batches: () => readStripeBillChunks(source, options),
-    async *[Symbol.asyncIterator]() {
-      for await (const chunk of readStripeBillChunks(source, options)) yield* chunk;
-    },
-  };
+  return batchedBillRows(() => readStripeBillChunks(source, options));
 }
 
 /** The rows of a statement, an array per chunk of the file. */

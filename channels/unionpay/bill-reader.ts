@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { isAscii } from 'node:buffer';
-import type { BatchedBillRows, BillRow, BillSource, ReadBillOptions } from '../../src/channel/contract.js';
+import { type BatchedBillRows, batchedBillRows, type BillRow, type BillSource, type ReadBillOptions } from '../../src/channel/contract.js';
 import { isZip, listZip, openEntry, readEntry, ZipFormatError, type ZipEntry } from '../../src/channel/zip.js';
 import { invalid, PayError } from '../../src/core/errors.js';
 import { formatAmount, parseAmount } from '../../src/core/money.js';
@@ -247,12 +247,7 @@ function yymmddToDate(s: string): string {
  * empty file.
  */
 export function readUnionPayBill(source: BillSource, options: ReadBillOptions): BatchedBillRows {
-  return {
-    batches: () => readUnionPayBillChunks(source, options),
-    async *[Symbol.asyncIterator]() {
-      for await (const chunk of readUnionPayBillChunks(source, options)) yield* chunk;
-    },
-  };
+  return batchedBillRows(() => readUnionPayBillChunks(source, options));
 }
 
 /** The rows of a bill, an array per chunk of the file read. */

@@ -1,5 +1,5 @@
 /** Reads WeChat Pay trade and fund-flow bills as streams (the format is described in bill.ts). */
-import type { BatchedBillRows, BillRow, BillSource, ReadBillOptions } from '../../src/channel/contract.js';
+import { type BatchedBillRows, batchedBillRows, type BillRow, type BillSource, type ReadBillOptions } from '../../src/channel/contract.js';
 import { invalid } from '../../src/core/errors.js';
 import { currencyExponent, formatAmount, normalizeCurrency, parseAmount } from '../../src/core/money.js';
 import { isoUtc, parseDate } from '../../src/core/time.js';
@@ -313,12 +313,7 @@ async function* readFundFlow(ctx: Ctx, lines: AsyncIterable<string[]>, headerLin
  * chunk of the file at a time (`batches()`: no promise and no generator step per row).
  */
 export function readWechatBill(source: BillSource, options: ReadBillOptions = {}): BatchedBillRows {
-  return {
-    batches: () => readWechatBillChunks(source, options),
-    async *[Symbol.asyncIterator]() {
-      for await (const chunk of readWechatBillChunks(source, options)) yield* chunk;
-    },
-  };
+  return batchedBillRows(() => readWechatBillChunks(source, options));
 }
 
 /** The rows of a bill, an array per chunk of lines read. */

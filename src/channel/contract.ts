@@ -414,6 +414,19 @@ export interface BatchedBillRows extends AsyncIterable<BillRow> {
   batches(): AsyncIterable<BillRow[]>;
 }
 
+/**
+ * The rows `chunks` reads (a fresh read on each call), handed over a chunk at a time through
+ * `batches()` or one by one when iterated: what a chunked bill reader returns.
+ */
+export function batchedBillRows(chunks: () => AsyncIterable<BillRow[]>): BatchedBillRows {
+  return {
+    batches: chunks,
+    async *[Symbol.asyncIterator]() {
+      for await (const chunk of chunks()) yield* chunk;
+    },
+  };
+}
+
 /** The rows of `rows`, a chunk at a time when the reader offers that, else one by one. */
 export async function* billRowChunks(rows: AsyncIterable<BillRow>): AsyncGenerator<BillRow[]> {
   const batched = rows as Partial<BatchedBillRows>;

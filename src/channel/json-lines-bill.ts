@@ -11,7 +11,7 @@
  */
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import type { BatchedBillRows, BillRow, ReadBillOptions } from './contract.js';
+import { batchedBillRows, type BatchedBillRows, type BillRow, type ReadBillOptions } from './contract.js';
 import { readTextLineBatches } from './csv.js';
 import { invalid } from '../core/errors.js';
 
@@ -50,12 +50,7 @@ export function readJsonLinesBill(
   options: ReadBillOptions,
   toRow: (item: Record<string, unknown>, line: number) => BillRow,
 ): BatchedBillRows {
-  return {
-    batches: () => readJsonLinesBillChunks(path, format, options, toRow),
-    async *[Symbol.asyncIterator]() {
-      for await (const chunk of readJsonLinesBillChunks(path, format, options, toRow)) yield* chunk;
-    },
-  };
+  return batchedBillRows(() => readJsonLinesBillChunks(path, format, options, toRow));
 }
 
 async function* readJsonLinesBillChunks(

@@ -66,6 +66,28 @@ export function currencyExponent(currency: string, overrides?: ExponentOverrides
   return exp;
 }
 
+/**
+ * An amount of the usual shape in a bill (`12.34`, `-0.66`, `1500` when `exp` is 0): an optional
+ * minus, digits, and exactly `exp` decimals after a point, 15 digits at most, as an integer of
+ * 10^-exp in one pass over the characters (no regex, no float). NaN for anything else, which the
+ * caller gives to {@link parseAmount}. `-0.00` is -0, as parseAmount makes it.
+ */
+export function plainMinor(text: string, exp: number): number {
+  const n = text.length;
+  const neg = text.charCodeAt(0) === 45; // -
+  const from = neg ? 1 : 0;
+  const point = exp === 0 ? n : n - exp - 1;
+  if (point <= from || n - from - (exp === 0 ? 0 : 1) > 15 || (exp !== 0 && text.charCodeAt(point) !== 46)) return Number.NaN;
+  let v = 0;
+  for (let i = from; i < n; i++) {
+    if (i === point) continue;
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return Number.NaN;
+    v = v * 10 + d;
+  }
+  return neg ? -v : v;
+}
+
 /** Options for {@link parseAmount}. */
 export interface ParseAmountOptions {
   /** Accept `0` (default false: a payment of nothing is a mistake). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PayError } from '../../src/core/errors.js';
-import { addMinor, convertMinor, currencyExponent, formatAmount, isKnownCurrency, moneyJson, normalizeCurrency, parseAmount } from '../../src/core/money.js';
+import { addMinor, convertMinor, currencyExponent, formatAmount, isKnownCurrency, moneyJson, normalizeCurrency, parseAmount, plainMinor } from '../../src/core/money.js';
 
 function code(fn: () => unknown): string | undefined {
   try {
@@ -119,6 +119,22 @@ describe('parseAmount', () => {
     expect(parseAmount('-2.50', 'CNY', { allowNegative: true })).toBe(-250);
     expect(parseAmount('100.00', 'JPY', { allowTrailingZeros: true })).toBe(100);
     expect(code(() => parseAmount('100.50', 'JPY', { allowTrailingZeros: true }))).toBe('INVALID_REQUEST:2');
+  });
+});
+
+describe('plainMinor (the bill readers\' fast path)', () => {
+  it('plainMinor converts the usual bill amount shape only (anything else is NaN, for parseAmount to explain)', () => {
+    expect(plainMinor('12.34', 2)).toBe(1234);
+    expect(plainMinor('-0.66', 2)).toBe(-66);
+    expect(plainMinor('12.340', 3)).toBe(12_340);
+    expect(plainMinor('1500', 0)).toBe(1500);
+    expect(plainMinor('9999999999999.99', 2)).toBe(999_999_999_999_999);
+    expect(Object.is(plainMinor('-0.00', 2), -0)).toBe(true);
+    // Every plain value reads as parseAmount reads it.
+    for (const text of ['0.01', '-12.34', '100.00', '007.50']) expect(plainMinor(text, 2)).toBe(parseAmount(text, 'CNY', { allowNegative: true, allowZero: true }));
+    for (const [text, exp] of [['12.3', 2], ['12.345', 2], ['1,000.00', 2], ['1e3', 0], ['+1.00', 2], ['.50', 2], ['-.50', 2], ['-', 0], ['', 2], ['1 .00', 2], ['99999999999999.99', 2], ['9999999999999999', 0], ['12,34', 2], ['1500.00', 0]] as const) {
+      expect(plainMinor(text, exp), text).toBeNaN();
+    }
   });
 });
 

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BatchedBillRows, BillRow, ChannelDeps } from '../../../src/channel/contract.js';
 import { PayError } from '../../../src/core/errors.js';
+import { expectChunkedLikeOneByOne } from '../../../test/helpers/bills.js';
 import { tempDir } from '../../../test/helpers/cli.js';
 import { MockAdapter, feeFor } from '../adapter.js';
 import { readMockBill, writeMockBillRows } from '../bill.js';
@@ -155,15 +156,8 @@ describe('mock channel', () => {
     for await (const r of readMockBill({ path }, { date: '2026-11-23' })) one.push(r);
     expect(one.map((r) => r.orderNo)).toEqual(rows.map((r) => r.orderNo));
     expect(one[0].line).toBe(5);
-    const chunks: BillRow[][] = [];
-    for await (const c of readMockBill({ path }, { date: '2026-11-23' }).batches()) chunks.push(c);
-    expect(chunks.length).toBeGreaterThan(1);
-    expect(chunks.flat()).toEqual(one);
     // The module the registry loads (its bill reader imported on first use) passes the chunks on.
-    const viaModule = mock.bill!.read({ path }, { date: '2026-11-23' }) as Partial<BatchedBillRows>;
-    const lazy: BillRow[][] = [];
-    for await (const c of viaModule.batches!()) lazy.push(c);
-    expect(lazy.map((c) => c.length)).toEqual(chunks.map((c) => c.length));
+    await expectChunkedLikeOneByOne(readMockBill({ path }, { date: '2026-11-23' }), mock.bill!.read({ path }, { date: '2026-11-23' }), one);
     // CRLF line ends read the same; bytes that are not UTF-8 are refused naming the line.
     const crlf = join(tmp.dir, 'crlf.csv');
     writeFileSync(crlf, readFileSync(path, 'utf8').replaceAll('\n', '\r\n'));

@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { BatchedBillRows, BillRow } from '../../../src/channel/contract.js';
-import { billRefusal, readBillRows } from '../../../test/helpers/bills.js';
+import { billChunks, billRefusal, expectChunkedLikeOneByOne, readBillRows } from '../../../test/helpers/bills.js';
 import { tempDir } from '../../../test/helpers/cli.js';
 import { paypalBills, readPaypalBill, STL_COLUMNS, transactionRow } from '../bill.js';
 import paypal from '../index.js';
@@ -20,11 +20,6 @@ const day = '2026-11-23';
 const file = (name: string) => join(dir, name);
 const readAll = (path: string, options: { date?: string; merchantId?: string } = {}) => readBillRows(readPaypalBill, path, options);
 const refusal = async (path: string, options: { date?: string; merchantId?: string } = {}) => (await billRefusal(readPaypalBill, path, options)).message;
-const chunksOf = async (rows: BatchedBillRows) => {
-  const out: BillRow[][] = [];
-  for await (const c of rows.batches()) out.push(c);
-  return out;
-};
 /** A row without what differs between the shapes (the line, and the status: T-code or S). */
 const strip = (r: BillRow) => ({ kind: r.kind, orderNo: r.orderNo, refundNo: r.refundNo, channelTradeNo: r.channelTradeNo, amountMinor: r.amountMinor, feeMinor: r.feeMinor, currency: r.currency, time: r.time });
 
@@ -57,27 +52,19 @@ describe('reading a chunk at a time', () => {
       // STL rows start after RH, FH, SH, CH; JSON lines after the header line.
       const firstLine = variant === 'transactions' ? 2 : 5;
       expect(one.map((r) => r.line)).toEqual(many.map((_, i) => i + firstLine));
-      const chunks = await chunksOf(readPaypalBill({ path }, { date: day, merchantId: 'ACCT1' }));
-      expect(chunks.length).toBeGreaterThan(1);
-      expect(chunks.every((c) => c.length > 0)).toBe(true);
-      expect(chunks.flat()).toEqual(one);
       // Reconciliation reads through the channel module, whose bill reader is imported on first use.
-      const viaModule = paypal.bill!.read({ path }, { date: day, merchantId: 'ACCT1' }) as Partial<BatchedBillRows>;
-      expect(typeof viaModule.batches).toBe('function');
-      const lazyChunks = await chunksOf(viaModule as BatchedBillRows);
-      expect(lazyChunks.map((c) => c.length)).toEqual(chunks.map((c) => c.length));
-      expect(lazyChunks.flat()).toEqual(one);
+      await expectChunkedLikeOneByOne(readPaypalBill({ path }, { date: day, merchantId: 'ACCT1' }), paypal.bill!.read({ path }, { date: day, merchantId: 'ACCT1' }), one);
     });
   }
 
   it('refuses a bad date or an empty file from batches() as from row-by-row reading', async () => {
     const path = file('small.CSV');
     await paypalBills.write!(path, many.slice(0, 5), { date: day });
-    await expect(chunksOf(readPaypalBill({ path }, { date: '2026-11-22' }))).rejects.toThrow(/report for 2026-11-23, not 2026-11-22/);
-    await expect(chunksOf(readPaypalBill({ path }, { date: '2026-13-40' }))).rejects.toThrow(/is not a date/);
+    await expect(billChunks(readPaypalBill({ path }, { date: '2026-11-22' }))).rejects.toThrow(/report for 2026-11-23, not 2026-11-22/);
+    await expect(billChunks(readPaypalBill({ path }, { date: '2026-13-40' }))).rejects.toThrow(/is not a date/);
     const empty = file('empty.CSV');
     writeFileSync(empty, '\r\n  \r\n');
-    await expect(chunksOf(readPaypalBill({ path: empty }, {}))).rejects.toThrow(/empty/);
+    await expect(billChunks(readPaypalBill({ path: empty }, {}))).rejects.toThrow(/empty/);
   });
 });
 

@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { BatchedBillRows, BillRow } from '../../../src/channel/contract.js';
 import { isoUtc } from '../../../src/core/time.js';
-import { billRefusal, readBillRows } from '../../../test/helpers/bills.js';
+import { billChunks, billRefusal, expectChunkedLikeOneByOne, readBillRows } from '../../../test/helpers/bills.js';
 import { tempDir } from '../../../test/helpers/cli.js';
-import { balanceTransactionRow, plainStripeUnits, readStripeBill, StripeRowCache, stripeBills } from '../bill.js';
+import { balanceTransactionRow, readStripeBill, StripeRowCache, stripeBills } from '../bill.js';
 import stripe from '../index.js';
 
 const { dir, cleanup } = tempDir('pay-stripe-bill-chunks-');
@@ -26,11 +26,6 @@ const file = (name: string, text: string) => {
   const path = join(dir, name);
   writeFileSync(path, text);
   return path;
-};
-const chunksOf = async (rows: BatchedBillRows) => {
-  const out: BillRow[][] = [];
-  for await (const c of rows.batches()) out.push(c);
-  return out;
 };
 
 describe('reading a chunk at a time', () => {
@@ -62,18 +57,10 @@ describe('reading a chunk at a time', () => {
       expect(one.map(strip)).toEqual(many.map(strip));
       // Line 1 is the header (the column names, or the pay.stripe_bill line).
       expect(one.map((r) => r.line)).toEqual(many.map((_, i) => i + 2));
-      const chunks = await chunksOf(readStripeBill({ path }, { date: day }));
-      expect(chunks.length).toBeGreaterThan(1);
-      expect(chunks.every((c) => c.length > 0)).toBe(true);
-      expect(chunks.flat()).toEqual(one);
       // Reconciliation reads through the channel module, whose bill reader is imported on first use.
-      const viaModule = stripe.bill!.read({ path }, { date: day }) as Partial<BatchedBillRows>;
-      expect(typeof viaModule.batches).toBe('function');
-      const lazyChunks = await chunksOf(viaModule as BatchedBillRows);
-      expect(lazyChunks.map((c) => c.length)).toEqual(chunks.map((c) => c.length));
-      expect(lazyChunks.flat()).toEqual(one);
+      await expectChunkedLikeOneByOne(readStripeBill({ path }, { date: day }), stripe.bill!.read({ path }, { date: day }), one);
       // A foreign day is refused whichever way the file is read.
-      await expect(chunksOf(readStripeBill({ path }, { date: '2026-11-24' }))).rejects.toThrow(/2026-11-23\b.*\b2026-11-24/);
+      await expect(billChunks(readStripeBill({ path }, { date: '2026-11-24' }))).rejects.toThrow(/2026-11-23\b.*\b2026-11-24/);
     });
   }
 });
@@ -211,16 +198,6 @@ describe('itemized report: shortcuts and their fallbacks', () => {
     expect(() => cache.iso(8.64e15 + 1000)).toThrow(RangeError);
   });
 
-  it('converts the usual amount shape only: plainStripeUnits', () => {
-    expect(plainStripeUnits('12.34', 2)).toBe(1234);
-    expect(plainStripeUnits('-0.66', 2)).toBe(-66);
-    expect(plainStripeUnits('12.340', 3)).toBe(12_340);
-    expect(plainStripeUnits('1500', 0)).toBe(1500);
-    expect(plainStripeUnits('9999999999999.99', 2)).toBe(999_999_999_999_999);
-    for (const [text, exp] of [['12.3', 2], ['12.345', 2], ['1,000.00', 2], ['1e3', 0], ['+1.00', 2], ['.50', 2], ['-.50', 2], ['-', 0], ['', 2], ['1 .00', 2], ['99999999999999.99', 2], ['9999999999999999', 0], ['12,34', 2], ['1500.00', 0]] as const) {
-      expect(plainStripeUnits(text, exp), text).toBeNaN();
-    }
-  });
 });
 
 describe('balance-transaction JSON lines: shortcuts and their fallbacks', () => {

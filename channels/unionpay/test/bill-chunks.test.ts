@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BatchedBillRows, BillRow } from '../../../src/channel/contract.js';
 import { listZip, readEntry, writeZip } from '../../../src/channel/zip.js';
-import { billRefusal, readBillRows } from '../../../test/helpers/bills.js';
+import { billChunks, billRefusal, expectChunkedLikeOneByOne, readBillRows } from '../../../test/helpers/bills.js';
 import { tempDir } from '../../../test/helpers/cli.js';
 import { OFFSET, WIDTH, ZM_MIN_BYTES, ZM_RECORD_BYTES, type ZmField } from '../bill-format.js';
 import { lineRuns } from '../bill-reader.js';
@@ -25,11 +25,6 @@ const file = (name: string) => join(tmp.dir, name);
 type Options = { date?: string; merchantId?: string };
 const readAll = (path: string, options: Options = opts) => readBillRows(readUnionPayBill, path, options);
 const failure = (path: string, options: Options = opts) => billRefusal(readUnionPayBill, path, options);
-const chunksOf = async (rows: BatchedBillRows) => {
-  const out: BillRow[][] = [];
-  for await (const c of rows.batches()) out.push(c);
-  return out;
-};
 const strip = (rs: BillRow[]) => rs.map(({ line: _line, ...r }) => r);
 
 // Beijing midnight of the settlement date.
@@ -77,17 +72,10 @@ describe('reading a chunk at a time', () => {
       expect(strip(one)).toEqual(strip(many));
       expect(one.map((r) => r.line)).toEqual(many.map((_, i) => i + 1));
       expect(one.filter((r) => r.kind === 'adjustment' && r.amountMinor < 0).length).toBeGreaterThan(0);
-      const chunks = await chunksOf(readUnionPayBill({ path }, opts));
-      expect(chunks.length).toBeGreaterThan(1);
-      expect(chunks.flat()).toStrictEqual(one);
       // Reconciliation reads through the channel module, whose bill reader is imported on first use.
-      const viaModule = unionpay.bill!.read({ path }, opts) as Partial<BatchedBillRows>;
-      expect(typeof viaModule.batches).toBe('function');
-      const lazyChunks = await chunksOf(viaModule as BatchedBillRows);
-      expect(lazyChunks.map((c) => c.length)).toEqual(chunks.map((c) => c.length));
-      expect(lazyChunks.flat()).toStrictEqual(one);
+      await expectChunkedLikeOneByOne(readUnionPayBill({ path }, opts), unionpay.bill!.read({ path }, opts), one);
       // The checks still apply a chunk at a time.
-      await expect(chunksOf(readUnionPayBill({ path }, { date: '2026-11-23' }))).rejects.toThrow(/settlement date 2026-11-22, not 2026-11-23/);
+      await expect(billChunks(readUnionPayBill({ path }, { date: '2026-11-23' }))).rejects.toThrow(/settlement date 2026-11-22, not 2026-11-23/);
     });
   }
 
@@ -102,7 +90,7 @@ describe('reading a chunk at a time', () => {
     lines[at] = setField(lines[at], 'txnAmt', String(Number(amount) + 1).padStart(12, '0'));
     const path = file('sum.zip');
     await writeZip(path, [{ name: zm.name, data: Buffer.from(lines.join('\r\n'), 'latin1') }, { name: rd.name, data: await readEntry(good, rd) }], Date.now());
-    await expect(chunksOf(readUnionPayBill({ path }, opts))).rejects.toMatchObject({
+    await expect(billChunks(readUnionPayBill({ path }, opts))).rejects.toMatchObject({
       code: 'INVALID_REQUEST',
       message: expect.stringMatching(/do not add up to the RD summary \(amounts: summary net [\d.]+, rows [\d.]+\)/),
     });
@@ -244,7 +232,7 @@ describe('lines across chunk boundaries', () => {
     const back = await readAll(path);
     expect(strip(back)).toEqual(strip(rows));
     expect(back.map((r) => r.line)).toEqual(rows.map((_, i) => i + 2));
-    const chunks = await chunksOf(readUnionPayBill({ path }, opts));
+    const chunks = await billChunks(readUnionPayBill({ path }, opts));
     expect(chunks.length).toBeGreaterThan(1);
     expect(chunks.flat()).toStrictEqual(back);
     // Without the blank line the boundary falls inside a record.
