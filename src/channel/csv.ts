@@ -317,7 +317,10 @@ export class CsvParser {
     const n = s.length;
     let i = start;
     let newlines = 0;
-    for (;;) {
+    // The next line break at or after i (n when none): a quoted part ending before it holds none.
+    let nl = s.indexOf('\n', start);
+    if (nl === -1) nl = n;
+    record: for (;;) {
       let field = '';
       if (i < n && s.charCodeAt(i) === QUOTE) {
         i++;
@@ -329,15 +332,29 @@ export class CsvParser {
               hint: 'The file is truncated, or a quote inside a quoted field is not doubled.',
             });
           }
-          const part = s.slice(i, q);
-          for (let k = part.indexOf('\n'); k !== -1; k = part.indexOf('\n', k + 1)) newlines++;
-          field += part;
+          if (q > nl) {
+            // Line breaks inside the quotes: data, counted toward the record's lines.
+            for (let k = nl; k < q; k = s.indexOf('\n', k + 1)) {
+              if (k === -1) break;
+              newlines++;
+            }
+            nl = s.indexOf('\n', q);
+            if (nl === -1) nl = n;
+          }
+          field += s.slice(i, q);
           // A quote at the very end of the text may be the first half of `""`.
           if (q + 1 >= n && !final) return undefined;
-          if (s.charCodeAt(q + 1) === QUOTE) {
+          const next = s.charCodeAt(q + 1);
+          if (next === QUOTE) {
             field += '"';
             i = q + 2;
             continue;
+          }
+          if (next === this.delimCode) {
+            // The usual case: the closing quote ends the field.
+            fields.push(field);
+            i = q + 2;
+            continue record;
           }
           i = q + 1;
           break;
