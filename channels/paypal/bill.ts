@@ -380,20 +380,12 @@ async function* readStlChunks(source: BillSource, options: ReadBillOptions): Asy
               reportTotals = totalsOf(reportSums, currency);
               sumCurrency = currency;
             }
-            if (grossCr) {
-              sectionTotals.grossCredit += grossRaw;
-              reportTotals.grossCredit += grossRaw;
-            } else {
-              sectionTotals.grossDebit += grossRaw;
-              reportTotals.grossDebit += grossRaw;
-            }
-            if (feeCr) {
-              sectionTotals.feeCredit += feeRaw;
-              reportTotals.feeCredit += feeRaw;
-            } else {
-              sectionTotals.feeDebit += feeRaw;
-              reportTotals.feeDebit += feeRaw;
-            }
+            const grossKey = grossCr ? 'grossCredit' : 'grossDebit';
+            const feeKey = feeCr ? 'feeCredit' : 'feeDebit';
+            sectionTotals[grossKey] += grossRaw;
+            reportTotals[grossKey] += grossRaw;
+            sectionTotals[feeKey] += feeRaw;
+            reportTotals[feeKey] += feeRaw;
           } else {
             addTotals(sectionSums, currency, grossRaw, grossCr, feeRaw, feeCr, feeCurrency);
             addTotals(reportSums, currency, grossRaw, grossCr, feeRaw, feeCr, feeCurrency);

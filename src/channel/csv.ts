@@ -228,11 +228,6 @@ export async function* textLineBatches(chunks: AsyncIterable<string>): AsyncGene
   if (buf !== '') yield { lines: [buf.charCodeAt(buf.length - 1) === CR ? buf.slice(0, -1) : buf], first: next };
 }
 
-/** Splits decoded text into lines (LF or CRLF), with 1-based numbers. Empty lines are kept. */
-export async function* textLines(chunks: AsyncIterable<string>): AsyncGenerator<{ text: string; line: number }> {
-  for await (const { lines, first } of textLineBatches(chunks)) for (let i = 0; i < lines.length; i++) yield { text: lines[i], line: first + i };
-}
-
 /**
  * Streams the lines of a text file (see {@link decodeFile}) an array per chunk read, so the
  * per-line cost stays low for files of millions of lines; invalid bytes reported by line.
@@ -243,11 +238,6 @@ export async function* readTextLineBatches(path: string, options: TextFileOption
     last = batch.first + batch.lines.length - 1;
     yield batch;
   }
-}
-
-/** Streams the lines of a text file one by one (see {@link readTextLineBatches}). */
-export async function* readTextLines(path: string, options: TextFileOptions = {}): AsyncGenerator<{ text: string; line: number }> {
-  for await (const { lines, first } of readTextLineBatches(path, options)) for (let i = 0; i < lines.length; i++) yield { text: lines[i], line: first + i };
 }
 
 const QUOTE = 0x22;

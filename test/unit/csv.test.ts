@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkEncoding, CsvParser, csvRecords, decodeFile, readCsvRecords, readTextLines, sniffEncoding, textLineBatches, type CsvRecord } from '../../src/channel/csv.js';
+import { checkEncoding, CsvParser, csvRecords, decodeFile, readCsvRecords, readTextLineBatches, sniffEncoding, textLineBatches, type CsvRecord, type TextFileOptions } from '../../src/channel/csv.js';
 import { isPayError } from '../../src/core/errors.js';
 import { tempDir } from '../helpers/cli.js';
 
@@ -253,7 +253,12 @@ describe('readCsvRecords', () => {
   });
 });
 
-describe('readTextLines and decodeFile', () => {
+/** The lines of a file one by one, numbered, as the statement readers take them. */
+async function* readTextLines(path: string, options: TextFileOptions = {}) {
+  for await (const { lines, first } of readTextLineBatches(path, options)) for (let i = 0; i < lines.length; i++) yield { text: lines[i], line: first + i };
+}
+
+describe('readTextLineBatches and decodeFile', () => {
   let tmp: ReturnType<typeof tempDir>;
   beforeAll(() => {
     tmp = tempDir();
