@@ -245,12 +245,19 @@ class ClosedRun extends LevelRun {
     if (!this.completed(f, error, now)) return;
     // A request failed inside send() must not recurse into the next send; and an in-process
     // target answers in microtasks: yield now and then so timers and I/O get their turn.
-    if (this.sending > 0 || (this.target.inProcess && now - this.lastTurn > 5)) {
-      setImmediate(() => {
-        this.lastTurn = performance.now();
-        this.issue(f, this.lastTurn);
-      });
-    } else this.issue(f, now);
+    if (this.sending > 0 || (this.target.inProcess && now - this.lastTurn > 5)) this.issueLater(f);
+    else this.issue(f, now);
+  }
+
+  /**
+   * Issues `f` on the next turn. A closure of its own, out of onDone: a function holding a closure
+   * allocates its context on every call, so onDone would allocate for every request.
+   */
+  private issueLater(f: Flight): void {
+    setImmediate(() => {
+      this.lastTurn = performance.now();
+      this.issue(f, this.lastTurn);
+    });
   }
 
   protected override onTick(now: number): void {
@@ -295,12 +302,15 @@ class OpenRun extends LevelRun {
       return;
     }
     // While capped, a completion calls pump; otherwise wake for the next intended start.
-    if (this.inFlight < this.cap && this.pumpTimer === undefined) {
-      this.pumpTimer = setTimeout(() => {
-        this.pumpTimer = undefined;
-        this.pump();
-      }, Math.max(0, this.schedule.at(this.next) - (now - this.start)));
-    }
+    if (this.inFlight < this.cap && this.pumpTimer === undefined) this.wake(Math.max(0, this.schedule.at(this.next) - (now - this.start)));
+  }
+
+  /** Pumps again in `ms` (its closure kept out of pump, which runs on every completion; see issueLater). */
+  private wake(ms: number): void {
+    this.pumpTimer = setTimeout(() => {
+      this.pumpTimer = undefined;
+      this.pump();
+    }, ms);
   }
 
   /** Starts every request that is due, as far as the in-flight cap allows. */
