@@ -84,6 +84,9 @@ class Conn {
   done: Done | undefined;
   /** Sweep count when the request went out (timeouts). */
   sentTick = 0;
+  /** The request waiting for the target's next write burst, and whether this connection is queued for it. */
+  private request: Buffer | undefined;
+  private queued = false;
   private readonly readBuffer = Buffer.allocUnsafe(READ_BUFFER);
   // Parser state of the response in progress.
   private head: Buffer | undefined;
@@ -103,7 +106,19 @@ class Conn {
     this.inHead = true;
     this.head = undefined;
     if (this.socket === undefined) this.connect();
-    writeRequest(this.socket!, request);
+    this.request = request;
+    if (!this.queued) {
+      this.queued = true;
+      this.target.queueWrite(this);
+    }
+  }
+
+  /** Writes the request queued by start(), unless the request ended (failed) in the meantime. */
+  flushWrite(): void {
+    this.queued = false;
+    const request = this.request;
+    this.request = undefined;
+    if (request !== undefined && this.done !== undefined && this.socket !== undefined && !this.socket.destroyed) writeRequest(this.socket, request);
   }
 
   private connect(): void {
@@ -392,6 +407,9 @@ export class SocketTarget implements Target {
   private readonly sweepMs: number;
   private readonly sweepsPerTimeout: number;
   private sweeper: NodeJS.Timeout | undefined;
+  /** Connections whose next request goes out in the coming write burst. */
+  private readonly writes: Conn[] = [];
+  private readonly flushWrites = () => this.flush();
 
   constructor(private readonly options: HttpTargetOptions) {
     const { url } = options;
@@ -445,6 +463,25 @@ export class SocketTarget implements Target {
    */
   private startSweeper(): void {
     this.sweeper = setInterval(() => this.sweep(), this.sweepMs).unref();
+  }
+
+  /**
+   * Queues a connection's request for the write burst that ends this turn of the event loop.
+   * Requests started while answers are read (one per answer) go out together after the whole poll
+   * batch, as wrk's writes do: the server's workers then find several requests per wake-up instead
+   * of being woken by each. Against nginx on 2 cores: nginx 6.2-6.5 µs of CPU a request against
+   * 6.5-6.9, and 0.37-0.41 of its epoll waits a request against 0.51-0.53, on one thread.
+   */
+  queueWrite(c: Conn): void {
+    if (this.writes.length === 0) setImmediate(this.flushWrites);
+    this.writes.push(c);
+  }
+
+  private flush(): void {
+    const writes = this.writes;
+    // A write that fails closes its socket later (an event), never re-entering here.
+    for (let i = 0; i < writes.length; i++) writes[i].flushWrite();
+    writes.length = 0;
   }
 
   /** Notes a head just parsed, unless heads here seldom repeat. */
